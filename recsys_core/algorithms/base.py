@@ -1,0 +1,486 @@
+"""The one contract every algorithm adapter implements: :class:`Recommender`.
+
+Documented once, here; adapters reuse these docstrings. Every query returns ``(indices, scores)``:
+1-D arrays for one user or item, 2-D arrays (one row each) for a batch. Indices are matrix indices
+(the Dataset maps them to ids). A capability a family lacks raises ``NotImplementedError`` with a
+sentence; ``supports(name)`` answers without raising so the app can grey the option out.
+
+Adapters follow scikit-learn's estimator manners: ``__init__`` only stores keyword parameters
+(declared in the class's ``params`` schema); ``fit`` validates them, trains, sets attributes that
+end in ``_`` and returns ``self``; every random draw comes from ``random_state``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ..errors import NotFittedError, ParameterError
+
+Progress = Callable[[float, str], None]
+"""``progress(fraction_done, message)``; fraction in [0, 1]."""
+
+OnEpoch = Callable[[int, "Recommender"], Any]
+"""``on_epoch(epoch, model)`` after each epoch of an iterative model (1-based). The model can be
+queried inside the callback (learning curves). Returning ``False`` stops training (cancel)."""
+
+CAPABILITIES = (
+    "recommend",
+    "recommend_for_history",
+    "similar_items",
+    "item_vectors",
+    "user_vectors",
+    "explain",
+    "tags",
+    "epochs",
+)
+
+
+# ---------------------------------------------------------------------------------------- schema
+@dataclass(frozen=True)
+class Param:
+    """One hyperparameter of an algorithm: the app's forms and the CLI's ``--param`` come from it.
+
+    ``type`` is one of int, float, str, bool. Numbers may have ``low``/``high`` bounds (inclusive);
+    strings may have ``choices``. ``log`` marks a parameter searched and slid on a log scale.
+    """
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple | None = None
+    log: bool = False
+
+    def parse(self, text: Any) -> Any:
+        """Turn a CLI string (or a value) into a validated value of the right type."""
+        if isinstance(text, str):
+            raw = text.strip()
+            try:
+                if self.type is bool:
+                    lowered = raw.lower()
+                    if lowered not in {"true", "false", "1", "0", "yes", "no"}:
+                        raise ValueError(raw)
+                    value: Any = lowered in {"true", "1", "yes"}
+                elif self.type is int:
+                    as_float = float(raw)
+                    if not as_float.is_integer():
+                        raise ValueError(raw)
+                    value = int(as_float)
+                elif self.type is float:
+                    value = float(raw)
+                else:
+                    value = raw
+            except ValueError:
+                raise ParameterError(
+                    f"Parameter {self.name} needs {self.describe()}, got {text!r}."
+                ) from None
+        else:
+            value = text
+        return self.validate(value)
+
+    def validate(self, value: Any) -> Any:
+        if self.type is int and isinstance(value, (float, np.floating)) and float(value).is_integer():
+            value = int(value)
+        if self.type is float and isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            value = float(value)
+        if isinstance(value, np.generic):
+            value = value.item()
+        ok = isinstance(value, self.type) and not (self.type is not bool and isinstance(value, bool))
+        if self.type is float and isinstance(value, float) and math.isnan(value):
+            ok = False
+        if ok and self.choices is not None and value not in self.choices:
+            ok = False
+        if ok and self.low is not None and value < self.low:
+            ok = False
+        if ok and self.high is not None and value > self.high:
+            ok = False
+        if not ok:
+            raise ParameterError(f"Parameter {self.name} needs {self.describe()}, got {value!r}.")
+        return value
+
+    def describe(self) -> str:
+        if self.choices is not None:
+            return "one of " + ", ".join(map(str, self.choices))
+        kind = {int: "an integer", float: "a number", bool: "true or false", str: "text"}[self.type]
+        if self.low is not None and self.high is not None:
+            return f"{kind} from {self.low:g} to {self.high:g}"
+        if self.low is not None:
+            return f"{kind} of at least {self.low:g}"
+        return kind
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "type": self.type.__name__,
+            "default": self.default,
+            "help": self.help,
+            "low": self.low,
+            "high": self.high,
+            "choices": list(self.choices) if self.choices is not None else None,
+            "log": self.log,
+        }
+
+
+# ------------------------------------------------------------------------------------ recommender
+class Recommender:
+    """Base class of every algorithm adapter.
+
+    Class attributes an adapter sets:
+
+    - ``name``: the registry key (``"als"``).
+    - ``label``: a short human name (``"ALS (WRMF)"``); ``description``: one sentence.
+    - ``params``: tuple of :class:`Param`; ``presets``: ``{preset name: {param: value}}``.
+    - ``needs``: what ``fit`` needs besides the interactions: ``"ratings"``, ``"items"``.
+    - ``capabilities``: the subset of :data:`CAPABILITIES` the family supports.
+
+    Scoring is written once here on top of two primitives an adapter provides:
+    ``_score_users(user_indices) -> float32 [n, n_items]`` and, for history-based queries,
+    ``_score_history(history: csr [n, n_items]) -> float32 [n, n_items]``. Similarity comes from
+    ``_similar_scores(item_indices) -> float32 [n, n_items]`` (default: cosine of item vectors).
+    Adapters may override the public methods for speed as long as results are the same.
+    """
+
+    name: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = ()
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+    needs: ClassVar[frozenset[str]] = frozenset()
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, **params: Any) -> None:
+        known = {p.name for p in self.params}
+        unknown = set(params) - known
+        if unknown:
+            raise ParameterError(
+                f"{self.name} has no parameter {sorted(unknown)[0]!r}; valid: "
+                f"{', '.join(sorted(known)) or 'none'}."
+            )
+        for p in self.params:
+            setattr(self, p.name, params.get(p.name, p.default))
+        self.user_items_: sp.csr_matrix | None = None
+
+    # ---------------------------------------------------------------- parameters
+    def get_params(self) -> dict[str, Any]:
+        """The parameters as plain values (run metadata and part of the store's key)."""
+        return {p.name: getattr(self, p.name) for p in self.params}
+
+    def _validated_params(self) -> dict[str, Any]:
+        """Validate every parameter (called at the start of ``fit``)."""
+        return {p.name: p.validate(getattr(self, p.name)) for p in self.params}
+
+    @classmethod
+    def supports(cls, capability: str) -> bool:
+        """Whether the family supports a capability from :data:`CAPABILITIES`."""
+        return capability in cls.capabilities
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # ---------------------------------------------------------------- training
+    def fit(
+        self,
+        interactions: sp.csr_matrix,
+        *,
+        items: pd.DataFrame | None = None,
+        ratings: sp.csr_matrix | None = None,
+        progress: Progress | None = None,
+        on_epoch: OnEpoch | None = None,
+    ) -> "Recommender":
+        """Train on implicit feedback.
+
+        Parameters
+        ----------
+        interactions : scipy.sparse.csr_matrix of float32, shape [n_users, n_items]
+            Implicit weights (1 per like, counts for plays). Kept as ``user_items_``: the seen
+            items that ``recommend(exclude_seen=True)`` leaves out.
+        items : pd.DataFrame, optional
+            The dataset's item metadata (name, category, tags), for families that need it
+            (``needs`` contains ``"items"``: content, lightfm with item features).
+        ratings : csr_matrix of float32, optional
+            Explicit ratings for families that need them (``biased-mf``).
+        progress : callable, optional
+            ``progress(fraction, message)``, called at least at the start and the end.
+        on_epoch : callable, optional
+            ``on_epoch(epoch, model)`` after each epoch of iterative families; return ``False``
+            to stop (the model stays usable, trained for the epochs done).
+
+        Returns
+        -------
+        self
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement fit.")
+
+    def attach(self, user_items: sp.csr_matrix) -> "Recommender":
+        """Set the seen-items matrix after loading from the store (the dataset's interactions)."""
+        self._check_fitted()
+        if user_items.shape[1] != self.n_items_:
+            raise ValueError(
+                f"The interactions have {user_items.shape[1]:,} items but the model was trained "
+                f"on {self.n_items_:,}; load the dataset the model was trained on."
+            )
+        self.user_items_ = sp.csr_matrix(user_items)
+        return self
+
+    # ---------------------------------------------------------------- fitted state
+    @property
+    def is_fitted(self) -> bool:
+        return getattr(self, "n_items_", None) is not None
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(
+                f"You must fit the {self.name} model before trying to obtain recommendations."
+            )
+
+    def _check_users(self, user_index: Any) -> np.ndarray:
+        self._check_fitted()
+        users = np.atleast_1d(np.asarray(user_index))
+        if users.dtype.kind not in "iu":
+            raise IndexError(f"User indices must be integers, got {users.dtype}.")
+        n_users = getattr(self, "n_users_", None)
+        if n_users is None and self.user_items_ is not None:
+            n_users = self.user_items_.shape[0]
+        if n_users is not None and users.size and (users.min() < 0 or users.max() >= n_users):
+            bad = users[(users < 0) | (users >= n_users)][0]
+            raise IndexError(f"User index {bad} is out of range for {n_users:,} users.")
+        return users.astype(np.int64)
+
+    def _check_items(self, item_index: Any) -> np.ndarray:
+        self._check_fitted()
+        items = np.atleast_1d(np.asarray(item_index))
+        if items.dtype.kind not in "iu":
+            raise IndexError(f"Item indices must be integers, got {items.dtype}.")
+        if items.size and (items.min() < 0 or items.max() >= self.n_items_):
+            bad = items[(items < 0) | (items >= self.n_items_)][0]
+            raise IndexError(f"Item index {bad} is out of range for {self.n_items_:,} items.")
+        return items.astype(np.int64)
+
+    # ---------------------------------------------------------------- primitives (adapters)
+    def _score_users(self, users: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{self.name} cannot score known users.")
+
+    def _score_history(self, history: sp.csr_matrix) -> np.ndarray:
+        raise NotImplementedError(f"{self.name} cannot recommend from a history it was not fit on.")
+
+    def _similar_scores(self, items: np.ndarray) -> np.ndarray:
+        vectors = self.item_vectors()
+        if vectors is None:
+            raise NotImplementedError(f"{self.name} has no notion of item similarity.")
+        normed = _normalise_rows(vectors)
+        return normed[items] @ normed.T
+
+    # ---------------------------------------------------------------- queries
+    def recommend(
+        self,
+        user_index: int | np.ndarray,
+        k: int = 10,
+        *,
+        exclude_seen: bool = True,
+        filter_items: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k items for one user or a batch of users.
+
+        Parameters
+        ----------
+        user_index : int or array of int
+            Row(s) of the training matrix.
+        k : int
+            How many items; at most the number of items.
+        exclude_seen : bool
+            True: items in the user's row of ``user_items_`` (the training interactions, or the
+            matrix given to ``attach``) are never returned. False: they compete like any other.
+        filter_items : array of int, optional
+            Items never returned, for every user.
+
+        Returns
+        -------
+        (indices, scores)
+            int64 and float32 arrays, best first. 1-D for an int user (as many as are left,
+            up to k); 2-D [n_users, k] for an array, rows padded with index -1 and score -inf
+            where a user has fewer than k candidates.
+        """
+        users = self._check_users(user_index)
+        scores = np.asarray(self._score_users(users), dtype=np.float32)
+        seen = self.user_items_[users] if exclude_seen and self.user_items_ is not None else None
+        return self._top_k(scores, k, seen, filter_items, single=np.ndim(user_index) == 0)
+
+    def recommend_for_history(
+        self,
+        item_indices: np.ndarray,
+        k: int = 10,
+        *,
+        weights: np.ndarray | None = None,
+        exclude_seen: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k items for a user who is not in the training data, from the items they liked.
+
+        Parameters
+        ----------
+        item_indices : array of int
+            The history (columns of the matrix).
+        weights : array of float, optional
+            One weight per history item (default 1).
+        exclude_seen : bool
+            Leave the history items out of the result.
+
+        Returns
+        -------
+        (indices, scores) : 1-D int64 and float32 arrays, best first.
+        """
+        items = self._check_items(item_indices)
+        weight = np.ones(len(items), np.float32) if weights is None else np.asarray(weights)
+        history = sp.csr_matrix(
+            (weight.astype(np.float32), (np.zeros(len(items), int), items)),
+            shape=(1, self.n_items_),
+        )
+        history.sum_duplicates()
+        scores = np.asarray(self._score_history(history), dtype=np.float32)
+        seen = history if exclude_seen else None
+        return self._top_k(scores, k, seen, None, single=True)
+
+    def similar_items(
+        self, item_index: int | np.ndarray, k: int = 10
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The k items most similar to an item (or to each of a batch of items).
+
+        The item itself is never in its own list (every family, consistently). Scores are the
+        family's similarity (cosine for latent factors and item-knn, larger is closer).
+
+        Returns
+        -------
+        (indices, scores) : 1-D for an int, 2-D [n, k] for an array (padded with -1 / -inf).
+        """
+        items = self._check_items(item_index)
+        scores = np.asarray(self._similar_scores(items), dtype=np.float32)
+        own = sp.csr_matrix(
+            (np.ones(len(items), np.float32), (np.arange(len(items)), items)),
+            shape=(len(items), self.n_items_),
+        )
+        return self._top_k(scores, k, own, None, single=np.ndim(item_index) == 0)
+
+    def item_vectors(self) -> np.ndarray | None:
+        """Item latent vectors, float32 [n_items, factors]; None without a latent space."""
+        return None
+
+    def user_vectors(self) -> np.ndarray | None:
+        """User latent vectors, float32 [n_users, factors]; None without a latent space."""
+        return None
+
+    def explain(
+        self, user_index: int, item_index: int, k: int = 5
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The user's history items that contributed most to recommending ``item_index``.
+
+        Returns
+        -------
+        (indices, shares) : history item indices, most contributing first, and each one's share
+            of the total positive contribution (float64, summing to at most 1).
+
+        The default is cosine similarity of each history item to the item in the model's own
+        similarity; families with an exact decomposition (ALS, item-knn, EASE) override it.
+        """
+        self._check_users(user_index)
+        self._check_items(item_index)
+        history = self._history(user_index)
+        if history.size == 0:
+            return np.zeros(0, np.int64), np.zeros(0)
+        contributions = self._similar_scores(np.array([item_index]))[0][history]
+        return _shares(history, contributions, k)
+
+    def _history(self, user_index: int) -> np.ndarray:
+        if self.user_items_ is None:
+            raise NotFittedError("The model has no interactions attached; call attach() first.")
+        row = self.user_items_[int(user_index)]
+        return row.indices.astype(np.int64)
+
+    # ---------------------------------------------------------------- store
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Everything needed to rebuild the fitted model, as plain numeric arrays (no objects).
+
+        The store writes them with ``np.savez`` and reads them with ``allow_pickle=False``.
+        ``user_items_`` is not included: the loader calls ``attach`` with the dataset.
+        """
+        raise NotImplementedError(f"{self.name} cannot be saved.")
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], params: dict[str, Any]) -> "Recommender":
+        """Rebuild a fitted model from ``to_arrays()`` output and ``get_params()``."""
+        raise NotImplementedError(f"{cls.name} cannot be loaded.")
+
+    # ---------------------------------------------------------------- helpers
+    def _top_k(
+        self,
+        scores: np.ndarray,
+        k: int,
+        exclude: sp.csr_matrix | None,
+        filter_items: np.ndarray | None,
+        *,
+        single: bool,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if int(k) < 1:
+            raise ValueError(f"k must be at least 1, got {k}.")
+        scores = np.array(scores, dtype=np.float32, copy=True, ndmin=2)
+        scores[~np.isfinite(scores)] = -np.inf
+        if exclude is not None and exclude.nnz:
+            coo = exclude.tocoo()
+            scores[coo.row, coo.col] = -np.inf
+        if filter_items is not None and len(filter_items):
+            scores[:, np.asarray(filter_items, dtype=np.int64)] = -np.inf
+        indices, values = top_k_rows(scores, int(k))
+        if single:
+            keep = np.isfinite(values[0])
+            return indices[0][keep], values[0][keep]
+        indices = np.where(np.isfinite(values), indices, -1)
+        return indices, values
+
+
+# ---------------------------------------------------------------------------------------- helpers
+def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k of each row, best first: ``argpartition`` then a sort of the k (no full argsort).
+
+    Ties are broken by the lower index first. Returns int64 indices and float32 scores
+    [n_rows, min(k, n_cols)].
+    """
+    n_rows, n_cols = scores.shape
+    k = min(k, n_cols)
+    if k == 0:
+        return np.zeros((n_rows, 0), np.int64), np.zeros((n_rows, 0), np.float32)
+    if k < n_cols:
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    else:
+        part = np.tile(np.arange(n_cols), (n_rows, 1))
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -part_scores), axis=1)
+    indices = np.take_along_axis(part, order, axis=1).astype(np.int64)
+    values = np.take_along_axis(part_scores, order, axis=1).astype(np.float32)
+    return indices, values
+
+
+def _normalise_rows(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vectors / norms
+
+
+def _shares(history: np.ndarray, contributions: np.ndarray, k: int):
+    contributions = np.asarray(contributions, dtype=np.float64)
+    positive = np.clip(contributions, 0, None)
+    total = positive.sum()
+    order = np.lexsort((history, -contributions))[:k]
+    shares = positive[order] / total if total > 0 else np.zeros(len(order))
+    return history[order].astype(np.int64), shares
+
+
+normalise_rows = _normalise_rows
+contribution_shares = _shares

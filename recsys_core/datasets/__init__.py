@@ -1,0 +1,159 @@
+"""Dataset sources behind one registry.
+
+Each source module registers a :class:`Source`: a name, a one-line description, whether the
+data is on disk, how to fetch it and how to load it. ``load_dataset(spec)`` takes a registry name
+or a path to a csv / tsv / parquet file of interactions.
+
+Loaded datasets are memoised in-process by (name, options, file stamps); the app adds Streamlit's
+cache on top.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .. import config
+from ..dataset import Dataset
+from ..errors import DatasetError
+
+Progress = Callable[[float, str], None]
+"""A progress callback: ``progress(fraction_done, message)``, fraction in [0, 1]."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A registered dataset source.
+
+    ``load(data_dir=None, progress=None, **options) -> Dataset`` reads from ``data_dir`` when
+    given (a folder that already holds the raw files, no download), else from the cache under
+    ``RECSYS_HOME/datasets/<name>``, downloading first if ``fetch`` is set and the files are absent
+    and ``download=True`` is passed. ``is_local()`` says whether it loads without the network.
+    """
+
+    name: str
+    description: str
+    load: Callable[..., Dataset]
+    is_local: Callable[[], bool]
+    fetch: Callable[..., Path] | None = None
+    synthetic: bool = False
+    size_hint: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+_REGISTRY: dict[str, Source] = {}
+_MEMO: dict[tuple, Dataset] = {}
+_MEMO_LOCK = threading.Lock()
+_MEMO_SIZE = 4
+
+
+def register(source: Source) -> Source:
+    _REGISTRY[source.name] = source
+    return source
+
+
+def _ensure_loaded() -> None:
+    if _REGISTRY:
+        return
+    from . import demo, movielens, sketchfab  # noqa: F401  (they register themselves)
+
+
+def sources() -> dict[str, Source]:
+    """Every registered source by name, the demo first."""
+    _ensure_loaded()
+    return dict(_REGISTRY)
+
+
+def get_source(name: str) -> Source:
+    _ensure_loaded()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(_REGISTRY)
+        raise DatasetError(
+            f"Unknown dataset {name!r}; use one of {known}, or a path to a csv, tsv or parquet file."
+        ) from None
+
+
+def is_path_spec(spec: str) -> bool:
+    return any(sep in spec for sep in ("/", "\\")) or Path(spec).suffix.lower() in {
+        ".csv",
+        ".tsv",
+        ".psv",
+        ".txt",
+        ".parquet",
+        ".pq",
+    }
+
+
+def load_dataset(
+    spec: str = "demo",
+    *,
+    data_dir: str | Path | None = None,
+    progress: Progress | None = None,
+    download: bool = False,
+    **options: Any,
+) -> Dataset:
+    """Load a dataset by registry name or file path.
+
+    Parameters
+    ----------
+    spec : str
+        ``"demo"``, ``"sketchfab"``, ``"movielens-100k"`` ... or a path to an interactions file.
+    data_dir : path, optional
+        A folder that already holds the source's raw files (nothing is downloaded).
+    progress : callable, optional
+        ``progress(fraction, message)`` for downloads and long reads.
+    download : bool
+        Fetch a missing remote dataset first (otherwise a missing dataset is an error that says
+        how to fetch it).
+    **options
+        Source options, e.g. ``min_rating=4`` for MovieLens, ``items_path=...`` for files.
+    """
+    if spec not in sources() and is_path_spec(str(spec)):
+        from . import tabular
+
+        return tabular.load_file(spec, progress=progress, **options)
+    source = get_source(spec)
+    key = (
+        spec,
+        str(config.home()),
+        str(data_dir) if data_dir else None,
+        tuple(sorted(options.items())),
+    )
+    with _MEMO_LOCK:
+        if key in _MEMO:
+            return _MEMO[key]
+    dataset = source.load(data_dir=data_dir, progress=progress, download=download, **options)
+    with _MEMO_LOCK:
+        if len(_MEMO) >= _MEMO_SIZE:
+            _MEMO.pop(next(iter(_MEMO)))
+        _MEMO[key] = dataset
+    return dataset
+
+
+def clear_memo() -> None:
+    with _MEMO_LOCK:
+        _MEMO.clear()
+
+
+def fetch_dataset(name: str, *, progress: Progress | None = None) -> Path:
+    """Download a remote dataset's raw files into ``RECSYS_HOME/datasets/<name>``."""
+    source = get_source(name)
+    if source.fetch is None:
+        raise DatasetError(f"{name} is generated locally; there is nothing to download.")
+    return source.fetch(progress=progress)
+
+
+__all__ = [
+    "Progress",
+    "Source",
+    "clear_memo",
+    "fetch_dataset",
+    "get_source",
+    "load_dataset",
+    "register",
+    "sources",
+]

@@ -1,0 +1,50 @@
+"""Shared fixtures: every test runs against a temporary RECSYS_HOME and without the internet."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+_LOOPBACK = {"127.0.0.1", "::1", "localhost", "0.0.0.0"}
+
+
+@pytest.fixture(scope="session")
+def session_home(tmp_path_factory):
+    """One RECSYS_HOME for the whole session (the demo is generated into it once)."""
+    return tmp_path_factory.mktemp("recsys_home")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(session_home, monkeypatch):
+    monkeypatch.setenv("RECSYS_HOME", str(session_home))
+    yield
+
+
+@pytest.fixture
+def fresh_home(tmp_path, monkeypatch):
+    """A RECSYS_HOME of the test's own (nothing cached yet)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("RECSYS_HOME", str(home))
+    from recsys_core import datasets
+
+    datasets.clear_memo()
+    yield home
+    datasets.clear_memo()
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(monkeypatch):
+    """Tests never touch the internet: a connection to anything but loopback fails loudly."""
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
+            if host not in _LOOPBACK and not host.startswith("127."):
+                raise OSError(f"tests must not use the network (tried {address!r})")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    yield
