@@ -54,16 +54,30 @@ def register(source: Source) -> Source:
     return source
 
 
+_SOURCE_MODULES = ("demo", "movielens", "sketchfab")
+_LOADED = False
+
+
 def _ensure_loaded() -> None:
-    if _REGISTRY:
+    # a flag, not `if _REGISTRY`: importing one source module directly must not hide the others
+    global _LOADED
+    if _LOADED:
         return
-    from . import demo, movielens, sketchfab  # noqa: F401  (they register themselves)
+    import importlib
+
+    for module in _SOURCE_MODULES:  # they register themselves; one not written yet is skipped
+        try:
+            importlib.import_module(f"{__name__}.{module}")
+        except ModuleNotFoundError as error:
+            if error.name != f"{__name__}.{module}":
+                raise
+    _LOADED = True
 
 
 def sources() -> dict[str, Source]:
     """Every registered source by name, the demo first."""
     _ensure_loaded()
-    return dict(_REGISTRY)
+    return dict(sorted(_REGISTRY.items(), key=lambda entry: entry[0] != "demo"))
 
 
 def get_source(name: str) -> Source:

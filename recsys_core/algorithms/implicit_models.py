@@ -1,0 +1,504 @@
+"""``als``, ``bpr``, ``lmf`` and ``item-knn``: adapters over benfred/implicit 0.7 (CPU).
+
+The library's models are kept as ``model_`` so its own fast paths stay available; our queries
+are computed from the same factors / similarity matrix, so they agree with the library's.
+
+- ``als`` (WRMF, Hu, Koren and Volinsky 2008): confidence ``1 + alpha * weight`` for an observed
+  pair, 1 for the rest. implicit 0.7's own ``alpha`` multiplies the weights (``alpha * weight``,
+  no ``+ 1``), so the adapter builds the confidences itself and gives implicit ``alpha=1``.
+  A history is scored by solving the user's least-squares problem exactly (implicit's
+  ``recalculate_user``), which is what training solves (approximately, by conjugate gradient)
+  for a known user: ``recommend_for_history`` on a user's own history ~ ``recommend``.
+  ``explain`` is implicit's ``explain`` (Hu et al., section 5).
+- ``bpr`` and ``lmf``: the item factors carry the library's bias columns (BPR: one, the item
+  bias, with a constant 1 in the user vector; LMF: two), so ``user_vectors() @
+  item_vectors().T`` is exactly the score. A new history is folded in *approximately*: the user
+  vector that best reproduces the history over all items in a weighted least-squares sense
+  (``_fold_in``); these models were not trained that way, so it agrees with ``recommend`` on
+  the top items but not exactly.
+- ``item-knn``: implicit's cosine / BM25 / TF-IDF item-item neighbours. The similarity matrix
+  ``S`` keeps the ``K`` nearest items of each row (the item itself included); a user's score
+  is ``history @ S``, so history item ``j`` contributes ``weight_j * S[j, item]`` (``explain``).
+  ``similar_items(i)`` returns the neighbours stored in row ``i`` only (fewer than ``k`` when
+  ``K`` is small).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from implicit.recommender_base import ModelFitError as LibraryFitError
+from threadpoolctl import threadpool_limits
+
+from ..errors import ModelFitError
+from . import register
+from .base import OnEpoch, Param, Progress, Recommender, contribution_shares, normalise_rows
+
+_MF_CAPABILITIES = frozenset(
+    {
+        "recommend",
+        "recommend_for_history",
+        "similar_items",
+        "item_vectors",
+        "user_vectors",
+        "explain",
+        "epochs",
+    }
+)
+
+
+class _StopTraining(Exception):
+    """Raised from implicit's epoch callback when ``on_epoch`` returns False."""
+
+
+def _as_csr32(matrix: Any) -> sp.csr_matrix:
+    """``matrix`` as float32 CSR with sorted indices, copied only when needed.
+
+    implicit's Cython code takes writable buffers, so a read-only matrix (a Dataset's frozen
+    interactions) is copied too.
+    """
+    csr = matrix if sp.issparse(matrix) and matrix.format == "csr" else sp.csr_matrix(matrix)
+    if csr.dtype != np.float32:
+        csr = csr.astype(np.float32)
+    if not all(part.flags.writeable for part in (csr.data, csr.indices, csr.indptr)):
+        csr = csr.copy()
+    if not csr.has_sorted_indices:
+        csr = csr.sorted_indices()
+    return csr
+
+
+def _fit_error(name: str, error: Exception, hint: str) -> ModelFitError:
+    return ModelFitError(f"{name} training failed ({error}); {hint}")
+
+
+# ------------------------------------------------------------------------------- matrix factors
+class _ImplicitFactorModel(Recommender):
+    """Shared by als, bpr and lmf: an implicit matrix-factorisation model kept as ``model_``."""
+
+    capabilities = _MF_CAPABILITIES
+    _diverged_hint: ClassVar[str] = "try a lower learning_rate or a higher regularization."
+
+    # ------------------------------------------------------------ what each family provides
+    def _library_model(self, values: dict[str, Any]):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _training_matrix(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
+        """The matrix handed to implicit's ``fit`` (ALS: confidences)."""
+        return matrix
+
+    def _epochs(self) -> int:
+        return int(self.iterations)
+
+    # ------------------------------------------------------------ training
+    def fit(
+        self,
+        interactions: sp.csr_matrix,
+        *,
+        items=None,
+        ratings=None,
+        progress: Progress | None = None,
+        on_epoch: OnEpoch | None = None,
+    ) -> Recommender:
+        values = self._validated_params()
+        matrix = _as_csr32(interactions)
+        if matrix.nnz == 0:
+            raise ModelFitError(f"{self.name} cannot train on an empty interaction matrix.")
+        train = self._training_matrix(matrix)
+        total = self._epochs()
+        if progress:
+            progress(0.0, f"Training {self.name}")
+        self.epochs_done_ = 0
+        self.training_loss_: list[float] = []
+
+        def callback(epoch: int, *extra: Any) -> None:
+            self.epochs_done_ = epoch + 1
+            self._invalidate()
+            if self.name == "als" and extra and extra[-1] is not None:
+                self.training_loss_.append(float(extra[-1]))
+            if progress:
+                progress(min(1.0, (epoch + 1) / total), f"Epoch {epoch + 1}/{total}")
+            if on_epoch is not None and on_epoch(epoch + 1, self) is False:
+                raise _StopTraining
+
+        with threadpool_limits(1, "blas"):
+            model = self._library_model(values)
+            # fitted state first, so that on_epoch can query the model between epochs
+            self.model_ = model
+            self.n_users_, self.n_items_ = matrix.shape
+            self.user_items_ = matrix
+            self._normed_items = None
+            try:
+                model.fit(train, show_progress=False, callback=callback)
+            except _StopTraining:
+                self._check_factors()
+            except LibraryFitError as error:
+                self.n_items_ = None
+                raise _fit_error(self.name, error, self._diverged_hint) from error
+            except BaseException:
+                self.n_items_ = None
+                raise
+        self._invalidate()
+        if progress:
+            progress(1.0, "Done")
+        return self
+
+    fit.__doc__ = Recommender.fit.__doc__
+
+    def _check_factors(self) -> None:
+        model = self.model_
+        if np.isnan(model.user_factors).any() or np.isnan(model.item_factors).any():
+            self.n_items_ = None
+            raise ModelFitError(
+                f"{self.name} training produced NaN factors; {self._diverged_hint}"
+            )
+
+    def _invalidate(self) -> None:
+        """Forget caches derived from the factors (they change every epoch)."""
+        model = getattr(self, "model_", None)
+        if model is not None:
+            model._user_norms = model._item_norms = None
+            if hasattr(model, "_YtY"):
+                model._YtY = None
+                model._XtX = None
+        self._normed_items = None
+        self._gram = None
+
+    # ------------------------------------------------------------ queries
+    def item_vectors(self) -> np.ndarray | None:
+        self._check_fitted()
+        return self.model_.item_factors
+
+    def user_vectors(self) -> np.ndarray | None:
+        self._check_fitted()
+        return self.model_.user_factors
+
+    def _score_users(self, users: np.ndarray) -> np.ndarray:
+        return self.model_.user_factors[users] @ self.model_.item_factors.T
+
+    def _score_history(self, history: sp.csr_matrix) -> np.ndarray:
+        return self._fold_in(history) @ self.model_.item_factors.T
+
+    def _similar_scores(self, items: np.ndarray) -> np.ndarray:
+        if self._normed_items is None:
+            self._normed_items = normalise_rows(self.model_.item_factors)
+        normed = self._normed_items
+        return normed[items] @ normed.T
+
+    def _fold_in(self, history: sp.csr_matrix) -> np.ndarray:
+        """Approximate user vectors for histories the model was not trained on.
+
+        Solves ``min_u sum_i c_i (p_i - u . y_i)^2 + reg * |u|^2`` over all items ``i``, with
+        ``p_i = 1`` and ``c_i = 1 + FOLD_ALPHA * weight`` for history items and ``p_i = 0``,
+        ``c_i = 1`` for the rest (the WRMF objective for one user with the item factors ``Y``
+        fixed); ``reg`` is 10 % of the mean squared item-factor norm times the factor count.
+        """
+        factors = np.asarray(self.model_.item_factors, dtype=np.float64)
+        if self._gram is None:
+            gram = factors.T @ factors
+            ridge = 0.1 * np.trace(gram) / max(len(factors), 1) * factors.shape[1]
+            self._gram = gram + max(ridge, 1e-9) * np.eye(factors.shape[1])
+        out = np.zeros((history.shape[0], factors.shape[1]), dtype=np.float32)
+        for row in range(history.shape[0]):
+            start, end = history.indptr[row], history.indptr[row + 1]
+            if start == end:
+                continue
+            cols = history.indices[start:end]
+            conf = 1.0 + self.FOLD_ALPHA * np.asarray(history.data[start:end], np.float64)
+            ys = factors[cols]
+            a = self._gram + (ys.T * (conf - 1.0)) @ ys
+            b = ys.T @ conf
+            out[row] = np.linalg.solve(a, b)
+        return out
+
+    FOLD_ALPHA: ClassVar[float] = 40.0
+
+    # ------------------------------------------------------------ store
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        self._check_fitted()
+        return {
+            "user_factors": np.asarray(self.model_.user_factors),
+            "item_factors": np.asarray(self.model_.item_factors),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], params: dict[str, Any]) -> Recommender:
+        model = cls(**params)
+        values = model._validated_params()
+        with threadpool_limits(1, "blas"):
+            library = model._library_model(values)
+        library.user_factors = np.array(arrays["user_factors"], dtype=np.float32)
+        library.item_factors = np.array(arrays["item_factors"], dtype=np.float32)
+        model.model_ = library
+        model.n_users_ = library.user_factors.shape[0]
+        model.n_items_ = library.item_factors.shape[0]
+        model._invalidate()
+        return model
+
+
+def _common_params(factors: int, iterations: int) -> tuple[Param, ...]:
+    return (
+        Param("factors", int, factors, "Latent dimensions.", low=1, high=1024),
+        Param("iterations", int, iterations, "Training epochs.", low=1, high=10_000),
+    )
+
+
+@register
+class ALS(_ImplicitFactorModel):
+    name = "als"
+    label = "ALS (WRMF)"
+    description = (
+        "Weighted matrix factorisation by alternating least squares (Hu, Koren and Volinsky); "
+        "confidence 1 + alpha * weight."
+    )
+    params = _common_params(64, 15) + (
+        Param("regularization", float, 0.01, "L2 penalty on the factors.", 0.0, 1e4),
+        Param("alpha", float, 40.0, "Confidence = 1 + alpha * weight.", low=0.0, high=1e5),
+        Param("random_state", int, 0, "Seed of the initial factors.", low=0),
+        Param(
+            "calculate_training_loss",
+            bool,
+            False,
+            "Compute the training loss after every epoch (kept as training_loss_; slower).",
+        ),
+    )
+    presets = {
+        "sketchfab-best": {
+            "alpha": 50.0,
+            "factors": 40,
+            "regularization": 0.1,
+            "iterations": 22,
+        }
+    }
+    _diverged_hint = "try a higher regularization or a lower alpha."
+
+    def _library_model(self, values: dict[str, Any]):
+        from implicit.cpu.als import AlternatingLeastSquares
+
+        return AlternatingLeastSquares(
+            factors=values["factors"],
+            regularization=values["regularization"],
+            alpha=1.0,  # confidences are built by _confidence (1 + alpha * weight)
+            iterations=values["iterations"],
+            calculate_training_loss=values["calculate_training_loss"],
+            random_state=values["random_state"],
+        )
+
+    def _confidence(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
+        """``1 + alpha * weight`` on the stored entries (float32 CSR, same pattern)."""
+        data = np.asarray(matrix.data, dtype=np.float32) * np.float32(self.alpha)
+        data += np.float32(1.0)
+        return sp.csr_matrix((data, matrix.indices, matrix.indptr), shape=matrix.shape)
+
+    def _training_matrix(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
+        return self._confidence(matrix)
+
+    def _fold_in(self, history: sp.csr_matrix) -> np.ndarray:
+        """Exact least-squares user vectors (implicit's ``recalculate_user``)."""
+        conf = self._confidence(_as_csr32(history))
+        # no threadpool_limits here (it costs milliseconds a call), and one OpenMP thread for a
+        # few rows: starting the pool costs more than the solve (30 ms against 30 us on 2 cores)
+        library = self.model_
+        if conf.shape[0] < 256:
+            library.YtY  # noqa: B018  (computed and cached on the shared model first)
+            library = copy.copy(library)  # a shallow copy: nothing shared is mutated
+            library.num_threads = 1
+        vectors = library.recalculate_user(np.arange(conf.shape[0]), conf)
+        return np.asarray(vectors, dtype=np.float32)
+
+    def explain(
+        self, user_index: int, item_index: int, k: int = 5
+    ) -> tuple[np.ndarray, np.ndarray]:
+        self._check_users(user_index)
+        self._check_items(item_index)
+        history = self._history(user_index)
+        if history.size == 0:
+            return np.zeros(0, np.int64), np.zeros(0)
+        row = self._confidence(_as_csr32(self.user_items_[int(user_index)]))
+        _, top, _ = self.model_.explain(0, row, int(item_index), N=len(history))
+        contributions = dict(top)
+        values = np.array([contributions.get(int(j), 0.0) for j in history], dtype=np.float64)
+        return contribution_shares(history, values, k)
+
+    explain.__doc__ = Recommender.explain.__doc__
+
+
+@register
+class BPR(_ImplicitFactorModel):
+    name = "bpr"
+    label = "BPR"
+    description = (
+        "Bayesian personalised ranking: factors trained so that liked items outrank sampled "
+        "others (implicit)."
+    )
+    params = _common_params(64, 100) + (
+        Param("learning_rate", float, 0.01, "SGD learning rate.", 1e-5, 1.0, log=True),
+        Param("regularization", float, 0.01, "L2 penalty on the factors.", 0.0, 10.0),
+        Param("num_threads", int, 1, "Training threads (more than 1 is not reproducible).", 1, 64),
+        Param("random_state", int, 0, "Seed of the initial factors and the sampling.", low=0),
+    )
+
+    def _library_model(self, values: dict[str, Any]):
+        from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+        return BayesianPersonalizedRanking(
+            factors=values["factors"],
+            learning_rate=values["learning_rate"],
+            regularization=values["regularization"],
+            iterations=values["iterations"],
+            num_threads=values["num_threads"],
+            random_state=values["random_state"],
+        )
+
+
+@register
+class LMF(_ImplicitFactorModel):
+    name = "lmf"
+    label = "Logistic MF"
+    description = "Logistic matrix factorisation (Johnson 2014): the probability of a like."
+    params = _common_params(30, 30) + (
+        Param("learning_rate", float, 1.0, "Adagrad learning rate.", 1e-4, 10.0, log=True),
+        Param("regularization", float, 0.6, "L2 penalty on the factors.", 0.0, 100.0),
+        Param("num_threads", int, 1, "Training threads.", 1, 64),
+        Param("random_state", int, 0, "Seed of the initial factors and the sampling.", low=0),
+    )
+
+    def _library_model(self, values: dict[str, Any]):
+        from implicit.cpu.lmf import LogisticMatrixFactorization
+
+        return LogisticMatrixFactorization(
+            factors=values["factors"],
+            learning_rate=values["learning_rate"],
+            regularization=values["regularization"],
+            iterations=values["iterations"],
+            num_threads=values["num_threads"],
+            random_state=values["random_state"],
+        )
+
+
+# ------------------------------------------------------------------------------- item-knn
+SIMILARITIES = ("cosine", "bm25", "tfidf")
+
+
+@register
+class ItemKNN(Recommender):
+    name = "item-knn"
+    label = "Item k-NN"
+    description = (
+        "Item-item nearest neighbours (cosine, BM25 or TF-IDF weighting): recommends items "
+        "close to the ones a user liked."
+    )
+    params = (
+        Param("similarity", str, "cosine", "How item vectors are weighted.", choices=SIMILARITIES),
+        Param("K", int, 20, "Neighbours kept per item (the item itself included).", 2, 10_000),
+    )
+    capabilities = frozenset({"recommend", "recommend_for_history", "similar_items", "explain"})
+
+    def _library_model(self):
+        from implicit import nearest_neighbours as nn
+
+        kind = {
+            "cosine": nn.CosineRecommender,
+            "bm25": nn.BM25Recommender,
+            "tfidf": nn.TFIDFRecommender,
+        }[self.similarity]
+        return kind(K=int(self.K), num_threads=0)
+
+    def fit(self, interactions, *, items=None, ratings=None, progress=None, on_epoch=None):
+        from implicit import nearest_neighbours as nn
+
+        self._validated_params()
+        matrix = _as_csr32(interactions)
+        if progress:
+            progress(0.0, f"Computing {self.similarity} neighbours")
+        with threadpool_limits(1, "blas"):
+            model = self._library_model()
+            # implicit's own fit does the same weighting but hands all_pairs_knn a COO matrix
+            # (a warning and a conversion); weight here and give the base class a CSR
+            item_users = matrix.T
+            if self.similarity == "cosine":
+                weighted = nn.normalize(item_users).T.tocsr()
+            elif self.similarity == "tfidf":
+                weighted = nn.normalize(nn.tfidf_weight(item_users)).T.tocsr()
+            else:
+                weighted = nn.bm25_weight(item_users, model.K1, model.B).T.tocsr()
+            nn.ItemItemRecommender.fit(model, weighted, show_progress=False)
+        self._set_similarity(model)
+        self.n_users_, self.n_items_ = matrix.shape
+        self.user_items_ = matrix
+        if progress:
+            progress(1.0, "Done")
+        return self
+
+    fit.__doc__ = Recommender.fit.__doc__
+
+    def _set_similarity(self, model) -> None:
+        self.model_ = model
+        similarity = sp.csr_matrix(model.similarity, dtype=np.float32)
+        similarity.sort_indices()
+        self.similarity_ = similarity
+
+    def _score_users(self, users: np.ndarray) -> np.ndarray:
+        return (self.user_items_[users] @ self.similarity_).toarray()
+
+    def _score_history(self, history: sp.csr_matrix) -> np.ndarray:
+        return (_as_csr32(history) @ self.similarity_).toarray()
+
+    def _similar_scores(self, items: np.ndarray) -> np.ndarray:
+        rows = self.similarity_[items]
+        scores = np.full(rows.shape, -np.inf, dtype=np.float32)
+        coo = rows.tocoo()
+        scores[coo.row, coo.col] = coo.data
+        return scores
+
+    def explain(
+        self, user_index: int, item_index: int, k: int = 5
+    ) -> tuple[np.ndarray, np.ndarray]:
+        self._check_users(user_index)
+        self._check_items(item_index)
+        history = self._history(user_index)
+        if history.size == 0:
+            return np.zeros(0, np.int64), np.zeros(0)
+        weights = self.user_items_[int(user_index)].data.astype(np.float64)
+        sims = self.similarity_[history][:, [int(item_index)]].toarray().ravel()
+        return contribution_shares(history, weights * sims, k)
+
+    explain.__doc__ = Recommender.explain.__doc__
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        self._check_fitted()
+        s = self.similarity_
+        return {
+            "data": s.data,
+            "indices": s.indices,
+            "indptr": s.indptr,
+            "shape": np.asarray(s.shape, dtype=np.int64),
+            "n_users": np.asarray(self.n_users_, dtype=np.int64),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], params: dict[str, Any]) -> Recommender:
+        from implicit._nearest_neighbours import NearestNeighboursScorer
+
+        model = cls(**params)
+        model._validated_params()
+        shape = tuple(int(n) for n in arrays["shape"])
+        similarity = sp.csr_matrix(
+            (
+                np.asarray(arrays["data"], np.float32),
+                np.asarray(arrays["indices"]),
+                np.asarray(arrays["indptr"]),
+            ),
+            shape=shape,
+        )
+        library = model._library_model()
+        library.similarity = similarity.astype(np.float64)
+        library.scorer = NearestNeighboursScorer(library.similarity)
+        model._set_similarity(library)
+        model.n_users_ = int(arrays["n_users"])
+        model.n_items_ = shape[1]
+        return model
+
+

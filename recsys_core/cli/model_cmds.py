@@ -1,0 +1,245 @@
+"""CLI verbs over trained models: ``train``, ``models``, ``similar``, ``recommend``.
+
+::
+
+    python -m recsys_core train DATASET ALGO [--param K=V ...] [--preset NAME] [--data-dir DIR]
+                                [--force] [--json]
+    python -m recsys_core models [--dataset D] [--json]
+    python -m recsys_core similar MODEL_ID ITEM_ID [-k 10] [--json]
+    python -m recsys_core recommend MODEL_ID USER_ID [-k 10] [--include-seen] [--json]
+
+``similar`` and ``recommend`` print ``{"items": [{"item_id", "name", "score"}, ...]}`` with
+``--json``, a table otherwise. They reload the model's dataset from what its meta records (a
+registry name, or the absolute path of a file) and refuse if its fingerprint changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import UserError
+from .output import ProgressBar, echo, log, print_json
+
+
+def register(subparsers: Any) -> None:
+    """Add the model verbs to the CLI's subparsers."""
+    train = subparsers.add_parser(
+        "train",
+        help="train a model and store it; prints the model id",
+        description="Train ALGO on DATASET and store it; the same data, algorithm and "
+        "parameters give the same model id, and a stored model is reused unless --force.",
+    )
+    train.add_argument("dataset", metavar="DATASET", help="registry name or csv/tsv/parquet path")
+    train.add_argument("algorithm", metavar="ALGO", help="algorithm registry key, e.g. als")
+    train.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="a parameter value (repeatable); see the algorithm's schema",
+    )
+    train.add_argument("--preset", default=None, help="a named preset of the algorithm")
+    train.add_argument("--data-dir", default=None, help="folder already holding the raw files")
+    train.add_argument("--force", action="store_true", help="train again even if stored")
+    train.add_argument("--json", action="store_true", help="print one JSON object")
+    train.set_defaults(func=cmd_train)
+
+    models = subparsers.add_parser("models", help="list stored models, newest first")
+    models.add_argument("--dataset", default=None, help="only models of this dataset")
+    models.add_argument("--json", action="store_true", help="print one JSON object")
+    models.set_defaults(func=cmd_models)
+
+    similar = subparsers.add_parser("similar", help="items most similar to an item")
+    similar.add_argument("model_id", metavar="MODEL_ID")
+    similar.add_argument("item_id", metavar="ITEM_ID")
+    similar.add_argument("-k", type=int, default=10, help="how many items (default 10)")
+    similar.add_argument("--json", action="store_true", help="print one JSON object")
+    similar.set_defaults(func=cmd_similar)
+
+    recommend = subparsers.add_parser("recommend", help="top items for a user")
+    recommend.add_argument("model_id", metavar="MODEL_ID")
+    recommend.add_argument("user_id", metavar="USER_ID")
+    recommend.add_argument("-k", type=int, default=10, help="how many items (default 10)")
+    recommend.add_argument(
+        "--include-seen", action="store_true", help="let items the user already has compete"
+    )
+    recommend.add_argument("--json", action="store_true", help="print one JSON object")
+    recommend.set_defaults(func=cmd_recommend)
+
+
+# ------------------------------------------------------------------------------------ verbs
+def cmd_train(args: argparse.Namespace) -> int:
+    from ..algorithms import parse_param_args, parse_params
+    from ..datasets import is_path_spec, load_dataset
+    from ..training import train
+
+    raw = parse_param_args(args.param)
+    values = parse_params(args.algorithm, raw, args.preset)  # fail fast, before loading data
+    spec = args.dataset
+    if is_path_spec(spec) and Path(spec).expanduser().exists():
+        spec = str(Path(spec).expanduser().resolve())
+    data_dir = str(Path(args.data_dir).expanduser().resolve()) if args.data_dir else None
+    dataset = load_dataset(spec, data_dir=data_dir, progress=ProgressBar("loading"))
+    bar = ProgressBar(f"training {args.algorithm}")  # adapters report epochs through it
+    result = train(
+        dataset,
+        args.algorithm,
+        values,
+        force=args.force,
+        source={"spec": spec, "data_dir": data_dir, "options": {}},
+        progress=bar,
+    )
+    bar(1.0, "done")
+    if args.json:
+        print_json(
+            {
+                "model_id": result.model_id,
+                "fit_seconds": result.fit_seconds,
+                "reused": result.reused,
+            }
+        )
+    else:
+        if result.reused:
+            log(f"reused the stored model (trained in {_seconds(result.fit_seconds)})")
+        else:
+            log(f"trained in {_seconds(result.fit_seconds)}")
+        echo(result.model_id)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from ..store import ModelStore
+
+    store = ModelStore()
+    entries = store.list()
+    if args.dataset:
+        wanted = args.dataset
+        entries = [e for e in entries if _matches_dataset(e.meta or {}, wanted)]
+    if args.json:
+        print_json({"models": [entry.to_dict() for entry in entries]})
+        return 0
+    if not entries:
+        where = f" for dataset {args.dataset}" if args.dataset else ""
+        log(f"no stored models{where} in {store.root}; train one with "
+            "`python -m recsys_core train demo als`.")
+        return 0
+    rows = []
+    for entry in entries:
+        meta = entry.meta or {}
+        params = meta.get("params") or {}
+        rows.append(
+            [
+                entry.model_id,
+                str(meta.get("algorithm") or "?"),
+                str(meta.get("dataset_label") or meta.get("dataset") or "?"),
+                str(meta.get("created") or "")[:19].replace("T", " "),
+                _seconds(meta.get("fit_seconds")) if entry.ok else "",
+                "DAMAGED: " + entry.damaged if entry.damaged else _short_params(params),
+            ]
+        )
+    _table(["model id", "algorithm", "dataset", "created (UTC)", "fit", "parameters"], rows)
+    return 0
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    model, dataset = _open(args.model_id)
+    item = dataset.item_index(args.item_id)
+    _check_k(args.k)
+    indices, scores = _capability(model, "similar_items", lambda: model.similar_items(item, args.k))
+    title = f"items similar to {dataset.item_name(item)!r} (id {dataset.item_id(item)})"
+    return _print_items(args, dataset, indices, scores, title)
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    model, dataset = _open(args.model_id)
+    user = dataset.user_index(args.user_id)
+    _check_k(args.k)
+    indices, scores = _capability(
+        model,
+        "recommend",
+        lambda: model.recommend(user, args.k, exclude_seen=not args.include_seen),
+    )
+    seen = "including" if args.include_seen else "excluding"
+    title = f"top {args.k} for user {dataset.user_id(user)} ({seen} seen items)"
+    return _print_items(args, dataset, indices, scores, title)
+
+
+# ------------------------------------------------------------------------------------ helpers
+def _open(model_id: str):
+    from ..store import ModelStore
+
+    return ModelStore().open(model_id, progress=ProgressBar("loading"))
+
+
+def _check_k(k: int) -> None:
+    if k < 1:
+        raise UserError(f"-k needs to be at least 1, got {k}.")
+
+
+def _capability(model: Any, what: str, call: Any):
+    try:
+        return call()
+    except NotImplementedError as error:
+        raise UserError(
+            f"{model.name} cannot answer {what} ({error}); use a model of another algorithm."
+        ) from None
+
+
+def _print_items(args, dataset, indices: np.ndarray, scores: np.ndarray, title: str) -> int:
+    items = [
+        {
+            "item_id": dataset.item_id(int(i)),
+            "name": dataset.item_name(int(i)),
+            "score": float(s),
+        }
+        for i, s in zip(indices, scores)
+        if int(i) >= 0
+    ]
+    if args.json:
+        print_json({"items": items})
+        return 0
+    echo(title)
+    rows = [
+        [str(rank), item["item_id"], item["name"][:60], f"{item['score']:.4g}"]
+        for rank, item in enumerate(items, 1)
+    ]
+    _table(["#", "item id", "name", "score"], rows)
+    return 0
+
+
+def _matches_dataset(meta: dict, wanted: str) -> bool:
+    source = (meta.get("dataset_source") or {}).get("spec") or ""
+    from ..datasets import is_path_spec
+
+    if is_path_spec(wanted) and Path(wanted).expanduser().exists():
+        wanted = str(Path(wanted).expanduser().resolve())
+    return wanted in {
+        meta.get("dataset"),
+        meta.get("fingerprint"),
+        source,
+        Path(source).name if source else None,
+    }
+
+
+def _short_params(params: dict) -> str:
+    text = " ".join(f"{k}={v}" for k, v in params.items())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _seconds(value: Any) -> str:
+    if value is None:
+        return "?"
+    return f"{float(value):.2f} s"
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in
+              enumerate(headers)]
+    echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    echo("  ".join("-" * w for w in widths))
+    for row in rows:
+        echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())

@@ -1,0 +1,803 @@
+"""``demo``: synthetic demo data, a 3D-model marketplace with a planted taste structure.
+
+Generated deterministically from a seed in a fraction of a second, without the network, and
+cached under ``RECSYS_HOME/datasets/demo``. The default dataset: every algorithm has something
+real to find in it, and the planted truth is kept so tests can check that models recover it.
+
+The structure
+-------------
+- 12 categories (Animals, Vehicles, ... Music), each with a colour, a glyph and two taste groups;
+  a taste group is one category x one cluster of style tags (low-poly, photogrammetry, rigged,
+  voxel, tiltbrush, sculpt), with its own nouns and category tags: 24 groups in all.
+- Items have readable names built from a style adjective, a colour or material and a noun of
+  their group ("Low-poly Red Fox", "Sculpted Chrome Corridor Kit"), tags, and an SVG thumbnail
+  as a ``data:`` URI. ``items["group"]`` is each item's planted group.
+- Users like items of 1 to 3 groups (``users["group"]`` the primary one, ``users["groups"]``
+  all of them as ``"3|7"``), with a long-tailed activity (lognormal, at least 3 likes) over a
+  long-tailed item popularity (lognormal), plus ~10% likes drawn outside their groups.
+- Likes carry timestamps spread over two years (2022-2023), so leave-last-out splits work.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .. import config
+from ..dataset import Dataset, normalise_items
+from ..errors import DatasetError
+from . import Progress, Source, register
+
+NAME = "demo"
+GENERATOR_VERSION = 1
+DESCRIPTION = (
+    "A 3D-model marketplace (12 categories, tags, generated thumbnails) whose likes come from "
+    "24 planted taste groups: synthetic demo data, generated locally, no download."
+)
+DEFAULTS = {"n_users": 8_000, "n_items": 3_000, "n_likes": 210_000, "noise": 0.1}
+
+# ---------------------------------------------------------------------------- the catalogue
+# Style clusters: (tag, adjective used in names). An item's first style tag gives its adjective.
+STYLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "low-poly": (("low-poly", "Low-poly"), ("stylized", "Stylized"), ("game-ready", "Game-ready")),
+    "scan": (("photogrammetry", "Photoscanned"), ("pbr", "PBR"), ("realistic", "Realistic")),
+    "rigged": (("rigged", "Rigged"), ("animated", "Animated")),
+    "voxel": (("voxel", "Voxel"), ("pixel-art", "Pixel-art")),
+    "tiltbrush": (("tiltbrush", "Tilt Brush"), ("hand-painted", "Hand-painted")),
+    "sculpt": (("sculpt", "Sculpted"), ("high-poly", "High-poly")),
+}
+STYLE_TAGS = tuple(tag for cluster in STYLES.values() for tag, _ in cluster)
+
+COLOURS = (
+    "Red", "Blue", "Golden", "Silver", "Rusty", "Wooden", "Marble", "Neon", "Chrome", "Mossy",
+    "Crimson", "Emerald", "Obsidian", "Ivory", "Copper", "Frosted", "Sandstone", "Teal",
+    "Midnight", "Bronze", "Jade", "Amber", "Glass", "",
+)
+
+
+@dataclass(frozen=True)
+class _Group:
+    style: str
+    tags: tuple[str, ...]
+    nouns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Category:
+    name: str
+    colors: tuple[str, str]
+    glyph: str
+    tag: str
+    groups: tuple[_Group, _Group]
+
+
+CATEGORIES: tuple[_Category, ...] = (
+    _Category("Animals", ("#fb923c", "#c2410c"), "paw", "animal", (
+        _Group("low-poly", ("pet", "farm"), ("Fox", "Cat", "Puppy", "Bunny", "Cow", "Pig",
+                                             "Chicken", "Sheep", "Horse", "Duck")),
+        _Group("scan", ("wildlife", "safari"), ("Wolf", "Elephant", "Lion", "Tiger", "Owl",
+                                                 "Deer", "Bear", "Crocodile", "Giraffe", "Eagle")),
+    )),
+    _Category("Vehicles", ("#60a5fa", "#1e3a8a"), "car", "vehicle", (
+        _Group("voxel", ("car", "racing"), ("Sports Car", "Pickup Truck", "Race Kart", "Taxi",
+                                            "School Bus", "Hot Rod", "Police Car", "Dune Buggy",
+                                            "Tractor", "Ice Cream Van")),
+        _Group("scan", ("aircraft", "military"), ("Fighter Jet", "Helicopter", "Biplane", "Tank",
+                                                   "Submarine", "Cargo Plane", "Jeep",
+                                                   "Hovercraft", "Zeppelin", "Motorbike")),
+    )),
+    _Category("Architecture", ("#a8a29e", "#44403c"), "building", "architecture", (
+        _Group("scan", ("heritage", "ruins"), ("Cathedral", "Temple Ruins", "Castle Gate",
+                                               "Lighthouse", "Old Mill", "Stone Bridge", "Chapel",
+                                               "Town Hall", "Roman Arch", "Pagoda")),
+        _Group("low-poly", ("house", "city"), ("Cottage", "Apartment Block", "Gas Station",
+                                               "Diner", "Skyscraper", "Bakery", "Farmhouse",
+                                               "Train Station", "Treehouse", "Market Stall")),
+    )),
+    _Category("Characters", ("#f472b6", "#9d174d"), "person", "character", (
+        _Group("rigged", ("human", "hero"), ("Medieval Knight", "Wizard", "Archer",
+                                             "Pirate Captain", "Ninja", "Samurai", "Viking",
+                                             "Elf Ranger", "Barbarian", "Witch")),
+        _Group("sculpt", ("creature", "bust"), ("Orc Warlord", "Goblin", "Troll", "Dragon Bust",
+                                                "Demon", "Zombie", "Minotaur", "Gargoyle",
+                                                "Cyclops", "Lich King")),
+    )),
+    _Category("Weapons", ("#94a3b8", "#1e293b"), "sword", "weapon", (
+        _Group("low-poly", ("melee", "medieval"), ("Longsword", "Battle Axe", "Katana",
+                                                   "War Hammer", "Dagger", "Spear", "Mace",
+                                                   "Scimitar", "Halberd", "Round Shield")),
+        _Group("rigged", ("firearm", "fps"), ("Revolver", "Sniper Rifle", "Shotgun", "Crossbow",
+                                              "Flintlock Pistol", "Assault Rifle", "Grenade",
+                                              "Bazooka", "Musket", "Blunderbuss")),
+    )),
+    _Category("Furniture", ("#c08457", "#5c3317"), "chair", "furniture", (
+        _Group("scan", ("interior", "antique"), ("Armchair", "Chesterfield Sofa", "Rocking Chair",
+                                                  "Grandfather Clock", "Writing Desk", "Dresser",
+                                                  "Bookcase", "Four-poster Bed", "Wardrobe",
+                                                  "Side Table")),
+        _Group("voxel", ("office", "modern"), ("Office Chair", "Standing Desk", "Floor Lamp",
+                                               "Bean Bag", "Coffee Table", "Bar Stool",
+                                               "Shelf Unit", "Sofa Bed", "Filing Cabinet",
+                                               "Nightstand")),
+    )),
+    _Category("Sci-fi", ("#22d3ee", "#155e75"), "rocket", "sci-fi", (
+        _Group("low-poly", ("spaceship", "space"), ("Starfighter", "Space Station", "Rocket",
+                                                    "Shuttle", "Mothership", "Lunar Lander",
+                                                    "Cargo Freighter", "Drop Pod", "Satellite",
+                                                    "Warp Gate")),
+        _Group("sculpt", ("robot", "cyberpunk"), ("Corridor Kit", "Mech", "Android",
+                                                  "Combat Drone", "Cyborg", "Plasma Rifle",
+                                                  "Reactor Core", "Exosuit", "Hover Bike",
+                                                  "Control Panel")),
+    )),
+    _Category("Nature", ("#4ade80", "#166534"), "tree", "nature", (
+        _Group("scan", ("plant", "rock"), ("Oak Tree", "Boulder", "Fern", "Fallen Log", "Cactus",
+                                           "Tree Stump", "Mushroom Cluster", "Birch Tree",
+                                           "Cliff Face", "Pine Tree")),
+        _Group("tiltbrush", ("flower", "landscape"), ("Sunflower", "Lily Pond", "Waterfall",
+                                                      "Island", "Cherry Blossom", "Volcano",
+                                                      "Rose Bush", "Meadow", "Canyon",
+                                                      "Coral Reef")),
+    )),
+    _Category("Food", ("#fb7185", "#9f1239"), "apple", "food", (
+        _Group("sculpt", ("fruit", "bakery"), ("Apple", "Croissant", "Sourdough Loaf",
+                                               "Cheese Wheel", "Pumpkin", "Pineapple",
+                                               "Watermelon", "Avocado", "Baguette", "Lemon")),
+        _Group("voxel", ("dessert", "fast-food"), ("Cupcake", "Burger", "Pizza Slice", "Donut",
+                                                   "Ice Cream Cone", "Sushi Platter", "Taco",
+                                                   "Milkshake", "Hot Dog", "Birthday Cake")),
+    )),
+    _Category("Electronics", ("#818cf8", "#312e81"), "monitor", "electronics", (
+        _Group("sculpt", ("retro", "gadget"), ("Cassette Player", "Rotary Phone",
+                                               "CRT Television", "Game Console", "Walkman",
+                                               "Instant Camera", "Boombox", "Typewriter",
+                                               "Radio", "Arcade Cabinet")),
+        _Group("low-poly", ("computer", "phone"), ("Laptop", "Smartphone", "Gaming PC",
+                                                   "Headphones", "Smartwatch", "Keyboard",
+                                                   "VR Headset", "Quadcopter", "Tablet",
+                                                   "Smart Speaker")),
+    )),
+    _Category("Fantasy", ("#c084fc", "#581c87"), "gem", "fantasy", (
+        _Group("tiltbrush", ("magic", "potion"), ("Potion Bottle", "Crystal Ball", "Spell Book",
+                                                  "Magic Staff", "Treasure Chest", "Rune Stone",
+                                                  "Wizard Tower", "Portal", "Chalice",
+                                                  "Amulet")),
+        _Group("voxel", ("dungeon", "dragon"), ("Dragon", "Dungeon Tile Set", "Griffin",
+                                                "Phoenix", "Unicorn", "Kraken", "Castle Keep",
+                                                "Throne", "Mimic Chest", "Basilisk")),
+    )),
+    _Category("Music", ("#facc15", "#a16207"), "note", "music", (
+        _Group("rigged", ("instrument", "acoustic"), ("Acoustic Guitar", "Violin", "Grand Piano",
+                                                      "Drum Kit", "Saxophone", "Cello",
+                                                      "Trumpet", "Harp", "Banjo", "Accordion")),
+        _Group("tiltbrush", ("synth", "stage"), ("Synthesizer", "Electric Guitar", "DJ Deck",
+                                                 "Turntable", "Amplifier", "Microphone",
+                                                 "Keytar", "Drum Machine", "Stage Speaker",
+                                                 "Bass Guitar")),
+    )),
+)
+CATEGORY_NAMES = tuple(c.name for c in CATEGORIES)
+GROUPS: tuple[tuple[int, _Group], ...] = tuple(
+    (c, group) for c, category in enumerate(CATEGORIES) for group in category.groups
+)
+GROUP_LABELS = tuple(f"{CATEGORIES[c].name} / {g.style}" for c, g in GROUPS)
+
+
+# ---------------------------------------------------------------------------- thumbnails
+_GLYPHS = {
+    "paw": '<ellipse cx="100" cy="74" rx="18" ry="15"/><circle cx="79" cy="53" r="7"/>'
+    '<circle cx="92" cy="42" r="7"/><circle cx="108" cy="42" r="7"/>'
+    '<circle cx="121" cy="53" r="7"/>',
+    "car": '<path d="M80 58 L89 43 H113 L122 58 Z"/><rect x="64" y="57" width="72" height="19" '
+    'rx="6"/><circle cx="82" cy="77" r="8"/><circle cx="118" cy="77" r="8"/>'
+    '<circle cx="82" cy="77" r="3" fill="{dark}"/><circle cx="118" cy="77" r="3" fill="{dark}"/>',
+    "building": '<path d="M68 56 L100 32 L132 56 Z"/><rect x="73" y="56" width="54" height="32"/>'
+    '<rect x="94" y="68" width="12" height="20" fill="{dark}"/>'
+    '<rect x="79" y="62" width="9" height="9" fill="{dark}"/>'
+    '<rect x="112" y="62" width="9" height="9" fill="{dark}"/>',
+    "person": '<circle cx="100" cy="43" r="12"/><path d="M76 90 Q76 59 100 59 Q124 59 124 90 Z"/>',
+    "sword": '<path d="M100 26 L106 37 V70 H94 V37 Z"/><rect x="83" y="70" width="34" height="6" '
+    'rx="3"/><rect x="97" y="76" width="6" height="12"/><circle cx="100" cy="92" r="4"/>',
+    "chair": '<rect x="81" y="32" width="38" height="32" rx="5"/><rect x="77" y="63" width="46" '
+    'height="8" rx="3"/><rect x="81" y="71" width="5" height="21"/>'
+    '<rect x="114" y="71" width="5" height="21"/>',
+    "rocket": '<path d="M100 26 Q117 44 112 74 H88 Q83 44 100 26 Z"/>'
+    '<circle cx="100" cy="51" r="6" fill="{dark}"/><path d="M88 62 L76 84 L90 77 Z"/>'
+    '<path d="M112 62 L124 84 L110 77 Z"/><path d="M94 76 L100 91 L106 76 Z"/>',
+    "tree": '<path d="M100 26 L124 58 H76 Z"/><path d="M100 42 L130 78 H70 Z"/>'
+    '<rect x="95" y="78" width="10" height="13"/>',
+    "apple": '<circle cx="91" cy="67" r="19"/><circle cx="109" cy="67" r="19"/>'
+    '<rect x="98" y="37" width="4" height="14" rx="2"/>'
+    '<ellipse cx="111" cy="41" rx="9" ry="4" transform="rotate(-25 111 41)"/>',
+    "monitor": '<rect x="66" y="34" width="68" height="44" rx="4"/><rect x="72" y="40" '
+    'width="56" height="32" fill="{dark}"/><rect x="94" y="78" width="12" height="8"/>'
+    '<rect x="82" y="86" width="36" height="5" rx="2"/>',
+    "gem": '<path d="M80 44 L91 32 H109 L120 44 L100 88 Z"/>'
+    '<path d="M80 44 H120 M91 32 L100 44 L109 32 M100 44 V88" stroke="{dark}" '
+    'stroke-width="1.5" fill="none"/>',
+    "note": '<ellipse cx="88" cy="79" rx="12" ry="9"/><rect x="96" y="34" width="5" height="45"/>'
+    '<path d="M101 34 Q121 40 118 60 Q114 49 101 48 Z"/>',
+    "cube": '<path d="M100 30 L126 43 L100 56 L74 43 Z"/>'
+    '<path d="M74 43 L100 56 V88 L74 75 Z" fill-opacity="0.7"/>'
+    '<path d="M126 43 L100 56 V88 L126 75 Z" fill-opacity="0.5"/>',
+}
+GLYPHS = tuple(_GLYPHS)
+_CATEGORY_STYLE = {c.name.lower(): (c.colors, c.glyph) for c in CATEGORIES}
+# word -> glyph, for other datasets' categories (Sketchfab's "animals-pets", "cars-vehicles");
+# matched on whole words, a trailing "s" dropped
+_GLYPH_WORDS = {
+    word: glyph
+    for words, glyph in (
+        (("animal", "pet", "bird", "creature", "wildlife"), "paw"),
+        (("car", "vehicle", "transport", "automotive"), "car"),
+        (("architecture", "place", "building", "travel", "house", "city"), "building"),
+        (("character", "people", "person", "human", "fashion"), "person"),
+        (("weapon", "military"), "sword"),
+        (("furniture", "home", "interior"), "chair"),
+        (("sci", "science", "space", "robot"), "rocket"),
+        (("nature", "plant", "landscape"), "tree"),
+        (("food", "drink"), "apple"),
+        (("electronic", "technology", "tech", "gadget"), "monitor"),
+        (("fantasy", "magic", "art", "abstract"), "gem"),
+        (("music", "sound", "musical"), "note"),
+    )
+    for word in words
+}
+_PALETTE = tuple(c.colors for c in CATEGORIES) + (("#2dd4bf", "#115e59"), ("#f87171", "#7f1d1d"))
+_HEX = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?(?:[0-9a-fA-F]{2})?")
+# characters XML 1.0 does not allow, even escaped
+_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_LINE_CHARS = 24
+
+
+def _xml_text(text: str) -> str:
+    text = _XML_INVALID.sub("", str(text))
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        .replace('"', "&quot;").replace("'", "&#39;")
+    )
+
+
+def _wrap(text: str, width: int = _LINE_CHARS, lines: int = 2) -> list[str]:
+    """Greedy word wrap into at most ``lines`` lines; the last one ends in an ellipsis if cut."""
+    words = " ".join(str(text).split()).split(" ")
+    out: list[str] = []
+    current = ""
+    for word in words:
+        while len(word) > width:  # a word longer than a line: hard cut
+            if current:
+                out.append(current)
+                current = ""
+            out.append(word[:width])
+            word = word[width:]
+        candidate = f"{current} {word}".strip()
+        if len(candidate) <= width:
+            current = candidate
+        else:
+            out.append(current)
+            current = word
+    if current:
+        out.append(current)
+    if len(out) > lines:
+        last = " ".join(out[lines - 1:])
+        out = out[: lines - 1] + [last[: width - 1].rstrip() + "\u2026"]
+    return out or [""]
+
+
+def _category_style(category: str) -> tuple[tuple[str, str], str]:
+    key = str(category).strip().lower()
+    if key in _CATEGORY_STYLE:
+        return _CATEGORY_STYLE[key]
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=4).digest()
+    colors = _PALETTE[int.from_bytes(digest, "big") % len(_PALETTE)]
+    words = [w[:-1] if w.endswith("s") else w for w in re.split(r"[^a-z]+", key) if w]
+    glyph = next((_GLYPH_WORDS[w] for w in words if w in _GLYPH_WORDS), "cube")
+    return colors, glyph
+
+
+def render_thumbnail_svg(
+    name: str,
+    category: str = "",
+    *,
+    colors: tuple[str, str] | None = None,
+    glyph: str | None = None,
+    caption: str | None = None,
+) -> str:
+    """A 200 x 150 SVG thumbnail: category gradient, a glyph, the name on one or two lines.
+
+    Parameters
+    ----------
+    name : str
+        The item's name; XML-escaped (characters XML cannot hold are dropped), wrapped on at most
+        two lines of 24 characters, cut with an ellipsis beyond.
+    category : str
+        Chooses the colours and glyph: the demo's categories have their own; any other category
+        gets a stable colour from its hash and a glyph by keyword ("cars-vehicles" -> car),
+        else a cube.
+    colors : (str, str), optional
+        Gradient colours ``("#rrggbb", "#rrggbb")`` (top-left, bottom-right) to override the
+        category's; anything that is not a hex colour is ignored.
+    glyph : str, optional
+        One of :data:`GLYPHS` to override the category's.
+    caption : str, optional
+        The small upper-case label in the corner; defaults to the category.
+
+    Returns
+    -------
+    str
+        A standalone SVG document (``<svg xmlns=... viewBox="0 0 200 150">``).
+    """
+    default_colors, default_glyph = _category_style(category)
+    if not colors or len(colors) != 2 or not all(_HEX.fullmatch(str(c)) for c in colors):
+        colors = default_colors
+    light, dark = colors
+    shape = _GLYPHS.get(glyph or default_glyph, _GLYPHS[default_glyph]).replace("{dark}", dark)
+    lines = _wrap(name)
+    # the id depends only on the colours, so SVGs inlined in one page cannot clash
+    gradient = f"bg-{light[1:]}-{dark[1:]}"
+    label = _xml_text(str(caption if caption is not None else category).upper()[:28])
+    first_y = 122 if len(lines) == 1 else 114
+    text = "".join(
+        f'<text x="100" y="{first_y + 17 * i}">{_xml_text(line)}</text>'
+        for i, line in enumerate(lines)
+    )
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 150" width="200" height="150">'
+        f'<defs><linearGradient id="{gradient}" x1="0" y1="0" x2="1" y2="1">'
+        f'<stop offset="0" stop-color="{light}"/><stop offset="1" stop-color="{dark}"/>'
+        '</linearGradient></defs>'
+        f'<rect width="200" height="150" rx="10" fill="url(#{gradient})"/>'
+        f'<g fill="#ffffff" opacity="0.92">{shape}</g>'
+        '<path d="M0 100 H200 V140 A10 10 0 0 1 190 150 H10 A10 10 0 0 1 0 140 Z" '
+        'fill="#000000" fill-opacity="0.22"/>'
+        '<g font-family="Helvetica, Arial, sans-serif" fill="#ffffff">'
+        f'<text x="10" y="17" font-size="9" letter-spacing="1" fill-opacity="0.85">{label}</text>'
+        f'<g font-size="14" font-weight="600" text-anchor="middle">{text}</g></g></svg>'
+    )
+
+
+def thumbnail_data_uri(name: str, category: str = "", **kwargs: Any) -> str:
+    """:func:`render_thumbnail_svg` as a ``data:image/svg+xml;base64,...`` URI (for ``<img>``)."""
+    svg = render_thumbnail_svg(name, category, **kwargs)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+# ---------------------------------------------------------------------------- generation
+_T0 = 1_640_995_200.0  # 2022-01-01 UTC
+_SPAN = 2 * 365 * 86_400.0
+_GROUP_SLOT_CUM = np.array([[1.0, 1.0, 1.0], [2 / 3, 1.0, 1.0], [4 / 7, 6 / 7, 1.0]])
+
+
+def _split_evenly(total: int, shares: np.ndarray) -> np.ndarray:
+    """Integers proportional to ``shares`` that sum to ``total`` (largest remainders)."""
+    exact = shares / shares.sum() * total
+    sizes = np.floor(exact).astype(np.int64)
+    sizes[np.argsort(-(exact - sizes), kind="stable")[: total - sizes.sum()]] += 1
+    return sizes
+
+
+def _catalogue(
+    rng: np.random.Generator, sizes: np.ndarray
+) -> tuple[list[str], list[list[str]]]:
+    """Names and tags for items in group order (``sizes[g]`` items of group ``g``)."""
+    names: list[str] = []
+    tags: list[list[str]] = []
+    n_colours = len(COLOURS)
+    for (c, group), size in zip(GROUPS, sizes.tolist()):
+        category = CATEGORIES[c]
+        styles = STYLES[group.style]
+        n_combos = len(styles) * n_colours * len(group.nouns)
+        if size <= n_combos:
+            combos = rng.choice(n_combos, size=size, replace=False)
+        else:
+            combos = rng.integers(0, n_combos, size=size)
+        extra_style = rng.random(size) < 0.5
+        n_group_tags = rng.integers(1, len(group.tags) + 1, size=size)
+        noise_tag = rng.random(size) < 0.08
+        noise_pick = rng.integers(0, len(STYLE_TAGS), size=size)
+        for k, combo in enumerate(combos.tolist()):
+            style, rest = divmod(combo, n_colours * len(group.nouns))
+            colour, noun = divmod(rest, len(group.nouns))
+            tag, adjective = styles[style]
+            names.append(" ".join(w for w in (adjective, COLOURS[colour], group.nouns[noun]) if w))
+            item_tags = [tag]
+            if extra_style[k]:
+                item_tags.append(styles[(style + 1) % len(styles)][0])
+            item_tags.append(category.tag)
+            item_tags.extend(group.tags[: int(n_group_tags[k])])
+            if noise_tag[k] and STYLE_TAGS[noise_pick[k]] not in item_tags:
+                item_tags.append(STYLE_TAGS[noise_pick[k]])
+            tags.append(item_tags)
+    return names, tags
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Number repeated names ("Voxel Red Taco 2"); only happens for very large catalogues."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        count = seen.get(name, 0) + 1
+        seen[name] = count
+        out.append(name if count == 1 else f"{name} {count}")
+    return out
+
+
+def generate(
+    seed: int = 0,
+    *,
+    n_users: int = DEFAULTS["n_users"],
+    n_items: int = DEFAULTS["n_items"],
+    n_likes: int = DEFAULTS["n_likes"],
+    noise: float = DEFAULTS["noise"],
+) -> Dataset:
+    """Generate the demo dataset (no cache; see :func:`load` for the cached one).
+
+    Parameters
+    ----------
+    seed : int
+        The only source of randomness (``np.random.default_rng(seed)``): same seed, same data.
+    n_users, n_items : int
+        Matrix shape; ``n_items`` is spread over the 24 taste groups (at least 48).
+    n_likes : int
+        Target number of likes; the result is close to it (duplicates drawn are dropped, heavy
+        users are capped at a third of the catalogue).
+    noise : float
+        Fraction of likes drawn from the whole catalogue (half by popularity, half uniformly)
+        instead of from the user's groups.
+
+    Returns
+    -------
+    Dataset
+        ``interactions`` float32 [n_users, n_items] of ones, ``timestamps`` float64 of the same
+        pattern, ``items`` with ``group`` (int) and ``group_label``, ``users`` with ``group``
+        (primary, int), ``groups`` (``"3|7"``) and ``n_groups``; ``synthetic=True``.
+    """
+    _check_sizes(seed, n_users, n_items, n_likes, noise)
+    rng = np.random.default_rng(seed)
+    n_groups = len(GROUPS)
+
+    # items: group sizes, a random column per item, a long-tailed popularity within each group
+    sizes = _split_evenly(n_items, rng.uniform(0.7, 1.3, n_groups))
+    group_of_pos = np.repeat(np.arange(n_groups), sizes)
+    column_of_pos = rng.permutation(n_items)
+    popularity = rng.lognormal(0.0, 1.2, n_items)
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    within = np.cumsum(popularity)
+    before = np.concatenate([[0.0], within[ends[:-1] - 1]])
+    group_total = within[ends - 1] - before
+    group_cdf = group_of_pos + (within - before[group_of_pos]) / group_total[group_of_pos]
+    group_cdf[ends - 1] = np.arange(1, n_groups + 1)
+    global_cdf = within / within[-1]
+
+    # users: 1-3 distinct groups (Gumbel top-k over a group appeal), long-tailed activity
+    appeal = rng.lognormal(0.0, 0.5, n_groups)
+    keys = np.log(appeal) + rng.gumbel(size=(n_users, n_groups))
+    top3 = np.argsort(-keys, axis=1)[:, :3]
+    # users mostly like a few categories: a third take the primary group's sibling (same
+    # category, other style) as their second group
+    sibling = top3[:, 0] ^ 1
+    take = (rng.random(n_users) < 0.35) & (top3[:, 1] != sibling)
+    top3[take & (top3[:, 2] == sibling), 2] = top3[take & (top3[:, 2] == sibling), 1]
+    top3[take, 1] = sibling[take]
+    user_n_groups = rng.choice([1, 2, 3], p=[0.45, 0.35, 0.2], size=n_users)
+    activity = rng.lognormal(0.0, 1.0, n_users)
+    cap = max(3, n_items // 3)
+    target = 3 + np.floor(activity / activity.sum() * max(n_likes - 3 * n_users, 0))
+    target = np.minimum(target.astype(np.int64), cap)
+    # the most active users range wider (and would otherwise exhaust a single group)
+    user_n_groups = np.maximum(user_n_groups, 1 + (target > 60) + (target > 150))
+
+    # draws: oversample, then keep each user's first `target` distinct items
+    draws = np.ceil(target * 1.6).astype(np.int64) + 3
+    user = np.repeat(np.arange(n_users), draws)
+    m = len(user)
+    is_noise = rng.random(m) < noise
+    slot = (rng.random(m)[:, None] > _GROUP_SLOT_CUM[user_n_groups[user] - 1]).sum(axis=1)
+    group = top3[user, np.minimum(slot, user_n_groups[user] - 1)]
+    pos = np.searchsorted(group_cdf, group + rng.random(m), side="right")
+    pos = np.clip(pos, starts[group], ends[group] - 1)
+    # noise: half by popularity, half uniform (so the long tail still gets a few likes)
+    noise_pos = np.where(
+        rng.random(m) < 0.5,
+        np.searchsorted(global_cdf, rng.random(m), side="right"),
+        rng.integers(0, n_items, m),
+    )
+    pos = np.where(is_noise, np.minimum(noise_pos, n_items - 1), pos)
+    item = column_of_pos[pos]
+
+    _, first = np.unique(user * n_items + item, return_index=True)
+    first.sort()
+    kept_user = user[first]
+    counts = np.bincount(kept_user, minlength=n_users)
+    rank = np.arange(len(first)) - (np.cumsum(counts) - counts)[kept_user]
+    keep = first[rank < target[kept_user]]
+    rows, cols = _top_up(rng, user[keep], item[keep], n_users, n_items)
+    order = np.argsort(rows * n_items + cols, kind="stable")
+    rows = rows[order]
+    cols = cols[order].astype(np.int32)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_users))])
+
+    # timestamps: each user is active over a window of the two years
+    start = _T0 + rng.uniform(0.0, 0.9, n_users) * _SPAN
+    length = np.minimum(rng.lognormal(np.log(0.15), 0.8, n_users) * _SPAN, _T0 + _SPAN - start)
+    stamps = np.floor(start[rows] + rng.random(len(rows)) * length[rows])
+
+    names, tags = _catalogue(rng, sizes)
+    position_of_column = np.argsort(column_of_pos)
+    return _assemble(
+        seed=seed,
+        indptr=indptr,
+        indices=cols,
+        stamps=stamps,
+        names=np.asarray(_unique_names(names))[position_of_column],
+        tags=np.asarray(["|".join(t) for t in tags])[position_of_column],
+        item_group=group_of_pos[position_of_column],
+        user_groups=np.asarray(
+            ["|".join(map(str, row[:k])) for row, k in zip(top3.tolist(), user_n_groups.tolist())]
+        ),
+    )
+
+
+def _top_up(
+    rng: np.random.Generator, rows: np.ndarray, cols: np.ndarray, n_users: int, n_items: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Give the (rare) users left with fewer than 3 distinct likes random extra ones."""
+    short = np.flatnonzero(np.bincount(rows, minlength=n_users) < 3)
+    if len(short) == 0:
+        return rows, cols
+    extra_rows, extra_cols = [], []
+    for u in short.tolist():
+        mine = set(cols[rows == u].tolist())
+        for candidate in rng.permutation(n_items).tolist():
+            if len(mine) >= 3:
+                break
+            if candidate not in mine:
+                mine.add(candidate)
+                extra_rows.append(u)
+                extra_cols.append(candidate)
+    return (
+        np.concatenate([rows, np.asarray(extra_rows, rows.dtype)]),
+        np.concatenate([cols, np.asarray(extra_cols, cols.dtype)]),
+    )
+
+
+def _check_sizes(seed: Any, n_users: Any, n_items: Any, n_likes: Any, noise: Any) -> None:
+    checks = (
+        (isinstance(seed, (int, np.integer)) and seed >= 0, f"seed={seed!r}",
+         "a whole number >= 0"),
+        (isinstance(n_users, (int, np.integer)) and n_users >= 10, f"n_users={n_users!r}",
+         "a whole number >= 10"),
+        (isinstance(n_items, (int, np.integer)) and n_items >= 2 * len(GROUPS),
+         f"n_items={n_items!r}", f"a whole number >= {2 * len(GROUPS)}"),
+        (isinstance(n_likes, (int, np.integer)) and n_likes >= 0, f"n_likes={n_likes!r}",
+         "a whole number >= 0"),
+        (isinstance(noise, (int, float)) and 0.0 <= noise <= 1.0, f"noise={noise!r}",
+         "a fraction between 0 and 1"),
+    )
+    for ok, value, wanted in checks:
+        if not ok:
+            raise DatasetError(f"The demo cannot use {value}; give {wanted}.")
+
+
+def _assemble(
+    *,
+    seed: int,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    stamps: np.ndarray,
+    names: np.ndarray,
+    tags: np.ndarray,
+    item_group: np.ndarray,
+    user_groups: np.ndarray,
+) -> Dataset:
+    """The Dataset from the arrays the generator draws (and the cache stores)."""
+    n_users, n_items = len(indptr) - 1, len(names)
+    shape = (n_users, n_items)
+    indptr = np.asarray(indptr, np.int32)
+    indices = np.asarray(indices, np.int32)
+    ones = np.ones(len(indices), np.float32)
+    interactions = sp.csr_matrix((ones, indices, indptr), shape=shape)
+    timestamps = sp.csr_matrix(
+        (np.asarray(stamps, np.float64), indices.copy(), indptr.copy()), shape=shape
+    )
+    item_ids = np.char.add("i", np.char.zfill(np.arange(1, n_items + 1).astype(str),
+                                              len(str(n_items))))
+    user_ids = np.char.add("u", np.char.zfill(np.arange(1, n_users + 1).astype(str),
+                                              len(str(n_users))))
+    item_group = np.asarray(item_group, np.int64)
+    categories = [CATEGORY_NAMES[GROUPS[g][0]] for g in item_group.tolist()]
+    names_list = names.tolist()
+    items = pd.DataFrame(
+        {
+            "item_id": item_ids,
+            "name": names_list,
+            "url": "",
+            "image_url": [thumbnail_data_uri(n, c) for n, c in zip(names_list, categories)],
+            "category": categories,
+            "tags": [t.split("|") for t in tags.tolist()],
+            "group": item_group,
+            "group_label": [GROUP_LABELS[g] for g in item_group.tolist()],
+        }
+    )
+    groups = np.asarray(user_groups).astype(str).tolist()
+    users = pd.DataFrame(
+        {
+            "user_id": user_ids,
+            "group": [int(g.split("|", 1)[0]) for g in groups],
+            "groups": groups,
+            "n_groups": [g.count("|") + 1 for g in groups],
+        }
+    )
+    return Dataset(
+        name=NAME,
+        interactions=interactions,
+        user_ids=user_ids,
+        item_ids=item_ids,
+        items=normalise_items(items, item_ids),
+        users=users,
+        timestamps=timestamps,
+        synthetic=True,
+        description=DESCRIPTION,
+        extras={
+            "seed": int(seed),
+            "generator_version": GENERATOR_VERSION,
+            "group_labels": list(GROUP_LABELS),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------- the cache
+class DemoCacheWarning(UserWarning):
+    """The demo's cache file was damaged or could not be written; the data was regenerated."""
+
+
+def cache_path(seed: int = 0, **sizes: Any) -> Path:
+    """Where the demo for ``seed`` (and non-default sizes) is cached."""
+    merged = {**DEFAULTS, **sizes}
+    tag = "" if merged == DEFAULTS else "-" + "-".join(f"{k}{merged[k]}" for k in sorted(merged))
+    return config.datasets_dir() / NAME / f"demo-v{GENERATOR_VERSION}-seed{seed}{tag}.npz"
+
+
+def _save(dataset: Dataset, path: Path) -> None:
+    items, users = dataset.items, dataset.users
+    arrays = {
+        "names": items["name"].to_numpy(str),
+        "tags": np.asarray(["|".join(t) for t in items["tags"]]),
+        "item_group": items["group"].to_numpy(np.int64),
+        "user_groups": users["groups"].to_numpy(str),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".demo-", suffix=".npz.tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(
+                handle,
+                version=np.array(GENERATOR_VERSION),
+                seed=np.array(dataset.extras["seed"]),
+                fingerprint=np.array(dataset.fingerprint),
+                indptr=dataset.interactions.indptr,
+                indices=dataset.interactions.indices,
+                stamps=dataset.timestamps.data,
+                **arrays,
+            )
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read(path: Path, seed: int) -> Dataset:
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    if int(arrays["version"]) != GENERATOR_VERSION or int(arrays["seed"]) != seed:
+        raise ValueError("it was written by another generator version or seed")
+    dataset = _assemble(
+        seed=seed,
+        indptr=arrays["indptr"],
+        indices=arrays["indices"],
+        stamps=arrays["stamps"],
+        names=arrays["names"],
+        tags=arrays["tags"],
+        item_group=arrays["item_group"],
+        user_groups=arrays["user_groups"],
+    )
+    if dataset.fingerprint != str(arrays["fingerprint"]):
+        raise ValueError("its content does not match its fingerprint")
+    return dataset
+
+
+def load(
+    data_dir: str | Path | None = None,
+    progress: Progress | None = None,
+    download: bool = False,
+    seed: int = 0,
+    **sizes: Any,
+) -> Dataset:
+    """The demo dataset for ``seed``, from the cache or generated (and cached).
+
+    A damaged cache file is reported with a :class:`DemoCacheWarning` and regenerated; a cache
+    that cannot be written is reported the same way and the generated data is returned anyway.
+    ``sizes`` are :func:`generate`'s keyword arguments (``n_users``, ``n_items``, ``n_likes``,
+    ``noise``). ``download`` is accepted for the registry's signature and ignored.
+    """
+    if data_dir is not None:
+        raise DatasetError(
+            f"The demo is generated and reads no files, so --data-dir {data_dir} does not apply; "
+            "drop it."
+        )
+    unknown = sorted(set(sizes) - set(DEFAULTS))
+    if unknown:
+        raise DatasetError(
+            f"The demo has no option {unknown[0]!r}; it takes seed, "
+            f"{', '.join(DEFAULTS)}."
+        )
+    merged = {**DEFAULTS, **sizes}
+    _check_sizes(seed, **merged)
+    path = cache_path(seed, **sizes)
+    if path.exists():
+        try:
+            return _read(path, seed)
+        except Exception as error:  # any damage: report, regenerate, never crash
+            warnings.warn(
+                f"The demo cache {path} is damaged ({type(error).__name__}: {error}); "
+                "regenerating it.",
+                DemoCacheWarning,
+                stacklevel=2,
+            )
+    if progress:
+        progress(0.0, "Generating the demo data")
+    begin = time.perf_counter()
+    dataset = generate(seed, **sizes)
+    dataset.extras["generate_seconds"] = time.perf_counter() - begin
+    try:
+        _save(dataset, path)
+    except OSError as error:
+        warnings.warn(
+            f"Could not cache the demo at {path} ({error}); it will be generated again next time.",
+            DemoCacheWarning,
+            stacklevel=2,
+        )
+    if progress:
+        progress(1.0, "Demo data ready")
+    return dataset
+
+
+SOURCE = register(
+    Source(
+        name=NAME,
+        description=DESCRIPTION,
+        load=load,
+        is_local=lambda: True,
+        fetch=None,
+        synthetic=True,
+        size_hint="8,000 users x 3,000 items x ~200k likes",
+        options={"seed": 0},
+    )
+)
+
+__all__ = [
+    "CATEGORY_NAMES",
+    "DESCRIPTION",
+    "DemoCacheWarning",
+    "GLYPHS",
+    "GROUP_LABELS",
+    "SOURCE",
+    "cache_path",
+    "generate",
+    "load",
+    "render_thumbnail_svg",
+    "thumbnail_data_uri",
+]

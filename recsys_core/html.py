@@ -1,0 +1,320 @@
+"""Safe HTML for the app: escaping, URL allow-listing and the thumbnail grid.
+
+Item names, tags, categories and uploaded text are user-generated. Everything here that builds
+HTML escapes every such string (:func:`escape`) and passes every URL through :func:`safe_url`
+(http(s) only, plus ``data:image/`` for images), so a name like ``<img src=x onerror=alert(1)>``
+shows up as text and a ``javascript:`` link never reaches an ``href`` or ``src``.
+
+Builders return :class:`SafeHtml`, a ``str`` marking markup made here; :func:`thumbnail_grid_html`
+escapes anything else it is given as plain text.
+
+In a page: ``st.html(thumbnail_grid_html(cards))`` (Streamlit keeps the ``<style>`` block and the
+inline styles; a card's ``href="?item=..."`` reloads the page with new query parameters, and
+links out open in a new tab).
+"""
+
+from __future__ import annotations
+
+import html as _html
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+__all__ = [
+    "GRID_CSS",
+    "SafeHtml",
+    "category_colour",
+    "escape",
+    "safe_href",
+    "safe_internal_href",
+    "safe_url",
+    "thumbnail_card",
+    "thumbnail_grid_html",
+]
+
+# Browsers drop ASCII tab and newline anywhere in a URL and C0 controls / spaces at its ends,
+# so "java\tscript:" is "javascript:" to them: strip the same before looking at the scheme.
+_URL_INVISIBLE = re.compile(r"[\x00-\x20\x7f]+")
+_URL_TAB_NEWLINE = re.compile(r"[\t\n\r]")
+_C0_AND_SPACE = "".join(map(chr, range(0x21))) + "\x7f"
+_HTTP = re.compile(r"^https?://[^/\\?#\s]+", re.IGNORECASE)
+_DATA_IMAGE = re.compile(r"^data:image/[a-z0-9.+-]+[;,]", re.IGNORECASE)
+
+NEUTRAL = "#64748b"
+_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+class SafeHtml(str):
+    """Markup built by this module (every user string in it escaped, every URL checked)."""
+
+    __slots__ = ()
+
+
+def escape(text: Any) -> str:
+    """``text`` as HTML text or attribute value: ``& < > " '`` escaped; None is ``""``."""
+    if text is None:
+        return ""
+    return _html.escape(str(text), quote=True)
+
+
+def safe_url(url: Any, *, allow_data_images: bool = True) -> str:
+    """``url`` if it is safe in ``src`` / ``href``, else ``""``.
+
+    Only absolute ``http://`` and ``https://`` URLs (with a host) are allowed, and, when
+    ``allow_data_images``, ``data:image/...`` URIs (for ``<img src>``). Anything else, e.g.
+    ``javascript:``, ``vbscript:``, ``data:text/html``, ``file:``, relative or protocol-relative
+    URLs, becomes ``""``. Tabs and newlines are removed first, as browsers do. The result still has
+    to be escaped (:func:`escape`) when it goes into an attribute.
+    """
+    if url is None:
+        return ""
+    text = str(url)
+    text = _URL_TAB_NEWLINE.sub("", text).strip(_C0_AND_SPACE)
+    if not text:
+        return ""
+    if _HTTP.match(text):
+        return text
+    if allow_data_images and _DATA_IMAGE.match(text):
+        return text
+    return ""
+
+
+def safe_href(url: Any) -> str:
+    """A link out: ``url`` if it is http(s), else ``""`` (no ``data:`` URIs in links)."""
+    return safe_url(url, allow_data_images=False)
+
+
+def safe_internal_href(href: Any) -> str:
+    """A link inside the app: a query string (``?item=...``) or an absolute path (``/similar?...``).
+
+    Protocol-relative (``//host``) and backslash tricks (``/\\host``) are refused; anything that
+    is not a same-site path or query becomes ``""``.
+    """
+    if href is None:
+        return ""
+    text = _URL_INVISIBLE.sub("", _URL_TAB_NEWLINE.sub("", str(href)))
+    if text.startswith("?"):
+        return text
+    if text.startswith("/") and not text.startswith(("//", "/\\")) and "\\" not in text:
+        return text
+    return ""
+
+
+def category_colour(category: Any) -> str:
+    """The category's colour (``#rrggbb``): the one its generated thumbnails use."""
+    try:
+        from .datasets.demo import _category_style  # the one palette for generated thumbnails
+
+        colour = str(_category_style(str(category or ""))[0][0])
+    except Exception:
+        return NEUTRAL
+    return colour if _HEX_COLOUR.fullmatch(colour) else NEUTRAL
+
+
+def _format_score(score: Any) -> str:
+    if score is None:
+        return ""
+    try:
+        value = float(score)
+    except (TypeError, ValueError):
+        return str(score)
+    if value != value:  # NaN
+        return ""
+    if value != 0 and abs(value) < 1e-3:
+        return f"{value:.1e}"
+    if abs(value) < 1000:
+        return f"{value:.3g}"
+    return f"{value:,.0f}"
+
+
+def _host(url: str) -> str:
+    match = re.match(r"^https?://(?:[^@/?#]*@)?([^/:?#]+)", url, re.IGNORECASE)
+    host = match.group(1).lower() if match else ""
+    return host[4:] if host.startswith("www.") else host
+
+
+def thumbnail_card(
+    *,
+    name: Any,
+    image_url: Any,
+    score: Any = None,
+    category: Any = "",
+    url: Any = "",
+    href: Any = "",
+    tags: Sequence[Any] = (),
+    rank: int | None = None,
+    caption: Any = "",
+    shared: bool = False,
+    selected: bool = False,
+    max_tags: int = 3,
+) -> SafeHtml:
+    """One thumbnail card: image, name (two lines at most), score badge, category, link out.
+
+    Parameters
+    ----------
+    name : str
+        The item's name (user-generated: escaped).
+    image_url : str
+        Image source: http(s) or a ``data:image/`` URI (anything else shows no image, only the
+        category colour).
+    score : float, optional
+        Shown as a small badge over the image (3 significant figures).
+    category : str, optional
+        Shown with a dot of the category colour, which also tints the image frame.
+    url : str, optional
+        The item's own page (http(s) only), opened in a new tab from a small "open" link.
+    href : str, optional
+        Where clicking the image or the name goes inside the app: a query string such as
+        ``"?dataset=demo&item=i42"`` or a path (see :func:`safe_internal_href`); same tab.
+    tags : sequence of str, optional
+        Up to ``max_tags`` tags shown as small chips.
+    rank : int, optional
+        Shown as a small number in the image's top-left corner.
+    caption : str, optional
+        One more short line of text (e.g. "because you liked ...").
+    shared, selected : bool
+        Mark the card as shared between several lists (Compare) or as the current item.
+    """
+    name_text = escape(name)
+    colour = category_colour(category)
+    image = escape(safe_url(image_url))
+    link_out = escape(safe_href(url))
+    target = escape(safe_internal_href(href))
+
+    classes = ["rx-card"]
+    if shared:
+        classes.append("rx-shared")
+    if selected:
+        classes.append("rx-selected")
+
+    score_text = _format_score(score)
+    overlay = (
+        f'<span class="rx-score" title="score">{escape(score_text)}</span>' if score_text else ""
+    )
+    img = (
+        f'<img src="{image}" alt="{name_text}" loading="lazy" referrerpolicy="no-referrer">'
+        if image
+        else '<span class="rx-noimg"></span>'
+    )
+    marks = ""
+    if rank is not None:
+        marks += f'<span class="rx-rank">{int(rank)}</span>'
+    if shared:
+        marks += '<span class="rx-flag">shared</span>'
+    if target:
+        thumb = f'<a class="rx-thumb" href="{target}" target="_self">{img}{overlay}</a>'
+        title = (
+            f'<a class="rx-name" href="{target}" target="_self" title="{name_text}">'
+            f"{marks}{name_text}</a>"
+        )
+    else:
+        thumb = f'<div class="rx-thumb">{img}{overlay}</div>'
+        title = f'<div class="rx-name" title="{name_text}">{marks}{name_text}</div>'
+
+    chips = ""
+    shown_tags = [t for t in list(tags or [])[: max(0, max_tags)] if str(t).strip()]
+    if shown_tags:
+        chips = '<div class="rx-tags">' + "".join(
+            f'<span class="rx-tag">{escape(tag)}</span>' for tag in shown_tags
+        ) + "</div>"
+    caption_html = f'<div class="rx-caption">{escape(caption)}</div>' if caption else ""
+
+    category_text = escape(category) if category else ""
+    meta = '<div class="rx-meta">'
+    meta += (
+        f'<span class="rx-cat" title="{category_text}"><span class="rx-dot"></span>'
+        f"{category_text}</span>"
+        if category_text
+        else "<span></span>"
+    )
+    if link_out:
+        meta += (
+            f'<a class="rx-out" href="{link_out}" target="_blank" '
+            f'rel="noopener noreferrer nofollow" title="Open on {escape(_host(safe_href(url)))}">'
+            "open&nbsp;&#8599;</a>"
+        )
+    meta += "</div>"
+
+    return SafeHtml(
+        f'<div class="{" ".join(classes)}" style="--rx-accent:{colour}">'
+        f"{thumb}"
+        f'<div class="rx-body">{title}{chips}{caption_html}{meta}</div>'
+        "</div>"
+    )
+
+
+GRID_CSS = """
+.rx-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(var(--rx-min,150px),1fr));
+ gap:14px;margin:4px 0 14px;font-family:inherit}
+.rx-card{position:relative;display:flex;flex-direction:column;min-width:0;border-radius:12px;
+ overflow:hidden;background:rgba(127,127,127,.06);border:1px solid rgba(127,127,127,.18);
+ box-shadow:0 1px 2px rgba(0,0,0,.06),0 2px 8px rgba(0,0,0,.05);
+ transition:transform .12s ease,box-shadow .12s ease}
+.rx-card:hover{transform:translateY(-2px);box-shadow:0 6px 16px rgba(0,0,0,.12)}
+.rx-card.rx-selected{border-color:#ff4b4b;box-shadow:0 0 0 2px #ff4b4b}
+.rx-card.rx-shared{border-color:#12b886;box-shadow:0 0 0 2px rgba(18,184,134,.55)}
+.rx-thumb{position:relative;display:block;aspect-ratio:4/3;overflow:hidden;
+ background:linear-gradient(135deg,var(--rx-accent),rgba(127,127,127,.35))}
+.rx-thumb img{display:block;width:100%;height:100%;object-fit:cover}
+.rx-noimg{display:block;width:100%;height:100%}
+.rx-score{position:absolute;top:6px;right:6px;padding:1px 7px;border-radius:999px;
+ font-size:.7rem;font-weight:600;line-height:1.5;color:#fff;background:rgba(15,15,20,.72);
+ font-variant-numeric:tabular-nums}
+.rx-rank,.rx-flag{display:inline-block;margin-right:5px;padding:0 6px;border-radius:999px;
+ font-size:.68rem;font-weight:600;line-height:1.45;vertical-align:1px;
+ font-variant-numeric:tabular-nums}
+.rx-rank{background:rgba(127,127,127,.18)}
+.rx-flag{color:#fff;background:#12b886}
+.rx-body{display:flex;flex-direction:column;gap:4px;flex:1;padding:8px 10px 9px}
+.rx-name{display:-webkit-box;-webkit-line-clamp:2;line-clamp:2;-webkit-box-orient:vertical;
+ overflow:hidden;overflow-wrap:anywhere;min-height:2.5em;font-size:.85rem;font-weight:600;
+ line-height:1.25;color:inherit;text-decoration:none}
+a.rx-name:hover{text-decoration:underline}
+.rx-tags{display:flex;flex-wrap:nowrap;gap:3px;min-width:0;overflow:hidden}
+.rx-tag{flex:0 1 auto;min-width:0;font-size:.66rem;line-height:1.5;padding:0 6px;
+ border-radius:999px;background:rgba(127,127,127,.14);white-space:nowrap;overflow:hidden;
+ text-overflow:ellipsis}
+.rx-caption{font-size:.72rem;opacity:.75;line-height:1.25;overflow-wrap:anywhere}
+.rx-meta{display:flex;align-items:center;justify-content:space-between;gap:6px;margin-top:auto;
+ font-size:.72rem;opacity:.8}
+.rx-cat{display:inline-flex;align-items:center;gap:5px;min-width:0;white-space:nowrap;
+ overflow:hidden;text-overflow:ellipsis}
+.rx-dot{flex:none;width:8px;height:8px;border-radius:50%;background:var(--rx-accent)}
+.rx-out{flex:none;color:inherit;text-decoration:none;opacity:.75}
+.rx-out:hover{opacity:1;text-decoration:underline}
+.rx-empty{padding:18px;border-radius:12px;border:1px dashed rgba(127,127,127,.35);
+ text-align:center;opacity:.8}
+""".strip()
+
+
+def thumbnail_grid_html(
+    cards: Iterable[Any],
+    *,
+    min_width: int = 150,
+    empty_text: str = "Nothing to show.",
+    include_css: bool = True,
+) -> SafeHtml:
+    """A responsive CSS-grid of cards (columns of at least ``min_width`` pixels).
+
+    Parameters
+    ----------
+    cards : iterable of SafeHtml
+        Cards from :func:`thumbnail_card`. Anything that is not :class:`SafeHtml` is escaped and
+        shown as text, never as markup.
+    min_width : int
+        The narrowest a column may get, in CSS pixels.
+    empty_text : str
+        Shown (escaped) when there are no cards.
+    include_css : bool
+        Prepend the ``<style>`` block (leave it out when it is already on the page).
+    """
+    parts = []
+    for card in cards:
+        parts.append(card if isinstance(card, SafeHtml) else f"<div>{escape(card)}</div>")
+    css = f"<style>{GRID_CSS}</style>" if include_css else ""
+    if not parts:
+        return SafeHtml(f'{css}<div class="rx-empty">{escape(empty_text)}</div>')
+    width = max(60, min(int(min_width), 600))
+    return SafeHtml(
+        f'{css}<div class="rx-grid" style="--rx-min:{width}px">{"".join(parts)}</div>'
+    )

@@ -1,0 +1,1 @@
+"""The only Streamlit-aware part of the core: cached loaders, view state and widgets."""

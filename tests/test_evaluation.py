@@ -1,0 +1,445 @@
+"""Evaluation: equality with implicit's and LightFM's own evaluation, every metric against a slow
+per-user reference (hypothesis), users without training data, bounded blocks, learning curves."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from recsys_core import Dataset
+from recsys_core.algorithms.base import Recommender
+from recsys_core.evaluation import (
+    CONVENTIONS,
+    METRIC_INFO,
+    METRICS,
+    evaluate,
+    evaluate_model,
+    learning_curve,
+)
+from recsys_core.split import make_split
+from recsys_core.training import fit_model
+
+
+# ----------------------------------------------------------------------------------- fixtures
+def planted(n_users=240, n_items=160, groups=4, per_user=24, seed=0, name="planted"):
+    """Users like mostly items of their group, with random counts (few exact score ties)."""
+    rng = np.random.default_rng(seed)
+    user_group = rng.integers(groups, size=n_users)
+    item_group = np.arange(n_items) % groups
+    users, items = [], []
+    for user in range(n_users):
+        own = np.flatnonzero(item_group == user_group[user])
+        liked = set(rng.choice(own, size=int(per_user * 0.75), replace=False).tolist())
+        liked |= set(rng.choice(n_items, size=per_user // 4, replace=False).tolist())
+        users += [f"u{user}"] * len(liked)
+        items += [f"i{item}" for item in sorted(liked)]
+    frame = pd.DataFrame(
+        {"user": users, "item": items, "weight": rng.integers(1, 6, size=len(users))}
+    )
+    meta = pd.DataFrame(
+        {
+            "item_id": [f"i{i}" for i in range(n_items)],
+            "category": [f"c{g}" for g in item_group],
+            "tags": [[f"t{g}", f"t{i % 7 + 10}"] for i, g in enumerate(item_group)],
+        }
+    )
+    return Dataset.from_frame(name, frame, meta)
+
+
+@pytest.fixture(scope="module")
+def data():
+    dataset = planted()
+    return dataset, make_split(dataset, "holdout:4", random_state=0)
+
+
+REFERENCE = ("precision", "map", "ndcg", "auc")
+
+
+def _implicit_reference(model, split, k=10):
+    from implicit.evaluation import ranking_metrics_at_k
+
+    return ranking_metrics_at_k(model.model_, split.train, split.test, K=k, show_progress=False)
+
+
+# ------------------------------------------------------------------------ implicit reference
+@pytest.mark.parametrize(
+    "algorithm, params",
+    [
+        ("als", {"factors": 16, "iterations": 6}),
+        ("bpr", {"factors": 16, "iterations": 40, "learning_rate": 0.05}),
+        ("lmf", {"factors": 8, "iterations": 10}),
+        ("item-knn", {"K": 60, "similarity": "cosine"}),
+        ("item-knn", {"K": 60, "similarity": "bm25"}),
+    ],
+)
+@pytest.mark.parametrize("k", [5, 10])
+def test_equals_implicit_ranking_metrics(data, algorithm, params, k):
+    dataset, split = data
+    model = fit_model(dataset, algorithm, params, interactions=split.train)
+    ours = evaluate(model, split.train, split.test, k)
+    reference = _implicit_reference(model, split, k)
+    for name in REFERENCE:
+        assert ours.metrics[name] == pytest.approx(reference[name], abs=1e-9, rel=0), name
+    assert ours.conventions["precision"] == "implicit"
+    # the model found the planted structure: the comparison is not between two zeros
+    assert ours.metrics["precision"] > 0.1  # random lists score about 0.03
+
+
+def test_equals_implicit_on_a_split_with_users_without_training_data():
+    dataset = planted(n_users=120, per_user=8, seed=3)
+    split = make_split(dataset, "random:0.5", random_state=1)
+    model = fit_model(dataset, "als", {"factors": 8, "iterations": 4}, interactions=split.train)
+    ours = evaluate(model, split.train, split.test, 10)
+    reference = _implicit_reference(model, split, 10)
+    for name in REFERENCE:
+        assert ours.metrics[name] == pytest.approx(reference[name], abs=1e-9, rel=0), name
+
+
+# ------------------------------------------------------------------------- LightFM reference
+@pytest.mark.parametrize("features", [False, True])
+def test_equals_lightfm_precision_and_auc(data, features):
+    from lightfm.evaluation import auc_score, precision_at_k, recall_at_k
+
+    dataset, split = data
+    params = {"epochs": 8, "no_components": 16, "use_item_features": features}
+    model = fit_model(dataset, "lightfm", params, interactions=split.train)
+    item_features = model.features_.matrix if features else None
+    ours = evaluate(model, split.train, split.test, 10, full_auc=True)
+    library = model.model_
+    precision = precision_at_k(library, split.test, split.train, k=10, item_features=item_features)
+    recall = recall_at_k(library, split.test, split.train, k=10, item_features=item_features)
+    auc = auc_score(library, split.test, split.train, item_features=item_features)
+    # per-user arrays: same users (those with test items) in the same order
+    assert len(precision) == len(ours.per_user)
+    # lightfm's precision is float32 (hits / k rounded to float32): equal after the same rounding
+    assert precision.dtype == np.float32
+    np.testing.assert_array_equal(ours.per_user["precision_k"].to_numpy(np.float32), precision)
+    np.testing.assert_allclose(ours.per_user["recall"], recall, rtol=0, atol=1e-12)
+    # lightfm returns float32 AUCs, so equality holds to float32 precision
+    np.testing.assert_allclose(ours.per_user["auc_full"], auc, rtol=0, atol=2e-6)
+    exact_mean = precision.astype(np.float64).mean()
+    assert ours.metrics["precision_k"] == pytest.approx(exact_mean, abs=1e-8, rel=0)
+    assert ours.metrics["auc_full"] == pytest.approx(float(auc.mean()), abs=1e-6, rel=0)
+    assert ours.conventions["precision_k"] == "lightfm" == ours.conventions["auc_full"]
+    assert ours.metrics["precision_k"] > 0.08
+
+
+# --------------------------------------------------------------------- slow obvious reference
+class FixedScores(Recommender):
+    """A 'model' whose scores are a given dense matrix."""
+
+    name = "fixed"
+
+    def __init__(self, scores):
+        super().__init__()
+        self.scores_ = np.asarray(scores, dtype=np.float32)
+        self.n_users_, self.n_items_ = self.scores_.shape
+        self.calls = []
+
+    def _score_users(self, users):
+        self.calls.append(len(users))
+        return self.scores_[users]
+
+
+def slow_reference(scores, train, test, k, categories, vectors):
+    """Every metric, one user at a time, from its definition (scores must be distinct)."""
+    n_users, n_items = scores.shape
+    popularity = np.bincount(train.indices, minlength=n_items)
+    rows, lists = [], []
+    for user in range(n_users):
+        relevant = set(test[user].indices.tolist())
+        if not relevant:
+            continue
+        seen = set(train[user].indices.tolist())
+        candidates = [i for i in range(n_items) if i not in seen]
+        ranked = sorted(candidates, key=lambda i: -scores[user, i])
+        top = ranked[:k]
+        lists.append(top)
+        hits = [i in relevant for i in top] + [False] * (k - len(top))
+        n_hits = sum(hits)
+        n_rel = len(relevant)
+        cut = min(k, n_rel)
+        ap = sum(sum(hits[: p + 1]) / (p + 1) for p in range(k) if hits[p]) / cut
+        dcg = sum(1 / math.log2(p + 2) for p in range(k) if hits[p])
+        idcg = sum(1 / math.log2(p + 2) for p in range(cut))
+        # implicit's AUC: pairs (relevant, other) over the list; outside it, half credit
+        pairs = 0.0
+        for p in range(k):
+            if not hits[p]:
+                pairs += sum(hits[:p])
+        negatives = n_items - n_rel
+        misses = k - n_hits
+        pairs += (n_hits + n_rel) / 2 * (negatives - misses)
+        auc = pairs / (n_rel * negatives) if negatives else 0.5  # implicit divides by zero
+        # textbook AUC over the full ranking of unseen items (LightFM's, with distinct scores)
+        others = [i for i in candidates if i not in relevant]
+        ordered = sum(scores[user, r] > scores[user, o] for r in relevant for o in others)
+        auc_full = ordered / (n_rel * len(others)) if others else 0.5
+        first = next((p for p in range(k) if hits[p]), None)
+        known = [categories[i] for i in top if categories[i] != ""]
+        cat_pairs = [(a, b) for x, a in enumerate(known) for b in known[x + 1 :]]
+        unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-300)
+        vec_pairs = [(a, b) for x, a in enumerate(top) for b in top[x + 1 :]]
+        rows.append(
+            {
+                "user": user,
+                "hits": n_hits,
+                "precision": n_hits / cut,
+                "precision_k": n_hits / k,
+                "recall": n_hits / n_rel,
+                "ap": ap,
+                "ndcg": dcg / idcg,
+                "auc": auc,
+                "auc_full": auc_full,
+                "hit": float(n_hits > 0),
+                "rr": 0.0 if first is None else 1 / (first + 1),
+                "mean_popularity": np.mean([popularity[i] for i in top]) if top else np.nan,
+                "novelty": np.mean([-math.log2(max(popularity[i], 1) / n_users) for i in top])
+                if top
+                else np.nan,
+                "diversity_category": np.mean([a != b for a, b in cat_pairs])
+                if cat_pairs
+                else np.nan,
+                "diversity_vectors": np.mean([1 - unit[a] @ unit[b] for a, b in vec_pairs])
+                if vec_pairs
+                else np.nan,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame, {}
+    n = len(lists)
+    overlaps = [
+        len(set(lists[a]) & set(lists[b])) / k for a in range(n) for b in range(a + 1, n)
+    ]
+    aggregates = {
+        "precision": frame["hits"].sum() / sum(min(k, len(test[u].indices)) for u in frame.user),
+        "coverage": len(set().union(*map(set, lists))) / n_items,
+        "personalisation": 1 - np.mean(overlaps) if overlaps else np.nan,
+    }
+    return frame, aggregates
+
+
+@st.composite
+def problems(draw):
+    n_users = draw(st.integers(1, 9))
+    n_items = draw(st.integers(2, 14))
+    k = draw(st.integers(1, n_items))
+    seed = draw(st.integers(0, 2**31))
+    p_train = draw(st.sampled_from([0.0, 0.2, 0.5, 0.9]))
+    p_test = draw(st.sampled_from([0.1, 0.3, 0.6]))
+    block = draw(st.sampled_from([None, 1, 2, 5]))
+    return n_users, n_items, k, seed, p_train, p_test, block
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems())
+def test_every_metric_matches_a_slow_per_user_reference(problem):
+    n_users, n_items, k, seed, p_train, p_test, block = problem
+    rng = np.random.default_rng(seed)
+    # distinct scores, so the ranking is unambiguous for both implementations
+    scores = rng.permutation(n_users * n_items).reshape(n_users, n_items).astype(np.float32)
+    draw = rng.random((n_users, n_items))
+    train = sp.csr_matrix((draw < p_train).astype(np.float32))
+    test = sp.csr_matrix(((draw >= p_train) & (draw < p_train + p_test)).astype(np.float32))
+    categories = np.array(rng.choice(["a", "b", "c", ""], size=n_items), dtype=object)
+    vectors = rng.normal(size=(n_items, 3))
+    model = FixedScores(scores)
+    result = evaluate(
+        model, train, test, k, item_categories=categories, item_vectors=vectors,
+        full_auc=True, block_size=block,
+    )
+    expected, aggregates = slow_reference(scores, train, test, k, categories, vectors)
+    got = result.per_user
+    assert len(got) == len(expected)
+    if len(expected) == 0:
+        assert result.protocol["n_users"] == 0
+        assert all(math.isnan(v) for v in result.metrics.values())
+        return
+    assert got["user"].tolist() == expected["user"].tolist()
+    for column in expected.columns:
+        np.testing.assert_allclose(
+            got[column].to_numpy(float), expected[column].to_numpy(float), rtol=1e-9, atol=1e-12,
+            err_msg=column,
+        )
+    assert result.metrics["precision"] == pytest.approx(aggregates["precision"], rel=1e-12)
+    assert result.metrics["coverage"] == pytest.approx(aggregates["coverage"], rel=1e-12)
+    if math.isnan(aggregates["personalisation"]):
+        assert math.isnan(result.metrics["personalisation"])
+    else:
+        assert result.metrics["personalisation"] == pytest.approx(
+            aggregates["personalisation"], rel=1e-9, abs=1e-12
+        )
+    for name, column in {"recall": "recall", "map": "ap", "ndcg": "ndcg", "auc": "auc",
+                         "hit_rate": "hit", "mrr": "rr", "auc_full": "auc_full"}.items():
+        assert result.metrics[name] == pytest.approx(expected[column].mean(), rel=1e-9, abs=1e-12)
+    if block is not None:
+        assert max(model.calls) <= block
+
+
+# ---------------------------------------------------------------------- protocol and edges
+def test_users_without_training_data_are_counted_not_crashed_on():
+    dataset = planted(n_users=100, per_user=4, seed=5)
+    split = make_split(dataset, "random:0.6", random_state=0)
+    assert split.n_users_without_train > 0
+    result = evaluate_model(dataset, "als", {"factors": 4, "iterations": 2}, "random:0.6", 5, 0)
+    assert result.protocol["n_users_without_train"] == split.n_users_without_train
+    without = result.per_user[result.per_user["n_train"] == 0]
+    assert len(without) == split.n_users_without_train
+    for name in ("precision", "recall", "map", "ndcg", "auc", "coverage"):
+        assert np.isfinite(result.metrics[name]), name
+    assert result.protocol["n_users"] == split.n_test_users
+
+
+def test_evaluate_model_records_the_protocol(data):
+    dataset, _ = data
+    result = evaluate_model(dataset, "popularity", None, "holdout:4", 7, 3)
+    protocol = result.protocol
+    assert (protocol["split"], protocol["seed"], protocol["k"]) == ("holdout:4", 3, 7)
+    assert protocol["algorithm"] == "popularity" and protocol["fingerprint"] == dataset.fingerprint
+    assert protocol["versions"]["implicit"] and protocol["versions"]["numpy"]
+    assert protocol["fit_seconds"] >= 0
+    flat = result.to_dict()
+    for key in ("precision", "recall", "map", "ndcg", "auc", "hit_rate", "coverage", "k",
+                "n_users", "fit_seconds", "split", "seed"):
+        assert key in flat, key
+    assert result.protocol_key() == "holdout:4:seed=3@k=7"
+
+
+def test_results_do_not_depend_on_the_block_size(data):
+    dataset, split = data
+    model = fit_model(dataset, "als", {"factors": 8, "iterations": 3}, interactions=split.train)
+    whole = evaluate(model, split.train, split.test, 10, full_auc=True)
+    for block in (1, 17):
+        parts = evaluate(model, split.train, split.test, 10, full_auc=True, block_size=block)
+        for name, value in whole.metrics.items():
+            assert parts.metrics[name] == pytest.approx(value, rel=1e-12, nan_ok=True), name
+
+
+def test_blocks_bound_the_scores_held_at_once():
+    rng = np.random.default_rng(0)
+    scores = rng.random((50, 30))
+    test = sp.csr_matrix((rng.random((50, 30)) < 0.2).astype(np.float32))
+    model = FixedScores(scores)
+    evaluate(model, None, test, 5, block_size=8)
+    assert max(model.calls) <= 8 and sum(model.calls) == int((np.diff(test.indptr) > 0).sum())
+
+
+def test_training_items_are_never_recommended_and_nan_scores_never_win():
+    scores = np.array([[5.0, 4.0, np.nan, 3.0, 2.0, 1.0]], dtype=np.float32)
+    train = sp.csr_matrix(np.array([[1, 0, 0, 0, 0, 0]], dtype=np.float32))
+    test = sp.csr_matrix(np.array([[0, 1, 1, 0, 0, 0]], dtype=np.float32))
+    result = evaluate(FixedScores(scores), train, test, 2)
+    # top 2 among unseen items with a score: 1 (a hit) and 3; item 2 (NaN) is never chosen
+    assert result.per_user["hits"].tolist() == [1]
+    assert result.metrics["precision"] == pytest.approx(0.5)
+    assert result.metrics["mrr"] == pytest.approx(1.0)
+
+
+def test_models_that_only_score_histories_are_evaluated_from_the_training_rows():
+    class HistoryOnly(Recommender):
+        name = "history-only"
+
+        def __init__(self, similarity):
+            super().__init__()
+            self.similarity = similarity
+            self.n_items_ = similarity.shape[0]
+
+        def _score_users(self, users):
+            raise NotImplementedError("no known users")
+
+        def _score_history(self, history):
+            return np.asarray(history @ self.similarity)
+
+    rng = np.random.default_rng(1)
+    draw = rng.random((20, 12))
+    train = sp.csr_matrix((draw < 0.3).astype(np.float32))
+    test = sp.csr_matrix(((draw >= 0.3) & (draw < 0.6)).astype(np.float32))
+    similarity = rng.random((12, 12))
+    history = evaluate(HistoryOnly(similarity), train, test, 3)
+    reference = evaluate(FixedScores(np.asarray(train @ similarity)), train, test, 3)
+    assert history.metrics == pytest.approx(reference.metrics, nan_ok=True)
+    assert history.protocol["n_users"] == reference.protocol["n_users"] > 0
+
+
+def test_read_only_broadcast_scores_are_fine(data):
+    dataset, split = data
+    model = fit_model(dataset, "popularity", None, interactions=split.train)
+    result = evaluate(model, split.train, split.test, 10)
+    assert result.metrics["personalisation"] < 0.5  # everybody gets nearly the same list
+    assert 0 < result.metrics["precision"] < 0.2
+
+
+def test_bad_arguments_are_one_sentence_errors(data):
+    from recsys_core.errors import ParameterError
+
+    dataset, split = data
+    model = fit_model(dataset, "popularity", None, interactions=split.train)
+    with pytest.raises(ParameterError, match="k needs to be from 1"):
+        evaluate(model, split.train, split.test, 0)
+    with pytest.raises(ValueError, match="same split"):
+        evaluate(model, split.train[:5], split.test, 5)
+
+
+# ---------------------------------------------------------------------------- learning curves
+def test_als_learning_curve_has_metric_mse_and_a_falling_loss(data):
+    dataset, _ = data
+    frame = learning_curve(dataset, "als", {"factors": 8, "iterations": 4}, "holdout:4", 10,
+                           "precision", 0, max_users=None)
+    assert list(frame.columns) == ["epoch", "split", "metric", "value"]
+    precision = frame[frame.metric == "precision"]
+    assert sorted(precision.epoch.unique()) == [1, 2, 3, 4]
+    assert set(precision.split) == {"train", "test"}
+    mse = frame[frame.metric == "mse"]
+    assert len(mse) == 8 and (mse.value >= 0).all()
+    loss = frame[frame.metric == "loss"].sort_values("epoch").value.to_numpy()
+    assert len(loss) == 4 and loss[-1] < loss[0]
+    # train precision (nothing excluded) is far above test precision, as in the WRMF post
+    last = precision[precision.epoch == 4].set_index("split").value
+    assert last["train"] > last["test"]
+
+
+@pytest.mark.parametrize(
+    "algorithm, params",
+    [
+        ("lightfm", {"epochs": 3, "no_components": 8}),
+        ("bpr", {"iterations": 3, "factors": 8}),
+        ("lmf", {"iterations": 3, "factors": 8}),
+    ],
+)
+def test_learning_curve_last_test_point_equals_evaluate_model(data, algorithm, params):
+    dataset, _ = data
+    calls = []
+    frame = learning_curve(dataset, algorithm, params, "holdout:4", 10, "ndcg", 0,
+                           progress=lambda f, m: calls.append(f), max_users=None)
+    test = frame[(frame.split == "test") & (frame.metric == "ndcg")].sort_values("epoch")
+    assert test.epoch.tolist() == [1, 2, 3]
+    final = evaluate_model(dataset, algorithm, params, "holdout:4", 10, 0)
+    assert test.value.iloc[-1] == pytest.approx(final.metrics["ndcg"], abs=1e-12)
+    assert calls and calls[-1] == 1.0
+
+
+def test_learning_curve_refuses_families_without_epochs(data):
+    from recsys_core.errors import ParameterError
+
+    dataset, _ = data
+    with pytest.raises(ParameterError, match="no learning curve"):
+        learning_curve(dataset, "ease", None, "holdout:4", 10, "precision", 0)
+
+
+def test_every_metric_has_a_definition_line_in_the_docs():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "METRICS.md").read_text()
+    for name in METRICS:
+        assert name in METRIC_INFO
+        assert f"`{name}`" in text, name
+    assert set(CONVENTIONS.values()) == {"implicit", "lightfm"}
+    for name, library in CONVENTIONS.items():
+        assert f"| `{name}` | {library} |" in text, name
