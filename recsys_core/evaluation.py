@@ -568,12 +568,25 @@ def _split_for(dataset: Any, split_spec: str, seed: int | None):
 
 
 def _train_ratings(dataset: Any, split: Any, algorithm: str) -> sp.csr_matrix | None:
+    """The dataset's explicit ratings without the split's test pairs (for ``needs`` ratings).
+
+    Ratings may cover more pairs than the interactions (those below ``min_rating``); every
+    rating stays in training except those of the held-out pairs.
+    """
     from .algorithms import get_algorithm
 
     if "ratings" not in get_algorithm(algorithm).needs or dataset.ratings is None:
         return None
-    train_ratings, _ = split.apply(dataset.ratings)
-    return train_ratings
+    ratings = sp.csr_matrix(dataset.ratings, dtype=np.float32, copy=True)
+    ratings.sort_indices()
+    test = split.test
+    n_items = ratings.shape[1]
+    rating_rows = np.repeat(np.arange(ratings.shape[0], dtype=np.int64), np.diff(ratings.indptr))
+    test_rows = np.repeat(np.arange(test.shape[0], dtype=np.int64), np.diff(test.indptr))
+    held_out = np.isin(rating_rows * n_items + ratings.indices, test_rows * n_items + test.indices)
+    ratings.data[held_out] = 0
+    ratings.eliminate_zeros()
+    return ratings
 
 
 def library_versions() -> dict[str, str | None]:

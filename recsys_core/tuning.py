@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 
 from . import config
@@ -69,12 +68,13 @@ class _IntDistribution:
         self.low, self.high, self.log = int(low), int(high), bool(log)
 
     def rvs(self, random_state: Any = None) -> int:
-        rng = random_state if random_state is not None else np.random.default_rng()
+        rng = _rng(random_state)
         if self.log:
             low = max(self.low, 1)
-            value = stats.loguniform(low, self.high + 1).rvs(random_state=rng)
-            return int(min(max(math.floor(value), self.low), self.high))
-        return int(stats.randint(self.low, self.high + 1).rvs(random_state=rng))
+            value = math.exp(rng.uniform(math.log(low), math.log(self.high + 1)))
+        else:
+            value = rng.uniform(self.low, self.high + 1)
+        return int(min(max(math.floor(value), self.low), self.high))
 
     def describe(self) -> str:
         return f"int {self.low}..{self.high}{' log' if self.log else ''}"
@@ -85,13 +85,21 @@ class _FloatDistribution:
         self.low, self.high, self.log = float(low), float(high), bool(log)
 
     def rvs(self, random_state: Any = None) -> float:
+        rng = _rng(random_state)
         if self.log:
             low = self.low if self.low > 0 else self.high * 1e-6
-            return float(stats.loguniform(low, self.high).rvs(random_state=random_state))
-        return float(stats.uniform(self.low, self.high - self.low).rvs(random_state=random_state))
+            return float(math.exp(rng.uniform(math.log(low), math.log(self.high))))
+        return float(rng.uniform(self.low, self.high))
 
     def describe(self) -> str:
         return f"float {self.low:g}..{self.high:g}{' log' if self.log else ''}"
+
+
+def _rng(random_state: Any) -> Any:
+    """A RandomState or Generator (sklearn passes a RandomState); both have ``uniform``."""
+    if random_state is None or isinstance(random_state, (int, np.integer)):
+        return np.random.default_rng(random_state)
+    return random_state
 
 
 def _distribution(param: Param, override: Any = None) -> Any:
@@ -294,10 +302,10 @@ class TuningResult:
     searched: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        rows = json.loads(self.table.drop(columns=["params"], errors="ignore").to_json(
-            orient="records"))
-        for row, params in zip(rows, self.table.get("params", [])):
-            row["params"] = params
+        rows = [
+            {key: _finite(_plain(value)) for key, value in record.items()}
+            for record in self.table.to_dict(orient="records")
+        ]
         return {
             "metric": self.metric,
             "best": self.best,
@@ -421,6 +429,7 @@ def tune(
         path.unlink()
     done = _read_rows(path)
     n_resumed = len(done)
+    _end_with_newline(path)  # after a crash mid-line, the next row starts on a line of its own
     if not path.exists():
         _append(path, {"header": spec, "dataset": dataset.name, "algorithm": algorithm,
                        "fingerprint": dataset.fingerprint, "n_candidates": len(tries)})
@@ -592,6 +601,15 @@ def _append(path: Path, row: dict[str, Any]) -> None:
         handle.write(line)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _end_with_newline(path: Path) -> None:
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with open(path, "rb+") as handle:
+        handle.seek(-1, os.SEEK_END)
+        if handle.read(1) != b"\n":
+            handle.write(b"\n")
 
 
 def _read_rows(path: Path) -> dict[str, dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -77,13 +78,15 @@ def popularity_id(home, demo):
 
 
 # ------------------------------------------------------------------------------------ train
-def test_train_prints_a_stable_id_and_reuses_the_model(home, demo, popularity_id):
+def test_train_prints_a_stable_id_and_reuses_the_model(capsys, demo, popularity_id):
     assert popularity_id == model_id_for(demo.fingerprint, "popularity", {"weighted": False})
-    again = cli(home, "train", "demo", "popularity")
-    assert again.stdout == popularity_id + "\n"  # only the id on stdout
-    assert "reused" in again.stderr
-    other = json.loads(cli(home, "train", "demo", "popularity", "--param", "weighted=true",
-                           "--json").stdout)
+    code, out, err = run_main(capsys, "train", "demo", "popularity")
+    assert code == 0 and out == popularity_id + "\n"  # only the id on stdout
+    assert "reused" in err
+    code, out, _ = run_main(
+        capsys, "train", "demo", "popularity", "--param", "weighted=true", "--json"
+    )
+    other = json.loads(out)
     assert other["model_id"] != popularity_id and other["reused"] is False
 
 
@@ -110,7 +113,7 @@ def test_train_with_a_preset(capsys, demo):
 
 
 # ----------------------------------------------------------------------------------- models
-def test_models_lists_what_was_trained_and_damaged_entries(home, popularity_id):
+def test_models_lists_what_was_trained_and_damaged_entries(capsys, home, popularity_id):
     (home / "models" / "stray.txt").write_text("not a model")
     try:
         listed = json.loads(cli(home, "models", "--json").stdout)["models"]
@@ -121,16 +124,16 @@ def test_models_lists_what_was_trained_and_damaged_entries(home, popularity_id):
         assert "stray file" in by_id["stray.txt"]["damaged"]
         created = [e["created"] for e in listed if e["created"]]
         assert created == sorted(created, reverse=True)
-        human = cli(home, "models", "--dataset", "demo").stdout
-        assert popularity_id in human and "stray.txt" not in human
-        none = json.loads(cli(home, "models", "--dataset", "sketchfab", "--json").stdout)
-        assert none == {"models": []}
+        code, human, _ = run_main(capsys, "models", "--dataset", "demo")
+        assert code == 0 and popularity_id in human and "stray.txt" not in human
+        code, out, _ = run_main(capsys, "models", "--dataset", "sketchfab", "--json")
+        assert json.loads(out) == {"models": []}
     finally:
         (home / "models" / "stray.txt").unlink()
 
 
 # -------------------------------------------------------------------------------- recommend
-def test_recommend_excludes_seen_items_unless_asked(home, demo, popularity_id):
+def test_recommend_excludes_seen_items_unless_asked(capsys, home, demo, popularity_id):
     user = demo.example_user
     row = demo.user_index(user)
     seen = set(demo.interactions[row].indices.tolist())
@@ -143,9 +146,10 @@ def test_recommend_excludes_seen_items_unless_asked(home, demo, popularity_id):
         {"item_id": demo.item_id(i), "name": demo.item_name(i), "score": float(counts[i])}
         for i in unseen
     ]
-    with_seen = json.loads(
-        cli(home, "recommend", popularity_id, user, "-k", "5", "--include-seen", "--json").stdout
+    code, out, _ = run_main(
+        capsys, "recommend", popularity_id, user, "-k", "5", "--include-seen", "--json"
     )
+    with_seen = json.loads(out)
     assert [item["item_id"] for item in with_seen["items"]] == [
         demo.item_id(int(i)) for i in order[:5]
     ]
@@ -163,8 +167,11 @@ def test_recommend_prints_a_table(capsys, demo, popularity_id):
 def knn_id(home, demo):
     if "item-knn" not in algorithms():
         pytest.skip("item-knn is not registered yet")
-    done = cli(home, "train", "demo", "item-knn", "--param", "K=30", "--json")
-    return json.loads(done.stdout)["model_id"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "stdout", io.StringIO())
+        patch.setattr(sys, "stderr", io.StringIO())
+        assert main(["train", "demo", "item-knn", "--param", "K=30", "--json"]) == 0
+        return json.loads(sys.stdout.getvalue())["model_id"]
 
 
 def test_similar_matches_the_stored_model(home, demo, knn_id):
@@ -232,7 +239,7 @@ def test_unknown_item_suggests_close_ones_without_a_traceback(home, demo, knn_id
 
 
 # ------------------------------------------------------------------------------ file datasets
-def test_a_file_dataset_is_reloaded_from_its_path_and_checked(home, tmp_path):
+def test_a_file_dataset_is_reloaded_from_its_path_and_checked(capsys, home, tmp_path):
     try:
         from recsys_core.datasets import tabular  # noqa: F401
     except ModuleNotFoundError:
@@ -241,9 +248,11 @@ def test_a_file_dataset_is_reloaded_from_its_path_and_checked(home, tmp_path):
     frame = pd.DataFrame({"user": rng.integers(0, 30, 400), "item": rng.integers(0, 50, 400)})
     frame["user"] = "user" + frame["user"].astype(str)
     frame["item"] = "item" + frame["item"].astype(str)
+    frame = frame.drop_duplicates().reset_index(drop=True)
     path = tmp_path / "likes.csv"
     frame.to_csv(path, index=False)
-    model_id = json.loads(cli(home, "train", str(path), "popularity", "--json").stdout)["model_id"]
+    code, out, _ = run_main(capsys, "train", str(path), "popularity", "--json")
+    model_id = json.loads(out)["model_id"]
     assert ModelStore(home / "models").meta(model_id)["dataset_source"]["spec"] == str(path)
     user = frame["user"].iloc[0]
     got = json.loads(cli(home, "recommend", model_id, user, "-k", "3", "--json").stdout)["items"]
@@ -251,5 +260,6 @@ def test_a_file_dataset_is_reloaded_from_its_path_and_checked(home, tmp_path):
     assert len(got) == 3 and not liked & {g["item_id"] for g in got}
     # the file changed after training: the model refuses rather than answer with wrong ids
     frame.iloc[:100].to_csv(path, index=False)
-    done = cli(home, "recommend", model_id, user, "--json", code=2)
-    assert "fingerprint" in done.stderr
+    datasets.clear_memo()
+    message = one_sentence_error(*run_main(capsys, "recommend", model_id, user, "--json")[::2])
+    assert "fingerprint" in message

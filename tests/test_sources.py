@@ -439,3 +439,29 @@ def test_build_dataset_matches_from_frame(rows, column, with_time, min_rating):
     )
     assert built.fingerprint == expected.fingerprint
     assert list(built.items["item_id"]) == list(expected.items["item_id"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(1, 2), st.integers(0, 2)),
+        min_size=1,
+        max_size=40,
+    ),
+    with_weight=st.booleans(),
+    with_time=st.booleans(),
+)
+def test_drop_duplicates_matches_pandas(rows, with_weight, with_time):
+    frame = pd.DataFrame(rows, columns=["user", "item", "weight", "timestamp"])
+    frame = frame[["user", "item"] + ["weight"] * with_weight + ["timestamp"] * with_time]
+    expected = Dataset.from_frame("x", frame.drop_duplicates())
+    built = tabular.build_dataset(
+        "x",
+        frame["user"],
+        frame["item"],
+        weight=frame["weight"].to_numpy(np.float32) if with_weight else None,
+        timestamp=frame["timestamp"].to_numpy(np.float64) if with_time else None,
+        drop_duplicates=True,
+    )
+    assert built.fingerprint == expected.fingerprint
+    assert built.extras["duplicates_dropped"] == len(frame) - len(frame.drop_duplicates())

@@ -80,6 +80,10 @@ class _ImplicitFactorModel(Recommender):
 
     capabilities = _MF_CAPABILITIES
     _diverged_hint: ClassVar[str] = "try a lower learning_rate or a higher regularization."
+    FOLD_ALPHA: ClassVar[float] = 40.0
+    """Confidence of a history item in the approximate fold-in (``_fold_in``)."""
+    _loss_in_callback: ClassVar[bool] = False
+    """implicit passes the training loss as the callback's last argument (ALS only)."""
 
     # ------------------------------------------------------------ what each family provides
     def _library_model(self, values: dict[str, Any]):  # pragma: no cover - abstract
@@ -116,7 +120,7 @@ class _ImplicitFactorModel(Recommender):
         def callback(epoch: int, *extra: Any) -> None:
             self.epochs_done_ = epoch + 1
             self._invalidate()
-            if self.name == "als" and extra and extra[-1] is not None:
+            if self._loss_in_callback and extra and extra[-1] is not None:
                 self.training_loss_.append(float(extra[-1]))
             if progress:
                 progress(min(1.0, (epoch + 1) / total), f"Epoch {epoch + 1}/{total}")
@@ -195,11 +199,12 @@ class _ImplicitFactorModel(Recommender):
         ``c_i = 1`` for the rest (the WRMF objective for one user with the item factors ``Y``
         fixed); ``reg`` is 10 % of the mean squared item-factor norm times the factor count.
         """
-        factors = np.asarray(self.model_.item_factors, dtype=np.float64)
         if self._gram is None:
+            factors = np.asarray(self.model_.item_factors, dtype=np.float64)
             gram = factors.T @ factors
             ridge = 0.1 * np.trace(gram) / max(len(factors), 1) * factors.shape[1]
-            self._gram = gram + max(ridge, 1e-9) * np.eye(factors.shape[1])
+            self._gram = (factors, gram + max(ridge, 1e-9) * np.eye(factors.shape[1]))
+        factors, gram = self._gram
         out = np.zeros((history.shape[0], factors.shape[1]), dtype=np.float32)
         for row in range(history.shape[0]):
             start, end = history.indptr[row], history.indptr[row + 1]
@@ -208,12 +213,10 @@ class _ImplicitFactorModel(Recommender):
             cols = history.indices[start:end]
             conf = 1.0 + self.FOLD_ALPHA * np.asarray(history.data[start:end], np.float64)
             ys = factors[cols]
-            a = self._gram + (ys.T * (conf - 1.0)) @ ys
+            a = gram + (ys.T * (conf - 1.0)) @ ys
             b = ys.T @ conf
             out[row] = np.linalg.solve(a, b)
         return out
-
-    FOLD_ALPHA: ClassVar[float] = 40.0
 
     # ------------------------------------------------------------ store
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -273,6 +276,7 @@ class ALS(_ImplicitFactorModel):
         }
     }
     _diverged_hint = "try a higher regularization or a lower alpha."
+    _loss_in_callback = True
 
     def _library_model(self, values: dict[str, Any]):
         from implicit.cpu.als import AlternatingLeastSquares

@@ -126,6 +126,10 @@ def load_dataset(
     **options
         Source options, e.g. ``min_rating=4`` for MovieLens, ``items_path=...`` for files.
     """
+    if str(spec).startswith("upload:"):
+        from ..uploads import load_upload
+
+        return load_upload(str(spec))
     if spec not in sources() and is_path_spec(str(spec)):
         from . import tabular
 

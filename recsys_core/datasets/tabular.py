@@ -272,8 +272,8 @@ def _ids(array: pa.Array, source: str, column: str, offset: int) -> pa.Array:
                 f"Column {column!r} of {source} holds {array.type} values, which cannot be used "
                 "as ids; use text or whole numbers."
             ) from error
-    array = pc.utf8_trim_whitespace(array)
-    empty = pc.equal(pc.utf8_length(array), 0)
+    array = pc.ascii_trim_whitespace(array)
+    empty = pc.equal(pc.binary_length(array), 0)
     if pc.any(empty).as_py():
         row = offset + _first_true(empty) + 1
         raise _bad_value(source, row, column, "", "an id")
@@ -452,9 +452,17 @@ def _read_delimited(
     progress: Progress | None,
     notes: list[str],
 ) -> tuple[_Columns, dict[str, str]]:
+    """Read the role columns batch by batch.
+
+    Numbers are parsed by Arrow directly (fast, compact); if a value does not parse, the file is
+    read again with those columns as text, which finds the bad row or parses dates. A file that
+    is not UTF-8 is read again in the encoding :func:`sniff_encoding` picks.
+    """
     source = path.name
     chosen = encoding or "utf-8"
-    for attempt in range(2):
+    typed = True  # weight / rating / timestamp parsed as numbers by Arrow
+    retried_encoding = encoding is not None
+    while True:
         if sep is None:
             first = _header_text(path, chosen).splitlines()
             delimiter = DELIMITERS.get(path.suffix.lower()) or _sniff_delimiter(
@@ -480,6 +488,10 @@ def _read_delimited(
             bad_rows.append(row)
             return "error"
 
+        types = {
+            column: pa.string() if role in ("user", "item") or not typed else pa.float64()
+            for role, column in roles.items()
+        }
         read_options = pa_csv.ReadOptions(
             block_size=BLOCK_SIZE,
             encoding=chosen if chosen not in ("utf-8", "utf8") else "utf8",
@@ -493,7 +505,7 @@ def _read_delimited(
         )
         convert_options = pa_csv.ConvertOptions(
             include_columns=list(dict.fromkeys(roles.values())),
-            column_types={column: pa.string() for column in roles.values()},
+            column_types=types,
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         )
@@ -513,12 +525,17 @@ def _read_delimited(
                         done = min(handle.tell() / size, 1.0)
                         progress(0.9 * done, f"read {state.n_rows:,} rows")
         except pa.ArrowInvalid as error:
+            state = _Columns()  # let the partial read go before any retry
             message = str(error)
-            if "UTF8" in message and attempt == 0 and encoding is None:
+            if "UTF8" in message and not retried_encoding:
+                retried_encoding = True
                 chosen, line = sniff_encoding(path)
                 if chosen != "utf-8":
                     notes.append(_encoding_note(path, chosen, line))
                     continue
+            if "conversion error" in message and typed:
+                typed = False
+                continue
             if bad_rows or "Expected" in message and "columns" in message:
                 expected = bad_rows[0].expected_columns if bad_rows else len(names)
                 actual = bad_rows[0].actual_columns if bad_rows else None
@@ -541,7 +558,6 @@ def _read_delimited(
                 f"{source} could not be read ({message[:80]}); check its format."
             ) from None
         return state, roles
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # ---------------------------------------------------------------------- parquet
@@ -717,6 +733,17 @@ def factorize_ids(values: Any) -> tuple[np.ndarray, np.ndarray]:
     return ordered.to_numpy(zero_copy_only=False).astype(object), codes
 
 
+@dataclass(frozen=True)
+class Factorized:
+    """Ids already factorized by :func:`factorize_ids`: sorted ``ids`` and int32 ``codes``."""
+
+    ids: np.ndarray
+    codes: np.ndarray
+
+    def as_tuple(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.ids, self.codes
+
+
 def _index_dtype(nnz: int, n_cols: int):
     return np.int32 if max(nnz, n_cols) < np.iinfo(np.int32).max else np.int64
 
@@ -760,7 +787,7 @@ def build_dataset(
     Parameters
     ----------
     name : str
-    user, item : array-like of ids, shape [n]
+    user, item : array-like of ids, shape [n], or :class:`Factorized`
     weight : float array, shape [n], optional
         Implicit weights (ignored when ``rating`` is given, as in ``from_frame``).
     rating : float array, shape [n], optional
@@ -778,8 +805,9 @@ def build_dataset(
     **kwargs
         Passed to :class:`Dataset` (``description``, ``extras``, ``synthetic``).
     """
-    user_ids, rows = factorize_ids(user)
-    item_ids, cols = factorize_ids(item)
+    user_ids, rows = user.as_tuple() if isinstance(user, Factorized) else factorize_ids(user)
+    item_ids, cols = item.as_tuple() if isinstance(item, Factorized) else factorize_ids(item)
+    del user, item
     n = len(rows)
     if n == 0:
         raise DatasetError(f"{name} has no interactions.")
@@ -792,23 +820,31 @@ def build_dataset(
     key += cols
     del cols
 
-    extras_sort = []
-    if rating is None and drop_duplicates:
-        extras_sort = [np.asarray(a) for a in (weight, timestamp) if a is not None]
-    if extras_sort:
-        order = np.lexsort((*extras_sort, key))
-    else:
-        order = np.argsort(key, kind="stable")
+    order = np.argsort(key, kind="stable")
     key = key[order]
     new_pair = np.empty(n, dtype=bool)
     new_pair[0] = True
     np.not_equal(key[1:], key[:-1], out=new_pair[1:])
     dropped = 0
     if rating is None and drop_duplicates:
-        duplicate = ~new_pair
-        for values in extras_sort:
-            ordered = values[order]
-            duplicate[1:] &= ordered[1:] == ordered[:-1]
+        duplicate = ~new_pair  # the row repeats the previous row's pair
+        others = [np.asarray(a) for a in (weight, timestamp) if a is not None]
+        if others and duplicate.any():
+            # Only rows of repeated pairs need a closer look: sort them by the other columns
+            # within their pair (pairs stay where they are) so identical rows are adjacent.
+            repeated = duplicate.copy()
+            repeated[:-1] |= duplicate[1:]
+            where = np.flatnonzero(repeated)
+            rows_here = order[where]
+            rows_here = rows_here[
+                np.lexsort((*[values[rows_here] for values in others], key[where]))
+            ]
+            order[where] = rows_here
+            for values in others:
+                ordered = values[rows_here]
+                same = np.zeros(len(where), dtype=bool)
+                same[1:] = ordered[1:] == ordered[:-1]
+                duplicate[where] &= same
         dropped = int(duplicate.sum())
         if dropped:
             keep = ~duplicate
@@ -941,8 +977,9 @@ def load_file(
         )
     if progress is not None:
         progress(0.9, "building the matrix")
-    user = pa.chunked_array(state.ids.pop("user"))
-    item = pa.chunked_array(state.ids.pop("item"))
+    # factorize now and let the id strings go before the matrix is built
+    user = Factorized(*factorize_ids(pa.chunked_array(state.ids.pop("user"))))
+    item = Factorized(*factorize_ids(pa.chunked_array(state.ids.pop("item"))))
     numbers = {
         role: np.concatenate(state.numbers.pop(role)) for role in list(state.numbers)
     }

@@ -1,0 +1,58 @@
+"""Similar items: the Rec-a-Sketch page. Pick an item, see what the model finds like it."""
+
+import streamlit as st
+
+from recsys_core.ui import sidebar, state, widgets
+
+data, spec = sidebar.render()
+if data is None:
+    st.stop()
+view = state.view()
+
+st.title("Similar items", anchor=False)
+st.caption("Users who liked this also liked… Click a thumbnail to make it the selected item.")
+
+current = widgets.resolve_item(data, view.item)
+picked = widgets.item_picker(data, current)
+if picked is None:
+    picked = data.item_index(data.example_item)
+if picked != current:
+    state.set_view(item=data.item_id(picked))
+    st.rerun()
+
+widgets.selected_item_panel(data, spec, picked)
+model = widgets.model_or_stop(data, spec, view.model)
+
+k = st.slider("How many", state.K_MIN, state.K_MAX, view.k, key="similar_k")
+if k != view.k:
+    state.set_view(k=k)
+
+if not model.supports("similar_items"):
+    st.info(f"{model.name} has no notion of item similarity; pick another model.")
+    st.stop()
+indices, scores = model.similar_items(picked, k)
+st.subheader(f"Most similar, by {model.label or model.name}", anchor=False)
+widgets.grid(
+    data,
+    spec,
+    indices,
+    scores=scores,
+    page="similar",
+    view=state.view(),
+    empty_text="This model has no neighbours for this item (it may have no interactions).",
+)
+
+if model.supports("tags"):
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Suggested tags for this item", anchor=False)
+        tags, tag_scores = model.suggest_tags(picked, 8)
+        st.write(", ".join(f"{t} ({s:.2f})" for t, s in zip(tags, tag_scores)) or "none")
+    with right:
+        st.subheader("Items most like a tag", anchor=False)
+        names = model.tag_names()
+        own = list(data.items.at[picked, "tags"])
+        default = names.index(own[0]) if own and own[0] in names else 0
+        tag = st.selectbox("Tag", names, index=default, key="similar_tag")
+    tag_items, tag_scores = model.items_for_tag(tag, k)
+    widgets.grid(data, spec, tag_items, scores=tag_scores, page="similar", view=state.view())

@@ -1,0 +1,282 @@
+"""The shared sidebar: the current dataset (pick, download, upload) and the current model (pick
+from the store, or train one from a form generated from the registry's parameter schema)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from ..algorithms import algorithms, get_algorithm, parse_params
+from ..algorithms.base import Param
+from ..dataset import Dataset
+from ..datasets import fetch_dataset
+from ..errors import UserError
+from ..training import train
+from ..uploads import is_upload, save_upload, source_for, upload_files
+from . import loaders, state
+
+TRAIN_FORM = "train_form"
+DEFAULT_ALGORITHM = "als"
+
+
+def _ensure_navigation() -> None:
+    """Run through app.py's ``st.navigation`` even when the first request is a deep link.
+
+    Streamlit starts in its legacy multipage mode when a ``pages/`` folder sits beside the entry
+    script, until some session runs ``st.navigation``; a first visit to ``/similar?...`` would
+    then run the page alone. Switch the mode off and rerun: the rerun goes through app.py.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def render() -> tuple[Dataset | None, str]:
+    """Draw the sidebar; returns the current dataset (None if it cannot be loaded) and its spec."""
+    _ensure_navigation()
+    view = state.view()
+    with st.sidebar:
+        st.markdown("### Dataset")
+        spec = _dataset_picker(view.dataset)
+        try:
+            data = loaders.dataset(spec)
+        except UserError as error:
+            st.error(str(error))
+            return None, spec
+        st.caption(
+            f"{data.label}: {data.n_users:,} users · {data.n_items:,} items · "
+            f"{data.n_interactions:,} interactions ({data.density:.2%} dense)"
+        )
+        st.markdown("### Model")
+        _model_picker(data, spec, view)
+        _train_form(data, spec)
+    return data, spec
+
+
+# --------------------------------------------------------------------------------------- dataset
+def _dataset_label(row: dict) -> str:
+    if row["synthetic"]:
+        return f"{row['name']} (synthetic demo data)"
+    return row["name"] if row["local"] else f"{row['name']} (not downloaded)"
+
+
+def _dataset_picker(current: str) -> str:
+    rows = loaders.source_rows()
+    names = [row["name"] for row in rows]
+    labels = {row["name"]: _dataset_label(row) for row in rows}
+    if is_upload(current):
+        try:
+            labels[current] = f"{upload_files(current)[2]} (uploaded)"
+            names.append(current)
+        except UserError:
+            st.warning("That uploaded dataset is gone; showing the demo.")
+            current = state.DEFAULT_DATASET
+    elif current not in names:
+        st.warning(f"Unknown dataset {current!r}; showing the demo.")
+        current = state.DEFAULT_DATASET
+    choice = st.selectbox(
+        "Dataset",
+        names,
+        index=names.index(current),
+        format_func=lambda name: labels.get(name, name),
+        key="sidebar_dataset",
+        label_visibility="collapsed",
+    )
+    if choice != current:
+        state.set_view(dataset=choice, models=None, item=None, user=None)
+        st.rerun()
+    row = next((r for r in rows if r["name"] == choice), None)
+    if row is not None and not row["local"] and row["remote"]:
+        st.info(f"{choice} is not on this machine yet. {row['size']}".strip())
+        if st.button(f"Download {choice}", key="download_dataset", icon=":material/download:"):
+            bar = st.progress(0.0, text="Starting the download…")
+            try:
+                fetch_dataset(choice, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+            except UserError as error:
+                st.error(str(error))
+            else:
+                loaders.clear_sources()
+                st.rerun()
+        st.stop()
+    with st.expander("Upload interactions", icon=":material/upload_file:"):
+        _upload_form()
+    return choice
+
+
+def _upload_form() -> None:
+    st.caption(
+        "A csv, tsv or parquet file with user and item columns (optional weight, rating, "
+        "timestamp), and optionally an items file with item_id, name, image_url, category, tags."
+    )
+    with st.form("upload_form", clear_on_submit=False, border=False):
+        main = st.file_uploader("Interactions", type=["csv", "tsv", "parquet"], key="up_main")
+        items = st.file_uploader("Items (optional)", type=["csv", "tsv", "parquet"], key="up_items")
+        submitted = st.form_submit_button("Use this data")
+    if submitted:
+        if main is None:
+            st.error("Choose an interactions file first.")
+            return
+        try:
+            spec = save_upload(
+                main.getvalue(),
+                main.name,
+                items.getvalue() if items is not None else None,
+                items.name if items is not None else None,
+            )
+            loaders.dataset(spec)  # validate now, with a clear message
+        except UserError as error:
+            st.error(str(error))
+            return
+        state.set_view(dataset=spec, models=None, item=None, user=None)
+        st.rerun()
+
+
+# ----------------------------------------------------------------------------------------- model
+def _params_summary(algorithm: str | None, params: dict | None, limit: int = 2) -> str:
+    """The first few parameters in schema order (booleans and seeds left out)."""
+    if not params:
+        return ""
+    try:
+        order = [p.name for p in get_algorithm(str(algorithm)).params if p.type is not bool]
+    except UserError:
+        order = list(params)
+    shown = [f"{k}={params[k]:g}" if isinstance(params[k], float) else f"{k}={params[k]}"
+             for k in order if k in params and k not in {"random_state", "num_threads"}]
+    return ", ".join(shown[:limit])
+
+
+def _metric_summary(metrics: dict | None) -> str:
+    if not metrics:
+        return ""
+    latest = list(metrics.values())[-1]
+    if isinstance(latest, dict) and "precision" in latest:
+        return f" · p@{latest.get('k', 10)} {latest['precision']:.3f}"
+    return ""
+
+
+def model_label(entry: dict) -> str:
+    """'als (factors=40, …) · 3 min ago · p@10 0.123'."""
+    params = _params_summary(entry.get("algorithm"), entry.get("params"))
+    label = f"{entry.get('algorithm')} ({params})" if params else str(entry.get("algorithm"))
+    when = loaders.age(entry.get("created"))
+    return label + (f" · {when}" if when else "") + _metric_summary(entry.get("metrics"))
+
+
+def _model_picker(data: Dataset, spec: str, view: state.View) -> None:
+    entries = loaders.model_entries(data.fingerprint)
+    good = [e for e in entries if not e.get("damaged")]
+    damaged = [e for e in entries if e.get("damaged")]
+    if not good:
+        st.info("No trained model for this dataset yet: train one below.")
+    else:
+        ids = [e["model_id"] for e in good]
+        labels = {e["model_id"]: model_label(e) for e in good}
+        current = view.model if view.model in ids else None
+        if view.model and current is None:
+            st.warning(f"Model {view.model!r} is not stored for this dataset; pick another.")
+        choice = st.selectbox(
+            "Model",
+            ids,
+            index=ids.index(current) if current else 0,
+            format_func=lambda i: labels.get(i, i),
+            key="sidebar_model",
+            label_visibility="collapsed",
+        )
+        if choice != view.model and len(view.models) <= 1:
+            state.set_view(models=[choice])
+    if damaged:
+        with st.expander(f"{len(damaged)} damaged model(s)", icon=":material/warning:"):
+            for entry in damaged:
+                st.caption(f"{entry['model_id']}: {entry['damaged']}")
+
+
+def _param_widget(algorithm: str, param: Param, value: Any) -> Any:
+    key = f"param_{algorithm}_{param.name}"
+    label = param.name
+    if param.type is bool:
+        return st.checkbox(label, value=bool(value), help=param.help, key=key)
+    if param.choices is not None:
+        options = list(param.choices)
+        return st.selectbox(
+            label, options, index=options.index(value) if value in options else 0,
+            help=param.help, key=key,
+        )
+    if param.type is int:
+        return st.number_input(
+            label,
+            min_value=int(param.low) if param.low is not None else None,
+            max_value=int(param.high) if param.high is not None else None,
+            value=int(value) if value is not None else None,
+            step=1,
+            help=param.help,
+            key=key,
+        )
+    if param.type is float:
+        return st.number_input(
+            label,
+            min_value=float(param.low) if param.low is not None else None,
+            max_value=float(param.high) if param.high is not None else None,
+            value=float(value),
+            format="%g",
+            help=param.help,
+            key=key,
+        )
+    return st.text_input(label, value=str(value or ""), help=param.help, key=key)
+
+
+def _usable(cls, data: Dataset) -> str | None:
+    """Why an algorithm cannot train on this dataset (None if it can)."""
+    if "ratings" in cls.needs and data.ratings is None:
+        return f"{cls.name} needs explicit ratings, which {data.label} does not have."
+    return None
+
+
+def _train_form(data: Dataset, spec: str) -> None:
+    registry = algorithms()
+    names = sorted(registry)
+    with st.expander("Train a model", icon=":material/model_training:", expanded=not loaders.model_entries(data.fingerprint)):
+        default = names.index(DEFAULT_ALGORITHM) if DEFAULT_ALGORITHM in names else 0
+        algorithm = st.selectbox(
+            "Algorithm",
+            names,
+            index=default,
+            format_func=lambda n: f"{n} — {registry[n].label or n}",
+            key="train_algorithm",
+        )
+        cls = get_algorithm(algorithm)
+        st.caption(cls.description)
+        problem = _usable(cls, data)
+        if problem:
+            st.warning(problem)
+            return
+        presets = ["(defaults)"] + list(cls.presets)
+        preset = st.selectbox("Preset", presets, key=f"train_preset_{algorithm}")
+        base = parse_params(algorithm, None, None if preset == "(defaults)" else preset)
+        with st.form(f"{TRAIN_FORM}_{algorithm}_{preset}", border=False):
+            values = {p.name: _param_widget(algorithm, p, base[p.name]) for p in cls.params}
+            submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
+        if submitted:
+            _run_training(data, spec, algorithm, values)
+
+
+def _run_training(data: Dataset, spec: str, algorithm: str, values: dict) -> None:
+    bar = st.progress(0.0, text=f"Training {algorithm}…")
+    st.button("Cancel", key="cancel_training", help="Stops training; nothing is saved.")
+
+    def progress(fraction: float, message: str) -> None:
+        bar.progress(min(max(float(fraction), 0.0), 1.0), text=message or f"Training {algorithm}…")
+
+    source = source_for(spec) if is_upload(spec) else None
+    try:
+        result = train(data, algorithm, values, progress=progress, source=source)
+    except UserError as error:
+        st.error(str(error))
+        return
+    loaders.clear_model_listing()
+    verb = "Reused" if result.reused else "Trained"
+    st.toast(f"{verb} {algorithm} model {result.model_id}", icon=":material/check_circle:")
+    state.set_view(models=[result.model_id])
+    st.rerun()

@@ -1,0 +1,178 @@
+"""Widgets shared by the pages: item and user pickers, the selected-item panel, thumbnail grids.
+
+Every user-generated string reaches HTML only through ``recsys_core.html`` (escaped, URLs
+allow-listed). Thumbnails link to the same page with new query parameters, so clicking one is a
+navigation: the URL changes and the browser's back button walks back through the items visited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import streamlit as st
+
+from .. import html
+from ..algorithms.base import Recommender
+from ..dataset import Dataset
+from ..errors import UserError
+from ..thumbnails import parse_item_reference
+from . import loaders, state
+
+SEARCH_LIMIT = 40
+
+
+def item_link(page: str, view: state.View, item_id: str, **extra: object) -> str:
+    params = {
+        state.DATASET: view.dataset,
+        state.MODEL: ",".join(view.models) or None,
+        state.ITEM: item_id,
+        state.K: view.k,
+    }
+    params.update(extra)
+    from urllib.parse import urlencode
+
+    clean = {k: str(v) for k, v in params.items() if v is not None and v != ""}
+    return f"/{page}?{urlencode(clean)}"
+
+
+def item_label(data: Dataset, index: int) -> str:
+    category = data.items.at[int(index), "category"]
+    count = int(data.item_counts[int(index)])
+    return f"{data.item_name(index)} · {category} · {count:,} likes" if category else (
+        f"{data.item_name(index)} · {count:,} likes"
+    )
+
+
+def item_picker(data: Dataset, current: int | None, key: str = "item") -> int | None:
+    """Search box over names (type-ahead), paste a link or id, or surprise me.
+
+    Returns the picked item index (it may equal ``current``); the caller stores it in the URL.
+    """
+    cols = st.columns([5, 1], vertical_alignment="bottom")
+    query = cols[0].text_input(
+        "Find an item",
+        key=f"{key}_query",
+        placeholder="Search by name, or paste an item link or id",
+    )
+    surprise = cols[1].button("Surprise me", key=f"{key}_surprise", icon=":material/casino:", width="stretch")
+    if surprise:
+        rng = np.random.default_rng()
+        weights = np.sqrt(data.item_counts.astype(float) + 1)
+        return int(rng.choice(data.n_items, p=weights / weights.sum()))
+    if query:
+        reference = parse_item_reference(query)
+        if reference and data.has_item(reference):
+            return data.item_index(reference)
+        matches = data.search_items(query, limit=SEARCH_LIMIT)
+        if len(matches) == 0:
+            close = data.closest_items(query)
+            hint = "; closest: " + ", ".join(data.item_name(i) for i in close) if close else ""
+            st.warning(f"No item matches {query!r}{hint}.")
+            return current
+        options = [int(i) for i in matches]
+        picked = st.selectbox(
+            f"{len(options)} match(es)" + (" (the most popular shown)" if len(options) == SEARCH_LIMIT else ""),
+            options,
+            format_func=lambda i: item_label(data, i),
+            key=f"{key}_matches_{hash(query) & 0xFFFF}",
+        )
+        return int(picked)
+    return current
+
+
+def selected_item_panel(data: Dataset, spec: str, index: int) -> None:
+    """The selected item, large: thumbnail, name, category, tags, link to its page, interactions."""
+    image = loaders.images(data, spec, [index])[0]
+    row = data.items.iloc[int(index)]
+    left, right = st.columns([1, 3], vertical_alignment="center")
+    left.html(
+        f'<img src="{html.escape(html.safe_url(image))}" alt="{html.escape(row["name"])}" '
+        'style="width:100%;max-width:320px;border-radius:14px;'
+        'box-shadow:0 2px 10px rgba(0,0,0,.12)">'
+    )
+    with right:
+        st.subheader(str(row["name"]), anchor=False)
+        tags = ", ".join(map(str, row["tags"])) if len(row["tags"]) else "none"
+        details = [
+            f"**Category:** {_md(row['category']) or '—'}",
+            f"**Tags:** {_md(tags)}",
+            f"**Interactions:** {int(data.item_counts[int(index)]):,}",
+            f"**Id:** `{_md(row['item_id'])}`",
+        ]
+        st.markdown("  \n".join(details))
+        link = html.safe_href(row.get("url", ""))
+        if link:
+            st.link_button("Open its page", link, icon=":material/open_in_new:")
+
+
+def _md(text: object) -> str:
+    """Text safe inside Markdown (no markup, no HTML)."""
+    value = str(text)
+    for char in "\\`*_{}[]()#+!|<>~":
+        value = value.replace(char, "\\" + char)
+    return value
+
+
+def grid(
+    data: Dataset,
+    spec: str,
+    indices: Sequence[int],
+    *,
+    scores: Sequence[float] | None = None,
+    page: str = "similar",
+    view: state.View | None = None,
+    captions: Sequence[str] | None = None,
+    shared: set[int] | None = None,
+    selected: int | None = None,
+    min_width: int = 150,
+    empty_text: str = "Nothing to show.",
+    key: str | None = None,
+) -> None:
+    """A responsive grid of thumbnail cards; clicking a card opens it on ``page``."""
+    view = view or state.view()
+    indices = [int(i) for i in indices if int(i) >= 0]
+    images = loaders.images(data, spec, indices) if indices else []
+    cards = []
+    for position, index in enumerate(indices):
+        row = data.items.iloc[index]
+        cards.append(
+            html.thumbnail_card(
+                name=row["name"],
+                image_url=images[position],
+                score=None if scores is None else float(scores[position]),
+                category=row["category"],
+                url=row.get("url", ""),
+                href=item_link(page, view, str(row["item_id"])),
+                tags=list(row["tags"])[:3],
+                rank=position + 1,
+                caption=captions[position] if captions else "",
+                shared=bool(shared and index in shared),
+                selected=selected == index,
+            )
+        )
+    st.html(html.thumbnail_grid_html(cards, min_width=min_width, empty_text=empty_text))
+
+
+def resolve_item(data: Dataset, item_id: str | None) -> int | None:
+    """The index of the URL's item, or None with a friendly message naming the closest items."""
+    if not item_id:
+        return None
+    try:
+        return data.item_index(item_id)
+    except UserError as error:
+        st.warning(str(error))
+        return None
+
+
+def model_or_stop(data: Dataset, spec: str, model_id: str | None) -> Recommender:
+    """The view's model, or a friendly stop that says how to get one."""
+    if not model_id:
+        st.info("Pick a model in the sidebar, or train one there (it takes a few seconds).")
+        st.stop()
+    try:
+        return loaders.model(model_id, data, spec)
+    except UserError as error:
+        st.error(str(error))
+        st.stop()
+    raise AssertionError("unreachable")
