@@ -14,6 +14,12 @@ st.caption("Users who liked this also liked… Click a thumbnail to make it the 
 
 current = widgets.resolve_item(data, view.item)
 picked = widgets.item_picker(data, current)
+if picked is None and view.item:  # unknown id in the URL: offer the closest items instead
+    close = data.closest_items(view.item, n=6) or data.closest_item_ids(view.item, n=6)
+    if close:
+        st.markdown("**Did you mean one of these?**")
+        widgets.grid(data, spec, close, page="similar", view=view)
+    st.stop()
 if picked is None:
     picked = data.item_index(data.example_item)
 if picked != current:
@@ -28,7 +34,10 @@ if k != view.k:
     state.set_view(k=k)
 
 if not model.supports("similar_items"):
-    st.info(f"{model.name} has no notion of item similarity; pick another model.")
+    st.info(
+        f"{model.label or model.name} recommends without a notion of item similarity; "
+        "pick another model in the sidebar."
+    )
     st.stop()
 indices, scores = model.similar_items(picked, k)
 st.subheader(f"Most similar, by {model.label or model.name}", anchor=False)

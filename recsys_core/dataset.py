@@ -444,8 +444,13 @@ class Dataset:
                     found.append(index)
         return found[:n]
 
+    def closest_item_ids(self, text: str, n: int = 3) -> list[int]:
+        """Indices of the items whose ids are closest to ``text`` (a mistyped id)."""
+        pool = self.item_ids[:100_000].tolist()
+        return [self._item_lookup[i] for i in difflib.get_close_matches(str(text), pool, n=n)]
+
     def _suggest_items(self, key: str) -> str:
-        close = self.closest_items(key)
+        close = self.closest_items(key) or self.closest_item_ids(key)
         if close:
             names = ", ".join(f"{self.item_name(i)!r} (id {self.item_id(i)})" for i in close)
             return f"closest: {names}."

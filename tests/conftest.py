@@ -48,3 +48,28 @@ def _no_internet(monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
     yield
+
+
+# ------------------------------------------------------------------------------------ app tests
+APP_MODELS = {
+    "als": {"factors": 24, "iterations": 6, "random_state": 0},
+    "item-knn": {"K": 30},
+    "lightfm": {"no_components": 16, "epochs": 5, "use_item_features": True, "random_state": 0},
+    "popularity": {},
+}
+
+
+@pytest.fixture(scope="session")
+def app_models(session_home):
+    """Models trained once on the demo into the session's RECSYS_HOME: {algorithm: model id}.
+
+    The app reads them from the same store as the CLI.
+    """
+    import os
+
+    os.environ["RECSYS_HOME"] = str(session_home)
+    from recsys_core.datasets import load_dataset
+    from recsys_core.training import train
+
+    demo = load_dataset("demo")
+    return {name: train(demo, name, params).model_id for name, params in APP_MODELS.items()}

@@ -144,3 +144,18 @@ def test_tune_random_text_output(capsys, likes_csv, fresh_home):
     assert code == 0, err
     assert "best precision" in out and "learning_rate" in out
     assert "2 of 2 candidates done" in err
+
+
+def test_evaluate_explicit_ratings_with_min_rating(capsys, tmp_path, fresh_home):
+    rng = np.random.default_rng(1)
+    rows = [(f"u{u}", f"m{i}", int(rng.integers(1, 6))) for u in range(60)
+            for i in rng.choice(40, size=12, replace=False)]
+    path = tmp_path / "ratings.csv"
+    pd.DataFrame(rows, columns=["user", "item", "rating"]).to_csv(path, index=False)
+    code, out, err = run(capsys, "evaluate", path, "biased-mf", "--min-rating", "4",
+                         "--split", "holdout:1", "--json")
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["n_users"] > 0 and payload["algorithm"] == "biased-mf"
+    code, out, err = run(capsys, "evaluate", "demo", "als", "--min-rating", "4")
+    assert code == 2 and "min_rating" in err and "Traceback" not in err

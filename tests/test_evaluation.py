@@ -443,3 +443,36 @@ def test_every_metric_has_a_definition_line_in_the_docs():
     assert set(CONVENTIONS.values()) == {"implicit", "lightfm"}
     for name, library in CONVENTIONS.items():
         assert f"| `{name}` | {library} |" in text, name
+
+
+# ------------------------------------------------------------------------- explicit ratings
+def rated(n_users=80, n_items=60, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for user in range(n_users):
+        for item in rng.choice(n_items, size=15, replace=False):
+            liked = (item % 4) == (user % 4)
+            rows.append((f"u{user}", f"m{item}", int(np.clip(round(2.5 + 2 * liked
+                                                                    + rng.normal()), 1, 5))))
+    frame = pd.DataFrame(rows, columns=["user", "item", "rating"])
+    return Dataset.from_frame("rated", frame, min_rating=4)
+
+
+def test_ratings_of_held_out_pairs_are_never_trained_on():
+    from recsys_core.evaluation import _train_ratings
+
+    dataset = rated()
+    assert dataset.ratings.nnz > dataset.interactions.nnz  # low ratings are not positives
+    split = make_split(dataset, "holdout:2", random_state=0)
+    train_ratings = _train_ratings(dataset, split, "biased-mf")
+    n_items = dataset.n_items
+
+    def keys(matrix):
+        return set((np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr)) * n_items
+                    + matrix.indices).tolist())
+
+    assert not keys(train_ratings) & keys(split.test)
+    assert keys(train_ratings) | keys(split.test) == keys(dataset.ratings)
+    assert _train_ratings(dataset, split, "als") is None
+    result = evaluate_model(dataset, "biased-mf", None, "holdout:2", 5, 0)
+    assert np.isfinite(result.metrics["precision"]) and result.protocol["n_users"] > 0

@@ -146,6 +146,8 @@ class Recommender:
     ``_score_history(history: csr [n, n_items]) -> float32 [n, n_items]``. Similarity comes from
     ``_similar_scores(item_indices) -> float32 [n, n_items]`` (default: cosine of item vectors).
     Adapters may override the public methods for speed as long as results are the same.
+    The primitives return a new array (the base class may modify it in place) or a read-only
+    one (which it copies first), never a writable view of the model's own state.
     """
 
     name: ClassVar[str] = ""
@@ -276,7 +278,11 @@ class Recommender:
         vectors = self.item_vectors()
         if vectors is None:
             raise NotImplementedError(f"{self.name} has no notion of item similarity.")
-        normed = _normalise_rows(vectors)
+        cached = getattr(self, "_normed_cache", None)
+        if cached is None or cached[0] is not vectors:
+            cached = (vectors, _normalise_rows(vectors))
+            self._normed_cache = cached
+        normed = cached[1]
         return normed[items] @ normed.T
 
     # ---------------------------------------------------------------- queries
@@ -307,12 +313,29 @@ class Recommender:
         (indices, scores)
             int64 and float32 arrays, best first. 1-D for an int user (as many as are left,
             up to k); 2-D [n_users, k] for an array, rows padded with index -1 and score -inf
-            where a user has fewer than k candidates.
+            where a user has fewer than k candidates. Batches are scored in blocks of
+            ``BLOCK_USERS`` users, so memory stays bounded whatever the batch size.
         """
         users = self._check_users(user_index)
-        scores = np.asarray(self._score_users(users), dtype=np.float32)
-        seen = self.user_items_[users] if exclude_seen and self.user_items_ is not None else None
-        return self._top_k(scores, k, seen, filter_items, single=np.ndim(user_index) == 0)
+        _check_k(k)
+        seen = self.user_items_ if exclude_seen and self.user_items_ is not None else None
+        if np.ndim(user_index) == 0:
+            scores = _writable_row(self._score_users(users))
+            if seen is not None:
+                u = int(users[0])
+                scores[seen.indices[seen.indptr[u] : seen.indptr[u + 1]]] = -np.inf
+            return _top_k_single(scores, k, filter_items)
+        n_out = min(int(k), self.n_items_)
+        indices = np.empty((len(users), n_out), np.int64)
+        values = np.empty((len(users), n_out), np.float32)
+        for start in range(0, len(users), BLOCK_USERS):
+            block = users[start : start + BLOCK_USERS]
+            scores = np.asarray(self._score_users(block), dtype=np.float32)
+            exclude = seen[block] if seen is not None else None
+            got_i, got_v = self._top_k(scores, k, exclude, filter_items, single=False)
+            indices[start : start + len(block)] = got_i
+            values[start : start + len(block)] = got_v
+        return indices, values
 
     def recommend_for_history(
         self,
@@ -361,12 +384,17 @@ class Recommender:
         (indices, scores) : 1-D for an int, 2-D [n, k] for an array (padded with -1 / -inf).
         """
         items = self._check_items(item_index)
+        _check_k(k)
+        if np.ndim(item_index) == 0:
+            scores = _writable_row(self._similar_scores(items))
+            scores[int(items[0])] = -np.inf
+            return _top_k_single(scores, k, None)
         scores = np.asarray(self._similar_scores(items), dtype=np.float32)
         own = sp.csr_matrix(
             (np.ones(len(items), np.float32), (np.arange(len(items)), items)),
             shape=(len(items), self.n_items_),
         )
-        return self._top_k(scores, k, own, None, single=np.ndim(item_index) == 0)
+        return self._top_k(scores, k, own, None, single=False)
 
     def item_vectors(self) -> np.ndarray | None:
         """Item latent vectors, float32 [n_items, factors]; None without a latent space."""
@@ -430,7 +458,7 @@ class Recommender:
         if int(k) < 1:
             raise ValueError(f"k must be at least 1, got {k}.")
         scores = np.array(scores, dtype=np.float32, copy=True, ndmin=2)
-        scores[~np.isfinite(scores)] = -np.inf
+        scores[np.isnan(scores)] = -np.inf
         if exclude is not None and exclude.nnz:
             coo = exclude.tocoo()
             scores[coo.row, coo.col] = -np.inf
@@ -445,6 +473,58 @@ class Recommender:
 
 
 # ---------------------------------------------------------------------------------------- helpers
+BLOCK_USERS = 1024
+"""Users scored at once by batch ``recommend`` (bounds memory to BLOCK_USERS x n_items floats)."""
+
+
+def _check_k(k: int) -> None:
+    if int(k) < 1:
+        raise ValueError(f"k must be at least 1, got {k}.")
+
+
+def _writable_row(scores: np.ndarray) -> np.ndarray:
+    """The first row of a score block as a float32 array we may modify."""
+    row = np.asarray(scores)
+    row = row[0] if row.ndim == 2 else row
+    if row.dtype != np.float32 or not row.flags.writeable:
+        row = np.array(row, dtype=np.float32, copy=True)
+    return row
+
+
+def _top_k_single(
+    scores: np.ndarray, k: int, filter_items: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k of one score row (modified in place), best first, -inf entries dropped."""
+    if filter_items is not None and len(filter_items):
+        scores[np.asarray(filter_items, dtype=np.int64)] = -np.inf
+    nan = np.isnan(scores)
+    if nan.any():
+        scores[nan] = -np.inf
+    part = _select_row(scores, int(k))
+    part_scores = scores[part]
+    order = np.lexsort((part, -part_scores))
+    indices = part[order].astype(np.int64)
+    values = part_scores[order].astype(np.float32)
+    keep = values > -np.inf
+    if not keep.all():
+        indices, values = indices[keep], values[keep]
+    return indices, values
+
+
+def _select_row(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest scores of one row (unordered); ties cut by k go to the lower
+    index, so every code path picks the same items."""
+    n = scores.shape[0]
+    k = min(k, n)
+    if k >= n:
+        return np.arange(n)
+    part = np.argpartition(scores, n - k)[n - k :]
+    threshold = scores[part].min()
+    above = part[scores[part] > threshold]
+    ties = np.flatnonzero(scores == threshold)
+    return np.concatenate([above, ties[: k - len(above)]])
+
+
 def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Top-k of each row, best first: ``argpartition`` then a sort of the k (no full argsort).
 
@@ -456,7 +536,12 @@ def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     if k == 0:
         return np.zeros((n_rows, 0), np.int64), np.zeros((n_rows, 0), np.float32)
     if k < n_cols:
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        part = np.argpartition(scores, n_cols - k, axis=1)[:, n_cols - k :]
+        threshold = np.take_along_axis(scores, part, axis=1).min(axis=1)
+        ties_total = (scores == threshold[:, None]).sum(axis=1)
+        ties_kept = (np.take_along_axis(scores, part, axis=1) == threshold[:, None]).sum(axis=1)
+        for row in np.flatnonzero(ties_total > ties_kept):  # ties cut by k: lowest index wins
+            part[row] = _select_row(scores[row], k)
     else:
         part = np.tile(np.arange(n_cols), (n_rows, 1))
     part_scores = np.take_along_axis(scores, part, axis=1)

@@ -149,7 +149,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from ..tuning import parse_grid_args, parse_range_args, tune
+    from ..tuning import candidates, parse_grid_args, parse_range_args, tune
 
     _check_k(args.k)
     grid = parse_grid_args(args.grid) if args.grid else None
@@ -157,6 +157,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
         raise UserError("--range shapes a random search; add --random N (or use --grid).")
     space = parse_range_args(args.range) if args.range else None
     fixed = _params(args)
+    candidates(args.algorithm, grid=grid, n_random=args.random, space=space, fixed=fixed,
+               preset=args.preset)  # a bad search spec fails before the data is loaded
     dataset, source = _load(args)
     result = tune(
         dataset,

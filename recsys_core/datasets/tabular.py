@@ -39,7 +39,7 @@ Progress = Callable[[float, str], None]
 MAX_BYTES = 4 * 1024**3
 """Default size limit for one file (the app passes a smaller one for uploads)."""
 
-BLOCK_SIZE = 4 << 20
+BLOCK_SIZE = 1 << 20
 
 ROLE_ALIASES: dict[str, tuple[str, ...]] = {
     "user": ("user", "user_id", "uid", "userId"),
@@ -264,6 +264,8 @@ def _ids(array: pa.Array, source: str, column: str, offset: int) -> pa.Array:
     if array.null_count:
         row = offset + _first_true(array.is_null()) + 1
         raise _bad_value(source, row, column, None, "an id")
+    if pa.types.is_integer(array.type):
+        return array  # factorize_ids turns whole numbers into text once per distinct id
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         try:
             array = array.cast(pa.string())
@@ -721,6 +723,18 @@ def factorize_ids(values: Any) -> tuple[np.ndarray, np.ndarray]:
         as_float = array.to_numpy()
         if np.all(np.isfinite(as_float)) and np.all(as_float == np.round(as_float)):
             array = pa.chunked_array([pa.array(as_float.astype(np.int64))])
+    if pa.types.is_integer(array.type):
+        # factorize the numbers, then order the distinct ids by their text
+        uniques = pc.unique(array)
+        if uniques.null_count:
+            raise DatasetError("An id column has empty values; fill them in or remove those rows.")
+        text = uniques.cast(pa.string())
+        by_text = np.asarray(pc.sort_indices(text).to_numpy(), dtype=np.int64)
+        rank = np.empty(len(by_text), dtype=np.int32)
+        rank[by_text] = np.arange(len(by_text), dtype=np.int32)
+        position = np.asarray(pc.index_in(array, value_set=uniques).to_numpy(), dtype=np.int64)
+        ids = text.take(pa.array(by_text)).to_numpy(zero_copy_only=False).astype(object)
+        return ids, rank[position]
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         array = array.cast(pa.string())
     uniques = pc.unique(array)
@@ -749,19 +763,15 @@ def _index_dtype(nnz: int, n_cols: int):
 
 
 def _csr(pair_key: np.ndarray, data: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """CSR from sorted distinct linear keys (row * n_items + col) and their values."""
     n_users, n_items = shape
-    rows = pair_key // max(n_items, 1)
     index_dtype = _index_dtype(len(pair_key), n_items)
-    cols = (pair_key - rows * n_items).astype(index_dtype)
     indptr = np.zeros(n_users + 1, dtype=index_dtype)
+    rows = pair_key // max(n_items, 1)
     np.cumsum(np.bincount(rows, minlength=n_users), out=indptr[1:])
-    return sp.csr_matrix((data, cols, indptr), shape=shape)
-
-
-def _same_pattern(pattern: sp.csr_matrix, data: np.ndarray) -> sp.csr_matrix:
-    return sp.csr_matrix(
-        (data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape
-    )
+    del rows
+    cols = (pair_key % max(n_items, 1)).astype(index_dtype)
+    return sp.csr_matrix((data, cols, indptr), shape=shape, copy=False)
 
 
 def build_dataset(
@@ -821,6 +831,8 @@ def build_dataset(
     del cols
 
     order = np.argsort(key, kind="stable")
+    if n < np.iinfo(np.int32).max:
+        order = order.astype(np.int32)
     key = key[order]
     new_pair = np.empty(n, dtype=bool)
     new_pair[0] = True
@@ -845,45 +857,67 @@ def build_dataset(
                 same = np.zeros(len(where), dtype=bool)
                 same[1:] = ordered[1:] == ordered[:-1]
                 duplicate[where] &= same
+            del repeated, where, rows_here, ordered, same
+        del others  # it holds the weight and timestamp columns, freed further down
         dropped = int(duplicate.sum())
         if dropped:
             keep = ~duplicate
             order, key, new_pair = order[keep], key[keep], new_pair[keep]
+            del keep
+        del duplicate
     starts = np.flatnonzero(new_pair)
     del new_pair
-    pair_key = key[starts]
     n_rows = len(key)
+    pair_key = key[starts]
     del key
 
+    # One value per pair; each sorted copy is dropped as soon as it is reduced.
+    latest = None
+    if timestamp is not None:
+        in_order = np.asarray(timestamp, dtype=np.float64)[order]
+        del timestamp
+        latest = np.maximum.reduceat(in_order, starts)
+        del in_order
     ratings = None
+    in_matrix: np.ndarray | None = None  # None: every pair is in the implicit matrix
     if rating is not None:
         rating = np.asarray(rating, dtype=np.float32)
-        ends = np.append(starts[1:], n_rows) - 1
-        last = rating[order[ends]]
-        ratings = _csr(pair_key, last.astype(np.float32), shape)
-        if min_rating is None:
-            in_matrix = np.ones(len(starts), dtype=bool)
-        else:
-            kept = (rating >= np.float32(min_rating))[order]
-            in_matrix = np.logical_or.reduceat(kept, starts)
-        data = np.ones(int(in_matrix.sum()), dtype=np.float32)
+        last = rating[order[np.append(starts[1:], n_rows) - 1]]
+        if min_rating is not None:
+            in_matrix = np.logical_or.reduceat((rating >= np.float32(min_rating))[order], starts)
+        del rating
+        ratings = _csr(pair_key, last, shape)
+        del last
+        n_kept = len(starts) if in_matrix is None else int(in_matrix.sum())
+        data = np.ones(n_kept, dtype=np.float32)
     else:
         if weight is None:
-            sums = np.diff(np.append(starts, n_rows)).astype(np.float32)
+            data = np.diff(np.append(starts, n_rows)).astype(np.float32)
         else:
-            sums = np.add.reduceat(np.asarray(weight, dtype=np.float32)[order], starts)
-        in_matrix = sums != 0
-        data = sums[in_matrix]
-    interactions = _csr(pair_key[in_matrix], data, shape)
-
+            in_order = np.asarray(weight, dtype=np.float32)[order]
+            del weight
+            data = np.add.reduceat(in_order, starts)
+            del in_order
+        nonzero = data != 0
+        if not nonzero.all():
+            in_matrix = nonzero
+            data = data[in_matrix]
+    del order, starts
+    if in_matrix is not None:
+        pair_key = pair_key[in_matrix]
+    interactions = _csr(pair_key, data, shape)
+    del pair_key, data
     timestamps = None
-    if timestamp is not None:
-        latest = np.maximum.reduceat(np.asarray(timestamp, dtype=np.float64)[order], starts)
-        timestamps = _same_pattern(interactions, latest[in_matrix])
-    del order, starts, pair_key
+    if latest is not None:
+        if in_matrix is not None:
+            latest = latest[in_matrix]
+        # the same (immutable) index arrays as the interactions: same pattern, half the memory
+        timestamps = sp.csr_matrix(
+            (latest, interactions.indices, interactions.indptr), shape=shape, copy=False
+        )
 
     extras = dict(kwargs.pop("extras", {}) or {})
-    if drop_duplicates and rating is None:
+    if drop_duplicates and ratings is None:
         extras["duplicates_dropped"] = dropped
     return Dataset(
         name=name,
@@ -977,20 +1011,25 @@ def load_file(
         )
     if progress is not None:
         progress(0.9, "building the matrix")
-    # factorize now and let the id strings go before the matrix is built
-    user = Factorized(*factorize_ids(pa.chunked_array(state.ids.pop("user"))))
-    item = Factorized(*factorize_ids(pa.chunked_array(state.ids.pop("item"))))
-    numbers = {
-        role: np.concatenate(state.numbers.pop(role)) for role in list(state.numbers)
+    # Factorize now so the id strings go before the matrix is built, and hand every column over
+    # without keeping a reference here, so build_dataset can free each one once it is used.
+    columns_read = {
+        role: Factorized(*factorize_ids(pa.chunked_array(state.ids.pop(role))))
+        for role in ("user", "item")
     }
+    pa.default_memory_pool().release_unused()  # hand the freed id strings back to the OS
+    for role in list(state.numbers):
+        chunks = state.numbers.pop(role)
+        columns_read[role] = np.concatenate(chunks)
+        del chunks
     name = options.get("name") or path.name
     dataset = build_dataset(
         name,
-        user,
-        item,
-        weight=numbers.get("weight"),
-        rating=numbers.get("rating"),
-        timestamp=numbers.get("timestamp"),
+        columns_read.pop("user"),
+        columns_read.pop("item"),
+        weight=columns_read.pop("weight", None),
+        rating=columns_read.pop("rating", None),
+        timestamp=columns_read.pop("timestamp", None),
         items=items,
         min_rating=options.get("min_rating"),
         drop_duplicates=bool(options.get("drop_duplicates", True)),

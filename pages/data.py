@@ -1,0 +1,9 @@
+"""Data: being built (see the open issues)."""
+
+import streamlit as st
+
+from recsys_core.ui import sidebar
+
+data, spec = sidebar.render()
+st.title("Data", anchor=False)
+st.info("This page is being built.")
