@@ -590,10 +590,15 @@ def _read_parquet(
     state = _Columns()
     total = max(parquet.metadata.num_rows, 1)
     try:
-        for batch in parquet.iter_batches(
-            batch_size=1 << 18, columns=list(dict.fromkeys(roles.values()))
-        ):
+        pool = pa.default_memory_pool()
+        batches = parquet.iter_batches(
+            batch_size=1 << 17, columns=list(dict.fromkeys(roles.values())), use_threads=True
+        )
+        for number, batch in enumerate(batches):
             _take_batch(batch, roles, state, path.name)
+            del batch
+            if number % 16 == 15:
+                pool.release_unused()  # decoded row groups, once converted
             if progress is not None:
                 progress(0.9 * state.n_rows / total, f"read {state.n_rows:,} rows")
     except (pa.ArrowException, OSError) as error:
@@ -815,9 +820,36 @@ def build_dataset(
     **kwargs
         Passed to :class:`Dataset` (``description``, ``extras``, ``synthetic``).
     """
+    columns = {"user": user, "item": item, "weight": weight, "rating": rating,
+               "timestamp": timestamp}
+    del user, item, weight, rating, timestamp
+    return build_from_columns(
+        name, columns, items=items, min_rating=min_rating, drop_duplicates=drop_duplicates,
+        **kwargs,
+    )
+
+
+def build_from_columns(
+    name: str,
+    columns: dict[str, Any],
+    *,
+    items: pd.DataFrame | None = None,
+    min_rating: float | None = None,
+    drop_duplicates: bool = False,
+    **kwargs: Any,
+) -> Dataset:
+    """:func:`build_dataset` on a dict of columns (``user``, ``item``, optional ``weight``,
+    ``rating``, ``timestamp``) that it empties as it goes, so that each column is freed as soon
+    as it has been used; the caller must keep no other reference to them."""
+    user = columns.pop("user")
     user_ids, rows = user.as_tuple() if isinstance(user, Factorized) else factorize_ids(user)
+    del user
+    item = columns.pop("item")
     item_ids, cols = item.as_tuple() if isinstance(item, Factorized) else factorize_ids(item)
-    del user, item
+    del item
+    weight = columns.pop("weight", None)
+    rating = columns.pop("rating", None)
+    timestamp = columns.pop("timestamp", None)
     n = len(rows)
     if n == 0:
         raise DatasetError(f"{name} has no interactions.")
@@ -1011,25 +1043,22 @@ def load_file(
         )
     if progress is not None:
         progress(0.9, "building the matrix")
-    # Factorize now so the id strings go before the matrix is built, and hand every column over
-    # without keeping a reference here, so build_dataset can free each one once it is used.
-    columns_read = {
-        role: Factorized(*factorize_ids(pa.chunked_array(state.ids.pop(role))))
-        for role in ("user", "item")
-    }
-    pa.default_memory_pool().release_unused()  # hand the freed id strings back to the OS
+    # Factorize now so the id strings go before the matrix is built, and hand the columns over in
+    # a dict that build_from_columns empties, so each one is freed once it has been used.
+    pool = pa.default_memory_pool()
+    pool.release_unused()  # the reader's buffers
+    columns_read: dict[str, Any] = {}
+    for role in ("user", "item"):
+        columns_read[role] = Factorized(*factorize_ids(pa.chunked_array(state.ids.pop(role))))
+        pool.release_unused()  # hand the freed id strings back to the OS
     for role in list(state.numbers):
         chunks = state.numbers.pop(role)
         columns_read[role] = np.concatenate(chunks)
         del chunks
     name = options.get("name") or path.name
-    dataset = build_dataset(
+    dataset = build_from_columns(
         name,
-        columns_read.pop("user"),
-        columns_read.pop("item"),
-        weight=columns_read.pop("weight", None),
-        rating=columns_read.pop("rating", None),
-        timestamp=columns_read.pop("timestamp", None),
+        columns_read,
         items=items,
         min_rating=options.get("min_rating"),
         drop_duplicates=bool(options.get("drop_duplicates", True)),
@@ -1066,6 +1095,7 @@ __all__ = [
     "ROLE_ALIASES",
     "ITEM_ALIASES",
     "build_dataset",
+    "build_from_columns",
     "factorize_ids",
     "load_file",
     "read_items",

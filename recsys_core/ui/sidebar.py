@@ -3,6 +3,7 @@ from the store, or train one from a form generated from the registry's parameter
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -10,7 +11,7 @@ import streamlit as st
 from ..algorithms import algorithms, get_algorithm, parse_params
 from ..algorithms.base import Param
 from ..dataset import Dataset
-from ..datasets import fetch_dataset
+from ..datasets import fetch_dataset, is_path_spec
 from ..errors import UserError
 from ..training import train
 from ..uploads import is_upload, save_upload, source_for, upload_files
@@ -57,6 +58,11 @@ def render() -> tuple[Dataset | None, str]:
 
 
 # --------------------------------------------------------------------------------------- dataset
+def _is_file_spec(spec: str) -> bool:
+    """A path to an interactions file on this machine (e.g. a model trained from the CLI)."""
+    return is_path_spec(spec) and Path(spec).is_file()
+
+
 def _dataset_label(row: dict) -> str:
     if row["synthetic"]:
         return f"{row['name']} (synthetic demo data)"
@@ -74,6 +80,9 @@ def _dataset_picker(current: str) -> str:
         except UserError:
             st.warning("That uploaded dataset is gone; showing the demo.")
             current = state.DEFAULT_DATASET
+    elif current not in names and _is_file_spec(current):
+        labels[current] = f"{Path(current).name} (file)"
+        names.append(current)
     elif current not in names:
         st.warning(f"Unknown dataset {current!r}; showing the demo.")
         current = state.DEFAULT_DATASET
