@@ -55,10 +55,18 @@ def _reset_peak() -> bool:
 
 
 def _dataset_mb(dataset) -> tuple[float, float]:
+    seen: set[int] = set()
+
     def csr_bytes(matrix) -> int:
         if matrix is None:
             return 0
-        return matrix.data.nbytes + matrix.indices.nbytes + matrix.indptr.nbytes
+        total = 0
+        for part in (matrix.data, matrix.indices, matrix.indptr):
+            base = part.base if part.base is not None else part
+            if id(base) not in seen:  # timestamps may share the interactions' index arrays
+                seen.add(id(base))
+                total += part.nbytes
+        return total
 
     csr = csr_bytes(dataset.interactions)
     total = csr + csr_bytes(dataset.timestamps) + csr_bytes(dataset.ratings)

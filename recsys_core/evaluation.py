@@ -84,7 +84,7 @@ BEYOND_ACCURACY = (
 METRICS = ACCURACY_METRICS + ("auc_full",) + BEYOND_ACCURACY
 
 _PER_USER_COLUMN = {"map": "ap", "hit_rate": "hit", "mrr": "rr"}
-_BLOCK_BUDGET = 1 << 24  # floats per scored block (64 MB of float32)
+_BLOCK_BUDGET = 1 << 21  # scores per block: 8 MB of float32, so a block stays in cache
 
 
 # ----------------------------------------------------------------------------------- the result
@@ -203,7 +203,7 @@ def evaluate(
     users : array of int, optional
         Evaluate only these rows (a sample); default every row with a test item.
     block_size : int, optional
-        Users scored at once; default so that a block holds at most 2**24 scores.
+        Users scored at once; default so that a block holds about 2**21 scores (8 MB).
     progress : callable, optional
         ``progress(fraction, message)`` after each block.
 
@@ -251,7 +251,7 @@ def evaluate(
     vectors = _unit_vectors(model, item_vectors, n_items)
 
     if block_size is None:
-        block_size = max(1, min(4096, _BLOCK_BUDGET // max(n_items, 1)))
+        block_size = max(16, min(4096, _BLOCK_BUDGET // max(n_items, 1)))
     block_size = max(1, int(block_size))
 
     cg = 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))
@@ -263,10 +263,10 @@ def evaluate(
     all_ids = np.full((len(users), k), -1, dtype=np.int64)
     for first in range(0, len(users), block_size):
         block = users[first : first + block_size]
-        scores = scorer.scores(block)  # float32 [b, n_items], negated, train items = +inf
+        scores = scorer.scores(block)  # float32 [b, n_items], training items -inf
         if full_auc:
             block_full_auc = _full_auc(scores, block, test, train_counts, n_items)
-        ids = _top_k_negated(scores, k)
+        ids = _top_k(scores, k)
         del scores
         all_ids[first : first + len(block)] = ids
 
@@ -358,7 +358,7 @@ def _aggregate(per_user: pd.DataFrame, ids: np.ndarray, n_items: int, full_auc: 
 
 # ------------------------------------------------------------------------------------- scoring
 class _Scorer:
-    """Scores a block of users, negated (smaller is better), training items set to +inf."""
+    """Scores a block of users (float32, a private copy) with training items set to -inf."""
 
     def __init__(self, model: Recommender, train: sp.csr_matrix | None) -> None:
         self.model = model
@@ -387,19 +387,58 @@ class _Scorer:
             or not scores.flags.c_contiguous
         ):
             scores = np.array(scores, dtype=np.float32, order="C")
-        # negated in place: argpartition then puts the best first, and NaN scores (a diverged
-        # model) sort after everything, so they are never recommended ahead of a real score
-        np.negative(scores, out=scores)
         if self.train is not None:
             rows = self.train[users]
             if rows.nnz:
                 row_of = np.repeat(np.arange(len(users)), np.diff(rows.indptr))
-                scores[row_of, rows.indices] = np.inf
+                scores[row_of, rows.indices] = -np.inf
         return scores
 
 
-def _top_k_negated(negated: np.ndarray, k: int) -> np.ndarray:
-    """Top-k item indices per row of negated scores; -1 for excluded (+inf) or NaN scores."""
+def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Item indices of each row's k best scores, best first, ties by lower index; -1 where
+    fewer than k items have a score above -inf (NaN scores are never chosen).
+
+    Exact, without a partition of every full row: a row's k-th best score among every
+    ``stride``-th item is a lower bound of its k-th best overall, so the items scoring at least
+    that much (about ``k * stride`` of them) hold the top k. One comparison pass over the
+    block, then a small sort of the candidates. Rows where the bound fails (NaN, too many ties)
+    fall back to ``argpartition``.
+    """
+    n_rows, n_items = scores.shape
+    stride = min(16, n_items // (16 * k))
+    if stride < 4 or n_rows == 0:
+        return _top_k_partition(scores, k)
+    sample = scores[:, ::stride]
+    width = sample.shape[1]
+    bound = np.partition(sample, width - k, axis=1)[:, width - k]
+    flat = np.flatnonzero(scores >= bound[:, None])
+    rows = flat // n_items
+    cols = flat - rows * n_items
+    counts = np.bincount(rows, minlength=n_rows)
+    bad = (counts < k) | (counts > max(64 * k, 8 * k * stride))
+    if bad.any():
+        keep = ~bad[rows]
+        rows, cols = rows[keep], cols[keep]
+        counts[bad] = 0
+    starts = np.cumsum(counts) - counts
+    within = np.arange(len(rows)) - starts[rows]
+    padded = max(int(counts.max()), k)
+    values = np.full((n_rows, padded), np.inf, dtype=np.float32)  # negated: best first
+    values[rows, within] = -scores[rows, cols]
+    columns = np.full((n_rows, padded), -1, dtype=np.int64)
+    columns[rows, within] = cols  # ascending within a row, so a stable sort keeps lower first
+    order = np.argsort(values, axis=1, kind="stable")[:, :k]
+    ids = np.take_along_axis(columns, order, axis=1)
+    ids[np.isposinf(np.take_along_axis(values, order, axis=1))] = -1
+    if bad.any():
+        ids[bad] = _top_k_partition(scores[bad], k)
+    return ids
+
+
+def _top_k_partition(scores: np.ndarray, k: int) -> np.ndarray:
+    """The same as :func:`_top_k` with an ``argpartition`` of every row (small or odd rows)."""
+    negated = np.negative(scores)  # NaN sorts last in a partition, so it is never chosen
     n_items = negated.shape[1]
     if k < n_items:
         part = np.argpartition(negated, k - 1, axis=1)[:, :k]
@@ -430,7 +469,7 @@ def _hits(ids: np.ndarray, block: np.ndarray, test: sp.csr_matrix, n_items: int)
 
 
 def _full_auc(
-    negated: np.ndarray,
+    scores: np.ndarray,
     block: np.ndarray,
     test: sp.csr_matrix,
     train_counts: np.ndarray,
@@ -445,12 +484,12 @@ def _full_auc(
     rows = test[block]
     row_of = np.repeat(np.arange(len(block)), np.diff(rows.indptr))
     cols = rows.indices
-    thresholds = negated[row_of, cols]
+    thresholds = scores[row_of, cols]
     ranks = np.empty(len(cols), dtype=np.float64)
     chunk = max(1, _BLOCK_BUDGET // max(n_items, 1))
     for first in range(0, len(cols), chunk):
         part = slice(first, first + chunk)
-        ahead = negated[row_of[part]] <= thresholds[part, None]
+        ahead = scores[row_of[part]] >= thresholds[part, None]  # training items are -inf
         ranks[part] = ahead.sum(axis=1) - 1  # the item itself
     order = np.lexsort((ranks, row_of))
     row_sorted = row_of[order]

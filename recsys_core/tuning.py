@@ -507,10 +507,13 @@ def tune(
             result = _evaluate_candidate(
                 dataset, algorithm, best["params"], split, split_spec, k, seed, None, block_size
             )
-        best_model_id = save_result(
-            result, dataset, store=store, source=source,
-            extra={"tuning": {"metric": metric, "results": path.name}},
-        )
+        try:
+            best_model_id = save_result(
+                result, dataset, store=store, source=source,
+                extra={"tuning": {"metric": metric, "results": path.name}},
+            )
+        except NotImplementedError:  # a family the store cannot hold: the table still stands
+            best_model_id = None
     best_out = None
     if best is not None:
         best_out = {key: best.get(key) for key in ("index", "params", "fit_seconds",

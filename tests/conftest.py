@@ -9,10 +9,23 @@ import pytest
 _LOOPBACK = {"127.0.0.1", "::1", "localhost", "0.0.0.0"}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def session_home(tmp_path_factory):
-    """One RECSYS_HOME for the whole session (the demo is generated into it once)."""
-    return tmp_path_factory.mktemp("recsys_home")
+    """One RECSYS_HOME for the whole session (the demo is generated into it once).
+
+    Set in the environment before any other fixture runs, so module- and session-scoped
+    fixtures never write into the project's data/ folder.
+    """
+    import os
+
+    home = tmp_path_factory.mktemp("recsys_home")
+    previous = os.environ.get("RECSYS_HOME")
+    os.environ["RECSYS_HOME"] = str(home)
+    yield home
+    if previous is None:
+        os.environ.pop("RECSYS_HOME", None)
+    else:
+        os.environ["RECSYS_HOME"] = previous
 
 
 @pytest.fixture(autouse=True)
@@ -65,9 +78,6 @@ def app_models(session_home):
 
     The app reads them from the same store as the CLI.
     """
-    import os
-
-    os.environ["RECSYS_HOME"] = str(session_home)
     from recsys_core.datasets import load_dataset
     from recsys_core.training import train
 

@@ -476,3 +476,41 @@ def test_ratings_of_held_out_pairs_are_never_trained_on():
     assert _train_ratings(dataset, split, "als") is None
     result = evaluate_model(dataset, "biased-mf", None, "holdout:2", 5, 0)
     assert np.isfinite(result.metrics["precision"]) and result.protocol["n_users"] > 0
+
+
+# ------------------------------------------------------------------------------ top-k selection
+@st.composite
+def score_rows(draw):
+    n_rows = draw(st.integers(1, 6))
+    n_items = draw(st.sampled_from([3, 40, 700, 2500]))
+    k = draw(st.integers(1, min(30, n_items)))
+    seed = draw(st.integers(0, 2**31))
+    levels = draw(st.sampled_from([3, 50, 0]))  # few distinct values (ties) or continuous
+    specials = draw(st.sampled_from([0.0, 0.01, 0.5]))
+    return n_rows, n_items, k, seed, levels, specials
+
+
+@settings(max_examples=150, deadline=None)
+@given(score_rows())
+def test_top_k_is_exact_with_ties_nan_and_infinities(problem):
+    from recsys_core.evaluation import _top_k
+
+    n_rows, n_items, k, seed, levels, specials = problem
+    rng = np.random.default_rng(seed)
+    scores = (rng.integers(levels, size=(n_rows, n_items)) if levels
+              else rng.normal(size=(n_rows, n_items))).astype(np.float32)
+    special = rng.random(scores.shape) < specials
+    scores[special] = rng.choice([np.nan, np.inf, -np.inf], size=int(special.sum()))
+    ids = _top_k(scores.copy(), k)
+    assert ids.shape == (n_rows, k)
+    for row in range(n_rows):
+        valid = [i for i in range(n_items) if not np.isnan(scores[row, i])
+                 and scores[row, i] != -np.inf]
+        expected = sorted(valid, key=lambda i: (-scores[row, i], i))[:k]
+        got = ids[row][ids[row] >= 0]
+        assert len(got) == len(expected) and len(set(got.tolist())) == len(got)
+        # the same scores in the same order (which of several tied items may differ)
+        np.testing.assert_array_equal(scores[row, got], scores[row, expected])
+        assert (ids[row][len(got):] == -1).all()
+        if levels == 0 and specials == 0.0:
+            assert got.tolist() == expected  # distinct scores: the very same items

@@ -465,3 +465,30 @@ def test_drop_duplicates_matches_pandas(rows, with_weight, with_time):
     )
     assert built.fingerprint == expected.fingerprint
     assert built.extras["duplicates_dropped"] == len(frame) - len(frame.drop_duplicates())
+
+
+def test_sketchfab_big_file_with_newlines_in_names(tmp_path):
+    """Big enough (> 5 MB) for pandas' parallel reader, with quoted newlines everywhere."""
+    rng = np.random.default_rng(0)
+    kinds = ["plain", "with\nnewline", "pipe|x", 'q"uote', "back\\slash", "multi\nline|\\"]
+    rows = [
+        [f"{kinds[k]} {i}", f"m{i % 5000:05d}", f"u{i % 7001:05d}"]
+        for i, k in enumerate(rng.integers(0, len(kinds), 180_000))
+    ]
+    with open(tmp_path / sketchfab.LIKES_FILE, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter="|", quotechar="\\", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(["modelname", "mid", "uid"])
+        writer.writerows(rows)
+    assert (tmp_path / sketchfab.LIKES_FILE).stat().st_size > 5 << 20
+    likes, dropped = sketchfab.read_likes(tmp_path / sketchfab.LIKES_FILE)
+    assert dropped == 0
+    assert likes.to_numpy().tolist() == rows
+
+
+def test_tabular_reads_a_recasketch_file_by_path(tmp_path):
+    write_sketchfab(tmp_path)
+    as_file = load_dataset(str(tmp_path / sketchfab.LIKES_FILE))
+    as_source = sketchfab.load(data_dir=tmp_path)
+    assert as_file.extras["columns"] == {"user": "uid", "item": "mid"}
+    assert as_file.interactions.nnz == as_source.interactions.nnz
+    assert (as_file.interactions != as_source.interactions).nnz == 0

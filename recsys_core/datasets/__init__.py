@@ -10,6 +10,7 @@ cache on top.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +103,66 @@ def is_path_spec(spec: str) -> bool:
     }
 
 
+KCORE_SUFFIX = "@kcore="
+_KCORE_SPEC = re.compile(r"^(?P<base>.+)@kcore=(?P<user>\d{1,9}),(?P<item>\d{1,9})$")
+
+
+def split_spec(spec: str) -> tuple[str, tuple[int, int] | None]:
+    """The base spec and the k-core minimums of a thresholded spec like ``"demo@kcore=5,5"``.
+
+    ``"demo"`` gives ``("demo", None)``; ``"demo@kcore=5,10"`` gives ``("demo", (5, 10))``
+    (at least 5 interactions per user and 10 per item).
+
+    Raises
+    ------
+    DatasetError
+        If the spec has an ``@kcore=`` part that is not two whole numbers.
+    """
+    text = str(spec)
+    if KCORE_SUFFIX not in text:
+        return text, None
+    match = _KCORE_SPEC.match(text)
+    if match is None:
+        base = text.split(KCORE_SUFFIX, 1)[0]
+        raise DatasetError(
+            f"Dataset spec {text!r} has a malformed k-core part; write it like "
+            f"'{base}@kcore=5,5' (minimum interactions per user, then per item)."
+        )
+    return match["base"], (int(match["user"]), int(match["item"]))
+
+
+def kcore_spec(base: str, min_user: int, min_item: int) -> str:
+    """The spec of ``base`` cut to a k-core: ``kcore_spec("demo", 5, 5) == "demo@kcore=5,5"``."""
+    base, _ = split_spec(base)
+    return f"{base}{KCORE_SUFFIX}{int(min_user)},{int(min_item)}"
+
+
+def _load_kcore(
+    spec: str, base: str, minimums: tuple[int, int], *, data_dir, progress, download, options
+) -> Dataset:
+    from ..preprocess import kcore
+
+    key = (spec, str(config.home()), str(data_dir) if data_dir else None,
+           tuple(sorted(options.items())))
+    with _MEMO_LOCK:
+        if key in _MEMO:
+            return _MEMO[key]
+    full = load_dataset(base, data_dir=data_dir, progress=progress, download=download, **options)
+    smaller, report = kcore(full, *minimums)
+    extras = dict(smaller.extras)
+    extras.update(source=spec, base_spec=base, kcore=report.as_dict())
+    if extras.get("path"):  # how the store reloads it (default_source prefers "path")
+        extras["path"] = f"{extras['path']}{KCORE_SUFFIX}{minimums[0]},{minimums[1]}"
+    dataset = smaller.replace(
+        name=f"{full.name}, k-core {minimums[0]}/{minimums[1]}", extras=extras
+    )
+    with _MEMO_LOCK:
+        if len(_MEMO) >= _MEMO_SIZE:
+            _MEMO.pop(next(iter(_MEMO)))
+        _MEMO[key] = dataset
+    return dataset
+
+
 def load_dataset(
     spec: str = "demo",
     *,
@@ -115,7 +176,11 @@ def load_dataset(
     Parameters
     ----------
     spec : str
-        ``"demo"``, ``"sketchfab"``, ``"movielens-100k"`` ... or a path to an interactions file.
+        ``"demo"``, ``"sketchfab"``, ``"movielens-100k"`` ... or a path to an interactions file;
+        any of these followed by ``@kcore=U,I`` is that dataset thresholded with
+        :func:`recsys_core.preprocess.kcore` (at least U interactions per user and I per item),
+        e.g. ``"demo@kcore=5,5"``. Its fingerprint is its own, so models are per thresholded
+        dataset; a threshold that leaves nothing raises DatasetError.
     data_dir : path, optional
         A folder that already holds the source's raw files (nothing is downloaded).
     progress : callable, optional
@@ -126,6 +191,12 @@ def load_dataset(
     **options
         Source options, e.g. ``min_rating=4`` for MovieLens, ``items_path=...`` for files.
     """
+    base, minimums = split_spec(str(spec))
+    if minimums is not None:
+        return _load_kcore(
+            str(spec), base, minimums,
+            data_dir=data_dir, progress=progress, download=download, options=options,
+        )
     if str(spec).startswith("upload:"):
         from ..uploads import load_upload
 
@@ -171,7 +242,9 @@ __all__ = [
     "clear_memo",
     "fetch_dataset",
     "get_source",
+    "kcore_spec",
     "load_dataset",
     "register",
     "sources",
+    "split_spec",
 ]

@@ -125,14 +125,16 @@ def read_items(likes: pd.DataFrame, feats_path: Path | None) -> pd.DataFrame:
     categories: dict[str, list[str]] = {}
     tags: dict[str, list[str]] = {}
     if feats_path is not None:
-        feats = _read_psv(feats_path, FEATS_COLUMNS)
-        feats = feats.drop_duplicates()
-        feats["mid"] = feats["mid"].str.strip()
-        kind = feats["type"].str.strip().str.lower()
-        for target, label in ((categories, "category"), (tags, "tag")):
-            chosen = feats[kind == label]
-            grouped = chosen.groupby("mid", sort=False)["value"].agg(list)
-            target.update(grouped.to_dict())
+        feats = _read_psv(feats_path, FEATS_COLUMNS).drop_duplicates()
+        kinds = {"category": categories, "tag": tags}
+        for mid, kind, value in zip(
+            feats["mid"].str.strip().tolist(),
+            feats["type"].str.strip().str.lower().tolist(),
+            feats["value"].tolist(),
+        ):
+            target = kinds.get(kind)
+            if target is not None:
+                target.setdefault(mid, []).append(value)
     items["categories"] = [categories.get(mid, []) for mid in items["item_id"]]
     items["category"] = [values[0] if values else "" for values in items["categories"]]
     items["tags"] = [tags.get(mid, []) for mid in items["item_id"]]
@@ -198,10 +200,11 @@ def load(
     step(0.6, "reading model features")
     items = read_items(likes, feats_path if feats_path.is_file() else None)
     step(0.8, "building the matrix")
+    n_rows = len(likes) + dropped
     dataset = build_dataset(
         NAME,
-        likes["uid"].to_numpy(dtype=object),
-        likes["mid"].to_numpy(dtype=object),
+        likes.pop("uid"),
+        likes.pop("mid"),
         items=items,
         drop_duplicates=True,
         description=(
@@ -210,7 +213,7 @@ def load(
         ),
         extras={
             "source_path": str(root),
-            "n_rows": int(len(likes) + dropped),
+            "n_rows": int(n_rows),
             "duplicate_rows_dropped": int(dropped),
             "has_features": feats_path.is_file(),
         },

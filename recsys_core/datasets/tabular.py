@@ -61,7 +61,9 @@ ITEM_ALIASES: dict[str, tuple[str, ...]] = {
 
 DELIMITERS = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".psv": "|"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
-_OPTIONS = {"min_rating", "name", "sep", "drop_duplicates", "encoding"}
+_OPTIONS = {"min_rating", "name", "sep", "quotechar", "drop_duplicates", "encoding"}
+RECASKETCH_HEADERS = ({"modelname", "mid", "uid"}, {"mid", "type", "value"})
+"""Rec-a-Sketch files: pipe-separated with ``\\`` as the quote character."""
 
 
 def _norm(name: str) -> str:
@@ -433,11 +435,13 @@ def _check_file(path: Path, max_bytes: int | None) -> None:
         )
 
 
-def _locate_bad_record(path: Path, sep: str, encoding: str, expected: int, header: bool):
+def _locate_bad_record(
+    path: Path, sep: str, encoding: str, expected: int, header: bool, quote: str = '"'
+):
     """(row, text) of the first record whose field count differs from ``expected``."""
     codec = "utf-8" if encoding == UTF8_REPLACE else encoding
     with open(path, encoding=codec, errors="replace", newline="") as handle:
-        reader = csv.reader(handle, delimiter=sep, quotechar='"')
+        reader = csv.reader(handle, delimiter=sep, quotechar=quote)
         for number, record in enumerate(reader):
             if header and number == 0:
                 continue
@@ -453,6 +457,7 @@ def _read_delimited(
     encoding: str | None,
     progress: Progress | None,
     notes: list[str],
+    quotechar: str | None = None,
 ) -> tuple[_Columns, dict[str, str]]:
     """Read the role columns batch by batch.
 
@@ -484,6 +489,12 @@ def _read_delimited(
         else:
             names = [str(c) for c in columns]  # type: ignore[union-attr]
             roles = resolve_columns(names, None, source=source)
+        quote = quotechar
+        if quote is None:
+            recasketch = delimiter == "|" and any(
+                wanted <= {n.strip() for n in names} for wanted in RECASKETCH_HEADERS
+            )
+            quote = "\\" if recasketch else '"'
         bad_rows: list[Any] = []
 
         def on_invalid(row: Any, bad_rows: list = bad_rows) -> str:
@@ -501,7 +512,7 @@ def _read_delimited(
         )
         parse_options = pa_csv.ParseOptions(
             delimiter=delimiter,
-            quote_char='"',
+            quote_char=quote,
             newlines_in_values=True,
             invalid_row_handler=on_invalid,
         )
@@ -541,7 +552,7 @@ def _read_delimited(
             if bad_rows or "Expected" in message and "columns" in message:
                 expected = bad_rows[0].expected_columns if bad_rows else len(names)
                 actual = bad_rows[0].actual_columns if bad_rows else None
-                row, text = _locate_bad_record(path, delimiter, chosen, expected, header)
+                row, text = _locate_bad_record(path, delimiter, chosen, expected, header, quote)
                 if text is None and bad_rows:
                     text = bad_rows[0].text
                 where = f"Row {row:,} of {source}" if row else f"A row of {source}"
@@ -592,7 +603,7 @@ def _read_parquet(
     try:
         pool = pa.default_memory_pool()
         batches = parquet.iter_batches(
-            batch_size=1 << 17, columns=list(dict.fromkeys(roles.values())), use_threads=True
+            batch_size=1 << 16, columns=list(dict.fromkeys(roles.values())), use_threads=False
         )
         for number, batch in enumerate(batches):
             _take_batch(batch, roles, state, path.name)
@@ -701,6 +712,12 @@ def _as_arrow(values: Any) -> pa.ChunkedArray:
         return pa.chunked_array([values])
     if isinstance(values, (list, tuple)) and values and isinstance(values[0], pa.Array):
         return pa.chunked_array(values)
+    if isinstance(values, pd.Series) and pd.api.types.is_string_dtype(values.dtype):
+        if values.dtype != object:  # Arrow-backed text: no copy
+            converted = pa.array(values.array)
+            if isinstance(converted, pa.ChunkedArray):
+                return converted
+            return pa.chunked_array([converted])
     series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
     if series.dtype == object:
         series = series.astype(str)
@@ -995,7 +1012,8 @@ def load_file(
         Refuse files larger than this (None: no limit).
     **options
         ``min_rating`` (with a rating column), ``name`` (dataset name, default the file name),
-        ``sep`` (delimiter), ``drop_duplicates`` (default True: identical rows count once),
+        ``sep`` (delimiter), ``quotechar`` (default ``"``; ``\\`` for Rec-a-Sketch files),
+        ``drop_duplicates`` (default True: identical rows count once),
         ``encoding`` (default: UTF-8, falling back to cp1252/latin-1 with a note in
         ``extras["warnings"]``).
 
@@ -1025,7 +1043,13 @@ def load_file(
         state, roles = _read_parquet(path, columns, progress)  # type: ignore[arg-type]
     else:
         state, roles = _read_delimited(
-            path, columns, options.get("sep"), options.get("encoding"), progress, notes
+            path,
+            columns,
+            options.get("sep"),
+            options.get("encoding"),
+            progress,
+            notes,
+            options.get("quotechar"),
         )
     if state.n_rows == 0:
         raise DatasetError(

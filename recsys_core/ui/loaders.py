@@ -28,7 +28,21 @@ def home() -> str:
 
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
 def _dataset(spec: str, home: str) -> Dataset:
-    return load_dataset(spec)
+    return load_dataset(spec, **_file_options(spec))
+
+
+def _file_options(spec: str) -> dict:
+    """Options a stored model recorded for a file dataset (e.g. its items file), so a model
+    trained from the command line on ``likes.csv --items items.csv`` browses with its names."""
+    from ..datasets import is_path_spec, sources
+
+    if spec in sources() or not is_path_spec(spec):
+        return {}
+    for entry in ModelStore().list():
+        source = (entry.meta or {}).get("dataset_source") or {}
+        if source.get("spec") == spec and source.get("options"):
+            return dict(source["options"])
+    return {}
 
 
 def dataset(spec: str) -> Dataset:

@@ -11,7 +11,7 @@ import streamlit as st
 from ..algorithms import algorithms, get_algorithm, parse_params
 from ..algorithms.base import Param
 from ..dataset import Dataset
-from ..datasets import fetch_dataset, is_path_spec
+from ..datasets import fetch_dataset, is_path_spec, kcore_spec, split_spec
 from ..errors import UserError
 from ..training import train
 from ..uploads import is_upload, save_upload, source_for, upload_files
@@ -19,6 +19,7 @@ from . import loaders, state
 
 TRAIN_FORM = "train_form"
 DEFAULT_ALGORITHM = "als"
+DATASET_SEEN = "sidebar_dataset_seen"
 
 
 def _ensure_navigation() -> None:
@@ -73,6 +74,11 @@ def _dataset_picker(current: str) -> str:
     rows = loaders.source_rows()
     names = [row["name"] for row in rows]
     labels = {row["name"]: _dataset_label(row) for row in rows}
+    try:  # "demo@kcore=5,5" (the Data page's thresholded dataset): check its base below
+        current, cut = split_spec(current)
+    except UserError:
+        cut = None  # malformed: reported as unknown below
+    base = current
     if is_upload(current):
         try:
             labels[current] = f"{upload_files(current)[2]} (uploaded)"
@@ -86,6 +92,15 @@ def _dataset_picker(current: str) -> str:
     elif current not in names:
         st.warning(f"Unknown dataset {current!r}; showing the demo.")
         current = state.DEFAULT_DATASET
+    if cut is not None and current == base:
+        current = kcore_spec(base, *cut)
+        labels[current] = f"{labels.get(base, base)} · k-core {cut[0]}/{cut[1]}"
+        names.append(current)
+    # The URL's dataset changed elsewhere (the Data page, the upload form, the back button): the
+    # keyed selectbox would keep its old value and switch back, so let it start from the URL.
+    if st.session_state.get(DATASET_SEEN) != current:
+        st.session_state.pop("sidebar_dataset", None)
+    st.session_state[DATASET_SEEN] = current
     choice = st.selectbox(
         "Dataset",
         names,
@@ -278,7 +293,10 @@ def _run_training(data: Dataset, spec: str, algorithm: str, values: dict) -> Non
     def progress(fraction: float, message: str) -> None:
         bar.progress(min(max(float(fraction), 0.0), 1.0), text=message or f"Training {algorithm}…")
 
-    source = source_for(spec) if is_upload(spec) else None
+    base, cut = split_spec(spec)
+    source = source_for(base) if is_upload(base) else None
+    if source is not None and cut is not None:  # an upload cut to a k-core
+        source["spec"] = kcore_spec(source["spec"], *cut)
     try:
         result = train(data, algorithm, values, progress=progress, source=source)
     except UserError as error:

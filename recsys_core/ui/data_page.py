@@ -1,0 +1,297 @@
+"""The Data page's sections: figures, long tails, popular items, categories and tags, k-core.
+
+The numbers come from :mod:`recsys_core.dataviz` and :func:`recsys_core.preprocess.kcore_preview`
+(cached per dataset fingerprint); this module only lays them out. The k-core preview works on
+the full dataset behind the current spec (``demo`` for ``demo@kcore=5,5``), so moving the
+minimums up or down always starts from all the data; "Use this thresholded dataset" makes
+``<base>@kcore=U,I`` the view's dataset (models are then per thresholded dataset).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from .. import dataviz
+from ..dataset import Dataset
+from ..datasets import kcore_spec, split_spec
+from ..errors import UserError
+from ..preprocess import KcoreReport, kcore, kcore_preview
+from . import loaders, state, widgets
+
+KCORE_USER = "data_kcore_user"
+KCORE_ITEM = "data_kcore_item"
+KCORE_USE = "data_kcore_use"
+KCORE_RESET = "data_kcore_full"
+TAIL_VIEW = "data_tail_view"
+TOP_ITEMS = 24
+TOP_TAGS = 20
+DEFAULT_MINIMUMS = (5, 5)
+TAIL_VIEWS = {"rank": "Rank plot", "histogram": "Histogram (log bins)"}
+
+
+def density_text(density: float) -> str:
+    """A density as a percentage with three significant figures ("0.035%", "0.833%")."""
+    return f"{100.0 * density:.3g}%"
+
+
+# -------------------------------------------------------------------------------------- cache
+@st.cache_data(show_spinner=False, max_entries=8)
+def _overview(_data: Dataset, fingerprint: str, spec: str, home: str) -> dict:
+    return {
+        "figures": dataviz.figures(_data),
+        "user_share": dataviz.head_share(_data.user_counts),
+        "item_share": dataviz.head_share(_data.item_counts),
+        "categories": dataviz.category_counts(_data),
+        "tags": dataviz.tag_counts(_data, top=TOP_TAGS),
+        "top": dataviz.top_items(_data, TOP_ITEMS),
+    }
+
+
+def overview(data: Dataset, spec: str) -> dict:
+    """The dataset's figures and tables (computed once per dataset)."""
+    return _overview(data, data.fingerprint, spec, loaders.home())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _preview(_data: Dataset, fingerprint: str, min_user: int, min_item: int) -> KcoreReport:
+    return kcore_preview(_data, min_user, min_item)
+
+
+def preview(data: Dataset, min_user: int, min_item: int) -> KcoreReport:
+    """:func:`kcore_preview` of ``data``, cached per (fingerprint, minimums)."""
+    return _preview(data, data.fingerprint, int(min_user), int(min_item))
+
+
+# ----------------------------------------------------------------------------------- sections
+def figures_section(data: Dataset, spec: str) -> None:
+    """Users, items, interactions, density; what the data is; where a k-core came from."""
+    info = overview(data, spec)["figures"]
+    st.subheader(info["label"], anchor=False)
+    cols = st.columns(4)
+    cols[0].metric("Users", f"{info['n_users']:,}")
+    cols[1].metric("Items", f"{info['n_items']:,}")
+    cols[2].metric("Interactions", f"{info['n_interactions']:,}")
+    cols[3].metric("Density", density_text(info["density"]))
+    notes = []
+    if info["synthetic"]:
+        notes.append(":material/science: Synthetic demo data, generated on this machine.")
+    if data.description:
+        notes.append(data.description)
+    if info["users_without"] or info["items_without"]:
+        notes.append(
+            f"{info['users_without']:,} users and {info['items_without']:,} items have no "
+            "interaction (they are left out of the log plots)."
+        )
+    if notes:
+        st.caption("  \n".join(notes))
+    base, minimums = split_spec(spec)
+    if minimums is not None:
+        report = data.extras.get("kcore") or {}
+        before = (
+            f" (from {report['users_before']:,} users x {report['items_before']:,} items at "
+            f"{density_text(report['density_before'])})"
+            if report
+            else ""
+        )
+        st.info(
+            f"This is {base} cut to a k-core: every user has at least {minimums[0]} and every "
+            f"item at least {minimums[1]} interactions{before}. Models trained on it are kept "
+            "apart from the full dataset's.",
+            icon=":material/filter_alt:",
+        )
+
+
+def long_tail_section(data: Dataset, spec: str) -> None:
+    """Interactions per user and per item on log axes, with the head's share."""
+    st.subheader("The long tail", anchor=False)
+    kind = st.radio(
+        "Show as",
+        list(TAIL_VIEWS),
+        format_func=TAIL_VIEWS.get,
+        horizontal=True,
+        key=TAIL_VIEW,
+        label_visibility="collapsed",
+    )
+    info = overview(data, spec)
+    left, right = st.columns(2)
+    for column, what, counts, share in (
+        (left, "users", data.user_counts, info["user_share"]),
+        (right, "items", data.item_counts, info["item_share"]),
+    ):
+        with column:
+            st.plotly_chart(
+                dataviz.long_tail_figure(counts, what, kind=kind),
+                width="stretch",
+                key=f"data_tail_{what}",
+                config={"displaylogo": False},
+            )
+            st.caption(_tail_caption(counts, what, share))
+
+
+def _tail_caption(counts: np.ndarray, what: str, share: dict) -> str:
+    noun = "user" if what == "users" else "item"
+    busiest = "most active user" if what == "users" else "most popular item"
+    if counts.size == 0 or counts.max() == 0:
+        return f"No {noun} has an interaction."
+    shares = ", ".join(f"the top {fraction:.0%} {share[fraction]:.0%}" for fraction in share)
+    return (
+        f"Median {int(np.median(counts)):,} interactions per {noun}; the {busiest} has "
+        f"{int(counts.max()):,}. Share of all interactions held by {shares}."
+    )
+
+
+def popular_section(data: Dataset, spec: str) -> None:
+    """The most popular items as thumbnails (a click opens Similar items)."""
+    st.subheader("Most popular items", anchor=False)
+    top = overview(data, spec)["top"]
+    counts = data.item_counts[top]
+    widgets.grid(
+        data,
+        spec,
+        top,
+        page="similar",
+        view=state.view(),
+        captions=[f"{int(c):,} interactions" for c in counts],
+        empty_text="This dataset has no items.",
+    )
+
+
+def categories_section(data: Dataset, spec: str) -> None:
+    """Items per category and the most used tags, as bar charts."""
+    info = overview(data, spec)
+    categories: pd.DataFrame = info["categories"]
+    tags: pd.DataFrame = info["tags"]
+    st.subheader("Categories and tags", anchor=False)
+    left, right = st.columns(2)
+    with left:
+        if categories.empty or list(categories["category"]) == ["(none)"]:
+            st.info("This dataset's items have no categories.", icon=":material/category:")
+        else:
+            st.plotly_chart(
+                dataviz.category_figure(categories),
+                width="stretch",
+                key="data_categories",
+                config={"displaylogo": False},
+            )
+    with right:
+        if tags.empty:
+            st.info("This dataset's items have no tags.", icon=":material/sell:")
+        else:
+            st.plotly_chart(
+                dataviz.tag_figure(tags),
+                width="stretch",
+                key="data_tags",
+                config={"displaylogo": False},
+            )
+
+
+def kcore_section(data: Dataset | None, spec: str) -> None:
+    """Minimums per user and per item, the before / after table, and "use this dataset".
+
+    ``data`` is the dataset behind ``spec`` (None if it cannot be built); for a thresholded spec
+    the preview starts from its base dataset, with the spec's minimums.
+    """
+    base_spec, current = split_spec(spec)
+    base = data if current is None and data is not None else loaders.dataset(base_spec)
+    st.subheader("K-core thresholding", anchor=False)
+    st.caption(
+        "Users and items with very few interactions carry little signal and make the matrix "
+        "sparser. A k-core keeps only users with at least the first minimum and items with at "
+        "least the second, repeating both cuts until neither removes anything (dropping a rare "
+        "item can push a user under the minimum)."
+    )
+    default_user, default_item = current or DEFAULT_MINIMUMS
+    left, right = st.columns(2)
+    min_user = left.number_input(
+        "Minimum interactions per user",
+        min_value=0,
+        max_value=int(base.user_counts.max(initial=0)) + 1,
+        value=min(default_user, int(base.user_counts.max(initial=0)) + 1),
+        step=1,
+        key=KCORE_USER,
+    )
+    min_item = right.number_input(
+        "Minimum interactions per item",
+        min_value=0,
+        max_value=int(base.item_counts.max(initial=0)) + 1,
+        value=min(default_item, int(base.item_counts.max(initial=0)) + 1),
+        step=1,
+        key=KCORE_ITEM,
+    )
+    report = preview(base, int(min_user), int(min_item))
+    st.dataframe(
+        dataviz.kcore_table(report),
+        width="stretch",
+        column_config={
+            "users": st.column_config.NumberColumn(format="localized"),
+            "items": st.column_config.NumberColumn(format="localized"),
+            "interactions": st.column_config.NumberColumn(format="localized"),
+            "density (%)": st.column_config.NumberColumn("density", format="%.3f%%"),
+            "rounds": st.column_config.NumberColumn(help="passes over users then items"),
+        },
+        key="data_kcore_table",
+    )
+    post = dataviz.ORIGINAL_POST
+    st.caption(
+        f"For scale: the [original WRMF post]({post['url']}) kept Sketchfab users and models "
+        f"with at least {post['min_user']} likes each, going from {post['users_before']:,} "
+        f"users x {post['items_before']:,} models at {density_text(post['density_before'])} "
+        f"dense to {post['users_after']:,} x {post['items_after']:,} at "
+        f"{density_text(post['density_after'])}."
+    )
+    if report.interactions_after == 0:
+        try:
+            kcore(base, report.min_user, report.min_item)
+        except UserError as error:
+            st.error(str(error))
+        return
+    removes = (report.users_after, report.items_after) != (report.users_before, report.items_before)
+    target = kcore_spec(base_spec, report.min_user, report.min_item) if removes else base_spec
+    if not removes:
+        st.caption("These minimums remove nothing: the full dataset already meets them.")
+    buttons = st.columns([1, 1, 2])
+    use = buttons[0].button(
+        "Use this thresholded dataset",
+        key=KCORE_USE,
+        type="primary",
+        icon=":material/filter_alt:",
+        disabled=target == spec,
+        help="Makes it the current dataset on every page (train models for it in the sidebar).",
+    )
+    full = False
+    if current is not None:
+        full = buttons[1].button(
+            f"Back to the full {base_spec}", key=KCORE_RESET, icon=":material/undo:"
+        )
+    if use or full:
+        chosen = target if use else base_spec
+        try:
+            loaders.dataset(chosen)
+        except UserError as error:
+            st.error(str(error))
+            return
+        state.set_view(dataset=chosen, models=None, item=None, user=None)
+        st.rerun()
+
+
+def broken_kcore(spec: str) -> bool:
+    """For a thresholded spec whose dataset cannot be built: draw the k-core section on its base.
+
+    Returns True when it drew something (the sidebar already shows the error).
+    """
+    base_spec, minimums = split_spec(spec)
+    if minimums is None:
+        return False
+    try:
+        loaders.dataset(base_spec)
+    except UserError:
+        return False
+    st.warning(
+        f"Lower the minimums below to cut {base_spec} to a smaller k-core, or pick another "
+        "dataset in the sidebar.",
+        icon=":material/filter_alt_off:",
+    )
+    kcore_section(None, spec)
+    return True
