@@ -223,6 +223,11 @@ def main() -> None:
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+            for parent in (work.parent, work.parent.parent):  # cache/benchmarks, cache
+                try:
+                    parent.rmdir()  # only if empty
+                except OSError:
+                    break
 
 
 if __name__ == "__main__":

@@ -56,7 +56,8 @@ if model.supports("tags"):
     with left:
         st.subheader("Suggested tags for this item", anchor=False)
         tags, tag_scores = model.suggest_tags(picked, 8)
-        st.write(", ".join(f"{t} ({s:.2f})" for t, s in zip(tags, tag_scores)) or "none")
+        shown = [f"{t} ({s:.2f})" for t, s in zip(tags, tag_scores, strict=True)]
+        st.write(", ".join(shown) or "none")
     with right:
         st.subheader("Items most like a tag", anchor=False)
         names = model.tag_names()

@@ -23,10 +23,17 @@ if data is not None:
     params = {"dataset": view.dataset}
     if view.model:
         params["model"] = view.model
-    links = st.columns(3)
-    links[0].page_link("pages/similar.py", label="Browse similar items", icon=":material/grid_view:", query_params=params)
-    links[1].page_link("pages/compare.py", label="Compare models", icon=":material/compare:", query_params=params)
-    links[2].page_link("pages/users.py", label="See users' recommendations", icon=":material/person:", query_params=params)
+    destinations = [
+        ("pages/similar.py", "Browse similar items", ":material/grid_view:"),
+        ("pages/compare.py", "Compare models", ":material/compare:"),
+        ("pages/users.py", "See users' recommendations", ":material/person:"),
+        ("pages/embeddings.py", "Explore the latent space", ":material/scatter_plot:"),
+        ("pages/evaluate.py", "Evaluate and tune", ":material/leaderboard:"),
+        ("pages/data.py", "Look at the data", ":material/dataset:"),
+    ]
+    columns = st.columns(3)
+    for position, (target, label, icon) in enumerate(destinations):
+        columns[position % 3].page_link(target, label=label, icon=icon, query_params=params)
 
 st.subheader("Datasets", anchor=False)
 rows = [

@@ -1,9 +1,131 @@
-"""Users: being built (see the open issues)."""
+"""Users: a user's history beside their recommendations, each with "because you liked ...";
+or a new user (cold start) who picks a few items and gets recommendations at once."""
 
+import numpy as np
 import streamlit as st
 
-from recsys_core.ui import sidebar
+from recsys_core.ui import sidebar, state, widgets
+from recsys_core.ui import users as ui
 
 data, spec = sidebar.render()
+if data is None:
+    st.stop()
+view = state.view()
+
 st.title("Users", anchor=False)
-st.info("This page is being built.")
+st.caption(
+    "What a user liked, beside what the model recommends to them and why. "
+    "Click a thumbnail to see the items most like it."
+)
+mode = st.segmented_control(
+    "Who",
+    list(ui.MODES),
+    format_func=ui.MODES.get,
+    key=ui.MODE,
+    default="known",
+    required=True,
+    label_visibility="collapsed",
+)
+
+
+def k_slider() -> int:
+    k = st.slider("How many recommendations", state.K_MIN, state.K_MAX, view.k, key="users_k")
+    if k != view.k:
+        state.set_view(k=k)
+    return k
+
+
+if mode == "new":
+    picks = ui.new_user_picks(data)
+    model = widgets.model_or_stop(data, spec, view.model)
+    if not picks:
+        st.info(
+            "Pick a few items this new user liked (search above, or "
+            "*Three of one taste*): recommendations appear at once, without retraining."
+        )
+        st.stop()
+    if not model.supports("recommend_for_history"):
+        st.info(f"{model.label or model.name} cannot recommend for a user it was not trained on.")
+        st.stop()
+    with st.columns([3, 2])[1]:
+        k = k_slider()
+    indices, scores = model.recommend_for_history(np.asarray(picks, np.int64), k)
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        st.subheader(f"Their picks ({len(picks)})", anchor=False)
+        widgets.grid(data, spec, picks, page="similar", view=view, min_width=110)
+    with right:
+        st.subheader(f"Recommended by {model.label or model.name}", anchor=False)
+        widgets.grid(
+            data,
+            spec,
+            indices,
+            scores=scores,
+            page="similar",
+            view=view,
+            min_width=140,
+            empty_text="The model has nothing to recommend from these picks.",
+        )
+    st.stop()
+
+ui.user_picker(data)
+user = ui.resolve_user(data, view.user)
+if user is None:
+    if view.user:  # an unknown id: the warning above names close ones
+        st.stop()
+    user = ui.default_user(data)
+    state.set_view(user=data.user_id(user))
+    view = state.view()
+
+model = widgets.model_or_stop(data, spec, view.model)
+head, slider = st.columns([3, 2], vertical_alignment="bottom")
+head.markdown(ui.user_line(data, user))
+with slider:
+    k = k_slider()
+
+history, how = ui.history_order(data, user)
+try:
+    indices, scores = model.recommend(user, k)
+except NotImplementedError as error:
+    indices, scores = np.zeros(0, np.int64), np.zeros(0, np.float32)
+    st.info(str(error))
+why = ui.cached_explanations(view.model, data, spec, user, indices) if len(indices) else None
+
+left, right = st.columns([2, 3], gap="large")
+with left:
+    st.subheader(f"Their history ({len(history):,})", anchor=False)
+    shown = history
+    if len(history) > ui.HISTORY_LIMIT:
+        if not st.toggle(f"Show all {len(history):,}", key="users_history_all"):
+            shown = history[: ui.HISTORY_LIMIT]
+    st.caption(
+        f"{how.capitalize()}"
+        + (f"; the first {len(shown)} shown." if len(shown) < len(history) else ".")
+    )
+    widgets.grid(
+        data,
+        spec,
+        shown,
+        page="similar",
+        view=view,
+        min_width=110,
+        empty_text="This user has no interactions.",
+    )
+with right:
+    st.subheader(f"Recommended by {model.label or model.name}", anchor=False)
+    st.caption(
+        "Seen items left out. Under each card, the liked items that contributed most, "
+        "with their share of the score."
+        if why
+        else f"Seen items left out. {model.label or model.name} does not explain its choices."
+    )
+    ui.recommendation_grid(
+        data,
+        spec,
+        indices,
+        scores,
+        why,
+        view=view,
+        min_width=150,
+        empty_text="The model has nothing new to recommend to this user.",
+    )

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -135,8 +136,8 @@ class Dataset:
             raise DatasetError("interactions needs to be a CSR sparse matrix.")
         if len(self.user_ids) != n_users or len(self.item_ids) != n_items:
             raise DatasetError(
-                f"The id arrays ({len(self.user_ids):,} users, {len(self.item_ids):,} items) do not "
-                f"match the matrix shape {n_users:,} x {n_items:,}."
+                f"The id arrays ({len(self.user_ids):,} users, {len(self.item_ids):,} items) "
+                f"do not match the matrix shape {n_users:,} x {n_items:,}."
             )
         if len(self.items) != n_items:
             raise DatasetError(
@@ -163,7 +164,7 @@ class Dataset:
         users: pd.DataFrame | None = None,
         min_rating: float | None = None,
         **kwargs: Any,
-    ) -> "Dataset":
+    ) -> Dataset:
         """Build from a long frame with ``user``, ``item`` and optional ``weight``,
         ``timestamp`` and ``rating`` columns.
 
@@ -225,7 +226,7 @@ class Dataset:
         )
         return dataset
 
-    def replace(self, **changes: Any) -> "Dataset":
+    def replace(self, **changes: Any) -> Dataset:
         """A new Dataset with some fields replaced (the fingerprint is recomputed)."""
         fields = {
             "name": self.name,
@@ -506,5 +507,6 @@ def _restrict(values: sp.csr_matrix, pattern: sp.csr_matrix) -> sp.csr_matrix:
 def _to_seconds(column: pd.Series) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(column):
         return pd.to_numeric(column, errors="coerce").to_numpy(np.float64)
-    parsed = pd.to_datetime(column, errors="coerce", utc=True)
-    return (parsed.astype("int64") / 1e9).to_numpy(np.float64)
+    parsed = pd.to_datetime(column, errors="coerce", utc=True, format="mixed")
+    seconds = (parsed - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+    return seconds.to_numpy(np.float64)

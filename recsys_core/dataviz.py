@@ -338,10 +338,27 @@ def long_tail_figure(
             hovertemplate=f"{noun} #%{{x:,}}<br>%{{y:,}} interactions<extra></extra>",
         )
     )
-    figure.update_xaxes(type="log", title=f"{noun} rank (most active first)" if what == "users"
-                        else f"{noun} rank (most popular first)")
-    figure.update_yaxes(type="log", title="interactions")
+    order = "most active first" if what == "users" else "most popular first"
+    figure.update_xaxes(type="log", title=f"{noun} rank ({order})", **_log_ticks(ranked["rank"]))
+    figure.update_yaxes(type="log", title="interactions", **_log_ticks(ranked["count"]))
     return _layout(figure, f"Interactions per {noun}", height)
+
+
+def _log_ticks(values: pd.Series) -> dict:
+    """Ticks at 1, 2, 5, 10, 20, 50 ... over the values' range (fewer over many decades),
+    labelled in full ("2,000") rather than plotly's bare "2" and "5" between decades."""
+    if len(values) == 0:
+        return {}
+    low, high = float(values.min()), float(values.max())
+    decades = np.log10(high / low) if low > 0 else 0.0
+    mantissas = (1, 2, 5) if decades <= 3 else (1, 3) if decades <= 5 else (1,)
+    ticks = [
+        mantissa * 10**exponent
+        for exponent in range(int(np.floor(np.log10(low))), int(np.floor(np.log10(high))) + 1)
+        for mantissa in mantissas
+        if low / 1.5 <= mantissa * 10**exponent <= high * 1.5
+    ]
+    return {"tickmode": "array", "tickvals": ticks, "ticktext": [f"{t:,}" for t in ticks]}
 
 
 def _bar(

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 
 class UserError(Exception):
-    """A mistake in the user's input (a file, an id, a parameter): show the message, no traceback."""
+    """A mistake in the user's input (a file, an id, a parameter): message, no traceback."""
 
 
 class DatasetError(UserError, ValueError):
-    """A dataset cannot be read, found or built (bad file, missing column, empty after filtering)."""
+    """A dataset cannot be read, found or built (bad file, missing column, nothing left)."""
 
 
 class DownloadError(UserError):

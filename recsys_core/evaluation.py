@@ -388,11 +388,23 @@ class _Scorer:
         ):
             scores = np.array(scores, dtype=np.float32, order="C")
         if self.train is not None:
-            rows = self.train[users]
-            if rows.nnz:
-                row_of = np.repeat(np.arange(len(users)), np.diff(rows.indptr))
-                scores[row_of, rows.indices] = -np.inf
+            row_of, cols, _ = _row_entries(self.train, users)
+            scores[row_of, cols] = -np.inf
         return scores
+
+
+def _row_entries(
+    matrix: sp.csr_matrix, users: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every stored entry of the given rows, in row order, without building a matrix:
+    ``(position of its user in users, column, position in matrix.data)``."""
+    starts = matrix.indptr[users].astype(np.int64)
+    lengths = matrix.indptr[users + 1].astype(np.int64) - starts
+    total = int(lengths.sum())
+    row_of = np.repeat(np.arange(len(users)), lengths)
+    offsets = np.cumsum(lengths) - lengths
+    positions = np.arange(total, dtype=np.int64) - np.repeat(offsets - starts, lengths)
+    return row_of, matrix.indices[positions].astype(np.int64), positions
 
 
 def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
@@ -454,18 +466,13 @@ def _top_k_partition(scores: np.ndarray, k: int) -> np.ndarray:
 
 def _hits(ids: np.ndarray, block: np.ndarray, test: sp.csr_matrix, n_items: int) -> np.ndarray:
     """Boolean [b, k]: whether each recommended item is one of the user's test items."""
-    rows = test[block]
-    rows.sort_indices()
-    test_keys = (
-        np.repeat(np.arange(len(block), dtype=np.int64), np.diff(rows.indptr)) * n_items
-        + rows.indices
-    )
-    rec_keys = np.arange(len(block), dtype=np.int64)[:, None] * n_items + ids
-    found = np.searchsorted(test_keys, rec_keys)
-    clipped = np.minimum(found, max(len(test_keys) - 1, 0))
-    if len(test_keys) == 0:
+    row_of, cols, _ = _row_entries(test, block)
+    if len(cols) == 0:
         return np.zeros(ids.shape, dtype=bool)
-    return (test_keys[clipped] == rec_keys) & (ids >= 0)
+    test_keys = np.sort(row_of * n_items + cols)
+    rec_keys = np.arange(len(block), dtype=np.int64)[:, None] * n_items + ids
+    found = np.minimum(np.searchsorted(test_keys, rec_keys), len(test_keys) - 1)
+    return (test_keys[found] == rec_keys) & (ids >= 0)
 
 
 def _full_auc(
@@ -481,9 +488,7 @@ def _full_auc(
     as high. Positives sorted by rank; the i-th (0-based) has ``max(rank - i, 0)`` negatives
     ahead; AUC = mean of ``1 - ahead / negatives`` with negatives = n_items - test - train.
     """
-    rows = test[block]
-    row_of = np.repeat(np.arange(len(block)), np.diff(rows.indptr))
-    cols = rows.indices
+    row_of, cols, _ = _row_entries(test, block)
     thresholds = scores[row_of, cols]
     ranks = np.empty(len(cols), dtype=np.float64)
     chunk = max(1, _BLOCK_BUDGET // max(n_items, 1))
@@ -496,7 +501,7 @@ def _full_auc(
     starts = np.searchsorted(row_sorted, np.arange(len(block)))
     within = np.arange(len(order)) - starts[row_sorted]
     ahead = np.maximum(ranks[order] - within, 0.0)
-    positives = np.diff(rows.indptr).astype(np.float64)
+    positives = np.bincount(row_of, minlength=len(block)).astype(np.float64)
     negatives = n_items - positives - train_counts[block]
     with np.errstate(divide="ignore", invalid="ignore"):
         share = 1.0 - ahead / negatives[row_sorted]
@@ -596,6 +601,9 @@ def _as_csr(matrix: Any, name: str) -> sp.csr_matrix:
         raise ValueError(f"{name} needs to be a scipy sparse matrix, got {type(matrix).__name__}.")
     if not sp.isspmatrix_csr(matrix):
         matrix = sp.csr_matrix(matrix)
+    if not matrix.has_canonical_format:  # duplicates would count an item twice
+        matrix = matrix.copy()
+        matrix.sum_duplicates()
     return matrix
 
 
@@ -871,9 +879,8 @@ def learning_curve(
     The model is fitted once on the split's train part; after every ``every`` epochs (through the
     adapter's ``on_epoch`` callback) ``metric`` is computed on the test part (training items
     excluded) and on the train part itself (nothing excluded, as in the WRMF post). For ``als``
-    the rows also hold ``mse`` (mean squared error of the predicted preference against 1 on the
-    part's interactions, the post's MSE) on train and test, and ``loss`` (implicit's weighted
-    training loss) on train.
+    the rows also hold ``mse`` (:func:`dense_mse`: the post's MSE over every cell of the sampled
+    users' rows) on train and test, and ``loss`` (implicit's weighted training loss) on train.
 
     Parameters
     ----------
@@ -931,9 +938,9 @@ def learning_curve(
                      "value": on_test.metrics[metric]})
         if algorithm == "als":
             rows.append({"epoch": epoch, "split": "train", "metric": "mse",
-                         "value": preference_mse(model, split.train, test_users)})
+                         "value": dense_mse(model, split.train, test_users)})
             rows.append({"epoch": epoch, "split": "test", "metric": "mse",
-                         "value": preference_mse(model, split.test, test_users)})
+                         "value": dense_mse(model, split.test, test_users)})
             loss = als_training_loss(model, split.train)
             if loss is not None:
                 rows.append({"epoch": epoch, "split": "train", "metric": "loss", "value": loss})
@@ -960,31 +967,33 @@ def learning_curve(
     return frame
 
 
-def preference_mse(
-    model: Recommender, matrix: sp.csr_matrix, users: np.ndarray | None = None,
+def dense_mse(
+    model: Recommender,
+    matrix: sp.csr_matrix,
+    users: np.ndarray | None = None,
     block_size: int | None = None,
 ) -> float:
-    """Mean squared error of the predicted scores against a preference of 1 on ``matrix``'s
-    stored entries (the WRMF post's MSE), over ``users`` (default all rows).
+    """The WRMF post's MSE: over every cell of the given rows (default all), the squared
+    difference between ``matrix`` (its values, 0 where it has no entry) and the model's score.
+
+    Computed per block as ``sum(s**2) - 2 sum(s * v) + sum(v**2)`` over the stored entries, so
+    the dense matrix is never built.
     """
     matrix = _as_csr(matrix, "matrix")
-    if users is None:
-        users = np.arange(matrix.shape[0])
-    users = np.asarray(users, dtype=np.int64)
+    n_items = matrix.shape[1]
+    users = np.arange(matrix.shape[0]) if users is None else np.asarray(users, dtype=np.int64)
     if block_size is None:
-        block_size = max(1, _BLOCK_BUDGET // max(matrix.shape[1], 1))
-    total, count = 0.0, 0
+        block_size = max(16, _BLOCK_BUDGET // max(n_items, 1))
+    total = 0.0
     for first in range(0, len(users), block_size):
         block = users[first : first + block_size]
-        rows = matrix[block]
-        if rows.nnz == 0:
-            continue
-        scores = np.asarray(model._score_users(block))
-        row_of = np.repeat(np.arange(len(block)), np.diff(rows.indptr))
-        predicted = scores[row_of, rows.indices].astype(np.float64)
-        total += float(((1.0 - predicted) ** 2).sum())
-        count += len(predicted)
-    return total / count if count else float("nan")
+        scores = np.asarray(model._score_users(block), dtype=np.float64)
+        row_of, cols, positions = _row_entries(matrix, block)
+        values = matrix.data[positions].astype(np.float64)
+        total += float(np.einsum("ij,ij->", scores, scores))
+        total += float((values**2).sum() - 2.0 * (scores[row_of, cols] * values).sum())
+    cells = len(users) * n_items
+    return total / cells if cells else float("nan")
 
 
 def als_training_loss(model: Recommender, train: sp.csr_matrix) -> float | None:
@@ -1031,6 +1040,6 @@ __all__ = [
     "save_result",
     "split_variant",
     "learning_curve",
-    "preference_mse",
+    "dense_mse",
     "protocol_key",
 ]

@@ -378,11 +378,10 @@ class ModelStore:
             Unknown id (the message lists the closest ones), a damaged entry, or a ``dataset``
             whose fingerprint is not the one the model was trained on.
         """
-        from .algorithms import algorithms
+        from .algorithms import loader
 
         meta = self.meta(model_id)
-        registry = algorithms()
-        cls = registry.get(meta["algorithm"])
+        cls = loader(meta["algorithm"])
         if cls is None:
             raise StoreError(
                 f"Model {model_id} was trained with algorithm {meta['algorithm']!r}, which is not "
@@ -507,9 +506,9 @@ class ModelStore:
         meta, reason = self._read_meta(folder)
         if reason is not None:
             return meta, reason
-        from .algorithms import algorithms
+        from .algorithms import loader
 
-        if meta.get("algorithm") not in algorithms():
+        if loader(str(meta.get("algorithm"))) is None:
             return meta, f"unknown algorithm {meta.get('algorithm')!r}"
         arrays = folder / ARRAYS
         if not arrays.is_file():

@@ -51,8 +51,8 @@ def save_upload(
     for blob, name in ((data, filename), (items or b"", items_filename or "")):
         if len(blob) > max_bytes:
             raise DatasetError(
-                f"{name!r} is {len(blob) / 1e6:,.0f} MB, above the {max_bytes / 1e6:,.0f} MB upload "
-                "limit; use the command line with a file path instead."
+                f"{name!r} is {len(blob) / 1e6:,.0f} MB, above the {max_bytes / 1e6:,.0f} MB "
+                "upload limit; use the command line with a file path instead."
             )
     suffix = _suffix(filename)
     digest = hashlib.sha256(data)

@@ -41,6 +41,7 @@ FAST_PARAMS: dict[str, dict[str, Any]] = {
     "svd": {"factors": 2},
     "lightfm": {"no_components": 4, "epochs": 30},
     "biased-mf": {"factors": 2, "iterations": 20, "regularization": 5.0},
+    "spark-als": {"rank": 4, "maxIter": 10, "regParam": 0.5, "alpha": 10.0},
 }
 # small parameters on the demo (8,000 users x 3,000 items)
 DEMO_PARAMS: dict[str, dict[str, Any]] = {
@@ -51,6 +52,7 @@ DEMO_PARAMS: dict[str, dict[str, Any]] = {
     "ease": {"lambda": 200.0},
     "svd": {"factors": 32},
     "lightfm": {"no_components": 16, "epochs": 5},
+    "spark-als": {"rank": 16, "maxIter": 5, "regParam": 0.004, "alpha": 10.0},
 }
 
 N_GROUP_USERS, N_GROUP_ITEMS, N_WITHHELD, N_NOISE = 30, 20, 4, 2

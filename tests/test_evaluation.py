@@ -425,6 +425,21 @@ def test_learning_curve_last_test_point_equals_evaluate_model(data, algorithm, p
     assert calls and calls[-1] == 1.0
 
 
+def test_dense_mse_is_the_wrmf_posts_mse(data):
+    from sklearn.metrics import mean_squared_error
+
+    from recsys_core.evaluation import dense_mse
+
+    dataset, split = data
+    model = fit_model(dataset, "als", {"factors": 8, "iterations": 3}, interactions=split.train)
+    users = np.arange(3, 200, 4)
+    for part in (split.train, split.test):
+        expected = mean_squared_error(
+            part[users].toarray().ravel(), np.asarray(model._score_users(users)).ravel()
+        )
+        assert dense_mse(model, part, users, block_size=7) == pytest.approx(expected, rel=1e-6)
+
+
 def test_learning_curve_refuses_families_without_epochs(data):
     from recsys_core.errors import ParameterError
 

@@ -487,7 +487,8 @@ def test_sketchfab_big_file_with_newlines_in_names(tmp_path):
 
 def test_tabular_reads_a_recasketch_file_by_path(tmp_path):
     write_sketchfab(tmp_path)
-    as_file = load_dataset(str(tmp_path / sketchfab.LIKES_FILE))
+    with pytest.warns(UserWarning, match="2 duplicate rows"):
+        as_file = load_dataset(str(tmp_path / sketchfab.LIKES_FILE))
     as_source = sketchfab.load(data_dir=tmp_path)
     assert as_file.extras["columns"] == {"user": "uid", "item": "mid"}
     assert as_file.interactions.nnz == as_source.interactions.nnz

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
-from test_evaluation import planted  # tests/ is on sys.path (rootdir-relative import)
 
-from recsys_core import tuning
+from recsys_core import Dataset, tuning
 from recsys_core.errors import ParameterError
 from recsys_core.store import ModelStore
 from recsys_core.tuning import WRMF_POST_GRID, candidates, parse_grid_args, parse_range_args, tune
@@ -17,7 +17,16 @@ from recsys_core.tuning import WRMF_POST_GRID, candidates, parse_grid_args, pars
 
 @pytest.fixture(scope="module")
 def dataset():
-    return planted(n_users=150, n_items=90, per_user=16, seed=2, name="tuning-planted")
+    """150 users who like mostly the items of one of 3 groups (90 items)."""
+    rng = np.random.default_rng(2)
+    users, items = [], []
+    for user in range(150):
+        own = np.arange(user % 3, 90, 3)
+        liked = set(rng.choice(own, size=12, replace=False).tolist())
+        liked |= set(rng.choice(90, size=4, replace=False).tolist())
+        users += [f"u{user}"] * len(liked)
+        items += [f"i{item}" for item in sorted(liked)]
+    return Dataset.from_frame("tuning-planted", pd.DataFrame({"user": users, "item": items}))
 
 
 # ------------------------------------------------------------------------------ candidates
@@ -35,15 +44,18 @@ def test_grid_is_every_combination_over_fixed_values():
 def test_the_wrmf_post_grid_is_one_command():
     command = [
         "factors=10,20,40,80,120",
-        "regularization=0,0.1,1,10,100,1000",
+        "regularization=0,1e-5,1e-3,0.1,10,100",
         "alpha=1,10,50,100,500,1000",
     ]
     grid = parse_grid_args(command)
-    tries = candidates("als", grid=grid)
+    tries = candidates("als", grid=grid, fixed={"iterations": "38"})
     assert len(tries) == 5 * 6 * 6 == 180
-    assert candidates("als", grid=WRMF_POST_GRID) == tries
+    assert candidates("als", grid=WRMF_POST_GRID, fixed={"iterations": 38}) == tries
     assert min(t["regularization"] for t in tries) == 0.0
     assert max(t["alpha"] for t in tries) == 1000.0
+    # the issue's wider reading of it (regularization up to 1000) is just as expressible
+    wide = candidates("als", grid=parse_grid_args(["regularization=0,1,1000", "factors=10,120"]))
+    assert len(wide) == 6 and max(t["regularization"] for t in wide) == 1000.0
 
 
 def test_random_draws_respect_bounds_log_scale_and_choices():

@@ -13,6 +13,9 @@ from ..errors import ParameterError
 from .base import CAPABILITIES, Param, Recommender
 
 _REGISTRY: dict[str, type[Recommender]] = {}
+_LOAD_ONLY: dict[str, tuple[type[Recommender], str]] = {}
+"""Adapters whose training dependency is missing: stored models still load (``loader``), but
+the algorithm is not offered for training; the value's str is why (one sentence)."""
 
 # modules that register adapters; a module that fails to import (optional dependency missing)
 # is skipped, and its algorithms are simply absent
@@ -36,6 +39,27 @@ def register(cls: type[Recommender]) -> type[Recommender]:
         raise ValueError(f"{cls.__name__} needs a registry name.")
     _REGISTRY[cls.name] = cls
     return cls
+
+
+def register_load_only(cls: type[Recommender], reason: str) -> type[Recommender]:
+    """Keep ``cls`` for loading stored models only (its training library is missing).
+
+    ``get_algorithm`` then raises ``ParameterError(reason)`` and ``algorithms()`` leaves it out,
+    while :func:`loader` still returns it, so the model store opens its models.
+    """
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} needs a registry name.")
+    _LOAD_ONLY[cls.name] = (cls, reason)
+    return cls
+
+
+def loader(name: str) -> type[Recommender] | None:
+    """The adapter that rebuilds stored models of ``name`` (trainable or load-only), or None."""
+    _ensure_loaded()
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    entry = _LOAD_ONLY.get(name)
+    return entry[0] if entry else None
 
 
 def _ensure_loaded() -> None:
@@ -65,6 +89,8 @@ def get_algorithm(name: str) -> type[Recommender]:
     try:
         return _REGISTRY[name]
     except KeyError:
+        if name in _LOAD_ONLY:
+            raise ParameterError(_LOAD_ONLY[name][1]) from None
         raise ParameterError(
             f"Unknown algorithm {name!r}; use one of {', '.join(sorted(_REGISTRY))}."
         ) from None
@@ -118,7 +144,9 @@ __all__ = [
     "algorithms",
     "create",
     "get_algorithm",
+    "loader",
     "parse_param_args",
     "parse_params",
     "register",
+    "register_load_only",
 ]

@@ -13,8 +13,9 @@ end in ``_`` and returns ``self``; every random draw comes from ``random_state``
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -87,13 +88,16 @@ class Param:
         return self.validate(value)
 
     def validate(self, value: Any) -> Any:
-        if self.type is int and isinstance(value, (float, np.floating)) and float(value).is_integer():
+        is_bool = isinstance(value, bool)
+        is_float = isinstance(value, float | np.floating)
+        if self.type is int and is_float and float(value).is_integer():
             value = int(value)
-        if self.type is float and isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        if self.type is float and isinstance(value, int | np.integer) and not is_bool:
             value = float(value)
         if isinstance(value, np.generic):
             value = value.item()
-        ok = isinstance(value, self.type) and not (self.type is not bool and isinstance(value, bool))
+        wrong_bool = self.type is not bool and isinstance(value, bool)
+        ok = isinstance(value, self.type) and not wrong_bool
         if self.type is float and isinstance(value, float) and math.isnan(value):
             ok = False
         if ok and self.choices is not None and value not in self.choices:
@@ -197,7 +201,7 @@ class Recommender:
         ratings: sp.csr_matrix | None = None,
         progress: Progress | None = None,
         on_epoch: OnEpoch | None = None,
-    ) -> "Recommender":
+    ) -> Recommender:
         """Train on implicit feedback.
 
         Parameters
@@ -222,7 +226,7 @@ class Recommender:
         """
         raise NotImplementedError(f"{type(self).__name__} does not implement fit.")
 
-    def attach(self, user_items: sp.csr_matrix) -> "Recommender":
+    def attach(self, user_items: sp.csr_matrix) -> Recommender:
         """Set the seen-items matrix after loading from the store (the dataset's interactions)."""
         self._check_fitted()
         if user_items.shape[1] != self.n_items_:
@@ -441,7 +445,7 @@ class Recommender:
         raise NotImplementedError(f"{self.name} cannot be saved.")
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], params: dict[str, Any]) -> "Recommender":
+    def from_arrays(cls, arrays: dict[str, np.ndarray], params: dict[str, Any]) -> Recommender:
         """Rebuild a fitted model from ``to_arrays()`` output and ``get_params()``."""
         raise NotImplementedError(f"{cls.name} cannot be loaded.")
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .. import config
 from ..dataset import Dataset
@@ -88,7 +89,8 @@ def get_source(name: str) -> Source:
     except KeyError:
         known = ", ".join(_REGISTRY)
         raise DatasetError(
-            f"Unknown dataset {name!r}; use one of {known}, or a path to a csv, tsv or parquet file."
+            f"Unknown dataset {name!r}; use one of {known}, "
+            "or a path to a csv, tsv or parquet file."
         ) from None
 
 

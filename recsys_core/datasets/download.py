@@ -242,8 +242,6 @@ def extract_zip(zip_path: str | Path, dest_dir: str | Path) -> Path:
                     with archive.open(info) as source, open(target, "wb") as sink:
                         shutil.copyfileobj(source, sink, 1 << 20)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as error:
-            if isinstance(error, DownloadError):
-                raise
             raise DownloadError(
                 f"{zip_path.name} is damaged ({_short(error)}); delete it and fetch again."
             ) from error

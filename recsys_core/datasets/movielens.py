@@ -211,9 +211,9 @@ def _read_table(
         ) from None
 
 
-RATING_TYPES = {
-    "user": pa.string(),
-    "item": pa.string(),
+RATING_TYPES = {  # whole-number ids: 4 bytes a row instead of a string (25M rows in ml-25m)
+    "user": pa.int32(),
+    "item": pa.int32(),
     "rating": pa.float32(),
     "timestamp": pa.float64(),
 }
@@ -241,7 +241,7 @@ def _read_ratings(files: _Files, variant: Variant, name: str | None = None) -> p
     with files.open("ratings.csv") as handle:
         table = _read_table(
             handle, sep=",", names=None,
-            types={"userId": pa.string(), "movieId": pa.string(), "rating": pa.float32(),
+            types={"userId": pa.int32(), "movieId": pa.int32(), "rating": pa.float32(),
                    "timestamp": pa.float64()},
             source="ratings.csv",
         )

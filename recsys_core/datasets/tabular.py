@@ -1073,7 +1073,11 @@ def load_file(
     pool.release_unused()  # the reader's buffers
     columns_read: dict[str, Any] = {}
     for role in ("user", "item"):
-        columns_read[role] = Factorized(*factorize_ids(pa.chunked_array(state.ids.pop(role))))
+        chunks = state.ids.pop(role)
+        if len({chunk.type for chunk in chunks}) > 1:  # whole numbers in some batches only
+            chunks = [chunk.cast(pa.string()) for chunk in chunks]
+        columns_read[role] = Factorized(*factorize_ids(pa.chunked_array(chunks)))
+        del chunks
         pool.release_unused()  # hand the freed id strings back to the OS
     for role in list(state.numbers):
         chunks = state.numbers.pop(role)

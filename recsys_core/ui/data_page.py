@@ -25,15 +25,18 @@ KCORE_ITEM = "data_kcore_item"
 KCORE_USE = "data_kcore_use"
 KCORE_RESET = "data_kcore_full"
 TAIL_VIEW = "data_tail_view"
-TOP_ITEMS = 24
+TOP_ITEMS = 15
 TOP_TAGS = 20
 DEFAULT_MINIMUMS = (5, 5)
 TAIL_VIEWS = {"rank": "Rank plot", "histogram": "Histogram (log bins)"}
 
 
 def density_text(density: float) -> str:
-    """A density as a percentage with three significant figures ("0.035%", "0.833%")."""
-    return f"{100.0 * density:.3g}%"
+    """A density as a percentage, as the WRMF post wrote it ("0.035%", "0.140%", "2.12%")."""
+    percent = 100.0 * density
+    if 0 < percent < 0.001:
+        return f"{percent:.2g}%"
+    return f"{percent:.3f}%" if percent < 1 else f"{percent:.2f}%"
 
 
 # -------------------------------------------------------------------------------------- cache
@@ -207,16 +210,14 @@ def kcore_section(data: Dataset | None, spec: str) -> None:
     min_user = left.number_input(
         "Minimum interactions per user",
         min_value=0,
-        max_value=int(base.user_counts.max(initial=0)) + 1,
-        value=min(default_user, int(base.user_counts.max(initial=0)) + 1),
+        value=default_user,
         step=1,
         key=KCORE_USER,
     )
     min_item = right.number_input(
         "Minimum interactions per item",
         min_value=0,
-        max_value=int(base.item_counts.max(initial=0)) + 1,
-        value=min(default_item, int(base.item_counts.max(initial=0)) + 1),
+        value=default_item,
         step=1,
         key=KCORE_ITEM,
     )
@@ -242,6 +243,8 @@ def kcore_section(data: Dataset | None, spec: str) -> None:
         f"{density_text(post['density_after'])}."
     )
     if report.interactions_after == 0:
+        if kcore_spec(base_spec, report.min_user, report.min_item) == spec:
+            return  # the URL's own thresholds: the sidebar already shows the error
         try:
             kcore(base, report.min_user, report.min_item)
         except UserError as error:

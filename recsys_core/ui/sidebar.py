@@ -3,6 +3,7 @@ from the store, or train one from a form generated from the registry's parameter
 
 from __future__ import annotations
 
+import runpy
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,11 @@ from ..training import train
 from ..uploads import is_upload, save_upload, source_for, upload_files
 from . import loaders, state
 
+APP_SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
 TRAIN_FORM = "train_form"
 DEFAULT_ALGORITHM = "als"
 DATASET_SEEN = "sidebar_dataset_seen"
+MODEL_SEEN = "sidebar_model_seen"
 
 
 def _ensure_navigation() -> None:
@@ -33,7 +36,10 @@ def _ensure_navigation() -> None:
 
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        # run app.py's navigation now (it runs this page again, inside it) rather than rerun:
+        # a rerun would drop the widget event that started this run (a form submit, a click)
+        runpy.run_path(str(APP_SCRIPT), run_name="__main__")
+        st.stop()
 
 
 def render() -> tuple[Dataset | None, str]:
@@ -94,17 +100,20 @@ def _dataset_picker(current: str) -> str:
         current = state.DEFAULT_DATASET
     if cut is not None and current == base:
         current = kcore_spec(base, *cut)
-        labels[current] = f"{labels.get(base, base)} · k-core {cut[0]}/{cut[1]}"
+        short = base if base in labels and not is_upload(base) else labels.get(base, base)
+        labels[current] = f"{short}, k-core {cut[0]}/{cut[1]}"
         names.append(current)
     # The URL's dataset changed elsewhere (the Data page, the upload form, the back button): the
-    # keyed selectbox would keep its old value and switch back, so let it start from the URL.
-    if st.session_state.get(DATASET_SEEN) != current:
-        st.session_state.pop("sidebar_dataset", None)
+    # keyed selectbox would keep its old value and switch back: set it (browser too) from the URL.
+    if (
+        st.session_state.get(DATASET_SEEN) != current
+        or st.session_state.get("sidebar_dataset") not in names
+    ):
+        st.session_state["sidebar_dataset"] = current
     st.session_state[DATASET_SEEN] = current
     choice = st.selectbox(
         "Dataset",
         names,
-        index=names.index(current),
         format_func=lambda name: labels.get(name, name),
         key="sidebar_dataset",
         label_visibility="collapsed",
@@ -159,17 +168,28 @@ def _upload_form() -> None:
 
 
 # ----------------------------------------------------------------------------------------- model
-def _params_summary(algorithm: str | None, params: dict | None, limit: int = 2) -> str:
-    """The first few parameters in schema order (booleans and seeds left out)."""
+def _params_summary(algorithm: str | None, params: dict | None, limit: int = 3) -> str:
+    """The parameters that differ from the defaults first, then the leading ones (schema order);
+    seeds and thread counts left out."""
     if not params:
         return ""
     try:
-        order = [p.name for p in get_algorithm(str(algorithm)).params if p.type is not bool]
+        schema = get_algorithm(str(algorithm)).params
     except UserError:
-        order = list(params)
-    shown = [f"{k}={params[k]:g}" if isinstance(params[k], float) else f"{k}={params[k]}"
-             for k in order if k in params and k not in {"random_state", "num_threads"}]
-    return ", ".join(shown[:limit])
+        schema = ()
+    defaults = {p.name: p.default for p in schema}
+    order = [p.name for p in schema] or list(params)
+    order = [k for k in order if k in params and k not in {"random_state", "num_threads"}]
+    changed = [k for k in order if k in defaults and params[k] != defaults[k]]
+    rest = [k for k in order if k not in changed and not isinstance(params[k], bool)]
+
+    def show(key: str) -> str:
+        value = params[key]
+        if isinstance(value, bool):
+            return key if value else f"no {key}"
+        return f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
+
+    return ", ".join(show(k) for k in (changed + rest)[:limit])
 
 
 def _metric_summary(metrics: dict | None) -> str:
@@ -201,10 +221,18 @@ def _model_picker(data: Dataset, spec: str, view: state.View) -> None:
         current = view.model if view.model in ids else None
         if view.model and current is None:
             st.warning(f"Model {view.model!r} is not stored for this dataset; pick another.")
+        # Follow the URL when it changed elsewhere (a trained model, a link, the back button):
+        # set the keyed selectbox's value from it (popping the key is not enough in a browser).
+        wanted = current or ids[0]
+        if (
+            st.session_state.get(MODEL_SEEN) != current
+            or st.session_state.get("sidebar_model") not in ids
+        ):
+            st.session_state["sidebar_model"] = wanted
+        st.session_state[MODEL_SEEN] = current
         choice = st.selectbox(
             "Model",
             ids,
-            index=ids.index(current) if current else 0,
             format_func=lambda i: labels.get(i, i),
             key="sidebar_model",
             label_visibility="collapsed",
@@ -217,8 +245,10 @@ def _model_picker(data: Dataset, spec: str, view: state.View) -> None:
                 st.caption(f"{entry['model_id']}: {entry['damaged']}")
 
 
-def _param_widget(algorithm: str, param: Param, value: Any) -> Any:
-    key = f"param_{algorithm}_{param.name}"
+def _param_widget(algorithm: str, param: Param, value: Any, preset: str | None = None) -> Any:
+    # one key per preset, so choosing a preset shows its values (not the last ones typed)
+    prefix = f"param_{algorithm}_{preset}" if preset else f"param_{algorithm}"
+    key = f"{prefix}_{param.name}"
     label = param.name
     if param.type is bool:
         return st.checkbox(label, value=bool(value), help=param.help, key=key)
@@ -261,7 +291,8 @@ def _usable(cls, data: Dataset) -> str | None:
 def _train_form(data: Dataset, spec: str) -> None:
     registry = algorithms()
     names = sorted(registry)
-    with st.expander("Train a model", icon=":material/model_training:", expanded=not loaders.model_entries(data.fingerprint)):
+    first = not loaders.model_entries(data.fingerprint)
+    with st.expander("Train a model", icon=":material/model_training:", expanded=first):
         default = names.index(DEFAULT_ALGORITHM) if DEFAULT_ALGORITHM in names else 0
         algorithm = st.selectbox(
             "Algorithm",
@@ -280,7 +311,8 @@ def _train_form(data: Dataset, spec: str) -> None:
         preset = st.selectbox("Preset", presets, key=f"train_preset_{algorithm}")
         base = parse_params(algorithm, None, None if preset == "(defaults)" else preset)
         with st.form(f"{TRAIN_FORM}_{algorithm}_{preset}", border=False):
-            values = {p.name: _param_widget(algorithm, p, base[p.name]) for p in cls.params}
+            chosen = None if preset == "(defaults)" else preset
+            values = {p.name: _param_widget(algorithm, p, base[p.name], chosen) for p in cls.params}
             submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
         if submitted:
             _run_training(data, spec, algorithm, values)

@@ -60,18 +60,22 @@ def view() -> View:
 
 
 def set_view(**changes: object) -> None:
-    """Update some query parameters (None removes one); only real changes touch the URL."""
-    params = st.query_params
+    """Change some query parameters (None removes one) in one step: one browser history entry.
+
+    ``models=[...]`` sets the comma-separated ``model`` parameter. Nothing happens when nothing
+    changes.
+    """
+    current = st.query_params.to_dict()
+    wanted = dict(current)
     for key, value in changes.items():
         if key == "models":
             key, value = MODEL, ",".join(value) if value else None  # type: ignore[arg-type]
         if value is None or value == "":
-            if key in params:
-                del params[key]
-            continue
-        text = str(value)
-        if params.get(key) != text:
-            params[key] = text
+            wanted.pop(key, None)
+        else:
+            wanted[key] = str(value)
+    if wanted != current:
+        st.query_params.from_dict(wanted)
 
 
 def link(page: str, **params: object) -> str:

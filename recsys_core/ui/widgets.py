@@ -47,37 +47,78 @@ def item_label(data: Dataset, index: int) -> str:
 def item_picker(data: Dataset, current: int | None, key: str = "item") -> int | None:
     """Search box over names (type-ahead), paste a link or id, or surprise me.
 
-    Returns the picked item index (it may equal ``current``); the caller stores it in the URL.
+    Every pick is written to the URL by a widget callback (so it happens once, when the person
+    acts: a search text left in the box never overrides the back button or a clicked thumbnail).
+    Enter picks the most popular match at once, and a list of the other matches stays open to
+    choose from. Returns the item index of the view (``current``).
     """
-    cols = st.columns([5, 1], vertical_alignment="bottom")
-    query = cols[0].text_input(
-        "Find an item",
-        key=f"{key}_query",
-        placeholder="Search by name, or paste an item link or id",
-    )
-    surprise = cols[1].button("Surprise me", key=f"{key}_surprise", icon=":material/casino:", width="stretch")
-    if surprise:
-        rng = np.random.default_rng()
-        weights = np.sqrt(data.item_counts.astype(float) + 1)
-        return int(rng.choice(data.n_items, p=weights / weights.sum()))
-    if query:
+    query_key, match_key = f"{key}_query", f"{key}_match"
+
+    def pick(index: int) -> None:
+        state.set_view(item=data.item_id(int(index)))
+
+    def on_query() -> None:
+        query = (st.session_state.get(query_key) or "").strip()
+        st.session_state.pop(match_key, None)
+        if not query:
+            return
         reference = parse_item_reference(query)
         if reference and data.has_item(reference):
-            return data.item_index(reference)
+            pick(data.item_index(reference))
+            return
         matches = data.search_items(query, limit=SEARCH_LIMIT)
-        if len(matches) == 0:
+        if len(matches):
+            pick(int(matches[0]))
+            st.session_state[match_key] = int(matches[0])
+
+    def on_match() -> None:
+        chosen = st.session_state.get(match_key)
+        if chosen is not None:
+            pick(int(chosen))
+
+    def on_surprise() -> None:
+        rng = np.random.default_rng()
+        weights = np.sqrt(data.item_counts.astype(float) + 1)
+        st.session_state.pop(query_key, None)
+        st.session_state.pop(match_key, None)
+        pick(int(rng.choice(data.n_items, p=weights / weights.sum())))
+
+    cols = st.columns([5, 1], vertical_alignment="bottom")
+    cols[0].text_input(
+        "Find an item",
+        key=query_key,
+        placeholder="Search by name, or paste an item link or id",
+        on_change=on_query,
+    )
+    cols[1].button(
+        "Surprise me",
+        key=f"{key}_surprise",
+        icon=":material/casino:",
+        width="stretch",
+        on_click=on_surprise,
+    )
+    query = (st.session_state.get(query_key) or "").strip()
+    if query and not (parse_item_reference(query) and data.has_item(parse_item_reference(query))):
+        matches = [int(i) for i in data.search_items(query, limit=SEARCH_LIMIT)]
+        if not matches:
             close = data.closest_items(query)
             hint = "; closest: " + ", ".join(data.item_name(i) for i in close) if close else ""
             st.warning(f"No item matches {query!r}{hint}.")
-            return current
-        options = [int(i) for i in matches]
-        picked = st.selectbox(
-            f"{len(options)} match(es)" + (" (the most popular shown)" if len(options) == SEARCH_LIMIT else ""),
-            options,
-            format_func=lambda i: item_label(data, i),
-            key=f"{key}_matches_{hash(query) & 0xFFFF}",
-        )
-        return int(picked)
+        else:
+            options: dict = {}
+            if st.session_state.get(match_key) not in matches:  # no pick yet: start from the view
+                st.session_state.pop(match_key, None)
+                options["index"] = matches.index(current) if current in matches else None
+            more = " (the most popular shown)" if len(matches) == SEARCH_LIMIT else ""
+            st.selectbox(
+                f"{len(matches)} match(es){more}",
+                matches,
+                format_func=lambda i: item_label(data, i),
+                key=match_key,
+                placeholder="Choose one of the matches",
+                on_change=on_match,
+                **options,
+            )
     return current
 
 

@@ -27,8 +27,11 @@ def evil_files(folder, n_users=40):
     pd.DataFrame(rows, columns=["user", "item"]).to_csv(likes, index=False)
     items = folder / "evil_items.csv"
     meta = [("evil", EVIL_NAME, EVIL_TAG, "javascript:alert(3)", "<b>bold</b>")]
-    meta += [(f"it{i}", f"Plain item {i}", "plain", "https://example.org/x", "Things") for i in range(9)]
-    pd.DataFrame(meta, columns=["item_id", "name", "tags", "url", "category"]).to_csv(items, index=False)
+    meta += [
+        (f"it{i}", f"Plain item {i}", "plain", "https://example.org/x", "Things") for i in range(9)
+    ]
+    columns = ["item_id", "name", "tags", "url", "category"]
+    pd.DataFrame(meta, columns=columns).to_csv(items, index=False)
     return likes, items
 
 

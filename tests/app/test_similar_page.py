@@ -50,7 +50,9 @@ def test_unknown_item_in_the_url_suggests_the_closest(app_models):
 def test_switching_the_model_changes_the_grid(app_models):
     demo = load_dataset("demo")
     item = demo.example_item
-    als = grid_item_ids(_grids(open_page("similar", dataset="demo", model=app_models["als"], item=item))[0])
+    als = grid_item_ids(
+        _grids(open_page("similar", dataset="demo", model=app_models["als"], item=item))[0]
+    )
     knn = grid_item_ids(
         _grids(open_page("similar", dataset="demo", model=app_models["item-knn"], item=item))[0]
     )

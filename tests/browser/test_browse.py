@@ -81,8 +81,12 @@ def test_switching_the_model_changes_the_grid(page, app_url, app_models):
     page.wait_for_selector(".rx-grid a.rx-name")
     als = _grid_ids(page)
 
+    from recsys_core.store import ModelStore
+    from recsys_core.ui.sidebar import model_label
+
+    entry = next(e for e in ModelStore().list() if e.model_id == app_models["item-knn"])
     page.locator("section[data-testid='stSidebar'] [data-testid='stSelectbox']").nth(1).click()
-    page.get_by_role("option", name="item-knn", exact=False).first.click()
+    page.get_by_role("option", name=model_label(entry.to_dict())).first.click()
     page.wait_for_function(
         "id => new URLSearchParams(location.search).get('model') === id",
         arg=app_models["item-knn"],
