@@ -19,7 +19,8 @@ rows): norms matter to a dot product, and euclidean is the nearest metric that k
 
 t-SNE
 -----
-openTSNE (FFT-accelerated interpolation above 10k points, Barnes-Hut below, ``n_jobs=2``) is
+openTSNE (FFT-accelerated interpolation from 10k points on 2 threads, Barnes-Hut on one thread
+below, see :data:`TSNE_PARALLEL_FROM`) is
 used, not scikit-learn's ``TSNE``: on the same 5k x 64 ALS vectors scikit-learn took several
 times longer, and at 25k x 64 it did not finish in minutes where openTSNE took about 40 s of CPU
 (``benchmarks/bench_projection.py`` prints the numbers). The schedule is openTSNE's early
@@ -75,6 +76,10 @@ CACHE_VERSION = 1
 TSNE_EARLY_ITERATIONS = 250
 TSNE_ITERATIONS = 250
 TSNE_JOBS = 2
+TSNE_PARALLEL_FROM = 10_000
+"""openTSNE runs on TSNE_JOBS threads from this many points, on one below: its threads spin
+between iterations, which cost more than they gave at 250 to 5,000 points on a busy 2-core
+machine (0.2 s vs 3 s at 250 points, 6.5 s vs 21 s at 3,000)."""
 STRATA_CLUSTERS = 50
 """k-means clusters that stratify a sample when no labels are given."""
 METHOD_LABELS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
@@ -447,7 +452,7 @@ def stratified_sample(labels: np.ndarray, size: int, *, random_state: int = 0) -
         share = np.maximum(share, 1)
     share = np.minimum(share, counts)
     while share.sum() > size:  # the minimum of one pushed it over: take from the largest
-        share[np.argmax(share - exact)] -= 1
+        share[np.argmax(share)] -= 1
     remainder = exact - share
     for stratum in np.argsort(-remainder, kind="stable"):
         if share.sum() >= size:
@@ -484,13 +489,14 @@ def _tsne(space: np.ndarray, perplexity: float, random_state: int, report: Progr
     from openTSNE import TSNEEmbedding, affinity, initialization
 
     n = len(space)
+    jobs = TSNE_JOBS if n >= TSNE_PARALLEL_FROM else 1
     report(0.05, f"Finding each point's neighbours ({n:,} points)…")
     affinities = affinity.PerplexityBasedNN(
-        space, perplexity=perplexity, n_jobs=TSNE_JOBS, random_state=random_state, verbose=False
+        space, perplexity=perplexity, n_jobs=jobs, random_state=random_state, verbose=False
     )
     init = initialization.pca(space, random_state=random_state)
     embedding = TSNEEmbedding(
-        init, affinities, negative_gradient_method="auto", n_jobs=TSNE_JOBS,
+        init, affinities, negative_gradient_method="auto", n_jobs=jobs,
         random_state=random_state,
     )
     total = TSNE_EARLY_ITERATIONS + TSNE_ITERATIONS

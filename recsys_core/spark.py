@@ -11,9 +11,12 @@ Sessions
     when the master is ``sc://host:15002`` or ``SPARK_REMOTE`` is set. A host:port master is
     probed with a short TCP timeout first (``RECSYS_SPARK_TIMEOUT`` seconds, default 5), so an
     unreachable one fails in seconds with a sentence instead of hanging. Local sessions bind to
-    127.0.0.1, have no UI, keep their scratch files under ``RECSYS_HOME/cache/spark`` and use few
-    shuffle partitions; anything else comes from Spark's own configuration
-    (``SPARK_CONF_DIR/spark-defaults.conf``, ``SPARK_DRIVER_MEMORY``, ...).
+    127.0.0.1, have no UI, keep their scratch files under ``RECSYS_HOME/cache/spark``, log at
+    ERROR (``RECSYS_SPARK_LOG_LEVEL``) and use few shuffle partitions; ``RECSYS_SPARK_JAVA_OPTIONS``
+    adds JVM options; anything else comes from Spark's own configuration
+    (``SPARK_CONF_DIR/spark-defaults.conf``, ``SPARK_DRIVER_MEMORY``, ``PYSPARK_SUBMIT_ARGS``).
+    No Python code runs on executors (ALS, StringIndexer and the Arrow transfers are JVM-side),
+    so a cluster needs nothing of this package.
 
 Interactions
     :func:`read_interactions` reads a parquet file or folder (any URI Spark reads) with Spark;

@@ -459,7 +459,7 @@ def build_figure(
     fig = go.Figure(traces)
     fig.update_layout(
         height=height,
-        margin=dict(l=10, r=10, t=10, b=10),
+        margin=dict(l=10, r=10, t=40, b=10),
         plot_bgcolor="#fafafa",
         showlegend=bool(legend),
         legend=dict(itemsizing="constant", font=dict(size=11), title=dict(text=""))

@@ -290,7 +290,8 @@ WHY_CSS = """
 .ux-cell>.rx-card{flex:1}
 .ux-why{display:flex;align-items:center;gap:6px;min-width:0;font-size:.7rem;opacity:.85}
 .ux-why-label{flex:none;opacity:.75}
-.ux-mini{position:relative;flex:none;display:block;width:60px;height:45px;border-radius:7px;
+.ux-mini{position:relative;flex:1 1 0;display:block;min-width:0;max-width:60px;
+ aspect-ratio:4/3;border-radius:7px;
  overflow:hidden;background:var(--rx-accent);box-shadow:0 0 0 1px rgba(127,127,127,.25)}
 .ux-mini img{display:block;width:100%;height:100%;object-fit:cover}
 .ux-share{position:absolute;right:2px;bottom:2px;padding:0 4px;border-radius:999px;

@@ -174,9 +174,10 @@ def grid(
     view = view or state.view()
     indices = [int(i) for i in indices if int(i) >= 0]
     images = loaders.images(data, spec, indices) if indices else []
+    columns = ["item_id", "name", "category", "url", "tags"]
+    rows = data.items.iloc[indices][columns].to_dict("records") if indices else []
     cards = []
-    for position, index in enumerate(indices):
-        row = data.items.iloc[index]
+    for position, (index, row) in enumerate(zip(indices, rows, strict=True)):
         cards.append(
             html.thumbnail_card(
                 name=row["name"],

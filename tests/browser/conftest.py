@@ -125,13 +125,19 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+APP_IDLE = (
+    "() => { const app = document.querySelector('[data-testid=stApp]');"
+    " return app && app.dataset.testScriptState === 'notRunning'"
+    " && app.dataset.testConnectionState === 'CONNECTED'"
+    " && !document.querySelector('[data-testid=stSkeleton]'); }"
+)
+
+
 def wait_for_app(page) -> None:
-    """Wait until the script run is over (no running indicator) and the page has content."""
+    """Wait until the script run is over, the server connected and every element drawn."""
     page.wait_for_selector("[data-testid='stAppViewContainer']")
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
-    )
-    page.wait_for_timeout(300)
+    page.wait_for_function(APP_IDLE, timeout=90_000)
+    page.wait_for_timeout(200)
 
 
 def loaded_thumbnails(page) -> int:
