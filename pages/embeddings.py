@@ -60,7 +60,7 @@ neighbours, scores = model.similar_items(current, view.k) if current is not None
 fig = ui.build_figure(
     data, result, points=settings.points, colour=settings.colour, tag=settings.tag,
     highlight=current, neighbours=neighbours, near_tag=near, tag_items=tag_items,
-    height=540 if second_id else 640, legend="below" if second_id else True,
+    height=540 if second_id else 640, legend=not second_id,
 )
 left, right = st.columns(2) if second_id else (st.container(), None)
 with left:
@@ -101,8 +101,8 @@ if not items_map:
     ui.user_list(data, view, rows)
     st.stop()
 if len(rows) > 1:
-    shown = rows[: ui.GRID_LIMIT]
-    more = f" (the first {len(shown)} shown)" if len(rows) > len(shown) else ""
+    shown = sorted(rows, key=lambda r: -data.item_counts[r])[: ui.GRID_LIMIT]
+    more = f" (the {len(shown)} most liked shown)" if len(rows) > len(shown) else ""
     st.subheader(f"{len(rows):,} items selected{more}", anchor=False)
     widgets.grid(data, spec, shown, page="embeddings", view=view)
 if current is not None:

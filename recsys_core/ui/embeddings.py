@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from plotly.colors import qualitative
 
 from .. import html, projection
 from ..algorithms.base import Recommender
@@ -58,8 +57,14 @@ HIGHLIGHT = "#e4572e"
 NEIGHBOUR = "#f2a541"
 TAG_COLOUR = "#2b2d42"
 OTHER = "#c9ccd3"
-PALETTE = tuple(qualitative.Dark24) + tuple(qualitative.Light24)
-"""24 distinct colours first (the demo has 24 planted groups), then 24 lighter ones."""
+PALETTE = (
+    # tableau 10, then five strong colours unlike them, then tableau 20's light half
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf", "#000075", "#800000", "#469990", "#f032e6", "#ffe119", "#aec7e8",
+    "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5",
+)
+"""24 colours (the demo has 12 categories and 24 planted groups): the first 15 are strong and
+distinct; beyond 24 classes the rest are pooled as "other"."""
 MAX_LEGEND = 24
 """Categorical colourings keep the largest classes and pool the rest as "other"."""
 
@@ -132,7 +137,7 @@ def controls(data: Dataset, model: Recommender, view: state.View) -> Settings:
         help="PCA is instant and keeps global distances; t-SNE shows neighbourhoods (clusters)."
         + ("" if "umap" in methods else f" UMAP: {projection.UMAP_HINT} to enable it."),
     )
-    has_users = model.supports("user_vectors") and model.user_vectors() is not None
+    has_users = model.supports("user_vectors")
     point_options = ["items", "users"] if has_users else ["items"]
     points = cols[1].selectbox(
         "Points",
@@ -184,18 +189,40 @@ def controls(data: Dataset, model: Recommender, view: state.View) -> Settings:
         )
         k = right.slider("Neighbours shown", state.K_MIN, state.K_MAX, view.k, key="emb_k")
     sample_value = None if method == "pca" or int(sample) >= n else int(sample)
-    state.set_view(
-        **{
-            METHOD: method,
-            POINTS: None if points == "items" else points,
-            COLOUR: colour,
-            TAG: tag,
-            PERPLEXITY: None if perplexity == DEFAULT_PERPLEXITY else perplexity,
-            SAMPLE: sample_value,
-            state.K: None if k == state.DEFAULT_K else k,
-        }
+    sample_default = None if method == "pca" or default_sample >= n else default_sample
+    changes = _url_changes(
+        extra,
+        {
+            METHOD: (method, "tsne"),
+            POINTS: (points, "items"),
+            COLOUR: (colour, default_mode),
+            TAG: (tag, None),
+            PERPLEXITY: (int(perplexity), DEFAULT_PERPLEXITY),
+            SAMPLE: (sample_value, sample_default),
+        },
     )
+    if int(k) != view.k:
+        changes[state.K] = None if k == state.DEFAULT_K else int(k)
+    if changes:
+        state.set_view(**changes)
     return Settings(method, points, colour, tag, int(perplexity), sample_value, int(k), second)
+
+
+def _url_changes(extra: dict, values: dict[str, tuple]) -> dict:
+    """The query parameters to write: only those the person changed, defaults left out.
+
+    ``values`` maps a parameter to (its value now, its default). A value equal to what the URL
+    says (or implies, when absent) is no change, so opening a page adds no history entry.
+    """
+    changes = {}
+    for key, (value, default) in values.items():
+        shown = extra.get(key)
+        effective = shown if shown is not None else default
+        now = "" if value is None else str(value)
+        before = "" if effective is None else str(effective)
+        if now != before:
+            changes[key] = None if value == default else value
+    return changes
 
 
 # ---------------------------------------------------------------------------------- projection
@@ -255,7 +282,8 @@ def summary(result: Projection, points: str) -> str:
 
 # -------------------------------------------------------------------------------------- figure
 def _log_counts(counts: np.ndarray) -> np.ndarray:
-    return np.log10(np.asarray(counts, dtype=np.float64) + 1.0)
+    """log10 of the counts, with 0 drawn like 1 (the colour bar reads 1, 10, 100, ...)."""
+    return np.log10(np.maximum(np.asarray(counts, dtype=np.float64), 1.0))
 
 
 def _classes(values: np.ndarray, limit: int = MAX_LEGEND) -> tuple[np.ndarray, list[str]]:
@@ -378,19 +406,21 @@ def build_figure(
         counts = data.item_counts[rows] if points == "items" else data.user_counts[rows]
         logs = _log_counts(counts)
         top = max(1, math.ceil(float(logs.max()) if len(logs) else 1))
-        ticks = [t for t in range(0, top + 1)]
+        ticks = list(range(0, top + 1))
+        noun = "likes" if points == "items" else "interactions"
         traces.append(points_trace(
             np.ones(len(rows), bool),
-            "likes" if points == "items" else "interactions",
+            noun,
             dict(
                 size=size, color=logs, colorscale="Viridis", opacity=0.85, showscale=True,
                 colorbar=dict(
-                    title=dict(text="likes" if points == "items" else "interactions"),
-                    tickvals=ticks, ticktext=[f"{10 ** t - 1:,.0f}" for t in ticks],
+                    title=dict(text=noun), tickvals=ticks, ticktext=[f"{10**t:,}" for t in ticks],
+                    thickness=14, len=0.6, y=0.5,
                 ),
             ),
             showlegend=False,
         ))
+        legend = "below" if legend else legend
 
     def located(indices):
         pos = result.positions(np.asarray(list(indices), dtype=np.int64))
@@ -439,7 +469,7 @@ def build_figure(
         traces.append(go.Scattergl(
             x=result.tag_coords[:, 0], y=result.tag_coords[:, 1], mode="markers+text",
             meta="tags", name="tags", text=names, textposition="top center",
-            textfont=dict(size=10, color=TAG_COLOUR), customdata=tag_custom,
+            textfont=dict(size=9, color=TAG_COLOUR), customdata=tag_custom,
             hovertemplate="<b>tag %{customdata[1]}</b><extra></extra>",
             marker=dict(size=9, symbol="diamond", color=TAG_COLOUR, opacity=0.85),
         ))

@@ -201,6 +201,12 @@ def protocol_controls(data: Dataset, view: state.View) -> Protocol:
         args=("eval_seed", SEED), help="random_state of the split",
     )
     problem = st.session_state.pop(SPLIT_ERROR, None)
+    raw = view.extra.get(SPLIT)
+    if not problem and raw:
+        try:
+            normalise_spec(raw)
+        except UserError as error:
+            problem = f"{error} Showing {DEFAULT_SPLIT} instead."
     if problem:
         st.error(problem)
     return current
@@ -703,7 +709,7 @@ def metrics_section(data: Dataset, spec: str, view: state.View, proto: Protocol)
     pending = [names.get(m, m) for m in picked if m in metas and model_name(metas[m])
                not in frame.index]
     if frame.empty:
-        st.info(f"Not evaluated under {proto.label} yet: press Evaluate (about a few seconds "
+        st.info(f"Not evaluated under {proto.label} yet: press Evaluate (a few seconds "
                 "per model on the demo).", icon=":material/leaderboard:")
         definitions()
         return
@@ -965,10 +971,9 @@ def parcoords_figure(table: pd.DataFrame, searched: Sequence[str], metric: str,
         else:
             dims.append({"label": name, "values": values})
     score = table[metric].astype(float).fillna(0.0)
-    dims.append({"label": metric, "values": score})
+    dims.append({"label": metric, "values": score, "tickformat": ".3f"})
     fig = go.Figure(go.Parcoords(
-        line={"color": score, "colorscale": "Viridis", "showscale": True,
-              "colorbar": {"title": {"text": metric}}},
+        line={"color": score, "colorscale": "Viridis", "showscale": False},
         dimensions=dims,
     ))
     fig.update_layout(height=380, margin={"l": 60, "r": 40, "t": 50, "b": 20})
@@ -1055,7 +1060,9 @@ def search_table(payload: dict) -> pd.DataFrame:
     metric = result["metric"]
     shown = [*result["searched"], *[m for m in evaluation.ACCURACY_METRICS if m in frame],
              "fit_seconds", "best_epoch", "status"]
-    frame = frame[[c for c in shown if c in frame]]
+    frame = frame[[c for c in shown if c in frame]].dropna(axis=1, how="all")
+    if metric not in frame:
+        return frame
     return frame.sort_values(metric, ascending=False, na_position="last").reset_index(drop=True)
 
 
