@@ -14,7 +14,7 @@ import sys
 
 from ..errors import UserError
 
-_VERB_MODULES = ("data_cmds", "model_cmds", "eval_cmds", "spark_cmds")
+_VERB_MODULES = ("data_cmds", "model_cmds", "eval_cmds", "projection_cmds", "spark_cmds")
 
 
 class _Parser(argparse.ArgumentParser):

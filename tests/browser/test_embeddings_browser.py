@@ -1,0 +1,58 @@
+"""The Embeddings page in a real browser: every item drawn, a click shows the item's neighbours."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+from recsys_core.datasets import load_dataset
+from recsys_core.store import ModelStore
+
+from .conftest import screenshot, wait_for_app
+
+ITEM_POINTS = """() => {
+  const gd = document.querySelector('.js-plotly-plot');
+  return gd._fullData.filter(t => t.meta === 'items').reduce((n, t) => n + t.x.length, 0);
+}"""
+
+A_POINT = """() => {
+  const gd = document.querySelector('.js-plotly-plot');
+  const layout = gd._fullLayout;
+  const trace = gd._fullData.find(t => t.meta === 'items' && t.x.length > 10);
+  const i = 5, box = gd.getBoundingClientRect();
+  return {
+    x: box.left + layout._size.l + layout.xaxis.l2p(trace.x[i]),
+    y: box.top + layout._size.t + layout.yaxis.l2p(trace.y[i]),
+    row: trace.customdata[i][0],
+  };
+}"""
+
+
+def test_scatter_has_every_item_and_a_click_shows_neighbours(page, app_url, app_models):
+    demo = load_dataset("demo")
+    page.goto(f"{app_url}/embeddings?dataset=demo&model={app_models['als']}&proj=pca")
+    wait_for_app(page)
+    page.wait_for_selector(".js-plotly-plot")
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot')._fullData")
+    assert page.evaluate(ITEM_POINTS) == demo.n_items
+
+    point = page.evaluate(A_POINT)
+    page.mouse.move(point["x"], point["y"])
+    page.wait_for_timeout(300)
+    page.mouse.click(point["x"], point["y"])
+    expected = demo.item_id(int(point["row"]))
+    page.wait_for_function(
+        "id => new URLSearchParams(location.search).get('item') === id", arg=expected,
+        timeout=60_000,
+    )
+    wait_for_app(page)
+    page.wait_for_selector(".rx-grid a.rx-name")
+    shown = [
+        parse_qs(urlparse(href).query).get("item", [""])[0]
+        for href in page.eval_on_selector_all(
+            ".rx-grid a.rx-name", "links => links.map(a => a.getAttribute('href'))"
+        )
+    ]
+    model = ModelStore().load(app_models["als"], demo)
+    neighbours, _ = model.similar_items(demo.item_index(expected), 5)
+    assert {demo.item_id(i) for i in neighbours} <= set(shown)
+    screenshot(page, "embeddings-clicked")
