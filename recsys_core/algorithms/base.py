@@ -250,6 +250,9 @@ class Recommender:
 
     def _check_users(self, user_index: Any) -> np.ndarray:
         self._check_fitted()
+        n_known = getattr(self, "n_users_", None)
+        if isinstance(user_index, int | np.integer) and n_known and 0 <= user_index < n_known:
+            return np.array([user_index], dtype=np.int64)  # the common single-user call
         users = np.atleast_1d(np.asarray(user_index))
         if users.dtype.kind not in "iu":
             raise IndexError(f"User indices must be integers, got {users.dtype}.")
@@ -263,6 +266,8 @@ class Recommender:
 
     def _check_items(self, item_index: Any) -> np.ndarray:
         self._check_fitted()
+        if isinstance(item_index, int | np.integer) and 0 <= item_index < self.n_items_:
+            return np.array([item_index], dtype=np.int64)  # the common single-item call
         items = np.atleast_1d(np.asarray(item_index))
         if items.dtype.kind not in "iu":
             raise IndexError(f"Item indices must be integers, got {items.dtype}.")
@@ -461,8 +466,11 @@ class Recommender:
     ) -> tuple[np.ndarray, np.ndarray]:
         if int(k) < 1:
             raise ValueError(f"k must be at least 1, got {k}.")
-        scores = np.array(scores, dtype=np.float32, copy=True, ndmin=2)
-        scores[np.isnan(scores)] = -np.inf
+        scores = np.asarray(scores)
+        if scores.dtype != np.float32 or not scores.flags.writeable or scores.ndim != 2:
+            scores = np.array(scores, dtype=np.float32, copy=True, ndmin=2)
+        if np.isnan(scores.sum()):  # one fast pass; only then look for the NaN
+            scores[np.isnan(scores)] = -np.inf
         if exclude is not None and exclude.nnz:
             coo = exclude.tocoo()
             scores[coo.row, coo.col] = -np.inf
@@ -501,9 +509,8 @@ def _top_k_single(
     """Top-k of one score row (modified in place), best first, -inf entries dropped."""
     if filter_items is not None and len(filter_items):
         scores[np.asarray(filter_items, dtype=np.int64)] = -np.inf
-    nan = np.isnan(scores)
-    if nan.any():
-        scores[nan] = -np.inf
+    if np.isnan(scores.sum()):  # one fast pass; NaN (or +inf with -inf) only then is looked for
+        scores[np.isnan(scores)] = -np.inf
     part = _select_row(scores, int(k))
     part_scores = scores[part]
     order = np.lexsort((part, -part_scores))
@@ -522,8 +529,21 @@ def _select_row(scores: np.ndarray, k: int) -> np.ndarray:
     k = min(k, n)
     if k >= n:
         return np.arange(n)
-    part = np.argpartition(scores, n - k)[n - k :]
+    if n >= 4096 and k * 64 <= n:
+        # Pre-filter: a threshold from a strided sample keeps a few hundred candidates, and the
+        # exact selection runs on those (the top k are all >= the threshold when at least k are).
+        stride = n // 1024
+        sample = scores[::stride]
+        cut = max(len(sample) - 4 * k, 0)
+        threshold = np.partition(sample, cut)[cut]
+        candidates = np.flatnonzero(scores >= threshold)
+        if k <= len(candidates) < n // 2:  # in index order, so ties still go to the lower index
+            return candidates[_select_row(scores[candidates], k)]
+    order = np.argpartition(scores, n - k - 1)
+    part = order[n - k :]
     threshold = scores[part].min()
+    if scores[order[n - k - 1]] < threshold:  # the (k+1)-th is strictly lower: no tie at the cut
+        return part
     above = part[scores[part] > threshold]
     ties = np.flatnonzero(scores == threshold)
     return np.concatenate([above, ties[: k - len(above)]])
@@ -539,12 +559,14 @@ def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     k = min(k, n_cols)
     if k == 0:
         return np.zeros((n_rows, 0), np.int64), np.zeros((n_rows, 0), np.float32)
+    if n_cols >= 4096 and k * 64 <= n_cols:
+        return _top_k_prefiltered(scores, k)
     if k < n_cols:
-        part = np.argpartition(scores, n_cols - k, axis=1)[:, n_cols - k :]
+        order = np.argpartition(scores, n_cols - k - 1, axis=1)
+        part = order[:, n_cols - k :]
         threshold = np.take_along_axis(scores, part, axis=1).min(axis=1)
-        ties_total = (scores == threshold[:, None]).sum(axis=1)
-        ties_kept = (np.take_along_axis(scores, part, axis=1) == threshold[:, None]).sum(axis=1)
-        for row in np.flatnonzero(ties_total > ties_kept):  # ties cut by k: lowest index wins
+        below = np.take_along_axis(scores, order[:, n_cols - k - 1 : n_cols - k], axis=1)[:, 0]
+        for row in np.flatnonzero(below >= threshold):  # a tie at the cut: lowest index wins
             part[row] = _select_row(scores[row], k)
     else:
         part = np.tile(np.arange(n_cols), (n_rows, 1))
@@ -553,6 +575,39 @@ def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     indices = np.take_along_axis(part, order, axis=1).astype(np.int64)
     values = np.take_along_axis(part_scores, order, axis=1).astype(np.float32)
     return indices, values
+
+
+def _top_k_prefiltered(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``top_k_rows`` for wide rows and small k: a per-row threshold from a strided sample keeps
+    a few hundred candidates per row, and one lexsort over all candidates orders them (by row,
+    then score descending, then index ascending). Rows where the threshold keeps fewer than k or
+    too many candidates take the exact one-row path."""
+    n_rows, n_cols = scores.shape
+    stride = n_cols // 1024
+    sample = scores[:, ::stride]
+    cut = max(sample.shape[1] - 4 * k, 0)
+    threshold = np.partition(sample, cut, axis=1)[:, cut]
+    mask = scores >= threshold[:, None]
+    counts = mask.sum(axis=1)
+    good = (counts >= k) & (counts < n_cols // 2)
+    mask[~good] = False
+    rows, cols = np.nonzero(mask)
+    values = scores[rows, cols]
+    order = np.lexsort((cols, -values, rows))
+    rows, cols, values = rows[order], cols[order], values[order]
+    starts = np.concatenate([[0], np.cumsum(counts * good)[:-1]])
+    take = (starts[good][:, None] + np.arange(k)[None, :]).ravel()
+    indices = np.empty((n_rows, k), np.int64)
+    out = np.empty((n_rows, k), np.float32)
+    indices[good] = cols[take].reshape(-1, k)
+    out[good] = values[take].reshape(-1, k)
+    for row in np.flatnonzero(~good):
+        part = _select_row(scores[row], k)
+        part_scores = scores[row, part]
+        sort = np.lexsort((part, -part_scores))
+        indices[row] = part[sort]
+        out[row] = part_scores[sort]
+    return indices, out
 
 
 def _normalise_rows(vectors: np.ndarray) -> np.ndarray:

@@ -347,14 +347,7 @@ class BPR(_ImplicitFactorModel):
     def _library_model(self, values: dict[str, Any]):
         from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-        return BayesianPersonalizedRanking(
-            factors=values["factors"],
-            learning_rate=values["learning_rate"],
-            regularization=values["regularization"],
-            iterations=values["iterations"],
-            num_threads=values["num_threads"],
-            random_state=values["random_state"],
-        )
+        return _sgd_model(BayesianPersonalizedRanking, values)
 
 
 @register
@@ -372,14 +365,19 @@ class LMF(_ImplicitFactorModel):
     def _library_model(self, values: dict[str, Any]):
         from implicit.cpu.lmf import LogisticMatrixFactorization
 
-        return LogisticMatrixFactorization(
-            factors=values["factors"],
-            learning_rate=values["learning_rate"],
-            regularization=values["regularization"],
-            iterations=values["iterations"],
-            num_threads=values["num_threads"],
-            random_state=values["random_state"],
-        )
+        return _sgd_model(LogisticMatrixFactorization, values)
+
+
+def _sgd_model(library_class: type, values: dict[str, Any]):
+    """An implicit SGD-trained model (BPR, LMF) from our validated parameters."""
+    return library_class(
+        factors=values["factors"],
+        learning_rate=values["learning_rate"],
+        regularization=values["regularization"],
+        iterations=values["iterations"],
+        num_threads=values["num_threads"],
+        random_state=values["random_state"],
+    )
 
 
 # ------------------------------------------------------------------------------- item-knn
