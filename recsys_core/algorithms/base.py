@@ -534,7 +534,7 @@ def _select_row(scores: np.ndarray, k: int) -> np.ndarray:
         # exact selection runs on those (the top k are all >= the threshold when at least k are).
         stride = n // 1024
         sample = scores[::stride]
-        cut = max(len(sample) - 4 * k, 0)
+        cut = len(sample) - _sample_rank(k, stride, len(sample))
         threshold = np.partition(sample, cut)[cut]
         candidates = np.flatnonzero(scores >= threshold)
         if k <= len(candidates) < n // 2:  # in index order, so ties still go to the lower index
@@ -577,6 +577,13 @@ def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return indices, values
 
 
+def _sample_rank(k: int, stride: int, size: int) -> int:
+    """Which largest value of a 1-in-``stride`` sample to use as the pre-filter threshold: about
+    ``4 k`` scores (at least 3 sample steps' worth) lie above it, so at least k almost always do;
+    the rare row where fewer do takes the exact path."""
+    return min(size, max(2, -(-4 * k // stride)) + 1)
+
+
 def _top_k_prefiltered(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """``top_k_rows`` for wide rows and small k: a per-row threshold from a strided sample keeps
     a few hundred candidates per row, and one lexsort over all candidates orders them (by row,
@@ -585,7 +592,7 @@ def _top_k_prefiltered(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarr
     n_rows, n_cols = scores.shape
     stride = n_cols // 1024
     sample = scores[:, ::stride]
-    cut = max(sample.shape[1] - 4 * k, 0)
+    cut = sample.shape[1] - _sample_rank(k, stride, sample.shape[1])
     threshold = np.partition(sample, cut, axis=1)[:, cut]
     mask = scores >= threshold[:, None]
     counts = mask.sum(axis=1)
