@@ -62,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             frame.to_csv(path, index=False)
         except OSError as error:
-            raise UserError(f"Cannot write {path}: {error.strerror}; choose another --out.") from None
+            raise UserError(
+                f"Cannot write {path}: {error.strerror}; choose another --out."
+            ) from None
     summary = {
         "model_id": args.model_id,
         "method": result.method,
