@@ -490,8 +490,22 @@ def _pca(space: np.ndarray, random_state: int) -> np.ndarray:
 
 
 def _tsne(space: np.ndarray, perplexity: float, random_state: int, report: Progress) -> np.ndarray:
-    """openTSNE: neighbours, PCA initialisation, early exaggeration, then refinement."""
-    from openTSNE import TSNEEmbedding, affinity, initialization
+    """openTSNE: neighbours, PCA initialisation, early exaggeration, then refinement.
+
+    Where openTSNE is not installed, scikit-learn's Barnes-Hut TSNE (same perplexity, PCA
+    initialisation, same seed): several times slower at Sketchfab size, same kind of map.
+    """
+    try:
+        from openTSNE import TSNEEmbedding, affinity, initialization
+    except ImportError:
+        from sklearn.manifold import TSNE
+
+        report(0.1, f"Running scikit-learn's t-SNE ({len(space):,} points; install openTSNE "
+                    "for a faster one)…")
+        return TSNE(
+            n_components=2, perplexity=perplexity, init="pca", random_state=random_state,
+            max_iter=TSNE_EARLY_ITERATIONS + TSNE_ITERATIONS,
+        ).fit_transform(space)
 
     n = len(space)
     jobs = TSNE_JOBS if n >= TSNE_PARALLEL_FROM else 1
