@@ -643,6 +643,23 @@ def library_versions() -> dict[str, str | None]:
     return versions()
 
 
+def _evaluate_split(model, dataset, split, k, algorithm, full_auc, block_size, progress):
+    """``evaluate`` on a split's train/test parts, with the dataset's categories; full AUC by
+    default for lightfm (its own ``auc_score`` convention)."""
+    if full_auc is None:
+        full_auc = algorithm == "lightfm"
+    return evaluate(
+        model,
+        split.train,
+        split.test,
+        k,
+        item_categories=dataset.items["category"] if "category" in dataset.items else None,
+        full_auc=full_auc,
+        block_size=block_size,
+        progress=progress,
+    )
+
+
 def evaluate_model(
     dataset: Any,
     algorithm: str,
@@ -706,17 +723,8 @@ def evaluate_model(
         progress=fit_progress,
         on_epoch=on_epoch,
     )
-    if full_auc is None:
-        full_auc = algorithm == "lightfm"
-    result = evaluate(
-        model,
-        split.train,
-        split.test,
-        k,
-        item_categories=dataset.items["category"] if "category" in dataset.items else None,
-        full_auc=full_auc,
-        block_size=block_size,
-        progress=_scaled(progress, 0.8, 1.0),
+    result = _evaluate_split(
+        model, dataset, split, k, algorithm, full_auc, block_size, _scaled(progress, 0.8, 1.0)
     )
     result.model = model
     result.protocol.update(
@@ -807,17 +815,9 @@ def evaluate_stored(
     model, dataset = store.open(model_id, progress=_scaled(progress, 0.0, 0.2))
     split = _split_for(dataset, info["spec"], info.get("seed"))
     model.attach(split.train)  # history-based families score from the attached interactions
-    if full_auc is None:
-        full_auc = meta.get("algorithm") == "lightfm"
-    result = evaluate(
-        model,
-        split.train,
-        split.test,
-        k,
-        item_categories=dataset.items["category"] if "category" in dataset.items else None,
-        full_auc=full_auc,
-        block_size=block_size,
-        progress=_scaled(progress, 0.2, 1.0),
+    result = _evaluate_split(
+        model, dataset, split, k, meta.get("algorithm"), full_auc, block_size,
+        _scaled(progress, 0.2, 1.0),
     )
     result.model = model
     result.protocol.update(

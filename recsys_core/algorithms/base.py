@@ -434,6 +434,24 @@ class Recommender:
         contributions = self._similar_scores(np.array([item_index]))[0][history]
         return _shares(history, contributions, k)
 
+    def _explain_by_item_weights(
+        self,
+        user_index: int,
+        item_index: int,
+        k: int,
+        weights_of: Callable[[np.ndarray, int], np.ndarray],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``explain`` for item-item linear models (item-knn, EASE): history item j contributes
+        ``x_uj * W[j, item]``, with ``weights_of(history, item)`` giving the ``W[j, item]``."""
+        self._check_users(user_index)
+        self._check_items(item_index)
+        history = self._history(user_index)
+        if history.size == 0:
+            return np.zeros(0, np.int64), np.zeros(0)
+        x = self.user_items_[int(user_index)].data.astype(np.float64)
+        contributions = x * np.asarray(weights_of(history, int(item_index)), dtype=np.float64)
+        return _shares(history, contributions, k)
+
     def _history(self, user_index: int) -> np.ndarray:
         if self.user_items_ is None:
             raise NotFittedError("The model has no interactions attached; call attach() first.")

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from ..errors import ModelFitError
 from . import register
-from .base import Param, Recommender, contribution_shares
+from .base import Param, Recommender
 
 BYTES_PER_ITEM_PAIR = 12
 """Peak memory per item pair: the float64 Gram / inverse (8) plus the float32 ``B`` (4)."""
@@ -109,14 +109,9 @@ class EASE(Recommender):
     def explain(
         self, user_index: int, item_index: int, k: int = 5
     ) -> tuple[np.ndarray, np.ndarray]:
-        self._check_users(user_index)
-        self._check_items(item_index)
-        history = self._history(user_index)
-        if history.size == 0:
-            return np.zeros(0, np.int64), np.zeros(0)
-        weights = self.user_items_[int(user_index)].data.astype(np.float64)
-        contributions = weights * self.B_[history, int(item_index)]
-        return contribution_shares(history, contributions, k)
+        return self._explain_by_item_weights(
+            user_index, item_index, k, lambda history, item: self.B_[history, item]
+        )
 
     explain.__doc__ = Recommender.explain.__doc__
 

@@ -493,14 +493,12 @@ class ItemKNN(Recommender):
     def explain(
         self, user_index: int, item_index: int, k: int = 5
     ) -> tuple[np.ndarray, np.ndarray]:
-        self._check_users(user_index)
-        self._check_items(item_index)
-        history = self._history(user_index)
-        if history.size == 0:
-            return np.zeros(0, np.int64), np.zeros(0)
-        weights = self.user_items_[int(user_index)].data.astype(np.float64)
-        sims = self.similarity_[history][:, [int(item_index)]].toarray().ravel()
-        return contribution_shares(history, weights * sims, k)
+        return self._explain_by_item_weights(
+            user_index,
+            item_index,
+            k,
+            lambda history, item: self.similarity_[history][:, [item]].toarray().ravel(),
+        )
 
     explain.__doc__ = Recommender.explain.__doc__
 
