@@ -412,3 +412,25 @@ def test_spark_train_reads_parquet_on_spark_and_aligns_to_the_dataset(
     assert ModelStore().meta(exported.model_id)["params"]["regParam"] == FAST["regParam"]
     code, _ = _cli("spark-train", str(tmp_path / "missing.parquet"), "--dataset", str(csv))
     assert code == 2
+
+
+def test_train_verb_reads_a_parquet_file_with_spark_and_stores_a_model(
+    session, tmp_path, fresh_home
+):
+    """``train FILE.parquet spark-als``: read by Spark, ids indexed on Spark's side, the id maps
+    written beside the factors, and an ordinary stored model aligned to the file's own ids."""
+    from recsys_core.datasets import load_dataset
+
+    path = tmp_path / "likes.parquet"
+    pq.write_table(pa.Table.from_pandas(_frame(), preserve_index=False), path)
+    args = ["train", str(path), "spark-als", "--json"]
+    for key, value in FAST.items():
+        args += ["--param", f"{key}={value}"]
+    code, printed = _cli(*args)
+    assert code == 0
+    payload = json.loads(printed)
+    dataset = load_dataset(str(path))
+    model = ModelStore().load(payload["model_id"], dataset)
+    assert model.item_vectors().shape == (dataset.n_items, FAST["rank"])
+    written = spark.read_model_dir(fresh_home / "spark" / "likes")
+    assert written.params["rank"] == FAST["rank"]

@@ -72,6 +72,38 @@ def register(subparsers: Any) -> None:
 
 
 # ------------------------------------------------------------------------------------ verbs
+def _is_parquet_input(spec: str) -> bool:
+    """A parquet file or folder (or a URI Spark reads): spark-als reads it with Spark."""
+    path = Path(spec).expanduser()
+    return "://" in spec or path.is_dir() or path.suffix.lower() in {".parquet", ".pq"}
+
+
+def _train_parquet_with_spark(args: argparse.Namespace) -> int:
+    """``train PARQUET spark-als``: Spark reads the file or folder and indexes the ids on its
+    side; the factors and id maps are written under RECSYS_HOME/spark/<name>, and a single file
+    (small enough to browse) is also stored as an ordinary model aligned to its own ids."""
+    from .. import config
+    from .spark_cmds import cmd_spark_train
+
+    path = Path(args.dataset).expanduser()
+    single_file = "://" not in args.dataset and path.is_file()
+    spark_args = argparse.Namespace(
+        parquet=args.dataset,
+        dataset=str(path.resolve()) if single_file else None,
+        output=str(config.subdir("spark", path.stem or "model")),
+        param=args.param,
+        user_col=None,
+        item_col=None,
+        weight_col=None,
+        keep_duplicates=False,
+        items=None,
+        data_dir=args.data_dir,
+        allow_missing=False,
+        json=args.json,
+    )
+    return cmd_spark_train(spark_args)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from ..algorithms import parse_param_args, parse_params
     from ..datasets import is_path_spec, load_dataset
@@ -79,6 +111,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     raw = parse_param_args(args.param)
     values = parse_params(args.algorithm, raw, args.preset)  # fail fast, before loading data
+    if args.algorithm == "spark-als" and _is_parquet_input(args.dataset):
+        return _train_parquet_with_spark(args)
     spec = args.dataset
     if is_path_spec(spec) and Path(spec).expanduser().exists():
         spec = str(Path(spec).expanduser().resolve())
