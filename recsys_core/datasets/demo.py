@@ -307,6 +307,27 @@ def _category_style(category: str) -> tuple[tuple[str, str], str]:
     return colors, glyph
 
 
+def _shift(colour: str, lightness: float, hue: float) -> str:
+    """``#rrggbb`` with its lightness scaled and its hue turned (fractions of the wheel)."""
+    import colorsys
+
+    r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    h, light, s = colorsys.rgb_to_hls(r, g, b)
+    r, g, b = colorsys.hls_to_rgb((h + hue) % 1.0, min(max(light * lightness, 0.0), 1.0), s)
+    return "#" + "".join(f"{round(v * 255):02x}" for v in (r, g, b))
+
+
+def _item_colors(name: str, category: str, style: str) -> tuple[str, str]:
+    """The category's gradient, shaded per taste group (its style) and nudged per item, so a
+    grid of one category does not look like one picture repeated."""
+    (light, dark), _ = _category_style(category)
+    group = int.from_bytes(hashlib.blake2b(style.encode(), digest_size=2).digest(), "big")
+    item = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=2).digest(), "big")
+    tone = 0.8 + 0.25 * (group % 2) + 0.1 * ((item % 7) / 6 - 0.5)
+    hue = 0.04 * ((group // 2) % 3 - 1) + 0.03 * ((item // 7) % 5 / 4 - 0.5)
+    return _shift(light, tone, hue), _shift(dark, tone, hue)
+
+
 def render_thumbnail_svg(
     name: str,
     category: str = "",
@@ -625,7 +646,10 @@ def _assemble(
             "item_id": item_ids,
             "name": names_list,
             "url": "",
-            "image_url": [thumbnail_data_uri(n, c) for n, c in zip(names_list, categories)],
+            "image_url": [
+                thumbnail_data_uri(n, c, colors=_item_colors(n, c, GROUPS[g][1].style))
+                for n, c, g in zip(names_list, categories, item_group.tolist(), strict=True)
+            ],
             "category": categories,
             "tags": [t.split("|") for t in tags.tolist()],
             "group": item_group,
