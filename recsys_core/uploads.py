@@ -90,7 +90,9 @@ def load_upload(spec: str) -> Dataset:
     from .datasets import tabular
 
     interactions, items, name = upload_files(spec)
-    return tabular.load_file(interactions, items_path=items, name=name)
+    dataset = tabular.load_file(interactions, items_path=items, name=name)
+    extra = " with its items file" if items else ""
+    return dataset.replace(description=f"Uploaded in the app: {name}{extra}.")
 
 
 def source_for(spec: str) -> dict:
