@@ -41,6 +41,9 @@ CAPABILITIES = (
     "epochs",
 )
 
+LATENT_CAPABILITIES = frozenset(CAPABILITIES[:6])
+"""What every latent-factor family supports (add ``"epochs"`` for iterative ones)."""
+
 
 # ---------------------------------------------------------------------------------------- schema
 @dataclass(frozen=True)
@@ -565,6 +568,22 @@ def _select_row(scores: np.ndarray, k: int) -> np.ndarray:
     above = part[scores[part] > threshold]
     ties = np.flatnonzero(scores == threshold)
     return np.concatenate([above, ties[: k - len(above)]])
+
+
+def as_csr32(matrix: Any) -> sp.csr_matrix:
+    """``matrix`` as float32 CSR with sorted indices, copied only when needed.
+
+    Compiled library code (implicit) takes writable buffers, so a read-only matrix (a Dataset's
+    frozen interactions) is copied too.
+    """
+    csr = matrix if sp.issparse(matrix) and matrix.format == "csr" else sp.csr_matrix(matrix)
+    if csr.dtype != np.float32:
+        csr = csr.astype(np.float32)
+    if not all(part.flags.writeable for part in (csr.data, csr.indices, csr.indptr)):
+        csr = csr.copy()
+    if not csr.has_sorted_indices:
+        csr = csr.sorted_indices()
+    return csr
 
 
 def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

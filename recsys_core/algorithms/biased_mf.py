@@ -34,7 +34,7 @@ import scipy.sparse as sp
 
 from ..errors import DatasetError
 from . import register
-from .base import Param, Recommender
+from .base import LATENT_CAPABILITIES, Param, Recommender
 
 _CHUNK_ELEMENTS = 1 << 23  # float64 elements per temporary block (64 MB)
 
@@ -55,17 +55,7 @@ class BiasedMF(Recommender):
         Param("random_state", int, 0, "Seed of the initial item factors.", low=0),
     )
     needs = frozenset({"ratings"})
-    capabilities = frozenset(
-        {
-            "recommend",
-            "recommend_for_history",
-            "similar_items",
-            "item_vectors",
-            "user_vectors",
-            "explain",
-            "epochs",
-        }
-    )
+    capabilities = LATENT_CAPABILITIES | {"epochs"}
 
     # ------------------------------------------------------------------ training
     def fit(self, interactions, *, items=None, ratings=None, progress=None, on_epoch=None):

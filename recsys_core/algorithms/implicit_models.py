@@ -35,39 +35,24 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import ModelFitError
 from . import register
-from .base import OnEpoch, Param, Progress, Recommender, contribution_shares, normalise_rows
-
-_MF_CAPABILITIES = frozenset(
-    {
-        "recommend",
-        "recommend_for_history",
-        "similar_items",
-        "item_vectors",
-        "user_vectors",
-        "explain",
-        "epochs",
-    }
+from .base import (
+    LATENT_CAPABILITIES,
+    OnEpoch,
+    Param,
+    Progress,
+    Recommender,
+    contribution_shares,
+    normalise_rows,
 )
+from .base import (
+    as_csr32 as _as_csr32,
+)
+
+_MF_CAPABILITIES = LATENT_CAPABILITIES | {"epochs"}
 
 
 class _StopTraining(Exception):
     """Raised from implicit's epoch callback when ``on_epoch`` returns False."""
-
-
-def _as_csr32(matrix: Any) -> sp.csr_matrix:
-    """``matrix`` as float32 CSR with sorted indices, copied only when needed.
-
-    implicit's Cython code takes writable buffers, so a read-only matrix (a Dataset's frozen
-    interactions) is copied too.
-    """
-    csr = matrix if sp.issparse(matrix) and matrix.format == "csr" else sp.csr_matrix(matrix)
-    if csr.dtype != np.float32:
-        csr = csr.astype(np.float32)
-    if not all(part.flags.writeable for part in (csr.data, csr.indices, csr.indptr)):
-        csr = csr.copy()
-    if not csr.has_sorted_indices:
-        csr = csr.sorted_indices()
-    return csr
 
 
 def _fit_error(name: str, error: Exception, hint: str) -> ModelFitError:

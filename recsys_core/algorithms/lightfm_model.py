@@ -34,7 +34,7 @@ import scipy.sparse as sp
 from ..errors import DatasetError, ModelFitError, UnknownIdError
 from ..features import TAG_PREFIX, item_feature_matrix
 from . import register
-from .base import Param, Recommender, normalise_rows, top_k_rows
+from .base import LATENT_CAPABILITIES, Param, Recommender, normalise_rows, top_k_rows
 
 LOSSES = ("warp", "bpr", "logistic", "warp-kos")
 
@@ -86,18 +86,7 @@ class LightFMRecommender(Recommender):
         "item-features": {"loss": "warp", "use_item_features": True, "item_alpha": 1e-6},
     }
     needs = frozenset({"items"})
-    capabilities = frozenset(
-        {
-            "recommend",
-            "recommend_for_history",
-            "similar_items",
-            "item_vectors",
-            "user_vectors",
-            "explain",
-            "tags",
-            "epochs",
-        }
-    )
+    capabilities = LATENT_CAPABILITIES | {"epochs", "tags"}
 
     @_capability_query
     def supports(self_or_cls, capability: str) -> bool:

@@ -36,19 +36,21 @@ import scipy.sparse as sp
 from .. import spark
 from ..errors import ModelFitError
 from . import register, register_load_only
-from .base import OnEpoch, Param, Progress, Recommender, contribution_shares, normalise_rows
+from .base import (
+    LATENT_CAPABILITIES,
+    OnEpoch,
+    Param,
+    Progress,
+    Recommender,
+    contribution_shares,
+    normalise_rows,
+)
+from .base import (
+    as_csr32 as _as_csr32,
+)
 
 _FITTING = {"count": 0}
 _FITTING_LOCK = threading.Lock()
-
-
-def _as_csr32(matrix: Any) -> sp.csr_matrix:
-    csr = matrix if sp.issparse(matrix) and matrix.format == "csr" else sp.csr_matrix(matrix)
-    if csr.dtype != np.float32:
-        csr = csr.astype(np.float32)
-    if not csr.has_sorted_indices:
-        csr = csr.sorted_indices()
-    return csr
 
 
 class SparkALS(Recommender):
@@ -88,16 +90,7 @@ class SparkALS(Recommender):
             high=100_000,
         ),
     )
-    capabilities = frozenset(
-        {
-            "recommend",
-            "recommend_for_history",
-            "similar_items",
-            "item_vectors",
-            "user_vectors",
-            "explain",
-        }
-    )
+    capabilities = LATENT_CAPABILITIES
 
     # ------------------------------------------------------------ training
     def fit(

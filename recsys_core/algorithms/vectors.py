@@ -29,7 +29,7 @@ import scipy.sparse as sp
 
 from ..errors import DatasetError, NotFittedError, ParameterError
 from . import register
-from .base import Param, Recommender, normalise_rows
+from .base import LATENT_CAPABILITIES, Param, Recommender, normalise_rows
 
 TABLE_SUFFIXES = (".parquet", ".csv", ".tsv")
 
@@ -49,16 +49,7 @@ class VectorsRecommender(Recommender):
         Param("allow_missing", bool, False, "Give items missing from the file a zero vector."),
     )
     needs = frozenset({"items"})
-    capabilities = frozenset(
-        {
-            "recommend",
-            "recommend_for_history",
-            "similar_items",
-            "item_vectors",
-            "user_vectors",
-            "explain",
-        }
-    )
+    capabilities = LATENT_CAPABILITIES
 
     def fit(self, interactions, *, items=None, ratings=None, progress=None, on_epoch=None):
         values = self._validated_params()

@@ -21,8 +21,6 @@ from . import loaders, state
 APP_SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
 TRAIN_FORM = "train_form"
 DEFAULT_ALGORITHM = "als"
-DATASET_SEEN = "sidebar_dataset_seen"
-MODEL_SEEN = "sidebar_model_seen"
 
 
 def _ensure_navigation() -> None:
@@ -76,6 +74,29 @@ def _dataset_label(row: dict) -> str:
     return row["name"] if row["local"] else f"{row['name']} (not downloaded)"
 
 
+def _url_selectbox(
+    label: str, options: list[str], current: str | None, labels: dict, *, key: str
+) -> str:
+    """A keyed selectbox that follows the URL's value.
+
+    When the URL changed elsewhere (another page, a form, a trained model, the back button), the
+    widget's remembered value would switch the view straight back; so its value is set from the
+    URL whenever the URL's value differs from the one last seen (popping the key is not enough in
+    a browser). ``current`` None (or absent) starts it on the first option.
+    """
+    seen = f"{key}_seen"
+    if st.session_state.get(seen) != current or st.session_state.get(key) not in options:
+        st.session_state[key] = current if current in options else options[0]
+    st.session_state[seen] = current
+    return st.selectbox(
+        label,
+        options,
+        format_func=lambda option: labels.get(option, option),
+        key=key,
+        label_visibility="collapsed",
+    )
+
+
 def _dataset_picker(current: str) -> str:
     rows = loaders.source_rows()
     names = [row["name"] for row in rows]
@@ -103,21 +124,7 @@ def _dataset_picker(current: str) -> str:
         short = base if base in labels and not is_upload(base) else labels.get(base, base)
         labels[current] = f"{short}, k-core {cut[0]}/{cut[1]}"
         names.append(current)
-    # The URL's dataset changed elsewhere (the Data page, the upload form, the back button): the
-    # keyed selectbox would keep its old value and switch back: set it (browser too) from the URL.
-    if (
-        st.session_state.get(DATASET_SEEN) != current
-        or st.session_state.get("sidebar_dataset") not in names
-    ):
-        st.session_state["sidebar_dataset"] = current
-    st.session_state[DATASET_SEEN] = current
-    choice = st.selectbox(
-        "Dataset",
-        names,
-        format_func=lambda name: labels.get(name, name),
-        key="sidebar_dataset",
-        label_visibility="collapsed",
-    )
+    choice = _url_selectbox("Dataset", names, current, labels, key="sidebar_dataset")
     if choice != current:
         state.set_view(dataset=choice, models=None, item=None, user=None)
         st.rerun()
@@ -221,22 +228,7 @@ def _model_picker(data: Dataset, spec: str, view: state.View) -> None:
         current = view.model if view.model in ids else None
         if view.model and current is None:
             st.warning(f"Model {view.model!r} is not stored for this dataset; pick another.")
-        # Follow the URL when it changed elsewhere (a trained model, a link, the back button):
-        # set the keyed selectbox's value from it (popping the key is not enough in a browser).
-        wanted = current or ids[0]
-        if (
-            st.session_state.get(MODEL_SEEN) != current
-            or st.session_state.get("sidebar_model") not in ids
-        ):
-            st.session_state["sidebar_model"] = wanted
-        st.session_state[MODEL_SEEN] = current
-        choice = st.selectbox(
-            "Model",
-            ids,
-            format_func=lambda i: labels.get(i, i),
-            key="sidebar_model",
-            label_visibility="collapsed",
-        )
+        choice = _url_selectbox("Model", ids, current, labels, key="sidebar_model")
         if choice != view.model and len(view.models) <= 1:
             state.set_view(models=[choice])
     if damaged:
