@@ -6,13 +6,19 @@ or a path to a csv / tsv / parquet file of interactions.
 
 Loaded datasets are memoised in-process by (name, options, file stamps); the app adds Streamlit's
 cache on top.
+
+``load_dataset`` opens any path: the command line is run by the machine's own user. A spec that
+comes from a link (the app's URL) goes through :func:`require_shareable` first, which allows only
+registry names, uploads kept under ``RECSYS_HOME``, their ``@kcore=U,I`` cuts, file datasets a
+stored model records, and files under the folders listed in ``RECSYS_DATA_DIRS``.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -225,6 +231,180 @@ def load_dataset(
     return dataset
 
 
+# --------------------------------------------------------------------- what a link may open
+NOT_AVAILABLE = "This link names a dataset that is not available here; pick one in the sidebar."
+FILE_SUFFIXES = frozenset({".csv", ".tsv", ".psv", ".txt", ".parquet", ".pq"})
+_UPLOAD_KEY = re.compile(r"^upload:[0-9a-f]{12}$")
+_MAX_SPEC_CHARS = 4096
+_MAX_SHARED_FILES = 500
+_MAX_WALKED = 20_000  # names looked at under the data folders before the listing stops
+
+
+class DatasetNotAvailable(DatasetError):
+    """A link names a dataset the app may not open. The message is always :data:`NOT_AVAILABLE`:
+    it echoes nothing of the spec (no path, no line of the file, not whether it exists)."""
+
+    def __init__(self) -> None:
+        super().__init__(NOT_AVAILABLE)
+
+
+def recorded_files(entries: Iterable[Any] | None = None) -> dict[str, dict]:
+    """The file datasets stored models record, with the options they were loaded with.
+
+    Parameters
+    ----------
+    entries : iterable of ModelEntry, optional
+        A store listing (default: ``ModelStore().list()``).
+
+    Returns
+    -------
+    dict
+        ``{file spec: options}`` from each model's ``meta["dataset_source"]`` (an ``@kcore=``
+        part removed), newest model first; ``options`` is e.g. ``{"items_path": ...}`` (the
+        first recorded non-empty options win). Registry names and uploads are left out, and so
+        is any entry whose meta does not have that shape.
+    """
+    if entries is None:
+        from ..store import ModelStore
+
+        entries = ModelStore().list()
+    files: dict[str, dict] = {}
+    for entry in entries:
+        meta = getattr(entry, "meta", None)
+        source = meta.get("dataset_source") if isinstance(meta, dict) else None
+        spec = source.get("spec") if isinstance(source, dict) else None
+        if not isinstance(spec, str) or not spec or len(spec) > _MAX_SPEC_CHARS:
+            continue
+        try:
+            base, _ = split_spec(spec)
+        except DatasetError:
+            continue
+        if base.startswith("upload:") or not is_path_spec(base) or base in sources():
+            continue
+        options = source.get("options")
+        options = dict(options) if isinstance(options, dict) else {}
+        if not files.get(base):
+            files[base] = options
+    return files
+
+
+def _under_data_dir(path: Path) -> bool:
+    """Whether ``path``, once resolved (symlinks followed), is a data file inside one of the
+    folders of ``RECSYS_DATA_DIRS``."""
+    try:
+        real = path.expanduser().resolve(strict=True)
+        if not real.is_file():
+            return False
+    except (OSError, RuntimeError, ValueError):
+        return False
+    if real.suffix.lower() not in FILE_SUFFIXES:
+        return False
+    return any(real.is_relative_to(folder) for folder in config.data_dirs())
+
+
+def require_shareable(spec: str, *, recorded: Iterable[str] | None = None) -> str:
+    """``spec`` if a link may open it, else raise :class:`DatasetNotAvailable`.
+
+    Allowed: a registry name; ``upload:<12 hex digits>`` whose folder is under
+    ``RECSYS_HOME/uploads``; a file dataset a stored model records (the same string as its
+    ``dataset_source.spec``); a file that, resolved with every symlink followed, lies inside a
+    folder of ``RECSYS_DATA_DIRS``; and any of these followed by ``@kcore=U,I``. Nothing is read
+    before the answer, and every refusal carries the same sentence.
+
+    Parameters
+    ----------
+    spec : str
+        The dataset spec as the link gives it.
+    recorded : iterable of str, optional
+        The file specs stored models record (default: :func:`recorded_files`, read from the
+        store only when ``spec`` names a file).
+
+    Returns
+    -------
+    str
+        ``spec`` unchanged (load it with :func:`load_dataset`).
+    """
+    text = spec if isinstance(spec, str) else ""
+    if not text or len(text) > _MAX_SPEC_CHARS or "\x00" in text:
+        raise DatasetNotAvailable()
+    try:
+        base, cut = split_spec(text)
+    except DatasetError:
+        raise DatasetNotAvailable() from None
+    if cut is not None and KCORE_SUFFIX in base:  # a cut of a cut is never made by the app
+        raise DatasetNotAvailable()
+    if base in sources():
+        return text
+    if base.startswith("upload:"):
+        if _UPLOAD_KEY.match(base) and (config.home() / "uploads" / base[7:]).is_dir():
+            return text
+        raise DatasetNotAvailable()
+    if not is_path_spec(base):
+        raise DatasetNotAvailable()
+    known = recorded_files() if recorded is None else recorded
+    if base in set(known) or _under_data_dir(Path(base)):
+        return text
+    raise DatasetNotAvailable()
+
+
+def is_shareable(spec: str, *, recorded: Iterable[str] | None = None) -> bool:
+    """Whether a link may open ``spec`` (see :func:`require_shareable`)."""
+    try:
+        require_shareable(spec, recorded=recorded)
+    except DatasetNotAvailable:
+        return False
+    return True
+
+
+def shared_files(recorded: Iterable[str] | None = None) -> list[str]:
+    """File datasets a link may open: those stored models record (and that still exist), then
+    the data files under the folders of ``RECSYS_DATA_DIRS`` (hidden ones skipped, sorted, at
+    most 500, from the first 20,000 names walked).
+
+    Returns
+    -------
+    list of str
+        Specs to pass to :func:`load_dataset`; show them by file name only.
+    """
+    known = list(recorded_files() if recorded is None else recorded)
+    files = [spec for spec in known if Path(spec).is_file()]
+    seen = set(files)
+    walked = 0
+    for folder in config.data_dirs():
+        for root, dirs, names in os.walk(folder):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            walked += len(dirs) + len(names)
+            if walked > _MAX_WALKED:
+                return files
+            for name in sorted(names):
+                path = Path(root) / name
+                if name.startswith(".") or path.suffix.lower() not in FILE_SUFFIXES:
+                    continue
+                if str(path) in seen or not _under_data_dir(path):
+                    continue
+                files.append(str(path))
+                seen.add(str(path))
+                if len(files) >= _MAX_SHARED_FILES:
+                    return files
+    return files
+
+
+def file_labels(specs: Iterable[str]) -> dict[str, str]:
+    """Short labels of file specs, by file name only: ``{"/srv/data/likes.csv": "likes.csv
+    (file)"}``; a name several of them share gets its folder's name too (``"a/likes.csv
+    (file)"``)."""
+    specs = list(specs)
+    counts: dict[str, int] = {}
+    for spec in specs:
+        counts[Path(spec).name] = counts.get(Path(spec).name, 0) + 1
+    labels = {}
+    for spec in specs:
+        path = Path(spec)
+        name = path.name if counts[path.name] == 1 else f"{path.parent.name}/{path.name}"
+        labels[spec] = f"{name} (file)"
+    return labels
+
+
 def clear_memo() -> None:
     with _MEMO_LOCK:
         _MEMO.clear()
@@ -239,14 +419,21 @@ def fetch_dataset(name: str, *, progress: Progress | None = None) -> Path:
 
 
 __all__ = [
+    "NOT_AVAILABLE",
+    "DatasetNotAvailable",
     "Progress",
     "Source",
     "clear_memo",
     "fetch_dataset",
+    "file_labels",
     "get_source",
+    "is_shareable",
     "kcore_spec",
     "load_dataset",
+    "recorded_files",
     "register",
+    "require_shareable",
+    "shared_files",
     "sources",
     "split_spec",
 ]

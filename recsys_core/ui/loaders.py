@@ -9,6 +9,7 @@ Nothing heavy runs on a rerun that does not need it.
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime
 
@@ -17,7 +18,16 @@ import streamlit as st
 from .. import config
 from ..algorithms.base import Recommender
 from ..dataset import Dataset
-from ..datasets import load_dataset, sources
+from ..datasets import (
+    DatasetNotAvailable,
+    load_dataset,
+    recorded_files,
+    require_shareable,
+    shared_files,
+    sources,
+    split_spec,
+)
+from ..errors import UserError
 from ..store import ModelStore
 from ..thumbnails import resolve_images
 
@@ -28,26 +38,52 @@ def home() -> str:
 
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
 def _dataset(spec: str, home: str) -> Dataset:
+    check(spec)  # also here: models and images reach this cache with the spec alone
     return load_dataset(spec, **_file_options(spec))
+
+
+@st.cache_data(show_spinner=False, ttl=5)
+def _shared(home: str, data_dirs: str) -> tuple[dict[str, dict], list[str]]:
+    recorded = recorded_files()
+    return recorded, shared_files(recorded)
+
+
+def _recorded() -> dict[str, dict]:
+    return _shared(home(), os.environ.get(config.DATA_DIRS_ENV, ""))[0]
+
+
+def shared_file_specs() -> list[str]:
+    """File datasets a link may open (recorded by stored models, or under RECSYS_DATA_DIRS)."""
+    return _shared(home(), os.environ.get(config.DATA_DIRS_ENV, ""))[1]
+
+
+def check(spec: str) -> str:
+    """``spec`` if the app may open it from a link, else :class:`DatasetNotAvailable` (one
+    sentence that names nothing of it). A refusal is checked again against the store itself
+    (not the listing cached for 5 s), so a model trained a moment ago opens its file at once."""
+    try:
+        return require_shareable(spec, recorded=_recorded())
+    except DatasetNotAvailable:
+        return require_shareable(spec)
 
 
 def _file_options(spec: str) -> dict:
     """Options a stored model recorded for a file dataset (e.g. its items file), so a model
-    trained from the command line on ``likes.csv --items items.csv`` browses with its names."""
-    from ..datasets import is_path_spec, sources
-
-    if spec in sources() or not is_path_spec(spec):
+    trained from the command line on ``likes.csv --items items.csv`` browses with its names
+    (also for ``likes.csv@kcore=U,I``). Read from the store itself: it runs once per load."""
+    try:
+        base, _ = split_spec(spec)
+    except UserError:
         return {}
-    for entry in ModelStore().list():
-        source = (entry.meta or {}).get("dataset_source") or {}
-        if source.get("spec") == spec and source.get("options"):
-            return dict(source["options"])
-    return {}
+    if base in sources() or base.startswith("upload:"):
+        return {}
+    return dict(recorded_files().get(base) or {})
 
 
 def dataset(spec: str) -> Dataset:
-    """The Dataset for a registry name or an uploaded file's path."""
-    return _dataset(spec, home())
+    """The Dataset for a spec from the URL or the sidebar: checked with :func:`check` before
+    anything is read (a refusal raises DatasetNotAvailable), then loaded once per spec."""
+    return _dataset(check(spec), home())
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=16)

@@ -3,6 +3,7 @@ from the store, or train one from a form generated from the registry's parameter
 
 from __future__ import annotations
 
+import re
 import runpy
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import streamlit as st
 from ..algorithms import algorithms, get_algorithm, parse_params
 from ..algorithms.base import Param
 from ..dataset import Dataset
-from ..datasets import fetch_dataset, is_path_spec, kcore_spec, split_spec
+from ..datasets import fetch_dataset, file_labels, is_path_spec, kcore_spec, split_spec
 from ..errors import UserError
 from ..training import train
 from ..uploads import is_upload, save_upload, source_for, upload_files
@@ -64,8 +65,20 @@ def render() -> tuple[Dataset | None, str]:
 
 # --------------------------------------------------------------------------------------- dataset
 def _is_file_spec(spec: str) -> bool:
-    """A path to an interactions file on this machine (e.g. a model trained from the CLI)."""
-    return is_path_spec(spec) and Path(spec).is_file()
+    """A file dataset the app may open from a link: one a stored model records (e.g. trained
+    from the command line) or one under a folder of RECSYS_DATA_DIRS. Any other path is
+    refused without being looked at."""
+    try:
+        base, _ = split_spec(spec)
+    except UserError:
+        return False
+    if is_upload(base) or not is_path_spec(base):
+        return False
+    try:
+        loaders.check(base)
+    except UserError:
+        return False
+    return True
 
 
 def _dataset_label(row: dict) -> str:
@@ -98,30 +111,54 @@ def _url_selectbox(
 
 
 def _dataset_picker(current: str) -> str:
+    """The dataset select box. The URL's dataset is shown only if a link may open it
+    (:func:`recsys_core.datasets.require_shareable`); a path it may not open leaves the box
+    empty and is returned as is, so loading it gives the one sentence and the page stops."""
     rows = loaders.source_rows()
-    names = [row["name"] for row in rows]
+    registry = [row["name"] for row in rows]
     labels = {row["name"]: _dataset_label(row) for row in rows}
+    files = loaders.shared_file_specs()  # allowed file datasets, shown by file name only
+    labels.update(file_labels(files))
+    names = registry + [spec for spec in files if spec not in registry]
     try:  # "demo@kcore=5,5" (the Data page's thresholded dataset): check its base below
-        current, cut = split_spec(current)
+        base, cut = split_spec(current)
     except UserError:
-        cut = None  # malformed: reported as unknown below
-    base = current
-    if is_upload(current):
+        base, cut = current, None  # malformed: refused or unknown below
+    if base in names:
+        pass
+    elif is_upload(base):
         try:
-            labels[current] = f"{upload_files(current)[2]} (uploaded)"
-            names.append(current)
+            loaders.check(base)
+            labels[base] = f"{upload_files(base)[2]} (uploaded)"
+            names.append(base)
         except UserError:
             st.warning("That uploaded dataset is gone; showing the demo.")
-            current = state.DEFAULT_DATASET
-    elif current not in names and _is_file_spec(current):
-        labels[current] = f"{Path(current).name} (file)"
-        names.append(current)
-    elif current not in names:
-        st.warning(f"Unknown dataset {current!r}; showing the demo.")
-        current = state.DEFAULT_DATASET
-    if cut is not None and current == base:
+            base, cut = state.DEFAULT_DATASET, None
+    elif _is_file_spec(base):  # allowed, but not in the (cached, capped) listing
+        labels[base] = file_labels([base])[base]
+        names.append(base)
+    elif is_path_spec(base):
+        def pick() -> None:
+            picked = st.session_state.pop("sidebar_dataset_refused", None)
+            if picked is not None:
+                state.set_view(dataset=picked, models=None, item=None, user=None)
+
+        st.selectbox(
+            "Dataset", names, index=None, placeholder="Pick a dataset",
+            format_func=lambda option: labels.get(option, option),
+            key="sidebar_dataset_refused", on_change=pick, label_visibility="collapsed",
+        )
+        with st.expander("Upload interactions", icon=":material/upload_file:"):
+            _upload_form()
+        return current  # loaders.dataset refuses it with one sentence
+    else:
+        shown = f" `{base}`" if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", base) else ""
+        st.warning(f"Unknown dataset{shown}; showing the demo.")
+        base, cut = state.DEFAULT_DATASET, None
+    current = base
+    if cut is not None:
         current = kcore_spec(base, *cut)
-        short = base if base in labels and not is_upload(base) else labels.get(base, base)
+        short = base if base in registry else labels.get(base, base)
         labels[current] = f"{short}, k-core {cut[0]}/{cut[1]}"
         names.append(current)
     choice = _url_selectbox("Dataset", names, current, labels, key="sidebar_dataset")
