@@ -29,7 +29,7 @@ from ..datasets import (
 )
 from ..errors import UserError
 from ..store import ModelStore
-from ..thumbnails import resolve_images
+from ..thumbnails import resolve_image_batch
 
 
 def home() -> str:
@@ -138,13 +138,26 @@ def clear_sources() -> None:
 
 
 @st.cache_data(show_spinner=False, ttl=3600, max_entries=2000)
-def _images(fingerprint: str, indices: tuple[int, ...], spec: str, home: str) -> list[str]:
-    return resolve_images(_dataset(spec, home), list(indices), timeout=2.0)
+def _images(
+    fingerprint: str, indices: tuple[int, ...], spec: str, home: str
+) -> tuple[list[str], bool]:
+    batch = resolve_image_batch(_dataset(spec, home), list(indices), timeout=2.0)
+    return batch.sources, bool(batch.pending)
 
 
 def images(data: Dataset, spec: str, indices) -> list[str]:
-    """Image sources for the items on screen (resolved concurrently, cached)."""
-    return _images(data.fingerprint, tuple(int(i) for i in indices), spec, home())
+    """Image sources for the items on screen (resolved concurrently, cached).
+
+    A complete answer is kept for an hour. One with a placeholder standing in for an image the
+    service failed to give is not kept here at all: ``thumbnails``' own disk cache remembers the
+    failure for a few minutes (so reruns do not wait on a dead service) and then asks again, so
+    the image shows a few minutes after the service recovers, not an hour.
+    """
+    key = (data.fingerprint, tuple(int(i) for i in indices), spec, home())
+    sources, pending = _images(*key)
+    if pending:
+        _images.clear(*key)
+    return sources
 
 
 def age(created: str | None) -> str:
