@@ -25,6 +25,8 @@ __all__ = [
     "SafeHtml",
     "category_colour",
     "escape",
+    "md_escape",
+    "plotly_escape",
     "safe_href",
     "safe_internal_href",
     "safe_url",
@@ -147,8 +149,15 @@ def thumbnail_card(
     shared: bool = False,
     selected: bool = False,
     max_tags: int = 3,
+    fallback_url: Any = None,
 ) -> SafeHtml:
     """One thumbnail card: image, name (two lines at most), score badge, category, link out.
+
+    An http(s) image that fails to load in the browser (404, offline host, not an image) shows
+    ``fallback_url`` in its place, never a broken-image icon: without script (Streamlit's
+    ``st.html`` strips ``onerror``), by a ``::before`` box over the broken ``<img>``, which
+    browsers draw only for an image that failed (a loaded image is a replaced element and has
+    no ``::before``). The card carries the one CSS rule that does it.
 
     Parameters
     ----------
@@ -174,10 +183,30 @@ def thumbnail_card(
         One more short line of text (e.g. "because you liked ...").
     shared, selected : bool
         Mark the card as shared between several lists (Compare) or as the current item.
+    fallback_url : str, optional
+        Shown where an http(s) ``image_url`` fails to load: a base64 ``data:image/`` URI (anything
+        else is ignored). None uses the item's generated placeholder
+        (:func:`recsys_core.thumbnails.placeholder_data_uri` of ``name`` and ``category``);
+        ``""`` none (the broken image shows).
     """
+    # The fallback: a box over a broken image only, filling it with the fallback picture.
+    fallback_css = (
+        '.rx-fb{position:relative}.rx-fb::before{content:"";position:absolute;inset:0;'
+        "background:var(--rx-fb) center/cover no-repeat,var(--rx-accent,#64748b)}"
+    )
+    base64_image = re.compile(r"data:image/[a-z0-9.+-]+;base64,[A-Za-z0-9+/]+={0,2}")
+
     name_text = escape(name)
     colour = category_colour(category)
     image = escape(safe_url(image_url))
+    fallback = ""
+    if _HTTP.match(safe_url(image_url)):
+        if fallback_url is None:
+            from .thumbnails import placeholder_data_uri
+
+            fallback_url = placeholder_data_uri(name, category)
+        if isinstance(fallback_url, str) and base64_image.fullmatch(fallback_url):
+            fallback = fallback_url  # base64: nothing in it can end the CSS url('...') early
     link_out = escape(safe_href(url))
     target = escape(safe_internal_href(href))
 
@@ -196,6 +225,12 @@ def thumbnail_card(
         if image
         else '<span class="rx-noimg"></span>'
     )
+    if image and fallback:
+        img = (
+            f"<style>{fallback_css}</style>"
+            f'<img class="rx-fb" src="{image}" alt="{name_text}" loading="lazy" '
+            f'referrerpolicy="no-referrer" style="--rx-fb:url(&#39;{escape(fallback)}&#39;)">'
+        )
     marks = ""
     if rank is not None:
         marks += f'<span class="rx-rank">{int(rank)}</span>'
@@ -318,3 +353,69 @@ def thumbnail_grid_html(
     return SafeHtml(
         f'{css}<div class="rx-grid" style="--rx-min:{width}px">{"".join(parts)}</div>'
     )
+
+
+# ------------------------------------------------------------------------- markdown and plotly
+WORD_JOINER = "\u2060"
+"""Invisible, zero-width, no line break: splits a pattern that Streamlit's Markdown rewrites in
+already-parsed text (where a backslash escape no longer helps)."""
+
+_WHITESPACE = re.compile(r"\s+")
+_ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# Rewritten after parsing, so escapes cannot stop them (Streamlit's StreamlitMarkdown.tsx and
+# the remark plugins it runs over text nodes):
+_SHORTCODE = re.compile(r":(?=[\w+-]+:)")  # :smile: (remark-emoji), :material_x:, :streamlit:
+_SCHEME_SLASHES = re.compile(r":(?=//)")  # http://host (GFM autolink literal)
+_WWW = re.compile(r"(www)(?=\.)", re.IGNORECASE)  # www.host (GFM autolink literal)
+_EMAIL_AT = re.compile(r"(?<=[-.\w+])@")  # a@b.co (GFM autolink literal -> mailto:)
+# " -> " becomes "→" (JavaScript's \s also holds U+FEFF, which Python's does not)
+_ARROW = re.compile(r"(?:(?<=[\s\ufeff])|^)(<->|->|<-|--|>=|<=|~=)(?=[\s\ufeff]|$)")
+
+
+def md_escape(text: Any) -> str:
+    """``text`` as literal text inside Streamlit Markdown (``st.markdown``, ``st.error``,
+    ``st.caption``, widget labels, ...): it renders exactly as typed, with no markup.
+
+    Every ASCII punctuation character is backslash-escaped (CommonMark allows it for all of
+    them), which stops emphasis, headings, lists, code, links ``[t](u)``, images ``![x](u)``,
+    autolinks ``<u>``, raw HTML and entities, KaTeX ``$...$``, Streamlit's directives
+    (``:red[...]``, ``:small[...]``, ``:help[...]``) and its ``:material/icon:`` icons.
+    Patterns that Streamlit rewrites *after* parsing, where an escape is gone, get an invisible
+    :data:`WORD_JOINER` instead: emoji shortcodes (``:smile:``, ``:material_x:``,
+    ``:streamlit:``), bare URLs and e-mail addresses (GFM autolinks) and the typographic
+    arrows (``" -> "``). Whitespace, newlines included, becomes one space, so a value never
+    starts a new block.
+
+    Parameters
+    ----------
+    text : Any
+        A name, tag, id, file name, URL parameter or error message; None is ``""``.
+
+    Returns
+    -------
+    str
+        Markdown whose rendering is ``text`` (whitespace collapsed; word joiners are invisible).
+    """
+    if text is None:
+        return ""
+    value = _WHITESPACE.sub(" ", str(text))
+    value = _SHORTCODE.sub(":" + WORD_JOINER, value)
+    value = _SCHEME_SLASHES.sub(":" + WORD_JOINER, value)
+    value = _WWW.sub(r"\1" + WORD_JOINER, value)
+    value = _EMAIL_AT.sub(WORD_JOINER + "@", value)
+    value = _ARROW.sub(lambda m: m[1][0] + WORD_JOINER + m[1][1:], value)
+    return _ASCII_PUNCTUATION.sub(r"\\\1", value)
+
+
+def plotly_escape(text: Any) -> str:
+    """``text`` as literal text in a Plotly label (hover text, tick labels, legend entries,
+    titles, annotations), which Plotly renders as a small HTML subset (``<a href>``, ``<b>``,
+    ``<br>``, ``<span style>``...).
+
+    Only ``&``, ``<`` and ``>`` are escaped: Plotly decodes ``&amp;``, ``&lt;`` and ``&gt;``
+    but shows ``&quot;`` as typed, and a quote cannot open a tag once ``<`` is escaped.
+    None is ``""``.
+    """
+    if text is None:
+        return ""
+    return _html.escape(str(text), quote=False)
