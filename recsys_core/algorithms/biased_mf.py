@@ -33,7 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import DatasetError
-from . import register
+from . import register, stored
 from .base import LATENT_CAPABILITIES, Param, Recommender
 
 _CHUNK_ELEMENTS = 1 << 23  # float64 elements per temporary block (64 MB)
@@ -213,13 +213,21 @@ class BiasedMF(Recommender):
     @classmethod
     def from_arrays(cls, arrays, params):
         model = cls(**params)
-        model.user_factors_ = np.asarray(arrays["user_factors"], np.float64)
-        model.user_bias_ = np.asarray(arrays["user_bias"], np.float64)
-        model.item_factors_ = np.asarray(arrays["item_factors"], np.float64)
-        model.item_bias_ = np.asarray(arrays["item_bias"], np.float64)
-        model.global_mean_ = float(arrays["global_mean"])
-        model.rating_max_ = float(arrays["rating_max"])
-        model.train_rmse_ = [float(v) for v in arrays["train_rmse"]]
+        model._validated_params()
+        users = stored.array(arrays, "user_factors", "user factor matrix", dtype=np.float64,
+                             shape=(None, None))
+        items = stored.array(arrays, "item_factors", "item factor matrix", dtype=np.float64,
+                             shape=(None, users.shape[1]))
+        model.user_factors_, model.item_factors_ = users, items
+        model.user_bias_ = stored.array(arrays, "user_bias", "user bias vector", dtype=np.float64,
+                                        shape=(len(users),))
+        model.item_bias_ = stored.array(arrays, "item_bias", "item bias vector", dtype=np.float64,
+                                        shape=(len(items),))
+        model.global_mean_ = stored.number(arrays, "global_mean", "mean rating")
+        model.rating_max_ = stored.number(arrays, "rating_max", "highest rating")
+        rmse = stored.array(arrays, "train_rmse", "training error curve", dtype=np.float64,
+                            shape=(None,), finite=False)
+        model.train_rmse_ = [float(v) for v in rmse]
         model.n_users_, model.n_items_ = len(model.user_factors_), len(model.item_factors_)
         return model
 

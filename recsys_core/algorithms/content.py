@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from ..errors import DatasetError, NotFittedError
-from . import register
+from . import register, stored
 from .base import Param, Recommender
 
 
@@ -109,12 +109,11 @@ class ContentRecommender(Recommender):
     @classmethod
     def from_arrays(cls, arrays, params):
         model = cls(**params)
-        shape = tuple(int(v) for v in arrays["shape"])
-        model.features_ = sp.csr_matrix(
-            (arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape, dtype=np.float32
-        )
+        model._validated_params()
+        shape = stored.dimensions(arrays, "shape", "item feature matrix's shape")
+        model.features_ = stored.csr(arrays, shape, "item feature matrix", columns="feature")
         model.n_items_ = shape[0]
-        model.n_users_ = int(arrays["n_users"])
+        model.n_users_ = stored.count(arrays, "n_users", "user count")
         return model
 
 

@@ -20,7 +20,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from ..errors import ModelFitError
-from . import register
+from . import register, stored
 from .base import Param, Recommender
 
 BYTES_PER_ITEM_PAIR = 12
@@ -123,8 +123,10 @@ class EASE(Recommender):
     def from_arrays(cls, arrays: dict[str, np.ndarray], params: dict[str, Any]) -> Recommender:
         model = cls(**params)
         model._validated_params()
-        model.B_ = np.ascontiguousarray(arrays["B"], dtype=np.float32)
-        model.n_users_ = int(arrays["n_users"])
+        model.B_ = stored.array(arrays, "B", "item weight matrix", shape=(None, None))
+        if model.B_.shape[0] != model.B_.shape[1]:
+            raise stored.DamagedArrays("its item weight matrix is not square")
+        model.n_users_ = stored.count(arrays, "n_users", "user count")
         model.n_items_ = model.B_.shape[0]
         return model
 

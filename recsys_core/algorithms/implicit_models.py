@@ -34,7 +34,7 @@ from implicit.recommender_base import ModelFitError as LibraryFitError
 from threadpoolctl import threadpool_limits
 
 from ..errors import ModelFitError
-from . import register
+from . import register, stored
 from .base import (
     LATENT_CAPABILITIES,
     OnEpoch,
@@ -69,6 +69,8 @@ class _ImplicitFactorModel(Recommender):
     """Confidence of a history item in the approximate fold-in (``_fold_in``)."""
     _loss_in_callback: ClassVar[bool] = False
     """implicit passes the training loss as the callback's last argument (ALS only)."""
+    _bias_columns: ClassVar[int] = 0
+    """Factor columns implicit adds to ``factors`` for its biases (BPR: 1, LMF: 2)."""
 
     # ------------------------------------------------------------ what each family provides
     def _library_model(self, values: dict[str, Any]):  # pragma: no cover - abstract
@@ -250,10 +252,14 @@ class _ImplicitFactorModel(Recommender):
     def from_arrays(cls, arrays: dict[str, np.ndarray], params: dict[str, Any]) -> Recommender:
         model = cls(**params)
         values = model._validated_params()
+        # implicit's compiled code trusts these shapes (ALS passes ``factors`` to its solver)
+        shape = (None, values["factors"] + cls._bias_columns)
+        user_factors = stored.array(arrays, "user_factors", "user factor matrix", shape=shape)
+        item_factors = stored.array(arrays, "item_factors", "item factor matrix", shape=shape)
         with threadpool_limits(1, "blas"):
             library = model._library_model(values)
-        library.user_factors = np.array(arrays["user_factors"], dtype=np.float32)
-        library.item_factors = np.array(arrays["item_factors"], dtype=np.float32)
+        library.user_factors = user_factors
+        library.item_factors = item_factors
         model.model_ = library
         model.n_users_ = library.user_factors.shape[0]
         model.n_items_ = library.item_factors.shape[0]
@@ -364,6 +370,8 @@ class BPR(_ImplicitFactorModel):
         Param("random_state", int, 0, "Seed of the initial factors and the sampling.", low=0),
     )
 
+    _bias_columns = 1
+
     def _library_model(self, values: dict[str, Any]):
         from implicit.cpu.bpr import BayesianPersonalizedRanking
 
@@ -381,6 +389,8 @@ class LMF(_ImplicitFactorModel):
         Param("num_threads", int, 1, "Training threads.", 1, 64),
         Param("random_state", int, 0, "Seed of the initial factors and the sampling.", low=0),
     )
+
+    _bias_columns = 2
 
     def _library_model(self, values: dict[str, Any]):
         from implicit.cpu.lmf import LogisticMatrixFactorization
@@ -504,20 +514,16 @@ class ItemKNN(Recommender):
 
         model = cls(**params)
         model._validated_params()
-        shape = tuple(int(n) for n in arrays["shape"])
-        similarity = sp.csr_matrix(
-            (
-                np.asarray(arrays["data"], np.float32),
-                np.asarray(arrays["indices"]),
-                np.asarray(arrays["indptr"]),
-            ),
-            shape=shape,
-        )
+        shape = stored.dimensions(arrays, "shape", "similarity matrix's shape")
+        if shape[0] != shape[1]:
+            raise stored.DamagedArrays("its similarity matrix is not square")
+        # checked before scipy or implicit see it: an index past the last item crashes them
+        similarity = stored.csr(arrays, shape, "similarity matrix", columns="item")
         library = model._library_model()
         library.similarity = similarity.astype(np.float64)
         library.scorer = NearestNeighboursScorer(library.similarity)
         model._set_similarity(library)
-        model.n_users_ = int(arrays["n_users"])
+        model.n_users_ = stored.count(arrays, "n_users", "user count")
         model.n_items_ = shape[1]
         return model
 

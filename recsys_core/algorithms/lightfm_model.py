@@ -33,7 +33,7 @@ import scipy.sparse as sp
 
 from ..errors import DatasetError, ModelFitError, UnknownIdError
 from ..features import TAG_PREFIX, item_feature_matrix
-from . import register
+from . import register, stored
 from .base import LATENT_CAPABILITIES, Param, Recommender, normalise_rows, top_k_rows
 
 LOSSES = ("warp", "bpr", "logistic", "warp-kos")
@@ -350,21 +350,33 @@ class LightFMRecommender(Recommender):
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], params: dict[str, Any]):
         model = cls(**params)
+        values = model._validated_params()
         model.model_ = None
         model.features_ = None
-        model.item_repr_ = np.asarray(arrays["item_repr"], np.float32)
-        model.item_bias_ = np.asarray(arrays["item_bias"], np.float32)
-        model.user_repr_ = np.asarray(arrays["user_repr"], np.float32)
-        model.user_bias_ = np.asarray(arrays["user_bias"], np.float32)
-        model.epochs_done_ = int(arrays["epochs_done"])
-        model.n_users_, model.n_items_ = len(model.user_repr_), len(model.item_repr_)
+        shape = (None, values["no_components"])
+        model.item_repr_ = stored.array(arrays, "item_repr", "item embedding matrix", shape=shape)
+        model.user_repr_ = stored.array(arrays, "user_repr", "user embedding matrix", shape=shape)
+        n_items, n_users = len(model.item_repr_), len(model.user_repr_)
+        model.item_bias_ = stored.array(arrays, "item_bias", "item bias vector", shape=(n_items,))
+        model.user_bias_ = stored.array(arrays, "user_bias", "user bias vector", shape=(n_users,))
+        model.epochs_done_ = stored.count(arrays, "epochs_done", "epoch count")
+        model.n_users_, model.n_items_ = n_users, n_items
         if "tag_names" in arrays:
-            model.tag_names_ = decode_names(arrays["tag_names"])
-            model.tag_vectors_ = np.asarray(arrays["tag_vectors"], np.float32)
-            indices = np.asarray(arrays["item_tags_indices"], np.int64)
-            model.item_tags_ = sp.csr_matrix(
-                (np.ones(len(indices), np.float32), indices, arrays["item_tags_indptr"]),
-                shape=(model.n_items_, len(model.tag_names_)),
+            codes = stored.array(arrays, "tag_names", "tag names", np.int64, shape=(None, None))
+            surrogate = (codes >= 0xD800) & (codes <= 0xDFFF)
+            if codes.size and (codes.min() < 0 or codes.max() > 0x10FFFF or surrogate.any()):
+                raise stored.DamagedArrays("its tag names are not text")
+            model.tag_names_ = decode_names(codes)
+            n_tags = len(model.tag_names_)
+            model.tag_vectors_ = stored.array(
+                arrays, "tag_vectors", "tag embedding matrix", shape=(n_tags, shape[1])
+            )
+            model.item_tags_ = stored.csr(
+                arrays,
+                (model.n_items_, n_tags),
+                "item tag matrix",
+                columns="tag",
+                keys=(None, "item_tags_indices", "item_tags_indptr"),
             )
         return model
 

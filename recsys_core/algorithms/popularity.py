@@ -7,7 +7,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from . import register
+from . import register, stored
 from .base import Param, Recommender
 
 
@@ -55,7 +55,8 @@ class Popularity(Recommender):
     @classmethod
     def from_arrays(cls, arrays, params):
         model = cls(**params)
-        model.popularity_ = np.asarray(arrays["popularity"], np.float32)
+        model._validated_params()
+        model.popularity_ = stored.array(arrays, "popularity", "popularity vector", shape=(None,))
         model.n_items_ = len(model.popularity_)
-        model.n_users_ = int(arrays["n_users"])
+        model.n_users_ = stored.count(arrays, "n_users", "user count")
         return model

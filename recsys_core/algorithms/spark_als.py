@@ -35,7 +35,7 @@ import scipy.sparse as sp
 
 from .. import spark
 from ..errors import ModelFitError
-from . import register, register_load_only
+from . import register, register_load_only, stored
 from .base import (
     LATENT_CAPABILITIES,
     OnEpoch,
@@ -261,7 +261,10 @@ class SparkALS(Recommender):
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], params: dict[str, Any]) -> Recommender:
-        return cls.from_factors(arrays["user_factors"], arrays["item_factors"], params)
+        users = stored.array(arrays, "user_factors", "user factor matrix", shape=(None, None))
+        items = stored.array(arrays, "item_factors", "item factor matrix", shape=(None, None))
+        stored.same_width(users, items, "user and item factor matrices")
+        return cls.from_factors(users, items, params)
 
 
 def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:

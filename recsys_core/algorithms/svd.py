@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from sklearn.utils.extmath import randomized_svd
 
 from ..errors import ModelFitError, ParameterError
-from . import register
+from . import register, stored
 from .base import Param, Recommender, normalise_rows
 
 
@@ -100,9 +100,12 @@ class PureSVD(Recommender):
     def from_arrays(cls, arrays: dict[str, np.ndarray], params: dict[str, Any]) -> Recommender:
         model = cls(**params)
         model._validated_params()
-        model.V_ = np.asarray(arrays["V"], dtype=np.float32)
-        model.sigma_ = np.asarray(arrays["sigma"], dtype=np.float32)
-        model.user_factors_ = np.asarray(arrays["user_factors"], dtype=np.float32)
+        model.V_ = stored.array(arrays, "V", "item factor matrix", shape=(None, None))
+        width = model.V_.shape[1]
+        model.sigma_ = stored.array(arrays, "sigma", "singular values", shape=(width,))
+        model.user_factors_ = stored.array(
+            arrays, "user_factors", "user factor matrix", shape=(None, width)
+        )
         model.n_users_ = model.user_factors_.shape[0]
         model.n_items_ = model.V_.shape[0]
         model._normed_items = None

@@ -28,7 +28,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..errors import DatasetError, NotFittedError, ParameterError
-from . import register
+from . import register, stored
 from .base import LATENT_CAPABILITIES, Param, Recommender, normalise_rows
 
 TABLE_SUFFIXES = (".parquet", ".csv", ".tsv")
@@ -141,9 +141,10 @@ class VectorsRecommender(Recommender):
     @classmethod
     def from_arrays(cls, arrays, params):
         model = cls(**params)
-        model.vectors_ = np.asarray(arrays["vectors"], np.float32)
+        model._validated_params()
+        model.vectors_ = stored.array(arrays, "vectors", "item vector matrix", shape=(None, None))
         model.n_items_ = len(model.vectors_)
-        model.n_users_ = int(arrays["n_users"])
+        model.n_users_ = stored.count(arrays, "n_users", "user count")
         model._space = None
         return model
 
