@@ -4,12 +4,17 @@
 
     python -m recsys_core datasets [--json]
     python -m recsys_core fetch DATASET
-    python -m recsys_core info DATASET [--data-dir DIR] [--download] [--json]
+    python -m recsys_core info DATASET [--items FILE] [--data-dir DIR] [--download] [--json]
 
 ``info --json`` prints ``Dataset.summary()`` (``n_users``, ``n_items``, ``n_interactions``,
 ``density``, ``example_item``, ``example_user``, ...) plus the description; without ``--json`` the
 same figures as aligned text, headed by the dataset's label ("demo (synthetic demo data)").
 The dataset modules are imported inside the commands, so ``--help`` stays instant.
+
+:func:`dataset_source` is how every verb that takes a DATASET (``info``, ``train``,
+``evaluate``, ``tune``) turns it and ``--items`` / ``--data-dir`` into what ``load_dataset``
+takes and the model store records. The command line opens any path: it is run by the machine's
+own user (the app only opens what :func:`recsys_core.datasets.require_shareable` allows).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..errors import DatasetError
+from ..errors import DatasetError, UserError
 from .output import ProgressBar, echo, log, print_json
 
 
@@ -49,6 +54,7 @@ def register(subparsers: Any) -> None:
         description="Load DATASET and print its size, density and an example item and user.",
     )
     info.add_argument("dataset", metavar="DATASET", help="registry name or csv/tsv/parquet path")
+    add_items_argument(info)
     info.add_argument("--data-dir", default=None, help="folder already holding the raw files")
     info.add_argument(
         "--download", action="store_true", help="fetch a missing remote dataset first"
@@ -137,22 +143,94 @@ def format_summary(summary: dict) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- helpers
-def _load(args: argparse.Namespace):
-    from ..datasets import is_path_spec, load_dataset, sources
+def add_items_argument(parser: argparse.ArgumentParser) -> None:
+    """``--items FILE``: the item metadata of a DATASET that is a file."""
+    parser.add_argument(
+        "--items", default=None, metavar="FILE",
+        help="item metadata for a DATASET that is a file (csv/tsv/parquet with item_id and any "
+        "of name, image_url, url, category, tags), as an upload's items file",
+    )
 
-    spec = args.dataset
-    if args.data_dir is not None and not Path(args.data_dir).is_dir():
-        raise DatasetError(
-            f"The folder {args.data_dir} given to --data-dir does not exist; check the path."
-        )
-    if spec not in sources() and is_path_spec(spec) and not Path(spec).is_file():
-        raise DatasetError(f"The file {spec} does not exist; check the path.")
-    progress = ProgressBar(f"load {spec}")
+
+def dataset_source(
+    spec: str, *, items: str | None = None, data_dir: str | None = None, **options: Any
+) -> dict[str, Any]:
+    """What to load for a DATASET argument, as the model store records it.
+
+    Parameters
+    ----------
+    spec : str
+        A registry name or a file path, optionally followed by ``@kcore=U,I``; an existing file
+        becomes its absolute path, so ``similar``, ``recommend`` and the app find it again.
+    items : str, optional
+        ``--items``: an items file for a DATASET that is a file (absolute path in
+        ``options["items_path"]``).
+    data_dir : str, optional
+        ``--data-dir``: a folder already holding a registry dataset's raw files.
+    **options
+        Other loader options (``min_rating``).
+
+    Returns
+    -------
+    dict
+        ``{"spec", "data_dir", "options"}``: ``load_dataset(spec, data_dir=data_dir,
+        **options)`` loads it.
+
+    Raises
+    ------
+    UserError
+        For a missing file, folder or items file, or ``--items`` with a registry dataset.
+    """
+    from ..datasets import KCORE_SUFFIX, is_path_spec, sources, split_spec
+
+    base, cut = split_spec(spec)
+    is_file = base not in sources() and is_path_spec(base)
+    if is_file:
+        path = Path(base).expanduser()
+        if not path.is_file():
+            what = "is a folder, not a file" if path.is_dir() else "does not exist"
+            raise DatasetError(f"The file {base} {what}; check the path.")
+        base = str(path.resolve())
+    if data_dir is not None:
+        if not Path(data_dir).expanduser().is_dir():
+            raise DatasetError(
+                f"The folder {data_dir} given to --data-dir does not exist; check the path."
+            )
+        data_dir = str(Path(data_dir).expanduser().resolve())
+    options = {key: value for key, value in options.items() if value is not None}
+    if items is not None:
+        if not is_file:
+            raise UserError(
+                f"--items goes with a DATASET that is a file, not {base!r}; that dataset has "
+                "its own item metadata."
+            )
+        items_file = Path(items).expanduser()
+        if not items_file.is_file():
+            what = "is a folder, not a file" if items_file.is_dir() else "does not exist"
+            raise DatasetError(f"The items file {items} {what}; check the path.")
+        options["items_path"] = str(items_file.resolve())
+    spec = f"{base}{KCORE_SUFFIX}{cut[0]},{cut[1]}" if cut else base
+    return {"spec": spec, "data_dir": data_dir, "options": options}
+
+
+def load_source(source: dict[str, Any], *, download: bool = False, label: str = "loading"):
+    """The Dataset of a :func:`dataset_source` (a progress bar and warnings on stderr)."""
+    from ..datasets import load_dataset
+
     return _with_warnings(
         lambda: load_dataset(
-            spec, data_dir=args.data_dir, progress=progress, download=args.download
+            source["spec"],
+            data_dir=source["data_dir"],
+            progress=ProgressBar(label),
+            download=download,
+            **source["options"],
         )
     )
+
+
+def _load(args: argparse.Namespace):
+    source = dataset_source(args.dataset, items=args.items, data_dir=args.data_dir)
+    return load_source(source, download=args.download, label=f"load {args.dataset}")
 
 
 def _with_warnings(call):

@@ -3,7 +3,8 @@
 ::
 
     python -m recsys_core evaluate DATASET ALGO [--param K=V ...] [--preset P] [--split SPEC]
-                                   [-k 10] [--min-rating R] [--data-dir DIR] [--seed N]
+                                   [-k 10] [--min-rating R] [--items FILE] [--data-dir DIR]
+                                   [--seed N]
                                    [--full-auc] [--save] [--json]
     python -m recsys_core evaluate --model MODEL_ID [-k 10] [--json]
     python -m recsys_core tune DATASET ALGO (--grid K=V1,V2 ... | --random N [--range K=LO:HI])
@@ -22,10 +23,10 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from .data_cmds import add_items_argument, dataset_source, load_source
 from .output import ProgressBar, echo, log, print_json
 
 _SHOWN = (
@@ -99,6 +100,7 @@ def _protocol_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-k", type=int, default=10, help="length of the lists (default 10)")
     parser.add_argument("--min-rating", type=float, default=None, metavar="R",
                         help="explicit datasets: ratings of at least R count as positives")
+    add_items_argument(parser)
     parser.add_argument("--data-dir", default=None, help="folder already holding the raw files")
     parser.add_argument("--seed", type=int, default=None,
                         help="random_state of the split (default 0)")
@@ -113,7 +115,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         clashing = [flag for flag, value in (
             ("DATASET", args.dataset), ("--param", args.param), ("--preset", args.preset),
             ("--split", args.split), ("--seed", args.seed), ("--min-rating", args.min_rating),
-            ("--data-dir", args.data_dir), ("--save", args.save),
+            ("--items", args.items), ("--data-dir", args.data_dir), ("--save", args.save),
         ) if value]
         if clashing:
             raise UserError(
@@ -204,17 +206,10 @@ def _params(args: argparse.Namespace) -> dict[str, str]:
 
 
 def _load(args: argparse.Namespace):
-    from ..datasets import is_path_spec, load_dataset
-
-    spec = args.dataset
-    if is_path_spec(spec) and Path(spec).expanduser().exists():
-        spec = str(Path(spec).expanduser().resolve())
-    data_dir = str(Path(args.data_dir).expanduser().resolve()) if args.data_dir else None
-    options: dict[str, Any] = {}
-    if args.min_rating is not None:
-        options["min_rating"] = args.min_rating
-    dataset = load_dataset(spec, data_dir=data_dir, progress=ProgressBar("loading"), **options)
-    return dataset, {"spec": spec, "data_dir": data_dir, "options": options}
+    source = dataset_source(
+        args.dataset, items=args.items, data_dir=args.data_dir, min_rating=args.min_rating
+    )
+    return load_source(source), source
 
 
 def _number(value: Any) -> str:

@@ -2,15 +2,16 @@
 
 ::
 
-    python -m recsys_core train DATASET ALGO [--param K=V ...] [--preset NAME] [--data-dir DIR]
-                                [--force] [--json]
+    python -m recsys_core train DATASET ALGO [--param K=V ...] [--preset NAME] [--items FILE]
+                                [--data-dir DIR] [--force] [--json]
     python -m recsys_core models [--dataset D] [--json]
     python -m recsys_core similar MODEL_ID ITEM_ID [-k 10] [--json]
     python -m recsys_core recommend MODEL_ID USER_ID [-k 10] [--include-seen] [--json]
 
 ``similar`` and ``recommend`` print ``{"items": [{"item_id", "name", "score"}, ...]}`` with
 ``--json``, a table otherwise. They reload the model's dataset from what its meta records (a
-registry name, or the absolute path of a file) and refuse if its fingerprint changed.
+registry name, or the absolute path of a file, with the ``--items`` file it was trained with)
+and refuse if its fingerprint changed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UserError
+from .data_cmds import add_items_argument, dataset_source, load_source
 from .output import ProgressBar, echo, log, print_json
 
 
@@ -43,6 +45,7 @@ def register(subparsers: Any) -> None:
         help="a parameter value (repeatable); see the algorithm's schema",
     )
     train.add_argument("--preset", default=None, help="a named preset of the algorithm")
+    add_items_argument(train)
     train.add_argument("--data-dir", default=None, help="folder already holding the raw files")
     train.add_argument("--force", action="store_true", help="train again even if stored")
     train.add_argument("--json", action="store_true", help="print one JSON object")
@@ -96,7 +99,7 @@ def _train_parquet_with_spark(args: argparse.Namespace) -> int:
         item_col=None,
         weight_col=None,
         keep_duplicates=False,
-        items=None,
+        items=args.items,
         data_dir=args.data_dir,
         allow_missing=False,
         json=args.json,
@@ -106,25 +109,21 @@ def _train_parquet_with_spark(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from ..algorithms import parse_param_args, parse_params
-    from ..datasets import is_path_spec, load_dataset
     from ..training import train
 
     raw = parse_param_args(args.param)
     values = parse_params(args.algorithm, raw, args.preset)  # fail fast, before loading data
     if args.algorithm == "spark-als" and _is_parquet_input(args.dataset):
         return _train_parquet_with_spark(args)
-    spec = args.dataset
-    if is_path_spec(spec) and Path(spec).expanduser().exists():
-        spec = str(Path(spec).expanduser().resolve())
-    data_dir = str(Path(args.data_dir).expanduser().resolve()) if args.data_dir else None
-    dataset = load_dataset(spec, data_dir=data_dir, progress=ProgressBar("loading"))
+    source = dataset_source(args.dataset, items=args.items, data_dir=args.data_dir)
+    dataset = load_source(source)
     bar = ProgressBar(f"training {args.algorithm}")  # adapters report epochs through it
     result = train(
         dataset,
         args.algorithm,
         values,
         force=args.force,
-        source={"spec": spec, "data_dir": data_dir, "options": {}},
+        source=source,
         progress=bar,
     )
     bar(1.0, "done")
