@@ -13,9 +13,19 @@ The model id is derived from the dataset fingerprint, the algorithm and its para
 Writes are atomic: the folder is written under a temporary name inside the store, fsynced, then
 renamed into place, all under an exclusive lock on the model id; if a good copy appeared
 meanwhile it is kept and the new one dropped. ``meta.json`` updates are a temporary file plus
-``os.replace`` under the same lock. A damaged or foreign entry (bad json, missing or truncated
-npz, unknown algorithm, a stray file) is listed with the reason and never breaks a listing;
-loading it raises :class:`~recsys_core.errors.StoreError`.
+``os.replace`` under the same lock.
+
+Everything read back is treated as untrusted. ``meta.json`` is read with a size cap
+(:data:`META_MAX_BYTES`), any JSON shape or depth, and the fields the store, the CLI and the app
+use are checked for type (a bad field is left out of the entry's ``meta``). ``arrays.npz`` is read
+member by member (plain numeric ``.npy`` only: no objects, no compression, sizes that match the
+file) and each adapter's ``from_arrays`` checks dtypes, shapes, finiteness and sparse indices
+(:mod:`recsys_core.algorithms.stored`) before scipy or implicit see them; the rebuilt model must
+agree with its meta and with the dataset. A damaged or foreign entry is listed with one sentence
+saying why and never breaks a listing; loading it raises :class:`~recsys_core.errors.StoreError`
+("Model X is damaged: ...; train it again."). A listing checks the meta and the arrays' headers
+(it reads no array data); damage only the data shows (an index out of range, a NaN) is found
+when the model is loaded, and from then on the listing of this process reports it too.
 
 ``meta.json`` keys (schema 1): ``schema``, ``model_id``, ``algorithm``, ``params``, ``dataset``
 (name), ``dataset_label``, ``fingerprint``, ``dataset_source`` (``{"spec", "data_dir",
@@ -35,6 +45,7 @@ import fcntl
 import hashlib
 import importlib.metadata
 import json
+import math
 import os
 import re
 import shutil
@@ -53,7 +64,7 @@ import numpy as np
 from . import __version__, config
 from .algorithms.base import Recommender
 from .dataset import Dataset
-from .errors import StoreError
+from .errors import StoreError, UserError
 
 SCHEMA_VERSION = 1
 ARRAYS = "arrays.npz"
@@ -62,6 +73,9 @@ _TMP_PREFIX = ".tmp-"
 _LOCK_DIR = ".locks"
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,120}$")
 _STALE_TMP_SECONDS = 3600.0
+_PLAIN_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,40}$")
+META_MAX_BYTES = 1 << 20
+"""The largest ``meta.json`` read (1 MB; the store writes a few KB)."""
 _VERSION_DISTRIBUTIONS = {
     "numpy": ("numpy",),
     "scipy": ("scipy",),
@@ -246,10 +260,12 @@ class ModelStore:
         model_id = model_id_for(dataset.fingerprint, model.name, params, variant)
         arrays = model.to_arrays()
         for key, value in arrays.items():
-            if np.asarray(value).dtype.kind == "O":
+            dtype = np.asarray(value).dtype
+            if dtype.kind not in "biuf" or dtype.fields is not None:
+                kind = "an object" if dtype.hasobject else f"a {dtype}"
                 raise TypeError(
-                    f"{model.name}.to_arrays()[{key!r}] is an object array; the store never "
-                    "pickles, so return numeric or string arrays."
+                    f"{model.name}.to_arrays()[{key!r}] is {kind} array; the store never "
+                    "pickles and reads numbers only, so return numeric arrays."
                 )
         if fit_seconds is None:
             fit_seconds = getattr(model, "fit_seconds_", None)
@@ -362,11 +378,11 @@ class ModelStore:
 
     # ------------------------------------------------------------------ reading
     def meta(self, model_id: str) -> dict:
-        """The parsed meta.json of a model; StoreError if unknown or unreadable."""
+        """The parsed, checked meta.json of a model; StoreError if unknown or damaged."""
         self._require(model_id)
         meta, reason = self._read_meta(self.root / model_id)
         if reason is not None:
-            raise StoreError(f"Model {model_id} is damaged ({reason}); delete it and train again.")
+            raise self._damaged(model_id, reason)
         return meta
 
     def load(self, model_id: str, dataset: Dataset | None = None) -> Recommender:
@@ -375,35 +391,16 @@ class ModelStore:
         Raises
         ------
         StoreError
-            Unknown id (the message lists the closest ones), a damaged entry, or a ``dataset``
-            whose fingerprint is not the one the model was trained on.
+            Unknown id (the message lists the closest ones), a damaged entry (one sentence:
+            what is wrong), or a ``dataset`` whose fingerprint is not the one the model was
+            trained on.
         """
-        from .algorithms import loader
-
         meta = self.meta(model_id)
-        cls = loader(meta["algorithm"])
-        if cls is None:
-            raise StoreError(
-                f"Model {model_id} was trained with algorithm {meta['algorithm']!r}, which is not "
-                "available here; install its library or delete the model."
-            )
-        if dataset is not None and dataset.fingerprint != meta.get("fingerprint"):
-            trained_on = meta.get("dataset_label") or meta.get("dataset")
-            raise StoreError(
-                f"Model {model_id} was trained on {trained_on} (fingerprint "
-                f"{meta.get('fingerprint')}), not on {dataset.label} (fingerprint "
-                f"{dataset.fingerprint}); load the dataset it was trained on or train it again."
-            )
-        arrays = self._read_arrays(model_id)
-        try:
-            model = cls.from_arrays(arrays, dict(meta.get("params") or {}))
-        except (KeyError, ValueError, TypeError, IndexError) as error:
-            raise StoreError(
-                f"Model {model_id} is damaged (its arrays do not rebuild a {meta['algorithm']} "
-                f"model: {error}); delete it and train again."
-            ) from None
-        model.fit_seconds_ = meta.get("fit_seconds")
         if dataset is not None:
+            self._check_fingerprint(model_id, meta, dataset)
+        model = self._rebuild(model_id, meta)
+        if dataset is not None:
+            self._check_sizes(model_id, model, dataset.n_users, dataset.n_items, "the dataset")
             model.attach(dataset.interactions)
         return model
 
@@ -412,8 +409,10 @@ class ModelStore:
     ) -> tuple[Recommender, Dataset]:
         """The model and the dataset it was trained on (reloaded from ``meta["dataset_source"]``).
 
-        Raises StoreError if the dataset found there is no longer the one the model was trained
-        on (a file that changed since), and the loader's DatasetError if it cannot be read.
+        The model is rebuilt (and its arrays checked) before the dataset is read, so a damaged
+        model is reported at once. Raises StoreError if the dataset found there is no longer
+        the one the model was trained on (a file that changed since), and the loader's
+        DatasetError if it cannot be read.
         """
         from .datasets import load_dataset
 
@@ -424,34 +423,91 @@ class ModelStore:
             raise StoreError(
                 f"Model {model_id} does not record its dataset; delete it and train it again."
             )
-        dataset = load_dataset(
-            str(spec),
-            data_dir=source.get("data_dir"),
-            progress=progress,
-            **dict(source.get("options") or {}),
+        model = self._rebuild(model_id, meta)
+        try:
+            dataset = load_dataset(
+                str(spec),
+                data_dir=source.get("data_dir"),
+                progress=progress,
+                **dict(source.get("options") or {}),
+            )
+        except TypeError:  # options this version's loaders do not take
+            raise self._damaged(
+                model_id, f"{META} records dataset options that do not load its dataset"
+            ) from None
+        self._check_fingerprint(model_id, meta, dataset)
+        self._check_sizes(model_id, model, dataset.n_users, dataset.n_items, "the dataset")
+        model.attach(dataset.interactions)
+        return model, dataset
+
+    def _rebuild(self, model_id: str, meta: dict) -> Recommender:
+        """The model from its checked arrays; it must agree with its meta's sizes."""
+        from .algorithms import loader
+        from .algorithms.stored import DamagedArrays
+
+        algorithm = meta["algorithm"]
+        cls = loader(algorithm)
+        if cls is None:
+            raise StoreError(
+                f"Model {model_id} was trained with algorithm {_quoted(algorithm)}, which is not "
+                "available here; install its library or delete the model."
+            )
+        problem = _params_problem(cls, meta["params"])
+        if problem is not None:
+            raise self._damaged(model_id, problem)
+        arrays = self._read_arrays(model_id)
+        try:
+            model = cls.from_arrays(arrays, dict(meta["params"]))
+        except DamagedArrays as error:
+            raise self._damaged(model_id, str(error)) from None
+        except (UserError, KeyError, ValueError, TypeError, IndexError, OverflowError):
+            raise self._damaged(
+                model_id, f"its arrays do not rebuild a {algorithm} model"
+            ) from None
+        self._check_sizes(model_id, model, meta.get("n_users"), meta.get("n_items"), META)
+        model.fit_seconds_ = meta.get("fit_seconds")
+        return model
+
+    @staticmethod
+    def _check_fingerprint(model_id: str, meta: dict, dataset: Dataset) -> None:
+        if dataset.fingerprint == meta.get("fingerprint"):
+            return
+        trained_on = meta.get("dataset_label") or meta.get("dataset")
+        raise StoreError(
+            f"Model {model_id} was trained on {trained_on} (fingerprint "
+            f"{meta.get('fingerprint')}), not on {dataset.label} (fingerprint "
+            f"{dataset.fingerprint}); load the dataset it was trained on or train it again."
         )
-        return self.load(model_id, dataset), dataset
+
+    def _check_sizes(
+        self,
+        model_id: str,
+        model: Recommender,
+        n_users: int | None,
+        n_items: int | None,
+        where: str,
+    ) -> None:
+        """The rebuilt model's user and item counts must be ``where``'s (None: not known)."""
+        for count, expected, what in (
+            (getattr(model, "n_users_", None), n_users, "users"),
+            (model.n_items_, n_items, "items"),
+        ):
+            if count is not None and expected is not None and int(count) != int(expected):
+                raise self._damaged(
+                    model_id,
+                    f"its arrays hold {int(count):,} {what} where {where} has {int(expected):,}",
+                )
+
+    def _damaged(self, model_id: str, reason: str) -> StoreError:
+        """The one-sentence error for a damaged entry, remembered for this process's listings."""
+        _remember_damage(self.root / model_id, reason)
+        return StoreError(f"Model {model_id} is damaged: {reason}; train it again.")
 
     def _read_arrays(self, model_id: str) -> dict[str, np.ndarray]:
-        path = self.root / model_id / ARRAYS
         try:
-            with np.load(path, allow_pickle=False) as npz:
-                return {key: npz[key] for key in npz.files}
-        except FileNotFoundError:
-            raise StoreError(
-                f"Model {model_id} is damaged ({ARRAYS} is missing); delete it and train again."
-            ) from None
-        except ValueError as error:
-            if "allow_pickle" in str(error) or "Object arrays" in str(error):
-                reason = f"{ARRAYS} holds an object array, which the store refuses to unpickle"
-            else:
-                reason = f"{ARRAYS} is unreadable: {error}"
-            raise StoreError(f"Model {model_id} is damaged ({reason}); delete it.") from None
-        except (OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
-            raise StoreError(
-                f"Model {model_id} is damaged ({ARRAYS} is unreadable: {error}); delete it and "
-                "train again."
-            ) from None
+            return _read_npz(self.root / model_id / ARRAYS, data=True)
+        except _Damaged as error:
+            raise self._damaged(model_id, str(error)) from None
 
     def list(self, fingerprint: str | None = None) -> builtins.list[ModelEntry]:
         """Every entry of the store, newest first; damaged ones included with a reason.
@@ -499,51 +555,56 @@ class ModelStore:
         return [entry.model_id for entry in self.list() if entry.ok]
 
     def _inspect(self, model_id: str) -> tuple[dict | None, str | None]:
-        """(meta or None, None or the reason the entry is damaged); cheap: no array is read."""
+        """(meta or None, None or the reason the entry is damaged); cheap: the meta and the
+        arrays' headers are read, no array data."""
+        from .algorithms import loader
+
         folder = self.root / model_id
         if not _ID_PATTERN.match(model_id):
             return None, "a foreign folder, not a model id"
         meta, reason = self._read_meta(folder)
         if reason is not None:
             return meta, reason
-        from .algorithms import loader
-
-        if loader(str(meta.get("algorithm"))) is None:
-            return meta, f"unknown algorithm {meta.get('algorithm')!r}"
-        arrays = folder / ARRAYS
-        if not arrays.is_file():
-            return meta, f"{ARRAYS} is missing"
+        cls = loader(meta["algorithm"])
+        if cls is None:
+            return meta, f"unknown algorithm {_quoted(meta['algorithm'])}"
+        problem = _params_problem(cls, meta["params"])
+        if problem is not None:
+            return meta, problem
         try:
-            with zipfile.ZipFile(arrays) as archive:
-                if not archive.namelist():
-                    return meta, f"{ARRAYS} is empty"
-        except (zipfile.BadZipFile, OSError, EOFError) as error:
-            return meta, f"{ARRAYS} is truncated or not an npz ({error})"
-        return meta, None
+            _read_npz(folder / ARRAYS, data=False)
+        except _Damaged as error:
+            return meta, str(error)
+        return meta, _known_damage(folder)
 
     @staticmethod
     def _read_meta(folder: Path) -> tuple[dict | None, str | None]:
+        """(meta, None) or (what could be kept of it, or None, the reason it is damaged)."""
         path = folder / META
         if not folder.is_dir():
             return None, "not a folder"
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, "rb") as handle:
+                raw = handle.read(META_MAX_BYTES + 1)
         except FileNotFoundError:
             return None, f"{META} is missing"
-        except (OSError, UnicodeDecodeError) as error:
-            return None, f"{META} is unreadable ({error})"
+        except OSError:
+            return None, f"{META} is unreadable"
+        if len(raw) > META_MAX_BYTES:
+            return None, f"{META} is larger than {META_MAX_BYTES // (1 << 20)} MB"
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None, f"{META} is not UTF-8 text"
         try:
             meta = json.loads(text)
         except json.JSONDecodeError as error:
             return None, f"{META} is not valid JSON ({error.msg} at line {error.lineno})"
-        if not isinstance(meta, dict):
-            return None, f"{META} is not a JSON object"
-        missing = [key for key in ("schema", "algorithm", "params") if key not in meta]
-        if missing:
-            return meta, f"{META} lacks {', '.join(missing)}"
-        if not isinstance(meta["schema"], int) or meta["schema"] > SCHEMA_VERSION:
-            return meta, f"{META} has schema {meta['schema']!r}, newer than this version reads"
-        return meta, None
+        except RecursionError:
+            return None, f"{META} is nested too deeply to be a model's meta"
+        except ValueError:  # e.g. an integer of more digits than Python converts
+            return None, f"{META} is not valid JSON"
+        return _check_meta(meta)
 
     def _require(self, model_id: str) -> None:
         if self.exists(model_id):
@@ -559,7 +620,7 @@ class ModelStore:
             hint = "list them with `python -m recsys_core models`"
         else:
             hint = "the store is empty; train one with `python -m recsys_core train DATASET ALGO`"
-        raise StoreError(f"There is no model {model_id!r} in {self.root}; {hint}.")
+        raise StoreError(f"There is no model {model_id!r} in the model store; {hint}.")
 
     def _sweep_stale(self, path: Path) -> None:
         """Remove a temporary folder left by a crashed writer (older than an hour)."""
@@ -628,6 +689,263 @@ def _remove(path: Path) -> None:
     else:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+# ---------------------------------------------------------------------- reading arrays.npz
+class _Damaged(Exception):
+    """What is wrong with a stored file (a clause: "arrays.npz is truncated ...")."""
+
+
+def _read_npz(path: Path, *, data: bool) -> dict[str, Any]:
+    """The arrays of an ``arrays.npz`` (with ``data=False`` only ``(dtype, shape)`` of each).
+
+    Read member by member without ``np.load``: only plain numeric ``.npy`` members stored
+    uncompressed (what ``np.savez`` writes), each exactly as long as its header says, so no
+    object is unpickled and the memory taken is bounded by the file's size.
+
+    Raises
+    ------
+    _Damaged
+        Missing, empty, truncated, not a zip of arrays, compressed, an object / text / record
+        array, a header that does not match the data, or a bad checksum.
+    """
+    try:
+        size = path.stat().st_size
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            if not infos:
+                raise _Damaged(f"{ARRAYS} is empty")
+            if sum(info.compress_size for info in infos) > size:
+                raise _Damaged(f"{ARRAYS} is truncated")
+            found = {}
+            for info in infos:
+                if info.is_dir() or not info.filename.endswith(".npy"):
+                    raise _Damaged(f"{ARRAYS} holds something other than arrays")
+                if info.compress_type != zipfile.ZIP_STORED:
+                    raise _Damaged(f"{ARRAYS} is compressed, which the store never writes")
+                if info.file_size != info.compress_size:
+                    raise _Damaged(f"{ARRAYS} is truncated or not an npz archive")
+                with archive.open(info) as handle:
+                    found[info.filename[:-4]] = _read_member(handle, info.file_size, data)
+            return found
+    except FileNotFoundError:
+        raise _Damaged(f"{ARRAYS} is missing") from None
+    except _Damaged:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, KeyError,
+            RuntimeError, NotImplementedError, OverflowError, MemoryError):
+        raise _Damaged(f"{ARRAYS} is truncated or not an npz archive") from None
+
+
+def _read_member(handle: Any, size: int, data: bool) -> Any:
+    """One ``.npy`` member: its array, or ``(dtype, shape)`` when not ``data``."""
+    try:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+        else:
+            raise _Damaged(f"{ARRAYS} holds an array in a format this version does not read")
+    except (ValueError, TypeError, SyntaxError):
+        raise _Damaged(f"{ARRAYS} holds an array whose header is unreadable") from None
+    if dtype.hasobject:
+        raise _Damaged(f"{ARRAYS} holds an object array, which the store refuses to unpickle")
+    if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
+        raise _Damaged(f"{ARRAYS} holds an array of {dtype.kind!r}-kind values, not numbers")
+    count = math.prod(shape)
+    if min(shape, default=0) < 0 or handle.tell() + count * dtype.itemsize != size:
+        raise _Damaged(f"{ARRAYS} holds an array whose size does not match its header")
+    if not data:
+        return dtype, tuple(shape)
+    flat = np.empty(count, dtype=dtype)
+    buffer = memoryview(flat).cast("B")
+    filled = 0
+    while filled < len(buffer):
+        got = handle.readinto(buffer[filled:])
+        if not got:
+            raise _Damaged(f"{ARRAYS} is truncated")
+        filled += got
+    handle.read(1)  # at the end of the member: zipfile checks the CRC
+    return flat.reshape(shape, order="F" if fortran else "C")
+
+
+# ------------------------------------------------------------------------ checking meta.json
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _optional(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda value: value is None or check(value)
+
+
+def _is_timestamp(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) > 64:
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _is_params(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and _is_scalar(v) for k, v in value.items()
+    )
+
+
+def _is_source(value: Any) -> bool:
+    """``{"spec": str, "data_dir": str or None, "options": {keyword: value}}``."""
+    if not isinstance(value, dict):
+        return False
+    texts = [value.get("spec"), value.get("data_dir")]
+    if not all(text is None or isinstance(text, str) for text in texts):
+        return False
+    options = value.get("options")
+    return options is None or (
+        isinstance(options, dict) and all(key.isidentifier() for key in options)
+    )
+
+
+def _is_versions(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in value.items()
+    )
+
+
+def _is_metrics(value: Any) -> bool:
+    """``{protocol: {metric: value}}``: the aggregates are numbers (or None), ``k`` an integer,
+    ``slices`` a list of tables, ``conventions`` a table."""
+    from .evaluation import METRICS
+
+    if not isinstance(value, dict):
+        return False
+    for protocol, found in value.items():
+        if not isinstance(protocol, str) or not isinstance(found, dict):
+            return False
+        for key, item in found.items():
+            if not isinstance(key, str):
+                return False
+            if key in METRICS or key in ("fit_seconds", "eval_seconds"):
+                ok = item is None or _is_number(item)
+            elif key == "k":
+                ok = _is_int(item)
+            elif key == "slices":
+                ok = isinstance(item, builtins.list) and all(isinstance(r, dict) for r in item)
+            elif key == "conventions":
+                ok = isinstance(item, dict)
+            else:
+                ok = _is_scalar(item) or isinstance(item, (dict, builtins.list))
+            if not ok:
+                return False
+    return True
+
+
+_META_FIELDS: dict[str, Callable[[Any], bool]] = {
+    "schema": _is_int,
+    "model_id": _optional(lambda v: isinstance(v, str)),
+    "algorithm": lambda v: isinstance(v, str) and 0 < len(v) <= 200,
+    "params": _is_params,
+    "dataset": _optional(lambda v: isinstance(v, str)),
+    "dataset_label": _optional(lambda v: isinstance(v, str)),
+    "fingerprint": _optional(lambda v: isinstance(v, str)),
+    "dataset_source": _optional(_is_source),
+    "variant": _optional(lambda v: isinstance(v, str)),
+    "synthetic": _optional(lambda v: isinstance(v, bool)),
+    "n_users": _optional(lambda v: _is_int(v) and v >= 0),
+    "n_items": _optional(lambda v: _is_int(v) and v >= 0),
+    "versions": _optional(_is_versions),
+    "fit_seconds": _optional(lambda v: _is_number(v) and math.isfinite(v) and v >= 0),
+    "created": _optional(_is_timestamp),
+    "metrics": _optional(_is_metrics),
+    "extra": _optional(lambda v: isinstance(v, dict)),
+}
+_REQUIRED_META = ("schema", "algorithm", "params")
+
+
+def _check_meta(meta: Any) -> tuple[dict | None, str | None]:
+    """(meta, None) when every known field has the right shape; else (the meta without its
+    malformed fields, the first reason). Never raises, whatever JSON it is given."""
+    if not isinstance(meta, dict):
+        return None, f"{META} is not a JSON object"
+    clean: dict = {}
+    reason = None
+    for key, value in meta.items():
+        check = _META_FIELDS.get(key)
+        if check is None or check(value):
+            clean[key] = value
+        elif reason is None:
+            reason = f"{META} has a malformed {key!r} field"
+    missing = [key for key in _REQUIRED_META if key not in meta]
+    if missing:
+        return clean, f"{META} lacks {', '.join(missing)}"
+    if reason is not None:
+        return clean, reason
+    if clean["schema"] > SCHEMA_VERSION or clean["schema"] < 1:
+        shown = clean["schema"] if abs(clean["schema"]) < 10**6 else "of another version"
+        return clean, f"{META} has schema {shown}, which this version does not read"
+    return clean, None
+
+
+def _params_problem(cls: type[Recommender], params: dict) -> str | None:
+    """Why stored parameters do not fit the algorithm's schema (None when they do)."""
+    schema = {p.name: p for p in cls.params}
+    for key, value in params.items():
+        param = schema.get(key)
+        if param is None:
+            return f"{META} names a parameter {cls.name} does not have"
+        try:
+            param.validate(value)
+        except UserError:
+            return f"{META} has an invalid value for the parameter {key}"
+    return None
+
+
+def _quoted(name: Any) -> str:
+    """A name read from a file, quoted when it looks like a registry key, else described."""
+    text = str(name)
+    return repr(text) if _PLAIN_NAME.match(text) else "(a name this version cannot show)"
+
+
+# ------------------------------------------------------------ damage found while loading
+_FOUND_DAMAGED: dict[str, tuple[tuple, str]] = {}
+"""``{folder: (signature of its files, reason)}``: damage a load found in the arrays' data,
+reported by this process's listings until the files change."""
+
+
+def _signature(folder: Path) -> tuple:
+    parts = []
+    for name in (ARRAYS, META):
+        try:
+            info = os.stat(folder / name)
+            parts.append((info.st_ino, info.st_size, info.st_mtime_ns))
+        except OSError:
+            parts.append(None)
+    return tuple(parts)
+
+
+def _remember_damage(folder: Path, reason: str) -> None:
+    _FOUND_DAMAGED[str(folder)] = (_signature(folder), reason)
+
+
+def _known_damage(folder: Path) -> str | None:
+    found = _FOUND_DAMAGED.get(str(folder))
+    if found is None:
+        return None
+    signature, reason = found
+    if signature != _signature(folder):
+        _FOUND_DAMAGED.pop(str(folder), None)
+        return None
+    return reason
 
 
 _HELD = threading.local()
