@@ -5,7 +5,7 @@ import streamlit as st
 from recsys_core import overlap
 from recsys_core.errors import UserError
 from recsys_core.ui import compare as ui
-from recsys_core.ui import loaders, sidebar, state, widgets
+from recsys_core.ui import loaders, sidebar, state, text, widgets
 from recsys_core.ui import users as users_ui
 
 data, spec = sidebar.render()
@@ -92,10 +92,10 @@ shared = overlap.shared_items(lists)
 for column, model_id in zip(st.columns(len(chosen), gap="medium"), chosen):
     with column:
         entry = by_id[model_id]
-        st.markdown(f"#### {widgets._md(titles[model_id])}")
+        st.markdown(text.fmt("#### {}", titles[model_id]))
         ui.model_subtitle(entry)
         if model_id in notes:
-            st.info(notes[model_id], icon=":material/block:")
+            text.info(notes[model_id], icon=":material/block:")
             continue
         indices, scores = results[model_id]
         widgets.grid(

@@ -5,7 +5,7 @@ import streamlit as st
 from recsys_core import projection
 from recsys_core.errors import UserError
 from recsys_core.ui import embeddings as ui
-from recsys_core.ui import sidebar, state, widgets
+from recsys_core.ui import sidebar, state, text, widgets
 
 CHART = "emb_chart"
 LAST = "emb_last_selection"
@@ -24,7 +24,7 @@ st.caption(
 )
 model = widgets.model_or_stop(data, spec, view.model)
 if not projection.has_vectors(model):
-    st.info(
+    text.info(
         f"{model.label or model.name} has no latent space to draw: it scores items without "
         f"vectors. Pick a latent model ({projection.LATENT_FAMILIES}) in the sidebar, or train "
         "one there.",
@@ -53,7 +53,7 @@ if near:
     try:
         tag_items = model.items_for_tag(near, view.k)[0]
     except UserError as error:
-        st.warning(str(error))
+        text.warning(str(error))
         near = None
 neighbours, scores = model.similar_items(current, view.k) if current is not None else ([], [])
 
@@ -65,7 +65,7 @@ fig = ui.build_figure(
 left, right = st.columns(2) if second_id else (st.container(), None)
 with left:
     event = st.plotly_chart(fig, key=CHART, on_select="rerun", selection_mode=SELECT)
-    st.caption(" ".join(p for p in (ui.summary(result, settings.points), result.note) if p))
+    text.caption(" ".join(p for p in (ui.summary(result, settings.points), result.note) if p))
 if right is not None:
     with right:
         other = widgets.model_or_stop(data, spec, second_id)
@@ -81,8 +81,8 @@ if right is not None:
                 ),
                 key="emb_chart_second",
             )
-            st.caption(f"{other.label or other.name}: {ui.summary(other_result, settings.points)}"
-                       f" {aligned.note}")
+            text.caption(f"{other.label or other.name}: "
+                         f"{ui.summary(other_result, settings.points)} {aligned.note}")
 
 # one clicked point becomes the selected item (or the focused tag); several are listed below
 rows, tags = ui.selection(event)
@@ -108,7 +108,7 @@ if len(rows) > 1:
 if current is not None:
     st.subheader("Selected item", anchor=False)
     widgets.selected_item_panel(data, spec, current)
-    st.subheader(f"Its {len(neighbours)} nearest, by {model.label or model.name}", anchor=False)
+    text.subheader(f"Its {len(neighbours)} nearest, by {model.label or model.name}")
     if ui.missing(result, neighbours):
         st.caption(f"{ui.missing(result, neighbours)} of them are outside the sampled map.")
     widgets.grid(data, spec, neighbours, scores=scores, page="embeddings", view=view)

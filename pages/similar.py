@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from recsys_core.ui import sidebar, state, widgets
+from recsys_core.ui import sidebar, state, text, widgets
 
 data, spec = sidebar.render()
 if data is None:
@@ -34,13 +34,13 @@ if k != view.k:
     state.set_view(k=k)
 
 if not model.supports("similar_items"):
-    st.info(
+    text.info(
         f"{model.label or model.name} recommends without a notion of item similarity; "
         "pick another model in the sidebar."
     )
     st.stop()
 indices, scores = model.similar_items(picked, k)
-st.subheader(f"Most similar, by {model.label or model.name}", anchor=False)
+text.subheader(f"Most similar, by {model.label or model.name}")
 widgets.grid(
     data,
     spec,
@@ -57,7 +57,7 @@ if model.supports("tags"):
         st.subheader("Suggested tags for this item", anchor=False)
         tags, tag_scores = model.suggest_tags(picked, 8)
         shown = [f"{t} ({s:.2f})" for t, s in zip(tags, tag_scores, strict=True)]
-        st.write(", ".join(shown) or "none")
+        text.write(", ".join(shown) or "none")
     with right:
         st.subheader("Items most like a tag", anchor=False)
         names = model.tag_names()

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from recsys_core.ui import loaders, sidebar, state
+from recsys_core.ui import loaders, sidebar, state, text
 
 data, spec = sidebar.render()
 st.title("Recommendation explorer", anchor=False)
@@ -11,14 +11,14 @@ st.caption(
     "their latent space, evaluate and tune."
 )
 if data is not None:
-    st.subheader(data.label, anchor=False)
+    text.subheader(data.label)
     cols = st.columns(4)
     cols[0].metric("Users", f"{data.n_users:,}")
     cols[1].metric("Items", f"{data.n_items:,}")
     cols[2].metric("Interactions", f"{data.n_interactions:,}")
     cols[3].metric("Density", f"{data.density:.2%}")
     if data.description:
-        st.caption(data.description)
+        text.caption(data.description)
     view = state.view()
     params = {"dataset": view.dataset}
     if view.model:

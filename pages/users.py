@@ -4,7 +4,7 @@ or a new user (cold start) who picks a few items and gets recommendations at onc
 import numpy as np
 import streamlit as st
 
-from recsys_core.ui import sidebar, state, widgets
+from recsys_core.ui import sidebar, state, text, widgets
 from recsys_core.ui import users as ui
 
 data, spec = sidebar.render()
@@ -45,7 +45,7 @@ if mode == "new":
         )
         st.stop()
     if not model.supports("recommend_for_history"):
-        st.info(f"{model.label or model.name} cannot recommend for a user it was not trained on.")
+        text.info(f"{model.label or model.name} cannot recommend for a user it was not trained on.")
         st.stop()
     with st.columns([3, 2])[1]:
         k = k_slider()
@@ -55,7 +55,7 @@ if mode == "new":
         st.subheader(f"Their picks ({len(picks)})", anchor=False)
         widgets.grid(data, spec, picks, page="similar", view=view, min_width=110)
     with right:
-        st.subheader(f"Recommended by {model.label or model.name}", anchor=False)
+        text.subheader(f"Recommended by {model.label or model.name}")
         widgets.grid(
             data,
             spec,
@@ -88,7 +88,7 @@ try:
     indices, scores = model.recommend(user, k)
 except NotImplementedError as error:
     indices, scores = np.zeros(0, np.int64), np.zeros(0, np.float32)
-    st.info(str(error))
+    text.info(str(error))
 why = ui.cached_explanations(view.model, data, spec, user, indices) if len(indices) else None
 
 left, right = st.columns([2, 3], gap="large")
@@ -112,8 +112,8 @@ with left:
         empty_text="This user has no interactions.",
     )
 with right:
-    st.subheader(f"Recommended by {model.label or model.name}", anchor=False)
-    st.caption(
+    text.subheader(f"Recommended by {model.label or model.name}")
+    text.caption(
         "Seen items left out. Under each card, the liked items that contributed most, "
         "with their share of the score."
         if why

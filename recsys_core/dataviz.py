@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 
 from .dataset import Dataset
 from .errors import ParameterError
-from .html import category_colour
+from .html import category_colour, plotly_escape
 from .preprocess import KcoreReport
 
 __all__ = [
@@ -367,7 +367,7 @@ def _bar(
     figure = go.Figure(
         go.Bar(
             x=frame["items"],
-            y=frame[label],
+            y=[plotly_escape(value) for value in frame[label]],  # names are data: text only
             orientation="h",
             marker={"color": colour},
             customdata=frame[["interactions"]].to_numpy(),

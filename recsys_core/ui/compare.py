@@ -15,7 +15,7 @@ import streamlit as st
 
 from .. import html
 from ..evaluation import METRICS
-from . import loaders, sidebar, state
+from . import loaders, sidebar, state, text
 from . import users as users_ui
 
 MIN_MODELS, MAX_MODELS = 2, 4
@@ -177,7 +177,7 @@ def metrics_table(entries: Sequence[dict], names: Mapping[str, str]) -> pd.DataF
     )
     st.dataframe(styler, width="stretch", placeholder="–")
     missing = [n for n, row in frame.iterrows() if row.isna().all()]
-    st.caption(
+    text.caption(
         f"Held-out metrics ({protocol}); best per column highlighted"
         + ("; mean popularity is not ranked." if "mean_popularity" in frame else ".")
         + (f" Not evaluated under this protocol: {', '.join(missing)}." if missing else "")

@@ -18,7 +18,7 @@ from ..dataset import Dataset
 from ..datasets import kcore_spec, split_spec
 from ..errors import UserError
 from ..preprocess import KcoreReport, kcore, kcore_preview
-from . import loaders, state, widgets
+from . import loaders, state, text, widgets
 
 KCORE_USER = "data_kcore_user"
 KCORE_ITEM = "data_kcore_item"
@@ -71,7 +71,7 @@ def preview(data: Dataset, min_user: int, min_item: int) -> KcoreReport:
 def figures_section(data: Dataset, spec: str) -> None:
     """Users, items, interactions, density; what the data is; where a k-core came from."""
     info = overview(data, spec)["figures"]
-    st.subheader(info["label"], anchor=False)
+    text.subheader(info["label"])
     cols = st.columns(4)
     cols[0].metric("Users", f"{info['n_users']:,}")
     cols[1].metric("Items", f"{info['n_items']:,}")
@@ -81,7 +81,7 @@ def figures_section(data: Dataset, spec: str) -> None:
     if info["synthetic"]:
         notes.append(":material/science: Synthetic demo data, generated on this machine.")
     if data.description:
-        notes.append(data.description)
+        notes.append(text.md_escape(data.description))
     if info["users_without"] or info["items_without"]:
         notes.append(
             f"{info['users_without']:,} users and {info['items_without']:,} items have no "
@@ -98,7 +98,7 @@ def figures_section(data: Dataset, spec: str) -> None:
             if report
             else ""
         )
-        st.info(
+        text.info(
             f"This is {base} cut to a k-core: every user has at least {minimums[0]} and every "
             f"item at least {minimums[1]} interactions{before}. Models trained on it are kept "
             "apart from the full dataset's.",
@@ -248,7 +248,7 @@ def kcore_section(data: Dataset | None, spec: str) -> None:
         try:
             kcore(base, report.min_user, report.min_item)
         except UserError as error:
-            st.error(str(error))
+            text.error(str(error))
         return
     removes = (report.users_after, report.items_after) != (report.users_before, report.items_before)
     target = kcore_spec(base_spec, report.min_user, report.min_item) if removes else base_spec
@@ -266,14 +266,14 @@ def kcore_section(data: Dataset | None, spec: str) -> None:
     full = False
     if current is not None:
         full = buttons[1].button(
-            f"Back to the full {base_spec}", key=KCORE_RESET, icon=":material/undo:"
+            text.fmt("Back to the full {}", base_spec), key=KCORE_RESET, icon=":material/undo:"
         )
     if use or full:
         chosen = target if use else base_spec
         try:
             loaders.dataset(chosen)
         except UserError as error:
-            st.error(str(error))
+            text.error(str(error))
             return
         state.set_view(dataset=chosen, models=None, item=None, user=None)
         st.rerun()
@@ -291,7 +291,7 @@ def broken_kcore(spec: str) -> bool:
         loaders.dataset(base_spec)
     except UserError:
         return False
-    st.warning(
+    text.warning(
         f"Lower the minimums below to cut {base_spec} to a smaller k-core, or pick another "
         "dataset in the sidebar.",
         icon=":material/filter_alt_off:",

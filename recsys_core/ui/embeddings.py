@@ -4,7 +4,7 @@ bar, the plotly scatter, selection handling and the downloads.
 The maths lives in :mod:`recsys_core.projection`; this module only draws. Figures are built by
 :func:`build_figure` (plain plotly, no streamlit) so they can be tested and exported. Every
 user-generated string in a figure (names, categories, tags, ids) goes through
-:func:`recsys_core.html.escape` first: plotly renders hover labels and text as a small HTML
+:func:`recsys_core.html.plotly_escape` first: plotly renders hover labels and text as a small HTML
 subset, and the HTML download embeds them in a script.
 
 URL parameters (besides dataset, model, item, k): ``proj`` (pca, tsne, umap), ``points``
@@ -30,7 +30,7 @@ from ..algorithms.base import Recommender
 from ..dataset import Dataset
 from ..errors import UserError
 from ..projection import Projection
-from . import loaders, state
+from . import loaders, state, text
 
 METHOD = "proj"
 POINTS = "points"
@@ -238,8 +238,10 @@ def compute(
         if fraction >= 1.0 and not bar:
             return  # a cache hit: nothing to show
         if not bar:
-            bar.append(slot.progress(0.0, text=message))
-        bar[0].progress(min(max(float(fraction), 0.0), 1.0), text=f"{label}{message}")
+            bar.append(slot.progress(0.0, text=text.md_escape(message)))
+        bar[0].progress(
+            min(max(float(fraction), 0.0), 1.0), text=text.md_escape(f"{label}{message}")
+        )
 
     strata = None
     if settings.sample is not None and settings.points == "items":
@@ -259,7 +261,7 @@ def compute(
         )
     except UserError as error:
         slot.empty()
-        st.error(str(error))
+        text.error(str(error))
         return None
     slot.empty()
     return result
@@ -313,13 +315,14 @@ def _hover(data: Dataset, rows: np.ndarray, points: str) -> tuple[np.ndarray, st
     """customdata [row, name, category, count] (strings escaped) and the hover template."""
     if points == "users":
         counts = data.user_counts[rows]
-        names = [html.escape(u) for u in data.user_ids[rows]]
+        names = [html.plotly_escape(u) for u in data.user_ids[rows]]
         extra = [""] * len(rows)
         template = "<b>User %{customdata[1]}</b><br>%{customdata[3]:,} interactions<extra></extra>"
     else:
         counts = data.item_counts[rows]
-        names = [html.escape(n) for n in data.items["name"].to_numpy()[rows]]
-        extra = [html.escape(c) or "no category" for c in data.items["category"].to_numpy()[rows]]
+        names = [html.plotly_escape(n) for n in data.items["name"].to_numpy()[rows]]
+        categories = data.items["category"].to_numpy()[rows]
+        extra = [html.plotly_escape(c) or "no category" for c in categories]
         template = (
             "<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]:,} likes"
             "<extra></extra>"
@@ -393,14 +396,18 @@ def build_figure(
         for name in names:
             mask = values == name
             traces.append(points_trace(
-                mask, html.escape(name), dict(size=size, color=palette[name], opacity=0.8)
+                mask,
+                html.plotly_escape(name),
+                dict(size=size, color=palette[name], opacity=0.8),
             ))
     elif colour == "tag" and points == "items":
         tags = data.items["tags"].to_numpy()[rows]
         has = np.array([tag in t for t in tags], dtype=bool)
         traces.append(points_trace(~has, "other items", dict(size=size, color=OTHER, opacity=0.6)))
         traces.append(points_trace(
-            has, f"tagged {html.escape(tag)}", dict(size=size + 1, color=HIGHLIGHT, opacity=0.9)
+            has,
+            f"tagged {html.plotly_escape(tag)}",
+            dict(size=size + 1, color=HIGHLIGHT, opacity=0.9),
         ))
     else:
         counts = data.item_counts[rows] if points == "items" else data.user_counts[rows]
@@ -460,7 +467,7 @@ def build_figure(
             ))
 
     if show_tags and result.tag_coords is not None and len(result.tag_names):
-        names = [html.escape(t) for t in result.tag_names]
+        names = [html.plotly_escape(t) for t in result.tag_names]
         tag_custom = np.empty((len(names), 4), dtype=object)
         tag_custom[:, 0] = -1 - np.arange(len(names))
         tag_custom[:, 1] = names
@@ -481,7 +488,7 @@ def build_figure(
                 item_custom, _ = _hover(data, item_rows, points)
                 traces.append(go.Scattergl(
                     x=item_xy[:, 0], y=item_xy[:, 1], mode="markers", meta="tag-items",
-                    name=f"nearest {html.escape(near_tag)}", customdata=item_custom,
+                    name=f"nearest {html.plotly_escape(near_tag)}", customdata=item_custom,
                     hovertemplate=template,
                     marker=dict(size=12, color="#ffffff", line=dict(color=TAG_COLOUR, width=2)),
                 ))
@@ -662,16 +669,9 @@ def user_list(data: Dataset, view: state.View, rows: Sequence[int]) -> None:
     for row in list(rows)[:GRID_LIMIT]:
         user = data.user_id(row)
         link = state.link("users", dataset=view.dataset, model=view.model, user=user)
-        lines.append(
-            f"- [{_md(user)}]({link}): {int(data.user_counts[row]):,} interactions"
-        )
+        count = int(data.user_counts[row])
+        lines.append(f"- [{text.md_escape(user)}]({link}): {count:,} interactions")
     st.markdown("\n".join(lines))
-
-
-def _md(text: object) -> str:
-    from .widgets import _md as escape_md
-
-    return escape_md(text)
 
 
 def tag_section(

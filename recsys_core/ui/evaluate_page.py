@@ -42,9 +42,10 @@ from ..algorithms import algorithms, get_algorithm, parse_params
 from ..algorithms.base import Param
 from ..dataset import Dataset
 from ..errors import ParameterError, UserError
+from ..html import plotly_escape
 from ..split import make_split, normalise_spec, parse_split_spec
 from ..store import ModelStore
-from . import loaders, state
+from . import loaders, state, text
 
 # ------------------------------------------------------------------------------------ the URL
 SPLIT = "split"
@@ -208,7 +209,7 @@ def protocol_controls(data: Dataset, view: state.View) -> Protocol:
         except UserError as error:
             problem = f"{error} Showing {DEFAULT_SPLIT} instead."
     if problem:
-        st.error(problem)
+        text.error(problem)
     return current
 
 
@@ -422,8 +423,8 @@ def run_evaluations(
         def progress(fraction: float, message: str = "", position: int = position,
                      model_id: str = model_id) -> None:
             overall = (position + min(max(fraction, 0.0), 1.0)) / len(model_ids)
-            bar.progress(min(overall, 1.0),
-                         text=f"Model {position + 1} of {len(model_ids)} ({model_id}): {message}")
+            note = f"Model {position + 1} of {len(model_ids)} ({model_id}): {message}"
+            bar.progress(min(overall, 1.0), text=text.md_escape(note))
 
         try:
             outcomes.append(evaluate_stored_model(data, model_id, proto, recompute=recompute,
@@ -444,11 +445,11 @@ def outcome_note(outcomes: Sequence[Outcome]) -> None:
     if reused:
         parts.append(f"reused the stored metrics of {len(reused)}")
     if parts:
-        text = "; ".join(parts)
-        st.success(text[0].upper() + text[1:] + ".", icon=":material/check_circle:")
+        note = "; ".join(parts)
+        text.success(note[0].upper() + note[1:] + ".", icon=":material/check_circle:")
     for outcome in outcomes:
         if outcome.how == "failed":
-            st.error(f"{outcome.model_id}: {outcome.error}")
+            text.error(f"{outcome.model_id}: {outcome.error}")
 
 
 # ------------------------------------------------------------------------------ the table
@@ -558,7 +559,7 @@ def metrics_table(frame: pd.DataFrame, proto: Protocol, metas: dict[str, dict]) 
         "parameters; models trained on this split are evaluated as stored."
     )
     st.caption(
-        f"Held-out metrics under {proto.label}"
+        text.fmt("Held-out metrics under {}", proto.label)
         + (f" ({int(users):,} test users)" if users else "")
         + f"; best per column highlighted. {how} {conventions_caption()}"
     )
@@ -590,7 +591,7 @@ def histogram_figure(frames: dict[str, pd.DataFrame], column: str, label: str) -
         fig.add_trace(
             go.Histogram(
                 x=frame[column].to_numpy(dtype=float),
-                name=name,
+                name=plotly_escape(name),
                 histnorm="percent",
                 xbins={"start": 0.0, "end": 1.0 + 1e-9, "size": 0.1},
                 marker_color=COLOURS[position % len(COLOURS)],
@@ -621,8 +622,8 @@ def distributions(metas: dict[str, dict], proto: Protocol) -> None:
                     key="eval_histogram", config={"displaylogo": False})
     zero = ", ".join(f"{name.split(' · ')[0]} {100 * (f[metric] == 0).mean():.0f}%"
                      for name, f in frames.items())
-    st.caption(f"Share of test users with no hit at all: {zero}."
-               + (f" Not kept for {', '.join(missing)} (evaluated elsewhere)." if missing else ""))
+    kept = f" Not kept for {', '.join(missing)} (evaluated elsewhere)." if missing else ""
+    text.caption(f"Share of test users with no hit at all: {zero}.{kept}")
 
 
 def slices_frame(metas: dict[str, dict], proto: Protocol) -> pd.DataFrame:
@@ -641,10 +642,12 @@ def slices_figure(frame: pd.DataFrame, metric: str) -> go.Figure:
     for position, (name, part) in enumerate(frame.groupby("model", sort=False)):
         part = part.set_index("slice").reindex(order)
         fig.add_trace(go.Bar(
-            x=order, y=part[metric], name=name, marker_color=COLOURS[position % len(COLOURS)],
+            x=[plotly_escape(s) for s in order], y=part[metric], name=plotly_escape(name),
+            marker_color=COLOURS[position % len(COLOURS)],
             text=[f"{v:.3f}" if pd.notna(v) else "" for v in part[metric]],
             textposition="outside",
-            hovertext=part["definition"], hovertemplate="%{x}: %{y:.4f}<br>%{hovertext}",
+            hovertext=[plotly_escape(d) for d in part["definition"]],
+            hovertemplate="%{x}: %{y:.4f}<br>%{hovertext}",
         ))
     fig.update_layout(barmode="group", height=360, yaxis_title=metric,
                       margin={"l": 10, "r": 10, "t": 30, "b": 10},
@@ -709,13 +712,13 @@ def metrics_section(data: Dataset, spec: str, view: state.View, proto: Protocol)
     pending = [names.get(m, m) for m in picked if m in metas and model_name(metas[m])
                not in frame.index]
     if frame.empty:
-        st.info(f"Not evaluated under {proto.label} yet: press Evaluate (a few seconds "
-                "per model on the demo).", icon=":material/leaderboard:")
+        text.info(f"Not evaluated under {proto.label} yet: press Evaluate (a few seconds "
+                  "per model on the demo).", icon=":material/leaderboard:")
         definitions()
         return
     metrics_table(frame, proto, metas)
     if pending:
-        st.caption(f"Not evaluated under this protocol yet: {', '.join(pending)}.")
+        text.caption(f"Not evaluated under this protocol yet: {', '.join(pending)}.")
     definitions()
     reproduce(spec, {m: metas[m] for m in metas if model_name(metas[m]) in frame.index}, proto)
     distributions(metas, proto)
@@ -777,7 +780,8 @@ def curve_figure(frame: pd.DataFrame, metric: str, title: str) -> go.Figure:
             x=rows["epoch"], y=rows["value"], mode="lines+markers", name=part,
             line={"color": COLOURS[position], "width": 3 if part == "test" else 2},
         ))
-    fig.update_layout(height=380, title=title, xaxis_title="epoch", yaxis_title=metric,
+    fig.update_layout(height=380, title=plotly_escape(title), xaxis_title="epoch",
+                      yaxis_title=metric,
                       margin={"l": 10, "r": 10, "t": 50, "b": 10},
                       legend={"orientation": "h", "y": -0.2})
     fig.update_xaxes(dtick=1 if frame["epoch"].max() <= 20 else None)
@@ -788,7 +792,7 @@ def curves_section(data: Dataset, view: state.View, proto: Protocol) -> None:
     names = [n for n, cls in sorted(algorithms().items())
              if "epochs" in cls.capabilities and _usable(n, data)]
     if not names:
-        st.info(f"No algorithm with epochs can train on {data.label}.")
+        text.info(f"No algorithm with epochs can train on {data.label}.")
         return
     entry = _view_entry(data, view)
     top = st.columns([2, 2, 3], vertical_alignment="bottom")
@@ -797,10 +801,10 @@ def curves_section(data: Dataset, view: state.View, proto: Protocol) -> None:
     cls = get_algorithm(algorithm)
     from_model = entry if entry and entry.get("algorithm") == algorithm else None
     base = parse_params(algorithm, (from_model or {}).get("params"))
-    top[2].caption(
+    top[2].caption(text.md_escape(
         f"Starting from the parameters of {from_model['model_id']}." if from_model
         else f"Starting from {algorithm}'s defaults."
-    )
+    ))
     source = from_model["model_id"] if from_model else "defaults"
     with st.form(f"{CURVE_FORM}_{algorithm}_{source}", border=True):
         metric = st.selectbox("Metric", list(evaluation.ACCURACY_METRICS), key="eval_curve_metric")
@@ -813,14 +817,14 @@ def curves_section(data: Dataset, view: state.View, proto: Protocol) -> None:
                 )
         drawn = st.form_submit_button("Draw learning curve", type="primary",
                                       icon=":material/show_chart:", key="eval_curve_run")
-    st.caption(f"Fitted once on the train part of {proto.label}; after each epoch the metric "
-               "is measured on the test part (training items excluded) and on the train part "
-               "(nothing excluded), on up to 2,000 test users.")
+    text.caption(f"Fitted once on the train part of {proto.label}; after each epoch the metric "
+                 "is measured on the test part (training items excluded) and on the train part "
+                 "(nothing excluded), on up to 2,000 test users.")
     if drawn:
         try:
             params = parse_params(algorithm, values)
         except UserError as error:
-            st.error(str(error))
+            text.error(str(error))
             return
         payload = curve_payload(data, algorithm, params, proto, metric)
         path = _cache_path("curves", payload)
@@ -829,11 +833,13 @@ def curves_section(data: Dataset, view: state.View, proto: Protocol) -> None:
             try:
                 frame = evaluation.learning_curve(
                     data, algorithm, params, proto.split, proto.k, metric, proto.seed,
-                    progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
+                    progress=lambda f, m: bar.progress(
+                        min(max(f, 0.0), 1.0), text=text.md_escape(m)
+                    ),
                 )
             except (UserError, NotImplementedError) as error:
                 bar.empty()
-                st.error(str(error))
+                text.error(str(error))
                 return
             bar.empty()
             _write_frame(path, frame)
@@ -858,8 +864,8 @@ def draw_curve(frame: pd.DataFrame, payload: dict) -> None:
     test = frame[(frame["metric"] == metric) & (frame["split"] == "test")]
     if len(test):
         best = test.loc[test["value"].idxmax()]
-        st.caption(f"{epochs} epochs on {payload['split']} (seed {payload['seed']}); best test "
-                   f"{metric} {best['value']:.4f} at epoch {int(best['epoch'])}.")
+        text.caption(f"{epochs} epochs on {payload['split']} (seed {payload['seed']}); best "
+                     f"test {metric} {best['value']:.4f} at epoch {int(best['epoch'])}.")
     extra = [m for m in ("mse", "loss") if m in set(frame["metric"])]
     if extra:
         with st.expander("MSE and training loss (the WRMF post's curves)",
@@ -963,7 +969,7 @@ def parcoords_figure(table: pd.DataFrame, searched: Sequence[str], metric: str,
             labels = sorted({str(v) for v in column})
             codes = [labels.index(str(v)) for v in column]
             dims.append({"label": name, "values": codes, "tickvals": list(range(len(labels))),
-                         "ticktext": labels})
+                         "ticktext": [plotly_escape(label) for label in labels]})
             continue
         values = column.astype(float)
         if param is not None and param.log and (values > 0).all():
@@ -1018,9 +1024,9 @@ def search_section(data: Dataset, spec: str, view: state.View, proto: Protocol) 
                                      key="eval_search_budget")
         submitted = right.form_submit_button("Search", type="primary", icon=":material/tune:",
                                              key="eval_search_run", width="stretch")
-    st.caption(f"Every candidate is fitted on the train part of {proto.label} and ranked by "
-               "the metric. Rows are saved as they finish: pressing Search again with the same "
-               "form resumes where a time budget (or a closed tab) stopped it.")
+    text.caption(f"Every candidate is fitted on the train part of {proto.label} and ranked by "
+                 "the metric. Rows are saved as they finish: pressing Search again with the "
+                 "same form resumes where a time budget (or a closed tab) stopped it.")
     if submitted:
         try:
             request = search_request(algorithm, mode, texts, sampled, n_random, metric, budget,
@@ -1029,17 +1035,18 @@ def search_section(data: Dataset, spec: str, view: state.View, proto: Protocol) 
                               n_random=request.get("n_random"), space=request.get("space"),
                               fixed=request.get("fixed"))
         except UserError as error:
-            st.error(str(error))
+            text.error(str(error))
             return
         bar = st.progress(0.0, text="Starting the search…")
         try:
             result = run_search(
                 data, spec, request, save_best=False,
-                progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
+                progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0),
+                                                   text=text.md_escape(m)),
             )
         except UserError as error:
             bar.empty()
-            st.error(str(error))
+            text.error(str(error))
             return
         bar.empty()
         st.session_state[SEARCH_LAST] = {"fingerprint": data.fingerprint, "request": request,
@@ -1074,9 +1081,9 @@ def show_search(data: Dataset, spec: str, payload: dict) -> None:
                   else "stopped by the time budget: press Search again to resume")
     st.subheader(f"{request['algorithm']}: {result['n_done']} of {result['n_candidates']} "
                  "candidates", anchor=False)
-    st.caption(f"Search {state_text}; {result['n_resumed']} row(s) came from an earlier run. "
-               f"Ranked by {metric}@{request['k']} on {request['split']} (seed "
-               f"{request['seed']}). Click a column header to sort.")
+    text.caption(f"Search {state_text}; {result['n_resumed']} row(s) came from an earlier run. "
+                 f"Ranked by {metric}@{request['k']} on {request['split']} (seed "
+                 f"{request['seed']}). Click a column header to sort.")
     if table.empty:
         st.info("No candidate has finished yet.")
         return
@@ -1093,7 +1100,8 @@ def show_search(data: Dataset, spec: str, payload: dict) -> None:
     if not best:
         return
     shown = params_text(request["algorithm"], best.get("params"), limit=6)
-    st.markdown(f"**Best:** {metric} {best.get(metric, float('nan')):.4f} with {shown}")
+    st.markdown(text.fmt("**Best:** {} {:.4f} with {}", metric,
+                         best.get(metric, float("nan")), shown))
     if st.button("Save the best model", key=SEARCH_SAVE_KEY, icon=":material/save:",
                  help="Fits it on the split's train part, stores it with its metrics and "
                  "selects it."):
@@ -1101,15 +1109,16 @@ def show_search(data: Dataset, spec: str, payload: dict) -> None:
         try:
             model_id = save_best(
                 data, spec, request, best["params"], result["results_path"],
-                progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m),
+                progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0),
+                                                   text=text.md_escape(m)),
             )
         except (UserError, NotImplementedError) as error:
             bar.empty()
-            st.error(str(error))
+            text.error(str(error))
             return
         bar.empty()
         loaders.clear_model_listing()
-        st.toast(f"Stored the best model as {model_id}", icon=":material/check_circle:")
+        text.toast(f"Stored the best model as {model_id}", icon=":material/check_circle:")
         state.set_view(models=[model_id], **{SPLIT: request["split"], SEED: request["seed"],
                                             EVAL_K: request["k"], SECTION: None})
         st.rerun()

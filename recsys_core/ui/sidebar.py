@@ -17,7 +17,7 @@ from ..datasets import fetch_dataset, file_labels, is_path_spec, kcore_spec, spl
 from ..errors import UserError
 from ..training import train
 from ..uploads import is_upload, save_upload, source_for, upload_files
-from . import loaders, state
+from . import loaders, state, text
 
 APP_SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
 TRAIN_FORM = "train_form"
@@ -51,9 +51,9 @@ def render() -> tuple[Dataset | None, str]:
         try:
             data = loaders.dataset(spec)
         except UserError as error:
-            st.error(str(error))
+            text.error(str(error))
             return None, spec
-        st.caption(
+        text.caption(
             f"{data.label}: {data.n_users:,} users · {data.n_items:,} items · "
             f"{data.n_interactions:,} interactions ({data.density:.2%} dense)"
         )
@@ -264,14 +264,14 @@ def _model_picker(data: Dataset, spec: str, view: state.View) -> None:
         labels = {e["model_id"]: model_label(e) for e in good}
         current = view.model if view.model in ids else None
         if view.model and current is None:
-            st.warning(f"Model {view.model!r} is not stored for this dataset; pick another.")
+            text.warning(f"Model {view.model!r} is not stored for this dataset; pick another.")
         choice = _url_selectbox("Model", ids, current, labels, key="sidebar_model")
         if choice != view.model and len(view.models) <= 1:
             state.set_view(models=[choice])
     if damaged:
         with st.expander(f"{len(damaged)} damaged model(s)", icon=":material/warning:"):
             for entry in damaged:
-                st.caption(f"{entry['model_id']}: {entry['damaged']}")
+                text.caption(f"{entry['model_id']}: {entry['damaged']}")
 
 
 def _param_widget(algorithm: str, param: Param, value: Any, preset: str | None = None) -> Any:
@@ -334,7 +334,7 @@ def _train_form(data: Dataset, spec: str) -> None:
         st.caption(cls.description)
         problem = _usable(cls, data)
         if problem:
-            st.warning(problem)
+            text.warning(problem)
             return
         presets = ["(defaults)"] + list(cls.presets)
         preset = st.selectbox("Preset", presets, key=f"train_preset_{algorithm}")
@@ -352,7 +352,10 @@ def _run_training(data: Dataset, spec: str, algorithm: str, values: dict) -> Non
     st.button("Cancel", key="cancel_training", help="Stops training; nothing is saved.")
 
     def progress(fraction: float, message: str) -> None:
-        bar.progress(min(max(float(fraction), 0.0), 1.0), text=message or f"Training {algorithm}…")
+        bar.progress(
+            min(max(float(fraction), 0.0), 1.0),
+            text=text.md_escape(message or f"Training {algorithm}…"),
+        )
 
     base, cut = split_spec(spec)
     source = source_for(base) if is_upload(base) else None
@@ -361,10 +364,10 @@ def _run_training(data: Dataset, spec: str, algorithm: str, values: dict) -> Non
     try:
         result = train(data, algorithm, values, progress=progress, source=source)
     except UserError as error:
-        st.error(str(error))
+        text.error(str(error))
         return
     loaders.clear_model_listing()
     verb = "Reused" if result.reused else "Trained"
-    st.toast(f"{verb} {algorithm} model {result.model_id}", icon=":material/check_circle:")
+    text.toast(f"{verb} {algorithm} model {result.model_id}", icon=":material/check_circle:")
     state.set_view(models=[result.model_id])
     st.rerun()

@@ -25,7 +25,7 @@ from .. import html
 from ..algorithms.base import Recommender
 from ..dataset import Dataset
 from ..errors import UnknownIdError
-from . import loaders, state, widgets
+from . import loaders, state, text, widgets
 
 ACTIVE_QUANTILE = 0.9
 LIGHT_QUANTILE = 0.25
@@ -189,8 +189,8 @@ def user_line(data: Dataset, user: int) -> str:
         "active": "an active user (top 10% by activity)",
         "light": "a light user (bottom 25% by activity)",
     }.get(band or "", "")
-    text = f"User **{widgets._md(data.user_id(user))}** · {count:,} interactions"
-    return text + (f" · {label}" if label else "")
+    line = text.fmt("User **{}** · {:,} interactions", data.user_id(user), count)
+    return line + (f" · {label}" if label else "")
 
 
 # ------------------------------------------------------------------------------ widgets
@@ -251,7 +251,7 @@ def user_picker(data: Dataset, key: str = "users") -> None:
             help=hint,
         )
         if st.session_state.pop(f"{key}_{band}_missing", False):
-            st.warning(f"No {band} user in {data.label}; search by id instead.")
+            text.warning(f"No {band} user in {data.label}; search by id instead.")
     query = str(st.session_state.get(f"{key}_query") or "").strip()
     if query and not data.has_user(query):
         matches = search_users(data, query)
@@ -259,7 +259,7 @@ def user_picker(data: Dataset, key: str = "users") -> None:
             try:
                 data.user_index(query)
             except UnknownIdError as error:
-                st.warning(str(error))
+                text.warning(str(error))
             return
         st.selectbox(
             f"{len(matches)} matching user(s)",
@@ -280,7 +280,7 @@ def resolve_user(data: Dataset, user_id: str | None) -> int | None:
     try:
         return data.user_index(user_id)
     except UnknownIdError as error:
-        st.warning(str(error))
+        text.warning(str(error))
         return None
 
 
@@ -423,5 +423,5 @@ def new_user_picks(data: Dataset) -> list[int]:
         placeholder="Choose from the search results",
     )
     if query and not found:
-        st.warning(f"No item matches {widgets._md(repr(query))}; try another part of a name.")
+        text.warning(f"No item matches {query!r}; try another part of a name.")
     return [data.item_index(i) for i in chosen]

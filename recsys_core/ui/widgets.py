@@ -17,7 +17,7 @@ from ..algorithms.base import Recommender
 from ..dataset import Dataset
 from ..errors import UserError
 from ..thumbnails import parse_item_reference
-from . import loaders, state
+from . import loaders, state, text
 
 SEARCH_LIMIT = 40
 
@@ -103,7 +103,7 @@ def item_picker(data: Dataset, current: int | None, key: str = "item") -> int | 
         if not matches:
             close = data.closest_items(query)
             hint = "; closest: " + ", ".join(data.item_name(i) for i in close) if close else ""
-            st.warning(f"No item matches {query!r}{hint}.")
+            text.warning(f"No item matches {query!r}{hint}.")
         else:
             options: dict = {}
             if st.session_state.get(match_key) not in matches:  # no pick yet: start from the view
@@ -133,26 +133,18 @@ def selected_item_panel(data: Dataset, spec: str, index: int) -> None:
         'box-shadow:0 2px 10px rgba(0,0,0,.12)">'
     )
     with right:
-        st.subheader(str(row["name"]), anchor=False)
+        text.subheader(row["name"])
         tags = ", ".join(map(str, row["tags"])) if len(row["tags"]) else "none"
         details = [
-            f"**Category:** {_md(row['category']) or '—'}",
-            f"**Tags:** {_md(tags)}",
-            f"**Interactions:** {int(data.item_counts[int(index)]):,}",
-            f"**Id:** `{_md(row['item_id'])}`",
+            text.fmt("**Category:** {}", row["category"] or "—"),
+            text.fmt("**Tags:** {}", tags),
+            text.fmt("**Interactions:** {:,}", int(data.item_counts[int(index)])),
+            text.fmt("**Id:** {}", row["item_id"]),
         ]
         st.markdown("  \n".join(details))
         link = html.safe_href(row.get("url", ""))
         if link:
             st.link_button("Open its page", link, icon=":material/open_in_new:")
-
-
-def _md(text: object) -> str:
-    """Text safe inside Markdown (no markup, no HTML)."""
-    value = str(text)
-    for char in "\\`*_{}[]()#+!|<>~":
-        value = value.replace(char, "\\" + char)
-    return value
 
 
 def grid(
@@ -203,7 +195,7 @@ def resolve_item(data: Dataset, item_id: str | None) -> int | None:
     try:
         return data.item_index(item_id)
     except UserError as error:
-        st.warning(str(error))
+        text.warning(str(error))
         return None
 
 
@@ -215,6 +207,6 @@ def model_or_stop(data: Dataset, spec: str, model_id: str | None) -> Recommender
     try:
         return loaders.model(model_id, data, spec)
     except UserError as error:
-        st.error(str(error))
+        text.error(str(error))
         st.stop()
     raise AssertionError("unreachable")

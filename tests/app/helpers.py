@@ -65,3 +65,11 @@ def grid_item_ids(block: str) -> list[str]:
     from urllib.parse import parse_qs, urlparse
 
     return [parse_qs(urlparse(href).query).get("item", [""])[0] for href in cards(block).links]
+
+
+def shown(markdown: str) -> str:
+    """The text a Markdown value made of escaped text (``recsys_core.html.md_escape``) shows:
+    backslash escapes resolved, word joiners dropped."""
+    from recsys_core.html import WORD_JOINER
+
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace(WORD_JOINER, "")

@@ -13,7 +13,7 @@ from recsys_core.datasets import load_dataset
 from recsys_core.store import ModelStore
 from recsys_core.ui import embeddings as ui
 
-from .helpers import grid_item_ids, html_blocks, open_page
+from .helpers import grid_item_ids, html_blocks, open_page, shown
 
 
 def _array(value):
@@ -61,7 +61,7 @@ def test_the_map_draws_every_item_of_the_demo(app_models, demo):
     assert len(names) == demo.items["group_label"].nunique()  # the demo colours by planted group
     assert "customdata[1]" in _traces(figures[0], "items")[0]["hovertemplate"]
     assert "proj" not in at.query_params  # opening the page adds nothing to the URL
-    assert any("t-SNE (perplexity 30) of 3,000 items" in c.value for c in at.caption)
+    assert any("t-SNE (perplexity 30) of 3,000 items" in shown(c.value) for c in at.caption)
 
 
 def test_the_url_item_is_highlighted_with_its_neighbours(app_models, demo):
@@ -119,7 +119,7 @@ def test_a_sample_is_drawn_and_said(app_models, demo):
     )
     assert not at.exception
     assert _point_count(_figures(at)[0]) == 400
-    assert any("stratified sample of 400 of 3,000" in c.value for c in at.caption)
+    assert any("stratified sample of 400 of 3,000" in shown(c.value) for c in at.caption)
 
 
 def test_models_without_vectors_get_a_friendly_message(app_models):
@@ -157,7 +157,7 @@ def test_side_by_side_aligns_a_second_model_with_the_same_item(app_models, demo)
     assert _rows(_traces(left, "selected")[0]) == [index]
     assert _rows(_traces(right, "selected")[0]) == [index]
     assert _point_count(right) == demo.n_items
-    assert any("Aligned by Procrustes over 3,000 shared rows" in c.value for c in at.caption)
+    assert any("Aligned by Procrustes over 3,000 shared rows" in shown(c.value) for c in at.caption)
 
 
 def test_user_vectors_can_be_drawn(app_models, demo):

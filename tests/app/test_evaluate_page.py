@@ -15,7 +15,7 @@ from recsys_core.datasets import load_dataset
 from recsys_core.store import ModelStore
 from recsys_core.training import train
 
-from .helpers import ROOT, open_page
+from .helpers import ROOT, open_page, shown
 
 # small and unique to this module (no other test records metrics for these ids)
 ALS = {"factors": 16, "iterations": 3, "random_state": 11}
@@ -174,7 +174,7 @@ def test_tiny_grid_search_shows_its_table_and_saves_the_best(als_id, counted):
 
     at.button(key="eval_search_run").click().run()  # the same form resumes: nothing refit
     assert counted["evaluate_model"] == 2
-    assert any("2 row(s) came from an earlier run" in c.value for c in at.caption)
+    assert any("2 row(s) came from an earlier run" in shown(c.value) for c in at.caption)
 
     at.button(key="eval_search_save").click().run()
     assert not at.exception, at.exception
@@ -194,7 +194,7 @@ def test_tiny_grid_search_shows_its_table_and_saves_the_best(als_id, counted):
 def test_bad_split_in_the_url_is_one_clear_sentence(als_id):
     at = open_page("evaluate", dataset="demo", model=als_id, split="holdout:zero", eval_k="0")
     assert not at.exception
-    assert [e.value for e in at.error] == [
+    assert [shown(e.value) for e in at.error] == [
         "Split spec 'holdout:zero' has 'zero' where a whole number is expected; use holdout:N, "
         "holdout:N:F, random:P, leave-last:N or a predefined split name. Showing holdout:5 "
         "instead."
