@@ -439,3 +439,57 @@ MID = "0123456789abcdef0123456789abcdef"
 )
 def test_parse_item_reference(text, expected):
     assert parse_item_reference(text) == expected
+
+
+# ---------------------------------------------------------------------------- the card's fallback
+def _card_parts(card: str) -> tuple[dict, list[str]]:
+    """The card's <img> attributes and its <style> texts."""
+    from tests.test_html import parse
+
+    found = parse(card)
+    (img,) = [attrs for tag, attrs in found.elements if tag == "img"]
+    styles = [chunk for chunk in found.text if "::before" in chunk]
+    return img, styles
+
+
+def test_a_card_with_an_http_image_carries_the_placeholder_as_its_fallback():
+    from recsys_core.html import thumbnail_card
+
+    name = '<img src=x onerror=alert(1)> \') url("https://evil.example/x")'
+    card = thumbnail_card(name=name, image_url="https://img.example/a.png", category="Lamps")
+    img, styles = _card_parts(card)
+    assert img["src"] == "https://img.example/a.png" and img["class"] == "rx-fb"
+    fallback = placeholder_data_uri(name, "Lamps")
+    assert img["style"] == f"--rx-fb:url('{fallback}')"  # the name only inside the base64
+    assert len(styles) == 1 and ".rx-fb::before" in styles[0]
+    assert img["alt"] == name  # the name stays an attribute value (and text), nothing more
+
+
+@pytest.mark.parametrize(
+    ("image_url", "fallback_url"),
+    [
+        ("data:image/png;base64,iVBORw0KGgo=", None),  # a data URI does not fail to load
+        ("https://img.example/a.png", ""),  # asked for none
+        ("https://img.example/a.png", "https://evil.example/x.png"),  # not a data URI
+        ("https://img.example/a.png", "data:image/svg+xml;base64,AAAA');}*{color:red"),
+        ("https://img.example/a.png", "data:text/html;base64,PHNjcmlwdD4="),
+    ],
+)
+def test_no_fallback_for_data_images_or_unsafe_fallbacks(image_url, fallback_url):
+    from recsys_core.html import thumbnail_card
+
+    card = thumbnail_card(name="x", image_url=image_url, fallback_url=fallback_url)
+    img, styles = _card_parts(card)
+    assert img["src"] == image_url
+    assert "style" not in img and "class" not in img and not styles
+    assert "evil.example" not in card and "color:red" not in card
+
+
+def test_a_given_base64_fallback_is_used():
+    from recsys_core.html import thumbnail_card
+
+    given = "data:image/png;base64,iVBORw0KGgo="
+    img, _ = _card_parts(
+        thumbnail_card(name="x", image_url="http://img.example/a.png", fallback_url=given)
+    )
+    assert img["style"] == f"--rx-fb:url('{given}')"
