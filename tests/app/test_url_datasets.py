@@ -24,7 +24,7 @@ from recsys_core.errors import DatasetError
 from recsys_core.training import train
 from recsys_core.uploads import save_upload
 
-from .helpers import html_blocks, open_page
+from .helpers import html_blocks, open_page, shown
 
 PAGES = ("start", "similar", "users", "compare", "embeddings", "evaluate", "data")
 SECRET = "SECRET-7f3a"
@@ -211,6 +211,11 @@ def test_file_labels_are_file_names():
 
 
 # ------------------------------------------------------------------------------------ the app
+def errors(at) -> list[str]:
+    """The error messages as shown (Markdown escapes resolved)."""
+    return [shown(e.value) for e in at.error]
+
+
 def page_text(at) -> str:
     """Everything the page drew: the protobuf of every element in the tree (messages, markdown,
     html, widget labels and options), but not the query string the test itself set."""
@@ -241,9 +246,9 @@ def test_a_link_to_a_file_gets_one_sentence_on_every_page(app_models, outside_cs
     }[kind]
     at = open_page(page, dataset=spec, model=app_models["item-knn"], item="1", user="1")
     assert not at.exception
-    assert [e.value for e in at.error] == [NOT_AVAILABLE]
+    assert errors(at) == [NOT_AVAILABLE]
     assert not at.warning  # nothing else is said about it
-    text = page_text(at)
+    text = shown(page_text(at))  # as drawn: Markdown escapes resolved
     assert NOT_AVAILABLE in text  # the walk over the page sees its messages
     assert "root:" not in text and SECRET not in text
     assert "passwd" not in text and "secret_likes" not in text
