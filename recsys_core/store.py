@@ -63,6 +63,7 @@ import numpy as np
 
 from . import __version__, config
 from .algorithms.base import Recommender
+from .algorithms.stored import describe_dtype
 from .dataset import Dataset
 from .errors import StoreError, UserError
 
@@ -73,7 +74,7 @@ _TMP_PREFIX = ".tmp-"
 _LOCK_DIR = ".locks"
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,120}$")
 _STALE_TMP_SECONDS = 3600.0
-_PLAIN_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,40}$")
+_ALGORITHM_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 META_MAX_BYTES = 1 << 20
 """The largest ``meta.json`` read (1 MB; the store writes a few KB)."""
 _VERSION_DISTRIBUTIONS = {
@@ -732,8 +733,12 @@ def _read_npz(path: Path, *, data: bool) -> dict[str, Any]:
         raise _Damaged(f"{ARRAYS} is missing") from None
     except _Damaged:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, KeyError,
-            RuntimeError, NotImplementedError, OverflowError, MemoryError):
+    except zipfile.BadZipFile as error:
+        if "CRC" in str(error):
+            raise _Damaged(f"{ARRAYS} fails its checksum (it changed on disk)") from None
+        raise _Damaged(f"{ARRAYS} is truncated or not an npz archive") from None
+    except (zipfile.LargeZipFile, OSError, EOFError, ValueError, KeyError, RuntimeError,
+            NotImplementedError, OverflowError, MemoryError):
         raise _Damaged(f"{ARRAYS} is truncated or not an npz archive") from None
 
 
@@ -752,7 +757,7 @@ def _read_member(handle: Any, size: int, data: bool) -> Any:
     if dtype.hasobject:
         raise _Damaged(f"{ARRAYS} holds an object array, which the store refuses to unpickle")
     if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
-        raise _Damaged(f"{ARRAYS} holds an array of {dtype.kind!r}-kind values, not numbers")
+        raise _Damaged(f"{ARRAYS} holds an array of {describe_dtype(dtype)}, not numbers")
     count = math.prod(shape)
     if min(shape, default=0) < 0 or handle.tell() + count * dtype.itemsize != size:
         raise _Damaged(f"{ARRAYS} holds an array whose size does not match its header")
@@ -853,7 +858,7 @@ def _is_metrics(value: Any) -> bool:
 _META_FIELDS: dict[str, Callable[[Any], bool]] = {
     "schema": _is_int,
     "model_id": _optional(lambda v: isinstance(v, str)),
-    "algorithm": lambda v: isinstance(v, str) and 0 < len(v) <= 200,
+    "algorithm": lambda v: isinstance(v, str) and _ALGORITHM_NAME.match(v) is not None,
     "params": _is_params,
     "dataset": _optional(lambda v: isinstance(v, str)),
     "dataset_label": _optional(lambda v: isinstance(v, str)),
@@ -913,7 +918,7 @@ def _params_problem(cls: type[Recommender], params: dict) -> str | None:
 def _quoted(name: Any) -> str:
     """A name read from a file, quoted when it looks like a registry key, else described."""
     text = str(name)
-    return repr(text) if _PLAIN_NAME.match(text) else "(a name this version cannot show)"
+    return repr(text) if _ALGORITHM_NAME.match(text) else "(a name this version cannot show)"
 
 
 # ------------------------------------------------------------ damage found while loading

@@ -72,7 +72,8 @@ def array(
     want_float = np.dtype(dtype).kind == "f"
     kinds = "iuf" if want_float else "iu"
     if value.dtype.kind not in kinds or value.dtype.fields is not None:
-        raise DamagedArrays(f"its {what} holds {_describe(value.dtype)}, not {_KIND_NAMES[kinds]}")
+        described = describe_dtype(value.dtype)
+        raise DamagedArrays(f"its {what} holds {described}, not {_KIND_NAMES[kinds]}")
     if shape is not None:
         _check_shape(value, shape, what)
     if want_float:
@@ -201,7 +202,8 @@ def _check_shape(value: np.ndarray, shape: Sequence[int | None], what: str) -> N
             raise DamagedArrays(f"its {what} has {got:,} {name} instead of {want:,}")
 
 
-def _describe(dtype: np.dtype) -> str:
+def describe_dtype(dtype: np.dtype) -> str:
+    """What values of ``dtype`` are, in words ("Python objects", "text", "float64 values")."""
     if dtype.hasobject:
         return "Python objects"
     return {
@@ -215,5 +217,14 @@ def _describe(dtype: np.dtype) -> str:
     }.get(dtype.kind, f"{dtype.name} values")
 
 
-__all__ = ["DamagedArrays", "MAX_DIMENSION", "array", "count", "csr", "dimensions", "number",
-           "same_width"]
+__all__ = [
+    "DamagedArrays",
+    "MAX_DIMENSION",
+    "array",
+    "count",
+    "csr",
+    "describe_dtype",
+    "dimensions",
+    "number",
+    "same_width",
+]

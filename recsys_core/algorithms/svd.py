@@ -102,7 +102,7 @@ class PureSVD(Recommender):
         model._validated_params()
         model.V_ = stored.array(arrays, "V", "item factor matrix", shape=(None, None))
         width = model.V_.shape[1]
-        model.sigma_ = stored.array(arrays, "sigma", "singular values", shape=(width,))
+        model.sigma_ = stored.array(arrays, "sigma", "singular value vector", shape=(width,))
         model.user_factors_ = stored.array(
             arrays, "user_factors", "user factor matrix", shape=(None, width)
         )
