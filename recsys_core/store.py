@@ -12,7 +12,12 @@ The model id is derived from the dataset fingerprint, the algorithm and its para
 
 Writes are atomic: the folder is written under a temporary name inside the store, fsynced, then
 renamed into place, all under an exclusive lock on the model id; if a good copy appeared
-meanwhile it is kept and the new one dropped. ``meta.json`` updates are a temporary file plus
+meanwhile it is kept and the new one dropped. Replacing a model (``train --force``) swaps the
+two folders in one step where the filesystem offers it (Linux ``renameat2(RENAME_EXCHANGE)``);
+elsewhere the old folder is parked as ``.tmp-old-<model_id>-*`` until the new one is in place,
+and a parked copy whose model is missing (the writer was killed between its two renames) is put
+back by the next one to take the lock, list the store or ask for the model. So a kill at any
+moment leaves the old model or the new one. ``meta.json`` updates are a temporary file plus
 ``os.replace`` under the same lock.
 
 Everything read back is treated as untrusted. ``meta.json`` is read with a size cap
@@ -39,6 +44,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import ctypes
 import difflib
 import errno
 import fcntl
@@ -74,9 +80,11 @@ _TMP_PREFIX = ".tmp-"
 _LOCK_DIR = ".locks"
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,120}$")
 _STALE_TMP_SECONDS = 3600.0
+_PARKED = re.compile(r"^\.tmp-old-(?P<model_id>.+)-[0-9a-f]{8}$")
 _ALGORITHM_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 META_MAX_BYTES = 1 << 20
 """The largest ``meta.json`` read (1 MB; the store writes a few KB)."""
+_RECOVERY_WAIT_SECONDS = 2.0
 _VERSION_DISTRIBUTIONS = {
     "numpy": ("numpy",),
     "scipy": ("scipy",),
@@ -199,9 +207,17 @@ class ModelStore:
         return self.root / model_id
 
     def exists(self, model_id: str) -> bool:
-        """Whether a folder for ``model_id`` exists (good or damaged)."""
+        """Whether a folder for ``model_id`` exists (good or damaged).
+
+        A model whose replacement was interrupted (its old copy parked, see the module
+        docstring) is put back first.
+        """
         if not _ID_PATTERN.match(str(model_id)):
             return False
+        if (self.root / model_id).is_dir():
+            return True
+        if self._parked(model_id):
+            self._recover(model_id, _RECOVERY_WAIT_SECONDS)
         return (self.root / model_id).is_dir()
 
     @contextlib.contextmanager
@@ -209,13 +225,54 @@ class ModelStore:
         """Hold the exclusive lock on ``model_id`` (re-entrant within a thread).
 
         Other processes and threads writing the same model wait; readers never take it.
-        ``on_wait()`` is called once if the lock is busy, before waiting for it.
+        ``on_wait()`` is called once if the lock is busy, before waiting for it. Whoever takes
+        the lock first puts back a copy parked by a writer that was killed mid-replace.
         """
         _check_id(model_id)
         lock_dir = self.root / _LOCK_DIR
         lock_dir.mkdir(exist_ok=True)
         with _file_lock(lock_dir / f"{model_id}.lock", on_wait):
+            self._settle(model_id)
             yield
+
+    def _recover(self, model_id: str, wait: float) -> None:
+        """Settle ``model_id``'s parked copies if its lock comes free within ``wait`` seconds
+        (a live writer holding it settles them itself)."""
+        lock_dir = self.root / _LOCK_DIR
+        try:
+            lock_dir.mkdir(exist_ok=True)
+            with _file_lock(lock_dir / f"{model_id}.lock", timeout=wait) as held:
+                if held:
+                    self._settle(model_id)
+        except OSError:
+            pass  # a read-only store: nothing to repair, the listing carries on
+
+    def _settle(self, model_id: str) -> None:
+        """Put a parked copy back if ``model_id``'s folder is missing, and remove parked copies
+        no longer needed (the caller holds the lock)."""
+        parked = self._parked(model_id)
+        if not parked:
+            return
+        target = self.root / model_id
+        if not target.exists():
+            with contextlib.suppress(OSError):
+                os.rename(parked.pop(), target)
+                _fsync_dir(self.root)
+        for path in parked:
+            _remove(path)
+
+    def _parked(self, model_id: str) -> builtins.list[Path]:
+        """Old copies of ``model_id`` parked by an interrupted replace (usually none)."""
+        try:
+            names = os.listdir(self.root)
+        except OSError:
+            return []
+        found = []
+        for name in names:
+            match = _PARKED.match(name)
+            if match and match["model_id"] == model_id:
+                found.append(self.root / name)
+        return sorted(found)
 
     # ------------------------------------------------------------------ writing
     def save(
@@ -313,23 +370,41 @@ class ModelStore:
         return tmp
 
     def _move_into_place(self, tmp: Path, target: Path) -> None:
-        """Rename ``tmp`` to ``target`` (caller holds the lock); an old folder is swapped out."""
-        old = None
+        """Put the folder ``tmp`` at ``target`` (the caller holds the lock), so that a kill at
+        any moment leaves the old folder or the new one there.
+
+        A new model is one rename. A replacement is one exchange of the two folders where the
+        filesystem offers it; elsewhere the old folder is parked (``.tmp-old-<id>-*``) before
+        the new one is renamed in, and :meth:`_settle` puts it back if that never happens.
+        """
+        if not (target.exists() or target.is_symlink()):
+            try:
+                os.rename(tmp, target)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            _fsync_dir(self.root)
+            return
         try:
-            if target.exists() or target.is_symlink():
-                old = self.root / f"{_TMP_PREFIX}old-{target.name}-{uuid.uuid4().hex[:8]}"
-                os.rename(target, old)
-            os.rename(tmp, target)
+            swapped = _exchange(tmp, target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
-            if old is not None and not target.exists():
-                os.rename(old, target)
-                old = None
             raise
-        finally:
-            if old is not None:
-                _remove(old)
+        if swapped:  # tmp now holds the old folder
+            _fsync_dir(self.root)
+            _remove(tmp)
+            return
+        old = self.root / f"{_TMP_PREFIX}old-{target.name}-{uuid.uuid4().hex[:8]}"
+        try:
+            _park(target, old)
+            _place(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not target.exists() and old.exists():
+                os.rename(old, target)
+            raise
         _fsync_dir(self.root)
+        _remove(old)
 
     def update_meta(self, model_id: str, **fields: Any) -> dict:
         """Change fields of a model's meta.json atomically; returns the new meta.
@@ -524,9 +599,17 @@ class ModelStore:
             children = builtins.list(os.scandir(self.root))
         except FileNotFoundError:
             return []
+        parked = {_PARKED.match(c.name)["model_id"] for c in children if _PARKED.match(c.name)}
+        parked = {model_id for model_id in parked if _ID_PATTERN.match(model_id)}
+        if parked:  # a replace was interrupted: put the old copies back (or drop them) first
+            for model_id in parked:
+                self._recover(model_id, 0.0)
+            children = builtins.list(os.scandir(self.root))
         for child in children:
             if child.name.startswith("."):
-                if child.name.startswith(_TMP_PREFIX):
+                match = _PARKED.match(child.name)
+                parked_copy = match is not None and _ID_PATTERN.match(match["model_id"])
+                if child.name.startswith(_TMP_PREFIX) and not parked_copy:
                     self._sweep_stale(Path(child.path))
                 continue
             if not child.is_dir():
@@ -605,7 +688,12 @@ class ModelStore:
             return None, f"{META} is nested too deeply to be a model's meta"
         except ValueError:  # e.g. an integer of more digits than Python converts
             return None, f"{META} is not valid JSON"
-        return _check_meta(meta)
+        clean, reason = _check_meta(meta)
+        if clean is not None and isinstance(clean.get("metrics"), dict):
+            from .evaluation import upgrade_stored_metrics  # old precision relabelled
+
+            clean["metrics"] = upgrade_stored_metrics(clean["metrics"])
+        return clean, reason
 
     def _require(self, model_id: str) -> None:
         if self.exists(model_id):
@@ -690,6 +778,48 @@ def _remove(path: Path) -> None:
     else:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+# ------------------------------------------------------------------------ replacing a folder
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+_RENAMEAT2: list = []  # [the libc function or None], looked up once
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two existing paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns False, having changed nothing, where the system or the filesystem lacks it.
+    """
+    if not _RENAMEAT2:
+        function = None
+        with contextlib.suppress(OSError, AttributeError, TypeError):
+            function = ctypes.CDLL(None, use_errno=True).renameat2
+            function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                                 ctypes.c_uint]
+            function.restype = ctypes.c_int
+        _RENAMEAT2.append(function)
+    function = _RENAMEAT2[0]
+    if function is None:
+        return False
+    result = function(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second),
+                      _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM):
+        return False
+    raise OSError(code, os.strerror(code), str(first))
+
+
+def _park(target: Path, parked: Path) -> None:
+    """Move the old folder aside (the fallback replace's first rename)."""
+    os.rename(target, parked)
+
+
+def _place(folder: Path, target: Path) -> None:
+    """Move the new folder into place (the fallback replace's second rename)."""
+    os.rename(folder, target)
 
 
 # ---------------------------------------------------------------------- reading arrays.npz
@@ -957,11 +1087,15 @@ _HELD = threading.local()
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path, on_wait: Callable[[], Any] | None = None) -> Iterator[None]:
+def _file_lock(
+    path: Path, on_wait: Callable[[], Any] | None = None, timeout: float | None = None
+) -> Iterator[bool]:
     """An exclusive ``fcntl.flock`` on ``path``, re-entrant within one thread.
 
     flock locks belong to an open file description, so two threads (or processes) opening the
-    file separately exclude each other; the kernel drops the lock if the process dies.
+    file separately exclude each other; the kernel drops the lock if the process dies. With a
+    ``timeout`` (seconds), gives up when the lock stays busy that long: the context then yields
+    False instead of True and holds nothing.
     """
     held: dict = getattr(_HELD, "locks", None) or {}
     _HELD.locks = held
@@ -969,7 +1103,7 @@ def _file_lock(path: Path, on_wait: Callable[[], Any] | None = None) -> Iterator
     if key in held:
         held[key][1] += 1
         try:
-            yield
+            yield True
         finally:
             held[key][1] -= 1
         return
@@ -978,17 +1112,35 @@ def _file_lock(path: Path, on_wait: Callable[[], Any] | None = None) -> Iterator
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            if on_wait is not None:
-                on_wait()
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            if timeout is not None:
+                if not _poll_lock(handle, timeout):
+                    yield False
+                    return
+            else:
+                if on_wait is not None:
+                    on_wait()
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         held[key] = [handle, 1]
         try:
-            yield
+            yield True
         finally:
             del held[key]
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
     finally:
         handle.close()
+
+
+def _poll_lock(handle: Any, timeout: float) -> bool:
+    """Try a non-blocking flock every 20 ms until ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            continue
+    return False
 
 
 __all__ = [
