@@ -7,7 +7,9 @@ the items visited. Pages read the view with :func:`view` and change it with :fun
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import streamlit as st
 
@@ -84,3 +86,79 @@ def link(page: str, **params: object) -> str:
 
     clean = {k: str(v) for k, v in params.items() if v is not None and v != ""}
     return f"./{page}?{urlencode(clean)}" if clean else f"./{page}"
+
+
+# ------------------------------------------------------------------------ widgets bound to the URL
+_MISSING = object()
+
+
+def read(param: str, default: Any, parse: Callable[[str], Any] = str,
+         valid: Callable[[Any], bool] | Sequence | None = None) -> Any:
+    """The URL's value of ``param``, parsed; ``default`` when absent, unparsable or not valid.
+
+    ``valid`` is a predicate or a collection of allowed values.
+    """
+    raw = st.query_params.get(param)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = parse(raw)
+    except (TypeError, ValueError):
+        return default
+    if valid is not None:
+        ok = valid(value) if callable(valid) else value in valid
+        if not ok:
+            return default
+    return value
+
+
+def bound(
+    widget: Callable[..., Any],
+    label: str,
+    *,
+    key: str,
+    param: str,
+    default: Any,
+    parse: Callable[[str], Any] = str,
+    dump: Callable[[Any], str] = str,
+    valid: Callable[[Any], bool] | Sequence | None = None,
+    reset: Sequence[str] = (),
+    **kwargs: Any,
+) -> Any:
+    """Draw ``widget`` (``st.selectbox``, ``st.slider``, ``st.radio``…) bound to the URL's ``param``.
+
+    The URL is the one source of truth: before drawing, the widget's value is set from the URL
+    whenever they differ (a link, the back button, another control changed it); when the person
+    changes the widget, its ``on_change`` callback writes the URL once (one history entry) before
+    the rerun, so the rerun reads the new value and any number of changes in a row take effect.
+    A value equal to ``default`` is removed from the URL; ``reset`` lists parameters that the
+    change clears (e.g. a new dataset clears the item). Do not pass ``value`` / ``index``.
+
+    Why not Streamlit's ``bind="query-params"``: a bound parameter cannot be written through
+    ``st.query_params``, and the views here are also changed by links, thumbnails and training,
+    which write the URL directly.
+    """
+    current = read(param, default, parse, valid)
+    if st.session_state.get(key, _MISSING) != current:
+        st.session_state[key] = current
+    user_callback = kwargs.pop("on_change", None)
+
+    def write() -> None:
+        value = st.session_state.get(key)
+        changes: dict[str, object] = {param: None if value == default else dump(value)}
+        changes.update({name: None for name in reset})
+        set_view(**changes)
+        if user_callback is not None:
+            user_callback()
+
+    return widget(label, key=key, on_change=write, **kwargs)
+
+
+CARRIED = (DATASET, MODEL, ITEM, USER)
+"""What a page link carries from one page to the next: the same data, model(s), item and user."""
+
+
+def carried() -> dict[str, str]:
+    """The query parameters a sidebar page link keeps (dataset, model(s), item, user)."""
+    params = st.query_params
+    return {key: params[key] for key in CARRIED if params.get(key)}
