@@ -688,12 +688,7 @@ class ModelStore:
             return None, f"{META} is nested too deeply to be a model's meta"
         except ValueError:  # e.g. an integer of more digits than Python converts
             return None, f"{META} is not valid JSON"
-        clean, reason = _check_meta(meta)
-        if clean is not None and isinstance(clean.get("metrics"), dict):
-            from .evaluation import upgrade_stored_metrics  # old precision relabelled
-
-            clean["metrics"] = upgrade_stored_metrics(clean["metrics"])
-        return clean, reason
+        return _check_meta(meta)
 
     def _require(self, model_id: str) -> None:
         if self.exists(model_id):
