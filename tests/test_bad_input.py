@@ -29,7 +29,10 @@ def test_missing_required_column_names_found_and_wanted(tmp_path):
     assert "'person', 'thing', 'when'" in text  # found
     assert "a user column (user, user_id, uid or userId)" in text  # wanted
     assert "an item column (item, item_id, mid, movieId or itemId)" in text
-    assert "columns={'user': ..., 'item': ...}" in text
+    assert text.endswith("rename them in the header.")  # no Python advice for a CLI or app user
+    with pytest.raises(DatasetError) as caught:
+        tabular.load_file(tmp_path / "likes.csv", columns={})
+    assert "columns={'user': ..., 'item': ...}" in one_sentence(caught.value)
 
 
 def test_missing_item_column_only(tmp_path):
