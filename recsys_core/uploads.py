@@ -1,8 +1,15 @@
-"""Uploaded files: kept under ``RECSYS_HOME/uploads/<key>/``, keyed by their content.
+"""Uploaded files: kept under ``RECSYS_HOME/uploads/<key>/``, keyed by their content and kind.
 
-An upload is an interactions file (csv / tsv / parquet) and an optional items file. It is
-written once (atomically) and referred to as the dataset spec ``upload:<key>``, so a link to a
-view of an uploaded dataset keeps working for as long as the upload is kept.
+An upload is an interactions file (csv / tsv / psv / txt / parquet) and an optional items file.
+Its key hashes both files with their kinds (suffixes), so the same bytes uploaded as ``.tsv`` and
+as ``.csv`` are two uploads, and so are the same interactions with and without an items file.
+It is referred to as the dataset spec ``upload:<key>``, so a link to a view of an uploaded
+dataset keeps working for as long as the upload is kept.
+
+An upload is written into a temporary folder, loaded there (so a bad interactions or items file
+is refused with one sentence naming the file as the user named it), and only then renamed into
+place: a refused upload leaves nothing behind, and identical uploads at the same moment end in
+one folder.
 """
 
 from __future__ import annotations
@@ -10,6 +17,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
+import time
+import unicodedata
+import uuid
 from pathlib import Path
 
 from . import config
@@ -18,23 +29,137 @@ from .errors import DatasetError
 
 PREFIX = "upload:"
 MAX_UPLOAD_BYTES = 200 * 1024**2
+"""Largest file kept, and most a parquet upload may decode to (Streamlit's own upload limit)."""
 SUFFIXES = {".csv", ".tsv", ".psv", ".txt", ".parquet", ".pq"}
+_SAME_KIND = {".pq": ".parquet"}
 _KEY = re.compile(r"^[0-9a-f]{12}$")
+NAME_FILE = "name.txt"
+ITEMS_NAME_FILE = "items_name.txt"
+_TEMP_PREFIX = ".tmp-"
+_TRASH_PREFIX = ".old-"
+STALE_SECONDS = 3600
+"""Temporary folders older than this (left by a killed process) are removed by the next upload."""
 
 
-def _suffix(filename: str) -> str:
+def _uploads_dir() -> Path:
+    return config.subdir("uploads")
+
+
+def display_name(filename: str) -> str:
+    """The name a user gave a file, safe to show and store: the last path part, without
+    control characters, at most 120 characters (``"../x/likes.csv"`` -> ``"likes.csv"``)."""
+    name = str(filename).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip()
+    if len(name) > 120:
+        stem, dot, suffix = name.rpartition(".")
+        name = (stem[: 110 - len(suffix)] + "…" + dot + suffix) if dot else name[:120]
+    return name or "upload"
+
+
+def _kind(filename: str) -> str:
     suffix = Path(filename).suffix.lower()
     if suffix not in SUFFIXES:
         raise DatasetError(
             f"{filename!r} is not a csv, tsv or parquet file; upload one of those."
         )
-    return suffix
+    return _SAME_KIND.get(suffix, suffix)
 
 
-def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+def upload_key(
+    data: bytes, kind: str, items: bytes | None = None, items_kind: str | None = None
+) -> str:
+    """12 hex digits of a hash of both files and their kinds (``".csv"``, ``".parquet"``...).
+
+    Each part is length-prefixed, so no two different uploads hash the same sequence of bytes.
+    """
+    digest = hashlib.sha256()
+    parts = [b"interactions", kind.encode(), data]
+    if items is not None:
+        parts += [b"items", str(items_kind).encode(), items]
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()[:12]
+
+
+def _check_size(data: bytes, name: str, max_bytes: int) -> None:
+    if len(data) == 0:
+        raise DatasetError(f"{name!r} is empty; upload a file with a header and some rows.")
+    if len(data) > max_bytes:
+        raise DatasetError(
+            f"{name!r} is {len(data) / 1024**2:,.0f} MB, above the "
+            f"{max_bytes / 1024**2:,.0f} MB upload limit; upload a sample of it, or save it as "
+            "parquet, which is smaller."
+        )
+
+
+def _complete(folder: Path) -> bool:
+    """Whether an upload folder holds what it was written with (its interactions, its name,
+    and an items file exactly when it has an items name)."""
+    if not folder.is_dir() or not (folder / NAME_FILE).is_file():
+        return False
+    has_items = any(folder.glob("items.*"))
+    return any(folder.glob("interactions.*")) and has_items == (folder / ITEMS_NAME_FILE).is_file()
+
+
+def _sweep(uploads: Path) -> None:
+    """Remove temporary folders a killed process left (older than :data:`STALE_SECONDS`)."""
+    now = time.time()
+    for entry in uploads.iterdir():
+        if not entry.name.startswith((_TEMP_PREFIX, _TRASH_PREFIX)):
+            continue
+        try:
+            if now - entry.stat().st_mtime > STALE_SECONDS:
+                shutil.rmtree(entry, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def _rename(folder: Path, file: str, name: str) -> None:
+    """Record the name a file was uploaded with, atomically (readers see one name or the other)."""
+    if _read_name(folder / file, "") == name:
+        return
+    temp = folder / f"{_TEMP_PREFIX}{file}-{uuid.uuid4().hex[:8]}"
+    try:
+        temp.write_text(name, encoding="utf-8")
+        os.replace(temp, folder / file)
+    except OSError:  # the folder went meanwhile: the names are not worth an error
+        temp.unlink(missing_ok=True)
+
+
+def _validate(folder: Path, name: str, items_name: str | None) -> None:
+    from .datasets import tabular
+
+    interactions = next(folder.glob("interactions.*"))
+    items = next(folder.glob("items.*"), None)
+    tabular.load_file(
+        interactions, items_path=items, name=name, label=name, items_label=items_name,
+        max_bytes=MAX_UPLOAD_BYTES,
+    )
+
+
+def _move_into_place(temp: Path, final: Path) -> None:
+    """Rename ``temp`` to ``final``; if another upload got there first, keep theirs (same
+    content, already validated) unless it is incomplete, which this one then replaces."""
+    try:
+        os.rename(temp, final)
+        return
+    except OSError:
+        if _complete(final):
+            shutil.rmtree(temp, ignore_errors=True)
+            return
+    trash = final.with_name(f"{_TRASH_PREFIX}{final.name}-{uuid.uuid4().hex[:8]}")
+    try:
+        os.rename(final, trash)
+    except FileNotFoundError:
+        pass
+    try:
+        os.rename(temp, final)
+    except OSError:  # a third upload put a complete copy there meanwhile
+        if not _complete(final):
+            raise
+        shutil.rmtree(temp, ignore_errors=True)
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 def save_upload(
@@ -45,25 +170,56 @@ def save_upload(
     *,
     max_bytes: int = MAX_UPLOAD_BYTES,
 ) -> str:
-    """Keep an upload and return its dataset spec (``upload:<key>``)."""
-    if len(data) == 0:
-        raise DatasetError(f"{filename!r} is empty; upload a file with a header and some rows.")
-    for blob, name in ((data, filename), (items or b"", items_filename or "")):
-        if len(blob) > max_bytes:
-            raise DatasetError(
-                f"{name!r} is {len(blob) / 1e6:,.0f} MB, above the {max_bytes / 1e6:,.0f} MB "
-                "upload limit; use the command line with a file path instead."
-            )
-    suffix = _suffix(filename)
-    digest = hashlib.sha256(data)
-    if items:
-        digest.update(b"\x00items\x00" + items)
-    key = digest.hexdigest()[:12]
-    folder = config.subdir("uploads", key)
-    _write(folder / f"interactions{suffix}", data)
-    if items:
-        _write(folder / f"items{_suffix(items_filename or 'items.csv')}", items)
-    (folder / "name.txt").write_text(Path(filename).name, encoding="utf-8")
+    """Check an upload, keep it, and return its dataset spec (``upload:<key>``).
+
+    Parameters
+    ----------
+    data : bytes
+        The interactions file.
+    filename : str
+        Its name as uploaded (its suffix says how to read it); messages name the file by it.
+    items, items_filename : bytes and str, optional
+        An items file and its name.
+    max_bytes : int
+        The largest file taken.
+
+    Raises
+    ------
+    DatasetError
+        One sentence naming the file (as uploaded) for an empty, oversized or unknown kind of
+        file, or one that does not load (see :func:`recsys_core.datasets.tabular.load_file`).
+        Nothing is left under ``RECSYS_HOME/uploads`` then.
+    """
+    name = display_name(filename)
+    _check_size(data, name, max_bytes)
+    kind = _kind(name)
+    items_name = items_kind = None
+    if items is not None or items_filename:
+        items_name = display_name(items_filename or "items.csv")
+        _check_size(items or b"", items_name, max_bytes)
+        items_kind = _kind(items_name)
+    key = upload_key(data, kind, items, items_kind)
+    uploads = _uploads_dir()
+    _sweep(uploads)
+    final = uploads / key
+    if _complete(final):  # the same files again (validated when first kept): the newest names
+        _rename(final, NAME_FILE, name)
+        if items_name is not None:
+            _rename(final, ITEMS_NAME_FILE, items_name)
+        return PREFIX + key
+    temp = uploads / f"{_TEMP_PREFIX}{key}-{uuid.uuid4().hex[:8]}"
+    temp.mkdir()
+    try:
+        (temp / f"interactions{kind}").write_bytes(data)
+        (temp / NAME_FILE).write_text(name, encoding="utf-8")
+        if items is not None:
+            (temp / f"items{items_kind}").write_bytes(items)
+            (temp / ITEMS_NAME_FILE).write_text(str(items_name), encoding="utf-8")
+        _validate(temp, name, items_name)
+        _move_into_place(temp, final)
+    finally:
+        if temp.exists():
+            shutil.rmtree(temp, ignore_errors=True)
     return PREFIX + key
 
 
@@ -71,26 +227,48 @@ def is_upload(spec: str) -> bool:
     return spec.startswith(PREFIX)
 
 
-def upload_files(spec: str) -> tuple[Path, Path | None, str]:
-    """(interactions path, items path or None, original file name) of an upload spec."""
+def _folder(spec: str) -> tuple[str, Path]:
     key = spec[len(PREFIX):]
     folder = config.home() / "uploads" / key
     if not _KEY.match(key) or not folder.is_dir():
-        raise DatasetError(f"The upload {key!r} is not here any more; upload the file again.")
+        raise DatasetError(f"The upload {key[:40]!r} is not here any more; upload the file again.")
+    return key, folder
+
+
+def _read_name(path: Path, default: str) -> str:
+    try:
+        return display_name(path.read_text(encoding="utf-8").strip()) if path.is_file() else default
+    except (OSError, UnicodeError):
+        return default
+
+
+def upload_files(spec: str) -> tuple[Path, Path | None, str]:
+    """(interactions path, items path or None, original file name) of an upload spec."""
+    key, folder = _folder(spec)
     interactions = next(iter(sorted(folder.glob("interactions.*"))), None)
     if interactions is None:
         raise DatasetError(f"The upload {key!r} is incomplete; upload the file again.")
     items = next(iter(sorted(folder.glob("items.*"))), None)
-    name_file = folder / "name.txt"
-    name = name_file.read_text(encoding="utf-8").strip() if name_file.exists() else key
-    return interactions, items, name
+    return interactions, items, _read_name(folder / NAME_FILE, key)
+
+
+def upload_names(spec: str) -> tuple[str, str | None]:
+    """The names the files of an upload were uploaded with: (interactions, items or None)."""
+    interactions, items, name = upload_files(spec)
+    if items is None:
+        return name, None
+    return name, _read_name(interactions.parent / ITEMS_NAME_FILE, "the items file")
 
 
 def load_upload(spec: str) -> Dataset:
     from .datasets import tabular
 
     interactions, items, name = upload_files(spec)
-    dataset = tabular.load_file(interactions, items_path=items, name=name)
+    _, items_name = upload_names(spec)
+    dataset = tabular.load_file(
+        interactions, items_path=items, name=name, label=name, items_label=items_name,
+        max_bytes=MAX_UPLOAD_BYTES,
+    )
     extra = " with its items file" if items else ""
     return dataset.replace(description=f"Uploaded in the app: {name}{extra}.")
 

@@ -184,17 +184,22 @@ def _dataset_picker(current: str) -> str:
 
 
 def _upload_form() -> None:
+    """Upload an interactions file (and an items file). ``save_upload`` loads it before keeping
+    it, so a bad file gets one sentence naming it as the user named it, and nothing is kept."""
     st.caption(
         "A csv, tsv or parquet file with user and item columns (optional weight, rating, "
         "timestamp), and optionally an items file with item_id, name, image_url, category, tags."
     )
+    from ..uploads import SUFFIXES
+
+    kinds = sorted(suffix.lstrip(".") for suffix in SUFFIXES)
     with st.form("upload_form", clear_on_submit=False, border=False):
-        main = st.file_uploader("Interactions", type=["csv", "tsv", "parquet"], key="up_main")
-        items = st.file_uploader("Items (optional)", type=["csv", "tsv", "parquet"], key="up_items")
+        main = st.file_uploader("Interactions", type=kinds, key="up_main")
+        items = st.file_uploader("Items (optional)", type=kinds, key="up_items")
         submitted = st.form_submit_button("Use this data")
     if submitted:
         if main is None:
-            st.error("Choose an interactions file first.")
+            text.error("Choose an interactions file first, then press Use this data.")
             return
         try:
             spec = save_upload(
@@ -203,9 +208,9 @@ def _upload_form() -> None:
                 items.getvalue() if items is not None else None,
                 items.name if items is not None else None,
             )
-            loaders.dataset(spec)  # validate now, with a clear message
-        except UserError as error:
-            st.error(str(error))
+            loaders.dataset(spec)  # kept only once it loaded: this fills the cache
+        except UserError as error:  # one sentence naming the file as uploaded; nothing was kept
+            text.error(str(error))
             return
         state.set_view(dataset=spec, models=None, item=None, user=None)
         st.rerun()

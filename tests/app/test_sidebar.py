@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
+from recsys_core.errors import DatasetError
 from recsys_core.store import ModelStore
 from recsys_core.uploads import save_upload
 
-from .helpers import open_page
+from .helpers import open_page, shown
 
 
 def test_train_form_trains_a_model_and_selects_it(app_models):
@@ -49,12 +52,16 @@ def test_an_uploaded_file_becomes_the_dataset(app_models):
     assert at.selectbox(key="sidebar_dataset").value == spec
 
 
-def test_a_bad_upload_gets_one_sentence(app_models):
-    spec = save_upload(b"customer,sku\nu1,a\n", "bad.csv")
+def test_a_bad_upload_gets_one_sentence(app_models, monkeypatch):
+    with pytest.raises(DatasetError, match="bad.csv has the column"):
+        save_upload(b"customer,sku\nu1,a\n", "bad.csv")  # refused before it is kept
+    # an upload kept earlier that no longer loads (a limit lowered since) gets one sentence too
+    spec = save_upload(b"user,item\nu1,a\nu2,a\nu3,b\n", "kept.csv")
+    monkeypatch.setenv("RECSYS_MAX_ROWS", "2")
     at = open_page("start", dataset=spec)
     assert not at.exception
-    errors = [e.value for e in at.error]
-    assert errors and "column" in errors[0].lower()
+    errors = [shown(e.value) for e in at.error]
+    assert errors and errors[0].startswith("kept.csv has more than 2 rows")
 
 
 def test_unknown_dataset_in_the_url_falls_back_to_the_demo(app_models):
