@@ -8,11 +8,17 @@ shape users x items is ever built.
 Definitions follow the reference libraries where they differ from the textbook (one line each in
 ``docs/METRICS.md`` and :data:`METRIC_INFO`):
 
-- ``precision``, ``map``, ``ndcg`` and ``auc`` equal ``implicit.evaluation.ranking_metrics_at_k``
-  (precision is micro-averaged hits / min(k, n_test); AUC is implicit's top-k limited AUC);
-- ``precision_k`` and ``auc_full`` equal the means of ``lightfm.evaluation.precision_at_k`` and
-  ``auc_score`` (hits / k; AUC over the full ranking of the items the user did not train on);
+- ``precision`` is precision@k as readers, LightFM, RecTools and Cornac count it: hits / k,
+  averaged over the users with test items (the mean of ``lightfm.evaluation.precision_at_k``);
+- ``precision_implicit``, ``map``, ``ndcg`` and ``auc`` equal
+  ``implicit.evaluation.ranking_metrics_at_k`` (its precision is hits / min(k, n_test), summed
+  over users then divided; AUC is implicit's top-k limited AUC);
+- ``recall`` and ``auc_full`` equal the means of ``lightfm.evaluation.recall_at_k`` and
+  ``auc_score`` (AUC over the full ranking of the items the user did not train on);
 - the rest are the usual definitions.
+
+Metrics stored while ``precision`` meant implicit's convention (their ``conventions`` say
+``"precision": "implicit"``) are relabelled when read: :func:`upgrade_stored_metrics`.
 
 Users evaluated are those with at least one test item (both libraries' convention); users among
 them with no training item are counted (``n_users_without_train``) and scored like any other.
@@ -33,10 +39,11 @@ from .errors import ParameterError
 
 # ------------------------------------------------------------------------------------- metadata
 METRIC_INFO: dict[str, str] = {
-    "precision": "hits in the top k / min(k, test items), summed over users then divided "
-    "(implicit's convention)",
-    "precision_k": "hits in the top k / k, averaged over users (LightFM's precision_at_k, "
-    "the textbook precision@k)",
+    "precision": "hits in the top k / k, averaged over users (precision@k as LightFM, RecTools "
+    "and Cornac count it; a user with fewer than k test items scores at most test items / k)",
+    "precision_implicit": "hits in the top k / min(k, test items), summed over users then "
+    "divided (implicit's convention; equals recall when every user has the same number of "
+    "test items, at most k, as with holdout:5 at k = 10)",
     "recall": "hits in the top k / test items, averaged over users",
     "map": "average precision at k: sum over hits of (hits so far / position), divided by "
     "min(k, test items), averaged over users (implicit's convention)",
@@ -62,8 +69,8 @@ METRIC_INFO: dict[str, str] = {
 }
 
 CONVENTIONS: dict[str, str] = {
-    "precision": "implicit",
-    "precision_k": "lightfm",
+    "precision": "lightfm",
+    "precision_implicit": "implicit",
     "recall": "lightfm",
     "map": "implicit",
     "ndcg": "implicit",
@@ -72,7 +79,9 @@ CONVENTIONS: dict[str, str] = {
 }
 """Which reference library each accuracy metric reproduces exactly (the rest are textbook)."""
 
-ACCURACY_METRICS = ("precision", "precision_k", "recall", "map", "ndcg", "auc", "hit_rate", "mrr")
+ACCURACY_METRICS = (
+    "precision", "precision_implicit", "recall", "map", "ndcg", "auc", "hit_rate", "mrr",
+)
 BEYOND_ACCURACY = (
     "coverage",
     "mean_popularity",
@@ -82,6 +91,11 @@ BEYOND_ACCURACY = (
     "personalisation",
 )
 METRICS = ACCURACY_METRICS + ("auc_full",) + BEYOND_ACCURACY
+
+METRICS_VERSION = 2
+"""Written as ``metrics_version`` with every stored summary. Version 2: ``precision`` is hits / k
+and implicit's convention is ``precision_implicit``. Version 1 (no marker) had implicit's under
+``precision`` and hits / k under ``precision_k`` (see :func:`upgrade_stored_metrics`)."""
 
 _PER_USER_COLUMN = {"map": "ap", "hit_rate": "hit", "mrr": "rr"}
 _BLOCK_BUDGET = 1 << 21  # scores per block: 8 MB of float32, so a block stays in cache
@@ -99,11 +113,12 @@ class EvaluationResult:
         diversity metrics NaN when no categories or vectors were available.
     per_user : pd.DataFrame
         One row per evaluated user: ``user`` (row index), ``n_train``, ``n_test``, ``hits``, and
-        the per-user value of each metric (``precision``, ``precision_k``, ``recall``, ``ap``,
-        ``ndcg``, ``auc``, ``hit``, ``rr``, ``mean_popularity``, ``novelty``,
-        ``diversity_category``, ``diversity_vectors``, ``personalisation``, ``auc_full``).
-        Aggregates are their means, except ``precision`` (weighted by min(k, n_test)) and
-        ``coverage`` (a property of the set of lists).
+        the per-user value of each metric (``precision`` = hits / k, ``precision_implicit`` =
+        hits / min(k, n_test), ``recall``, ``ap``, ``ndcg``, ``auc``, ``hit``, ``rr``,
+        ``mean_popularity``, ``novelty``, ``diversity_category``, ``diversity_vectors``,
+        ``personalisation``, ``auc_full``). Aggregates are their means, except
+        ``precision_implicit`` (weighted by min(k, n_test)) and ``coverage`` (a property of the
+        set of lists).
     protocol : dict
         How the numbers were obtained: ``k``, ``n_users``, ``n_users_total``,
         ``n_users_without_train``, ``n_items``, ``n_test_interactions``, ``eval_seconds``, and
@@ -134,13 +149,15 @@ class EvaluationResult:
 
     def summary(self) -> dict[str, Any]:
         """What the store keeps in ``meta["metrics"][protocol key]``: the aggregates (NaN as
-        None) plus ``k``, ``split``, ``seed``, user counts, timings and conventions."""
+        None) plus ``k``, ``split``, ``seed``, user counts, timings, conventions and
+        ``metrics_version`` (:data:`METRICS_VERSION`)."""
         out: dict[str, Any] = {key: _json_float(value) for key, value in self.metrics.items()}
         for key in ("k", "split", "seed", "n_users", "n_users_without_train", "fit_seconds",
                     "eval_seconds"):
             if key in self.protocol:
                 out[key] = _json_float(self.protocol[key])
         out["conventions"] = dict(self.conventions)
+        out["metrics_version"] = METRICS_VERSION
         return out
 
     def protocol_key(self) -> str:
@@ -152,6 +169,78 @@ class EvaluationResult:
 def protocol_key(split: str | None, seed: int | None, k: int) -> str:
     """``"<split>:seed=<seed>@k=<k>"``: names an evaluation protocol in a model's meta.json."""
     return f"{split or 'given'}:seed={seed}@k={int(k)}"
+
+
+def upgrade_stored_metrics(metrics: Any) -> Any:
+    """A model's ``meta["metrics"]`` with every summary in today's names.
+
+    Summaries written before :data:`METRICS_VERSION` 2 (no ``metrics_version``, and either
+    ``conventions["precision"] == "implicit"`` or a ``precision_k`` value) held implicit's
+    precision under ``precision`` and hits / k under ``precision_k``. They are relabelled, so a
+    stored number is never shown under the wrong name: ``precision`` becomes
+    ``precision_implicit``, ``precision_k`` becomes ``precision``, the conventions follow, and
+    each slice row's ``precision`` becomes ``precision_implicit`` (its hits / k precision was
+    not recorded: None until the model is evaluated again). Nothing is recomputed.
+
+    Parameters
+    ----------
+    metrics : dict
+        ``{protocol key: summary}`` as read from ``meta.json`` (anything else is returned
+        unchanged).
+
+    Returns
+    -------
+    dict
+        A new dict; summaries already current are the same objects.
+    """
+    if not isinstance(metrics, dict):
+        return metrics
+    return {key: _upgrade_summary(found) for key, found in metrics.items()}
+
+
+def _upgrade_summary(found: Any) -> Any:
+    if not isinstance(found, dict) or found.get("metrics_version") is not None:
+        return found
+    conventions = found.get("conventions")
+    old = "precision_k" in found or (
+        isinstance(conventions, dict) and conventions.get("precision") == "implicit"
+    )
+    if not old:
+        return found
+    out = {key: value for key, value in found.items() if key not in ("precision", "precision_k")}
+    if "precision_k" in found:
+        out["precision"] = found["precision_k"]
+    if "precision" in found:
+        out["precision_implicit"] = found["precision"]
+    if isinstance(conventions, dict):
+        relabelled = {key: value for key, value in conventions.items()
+                      if key not in ("precision", "precision_k")}
+        relabelled.update(
+            {key: CONVENTIONS[key] for key in ("precision", "precision_implicit") if key in out}
+        )
+        out["conventions"] = relabelled
+    if isinstance(found.get("slices"), list):
+        out["slices"] = [_upgrade_slice(row) for row in found["slices"]]
+    out["metrics_version"] = METRICS_VERSION
+    out["relabelled_from_version"] = 1
+    return out
+
+
+def _upgrade_slice(row: Any) -> Any:
+    if not isinstance(row, dict) or "precision" not in row:
+        return row
+    out = {key: value for key, value in row.items() if key != "precision"}
+    out["precision"] = None
+    out["precision_implicit"] = row["precision"]
+    return out
+
+
+def upgrade_per_user(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per-user values kept before :data:`METRICS_VERSION` 2 (a ``precision_k`` column, and
+    implicit's per-user precision under ``precision``) in today's names; others unchanged."""
+    if "precision_k" not in frame.columns:
+        return frame
+    return frame.rename(columns={"precision": "precision_implicit", "precision_k": "precision"})
 
 
 def _json_float(value: Any) -> Any:
@@ -291,8 +380,8 @@ def evaluate(
             "n_train": train_counts[block],
             "n_test": test_counts[block],
             "hits": n_hits.astype(np.int64),
-            "precision": n_hits / denominator,
-            "precision_k": n_hits / k,
+            "precision": n_hits / k,
+            "precision_implicit": n_hits / denominator,
             "recall": n_hits / n_test,
             "ap": ap,
             "ndcg": ndcg,
@@ -341,10 +430,8 @@ def _aggregate(per_user: pd.DataFrame, ids: np.ndarray, n_items: int, full_auc: 
             if name != "auc_full" or full_auc:
                 metrics[name] = float("nan")
         return metrics
-    denominator = np.minimum(ids.shape[1], per_user["n_test"].to_numpy()).sum()
-    metrics["precision"] = float(per_user["hits"].sum() / denominator)
-    for name in ACCURACY_METRICS[1:]:
-        metrics[name] = float(per_user[_PER_USER_COLUMN.get(name, name)].mean())
+    for name in ACCURACY_METRICS:
+        metrics[name] = _accuracy(per_user, name, ids.shape[1])
     if full_auc:
         metrics["auc_full"] = float(per_user["auc_full"].mean())
     recommended = np.unique(ids[ids >= 0])
@@ -354,6 +441,15 @@ def _aggregate(per_user: pd.DataFrame, ids: np.ndarray, n_items: int, full_auc: 
         finite = np.isfinite(column)
         metrics[name] = float(column[finite].mean()) if finite.any() else float("nan")
     return metrics
+
+
+def _accuracy(per_user: pd.DataFrame, name: str, k: int) -> float:
+    """One accuracy aggregate from the per-user values: a mean over users, except implicit's
+    precision (hits summed over users, divided by the sum of min(k, test items))."""
+    if name == "precision_implicit":
+        denominator = np.minimum(k, per_user["n_test"].to_numpy()).sum()
+        return float(per_user["hits"].sum() / denominator)
+    return float(per_user[_PER_USER_COLUMN.get(name, name)].mean())
 
 
 # ------------------------------------------------------------------------------------- scoring
@@ -1026,7 +1122,7 @@ def als_training_loss(model: Recommender, train: sp.csr_matrix) -> float | None:
 
 
 # ---------------------------------------------------------------------------------- slices
-SLICE_METRICS = ("precision", "recall", "ndcg", "map", "hit_rate", "mrr")
+SLICE_METRICS = ("precision", "precision_implicit", "recall", "ndcg", "map", "hit_rate", "mrr")
 """The accuracy metrics :func:`slice_metrics` reports per slice (same definitions as above)."""
 
 
@@ -1069,7 +1165,8 @@ def slice_metrics(
         One row per slice, in the order light users, heavy users, popular items, long-tail
         items: ``group`` ("users" / "items"), ``slice``, ``definition`` (one line),
         ``n_users``, ``n_test_interactions``, and :data:`SLICE_METRICS` (NaN for an empty
-        slice). ``precision`` is micro-averaged, the rest are means over the slice's users.
+        slice). ``precision_implicit`` is micro-averaged, the rest are means over the slice's
+        users.
     """
     if not 0 < head_fraction < 1:
         raise ParameterError(f"head_fraction needs to be between 0 and 1, got {head_fraction}.")
@@ -1124,10 +1221,8 @@ def _slice_row(group: str, name: str, definition: str, per_user: pd.DataFrame, k
     if len(per_user) == 0:
         row.update({metric: float("nan") for metric in SLICE_METRICS})
         return row
-    denominator = np.minimum(k, per_user["n_test"].to_numpy()).sum()
-    row["precision"] = float(per_user["hits"].sum() / denominator)
-    for metric in SLICE_METRICS[1:]:
-        row[metric] = float(per_user[_PER_USER_COLUMN.get(metric, metric)].mean())
+    for metric in SLICE_METRICS:
+        row[metric] = _accuracy(per_user, metric, k)
     return row
 
 
@@ -1137,6 +1232,7 @@ __all__ = [
     "CONVENTIONS",
     "EPOCH_PARAMS",
     "METRICS",
+    "METRICS_VERSION",
     "METRIC_INFO",
     "EvaluationResult",
     "als_training_loss",
@@ -1150,4 +1246,6 @@ __all__ = [
     "protocol_key",
     "SLICE_METRICS",
     "slice_metrics",
+    "upgrade_per_user",
+    "upgrade_stored_metrics",
 ]

@@ -688,7 +688,12 @@ class ModelStore:
             return None, f"{META} is nested too deeply to be a model's meta"
         except ValueError:  # e.g. an integer of more digits than Python converts
             return None, f"{META} is not valid JSON"
-        return _check_meta(meta)
+        clean, reason = _check_meta(meta)
+        if clean is not None and isinstance(clean.get("metrics"), dict):
+            from .evaluation import upgrade_stored_metrics  # old precision relabelled
+
+            clean["metrics"] = upgrade_stored_metrics(clean["metrics"])
+        return clean, reason
 
     def _require(self, model_id: str) -> None:
         if self.exists(model_id):

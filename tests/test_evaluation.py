@@ -1,8 +1,13 @@
 """Evaluation: equality with implicit's and LightFM's own evaluation, every metric against a slow
-per-user reference (hypothesis), users without training data, bounded blocks, learning curves."""
+per-user reference (hypothesis), users without training data, bounded blocks, learning curves.
+
+Two precisions: ``precision`` is hits / k averaged over users (LightFM's ``precision_at_k``,
+RecTools, Cornac); ``precision_implicit`` is implicit's hits / min(k, test items), micro-averaged
+(``ranking_metrics_at_k``). Metrics stored while ``precision`` meant implicit's are relabelled."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -18,9 +23,13 @@ from recsys_core.evaluation import (
     CONVENTIONS,
     METRIC_INFO,
     METRICS,
+    METRICS_VERSION,
     evaluate,
     evaluate_model,
     learning_curve,
+    save_result,
+    upgrade_per_user,
+    upgrade_stored_metrics,
 )
 from recsys_core.split import make_split
 from recsys_core.training import fit_model
@@ -58,7 +67,8 @@ def data():
     return dataset, make_split(dataset, "holdout:4", random_state=0)
 
 
-REFERENCE = ("precision", "map", "ndcg", "auc")
+REFERENCE = {"precision_implicit": "precision", "map": "map", "ndcg": "ndcg", "auc": "auc"}
+"""Our name -> the key of implicit's ranking_metrics_at_k."""
 
 
 def _implicit_reference(model, split, k=10):
@@ -84,11 +94,16 @@ def test_equals_implicit_ranking_metrics(data, algorithm, params, k):
     model = fit_model(dataset, algorithm, params, interactions=split.train)
     ours = evaluate(model, split.train, split.test, k)
     reference = _implicit_reference(model, split, k)
-    for name in REFERENCE:
-        assert ours.metrics[name] == pytest.approx(reference[name], abs=1e-9, rel=0), name
-    assert ours.conventions["precision"] == "implicit"
+    for name, theirs in REFERENCE.items():
+        assert ours.metrics[name] == pytest.approx(reference[theirs], abs=1e-9, rel=0), name
+    assert ours.conventions["precision_implicit"] == "implicit"
     # the model found the planted structure: the comparison is not between two zeros
-    assert ours.metrics["precision"] > 0.1  # random lists score about 0.03
+    assert ours.metrics["precision_implicit"] > 0.1  # random lists score about 0.03
+    # holdout:4: every user has 4 test items, so implicit divides hits by 4 and we by k
+    assert ours.metrics["precision"] == pytest.approx(
+        reference["precision"] * 4 / k, abs=1e-9, rel=0
+    )
+    assert ours.metrics["precision"] < 0.85 * reference["precision"]
 
 
 def test_equals_implicit_on_a_split_with_users_without_training_data():
@@ -97,8 +112,8 @@ def test_equals_implicit_on_a_split_with_users_without_training_data():
     model = fit_model(dataset, "als", {"factors": 8, "iterations": 4}, interactions=split.train)
     ours = evaluate(model, split.train, split.test, 10)
     reference = _implicit_reference(model, split, 10)
-    for name in REFERENCE:
-        assert ours.metrics[name] == pytest.approx(reference[name], abs=1e-9, rel=0), name
+    for name, theirs in REFERENCE.items():
+        assert ours.metrics[name] == pytest.approx(reference[theirs], abs=1e-9, rel=0), name
 
 
 # ------------------------------------------------------------------------- LightFM reference
@@ -119,15 +134,95 @@ def test_equals_lightfm_precision_and_auc(data, features):
     assert len(precision) == len(ours.per_user)
     # lightfm's precision is float32 (hits / k rounded to float32): equal after the same rounding
     assert precision.dtype == np.float32
-    np.testing.assert_array_equal(ours.per_user["precision_k"].to_numpy(np.float32), precision)
+    np.testing.assert_array_equal(ours.per_user["precision"].to_numpy(np.float32), precision)
     np.testing.assert_allclose(ours.per_user["recall"], recall, rtol=0, atol=1e-12)
     # lightfm returns float32 AUCs, so equality holds to float32 precision
     np.testing.assert_allclose(ours.per_user["auc_full"], auc, rtol=0, atol=2e-6)
     exact_mean = precision.astype(np.float64).mean()
-    assert ours.metrics["precision_k"] == pytest.approx(exact_mean, abs=1e-8, rel=0)
+    assert ours.metrics["precision"] == pytest.approx(exact_mean, abs=1e-8, rel=0)
     assert ours.metrics["auc_full"] == pytest.approx(float(auc.mean()), abs=1e-6, rel=0)
-    assert ours.conventions["precision_k"] == "lightfm" == ours.conventions["auc_full"]
-    assert ours.metrics["precision_k"] > 0.08
+    assert ours.conventions["precision"] == "lightfm" == ours.conventions["auc_full"]
+    assert ours.metrics["precision"] > 0.08
+
+
+@pytest.mark.parametrize("k", [4, 8, 5, 10])
+def test_precision_is_lightfm_precision_at_k_mean(data, k):
+    """The headline precision is the mean of lightfm.evaluation.precision_at_k on the same
+    LightFM model, train (excluded from the ranking) and test matrices, over the users with
+    test items; implicit's convention is precision_implicit, and they differ."""
+    from lightfm.evaluation import precision_at_k
+
+    dataset, split = data
+    model = fit_model(dataset, "lightfm", {"epochs": 8, "no_components": 16, "random_state": 3},
+                      interactions=split.train)
+    ours = evaluate(model, split.train, split.test, k)
+    library = precision_at_k(model.model_, split.test, split.train, k=k)
+    assert len(library) == ours.protocol["n_users"] == (np.diff(split.test.indptr) > 0).sum()
+    theirs = library.mean()  # float32, as LightFM returns it
+    if k in (4, 8):
+        # hits / k is exact in float32: the per-user values are the same numbers, so the mean
+        # of LightFM's values (summed in float64) equals ours to 1e-9 and beyond
+        assert ours.metrics["precision"] == pytest.approx(
+            float(library.mean(dtype=np.float64)), abs=1e-12, rel=0
+        )
+    else:
+        assert ours.metrics["precision"] == pytest.approx(
+            float(library.mean(dtype=np.float64)), abs=float(np.finfo(np.float32).eps), rel=0
+        )
+    # LightFM's own float32 mean: equal to ours rounded to float32, within one float32 step
+    assert abs(np.float32(ours.metrics["precision"]) - theirs) <= np.spacing(theirs)
+    # not two zeros, and not implicit's convention (4 test items per user: hits / 4 > hits / 8)
+    assert ours.metrics["precision"] > 0.05
+    if k > 4:
+        assert ours.metrics["precision_implicit"] > ours.metrics["precision"] * 1.2
+        assert abs(ours.metrics["precision_implicit"] - float(theirs)) > 0.02
+
+
+def test_precision_implicit_is_implicits_precision_on_als(data):
+    """precision_implicit equals implicit's ranking_metrics_at_k["precision"] on an ALS model;
+    precision does not (it divides by k)."""
+    dataset, split = data
+    model = fit_model(dataset, "als", {"factors": 16, "iterations": 6, "random_state": 0},
+                      interactions=split.train)
+    ours = evaluate(model, split.train, split.test, 10)
+    reference = _implicit_reference(model, split, 10)
+    assert ours.metrics["precision_implicit"] == pytest.approx(
+        reference["precision"], abs=1e-9, rel=0
+    )
+    assert ours.metrics["precision_implicit"] > 0.1
+    assert ours.metrics["precision"] < 0.5 * reference["precision"]
+
+
+def test_holdout_5_at_k_10_precision_is_not_recall():
+    """With holdout:5 and k = 10 implicit's precision is hits / 5 = recall; precision is hits /
+    10, so the Evaluate page no longer shows two identical columns."""
+    dataset = planted(n_users=120, per_user=24, seed=7)
+    result = evaluate_model(dataset, "als", {"factors": 8, "iterations": 4}, "holdout:5", 10, 0)
+    metrics = result.metrics
+    assert (result.per_user["n_test"] == 5).all()
+    assert metrics["recall"] > 0.1
+    assert metrics["precision_implicit"] == pytest.approx(metrics["recall"], abs=1e-12)
+    assert metrics["precision"] == pytest.approx(metrics["recall"] / 2, abs=1e-12)
+    assert abs(metrics["precision"] - metrics["recall"]) > 0.05
+    hits = result.per_user["hits"].to_numpy()
+    assert metrics["precision"] == pytest.approx(hits.sum() / (10 * len(hits)), abs=1e-12)
+
+
+def test_a_user_with_fewer_than_k_test_items_counts_hits_over_k():
+    # user 0: 2 test items, both in its top 5; user 1: 6 test items, 2 in its top 5
+    scores = np.array([[9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+                       [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]], dtype=np.float32)
+    test = sp.csr_matrix(np.array([[1, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+                                   [1, 0, 1, 0, 0, 1, 1, 1, 1, 0]], dtype=np.float32))
+    result = evaluate(FixedScores(scores), None, test, 5)
+    assert result.per_user["hits"].tolist() == [2, 2]
+    per_user = result.per_user.set_index("user")
+    assert per_user.loc[0, "precision"] == pytest.approx(2 / 5)  # not 2 / min(5, 2) = 1
+    assert per_user.loc[0, "precision_implicit"] == pytest.approx(1.0)
+    assert per_user.loc[1, "precision"] == pytest.approx(2 / 5)
+    assert result.metrics["precision"] == pytest.approx((2 / 5 + 2 / 5) / 2, abs=1e-15)
+    assert result.metrics["precision_implicit"] == pytest.approx((2 + 2) / (2 + 5), abs=1e-15)
+    assert result.metrics["recall"] == pytest.approx((1 + 2 / 6) / 2, abs=1e-15)
 
 
 # --------------------------------------------------------------------- slow obvious reference
@@ -190,8 +285,8 @@ def slow_reference(scores, train, test, k, categories, vectors):
             {
                 "user": user,
                 "hits": n_hits,
-                "precision": n_hits / cut,
-                "precision_k": n_hits / k,
+                "precision": n_hits / k,
+                "precision_implicit": n_hits / cut,
                 "recall": n_hits / n_rel,
                 "ap": ap,
                 "ndcg": dcg / idcg,
@@ -219,7 +314,8 @@ def slow_reference(scores, train, test, k, categories, vectors):
         len(set(lists[a]) & set(lists[b])) / k for a in range(n) for b in range(a + 1, n)
     ]
     aggregates = {
-        "precision": frame["hits"].sum() / sum(min(k, len(test[u].indices)) for u in frame.user),
+        "precision_implicit": frame["hits"].sum()
+        / sum(min(k, len(test[u].indices)) for u in frame.user),
         "coverage": len(set().union(*map(set, lists))) / n_items,
         "personalisation": 1 - np.mean(overlaps) if overlaps else np.nan,
     }
@@ -268,7 +364,9 @@ def test_every_metric_matches_a_slow_per_user_reference(problem):
             got[column].to_numpy(float), expected[column].to_numpy(float), rtol=1e-9, atol=1e-12,
             err_msg=column,
         )
-    assert result.metrics["precision"] == pytest.approx(aggregates["precision"], rel=1e-12)
+    assert result.metrics["precision_implicit"] == pytest.approx(
+        aggregates["precision_implicit"], rel=1e-12
+    )
     assert result.metrics["coverage"] == pytest.approx(aggregates["coverage"], rel=1e-12)
     if math.isnan(aggregates["personalisation"]):
         assert math.isnan(result.metrics["personalisation"])
@@ -276,8 +374,9 @@ def test_every_metric_matches_a_slow_per_user_reference(problem):
         assert result.metrics["personalisation"] == pytest.approx(
             aggregates["personalisation"], rel=1e-9, abs=1e-12
         )
-    for name, column in {"recall": "recall", "map": "ap", "ndcg": "ndcg", "auc": "auc",
-                         "hit_rate": "hit", "mrr": "rr", "auc_full": "auc_full"}.items():
+    for name, column in {"precision": "precision", "recall": "recall", "map": "ap",
+                         "ndcg": "ndcg", "auc": "auc", "hit_rate": "hit", "mrr": "rr",
+                         "auc_full": "auc_full"}.items():
         assert result.metrics[name] == pytest.approx(expected[column].mean(), rel=1e-9, abs=1e-12)
     if block is not None:
         assert max(model.calls) <= block
@@ -458,6 +557,88 @@ def test_every_metric_has_a_definition_line_in_the_docs():
     assert set(CONVENTIONS.values()) == {"implicit", "lightfm"}
     for name, library in CONVENTIONS.items():
         assert f"| `{name}` | {library} |" in text, name
+
+
+# ------------------------------------------------------------ metrics stored before version 2
+def _old_summary(result):
+    """What the store kept before METRICS_VERSION 2 for the same evaluation: implicit's
+    precision under "precision", hits / k under "precision_k", no marker."""
+    old = {key: value for key, value in result.summary().items()
+           if key not in ("precision", "precision_implicit", "metrics_version")}
+    old["precision"] = result.metrics["precision_implicit"]
+    old["precision_k"] = result.metrics["precision"]
+    old["conventions"] = {"precision": "implicit", "precision_k": "lightfm", "recall": "lightfm",
+                          "map": "implicit", "ndcg": "implicit", "auc": "implicit",
+                          "auc_full": "lightfm"}
+    old["slices"] = [{"slice": "light users", "n_users": 3, "precision": 0.4, "recall": 0.3}]
+    return old
+
+
+def test_old_stored_metrics_are_relabelled_when_read(data, tmp_path):
+    from recsys_core.store import ModelStore
+
+    dataset, _ = data
+    store = ModelStore(tmp_path / "models")
+    result = evaluate_model(dataset, "als", {"factors": 8, "iterations": 3}, "holdout:4", 10, 0)
+    assert result.metrics["precision_implicit"] > result.metrics["precision"] * 2  # 4 test items
+    model_id = save_result(result, dataset, store=store)
+    current = store.meta(model_id)["metrics"][result.protocol_key()]
+    assert current["metrics_version"] == METRICS_VERSION == 2
+    assert current["precision"] == pytest.approx(result.metrics["precision"], abs=1e-15)
+    assert "relabelled_from_version" not in current
+    assert upgrade_stored_metrics({"p": current}) == {"p": current}  # current: untouched
+
+    # an entry written by the previous version, as it sits in meta.json
+    store.record_metrics(model_id, "old:seed=0@k=10", _old_summary(result))
+    raw = json.loads((store.path(model_id) / "meta.json").read_text())["metrics"]
+    assert raw["old:seed=0@k=10"]["precision"] == result.metrics["precision_implicit"]
+
+    for read in (store.meta(model_id)["metrics"],
+                 next(e for e in store.list() if e.model_id == model_id).to_dict()["metrics"]):
+        old = read["old:seed=0@k=10"]
+        assert old["precision"] == pytest.approx(result.metrics["precision"], abs=1e-15)
+        assert old["precision_implicit"] == pytest.approx(
+            result.metrics["precision_implicit"], abs=1e-15)
+        assert "precision_k" not in old
+        assert old["conventions"]["precision"] == "lightfm"
+        assert old["conventions"]["precision_implicit"] == "implicit"
+        assert "precision_k" not in old["conventions"]
+        assert old["metrics_version"] == 2 and old["relabelled_from_version"] == 1
+        assert old["slices"] == [{"slice": "light users", "n_users": 3, "precision": None,
+                                  "precision_implicit": 0.4, "recall": 0.3}]
+        for name in ("recall", "map", "ndcg", "auc", "coverage"):
+            assert old[name] == current[name], name  # every other metric as it was
+        assert read[result.protocol_key()] == current
+
+    # written back (the next record_metrics rewrites the meta): relabelled once, not twice
+    store.record_metrics(model_id, "other:seed=0@k=5", {"k": 5})
+    again = json.loads((store.path(model_id) / "meta.json").read_text())["metrics"]
+    assert again["old:seed=0@k=10"]["precision"] == pytest.approx(result.metrics["precision"])
+    assert store.meta(model_id)["metrics"]["old:seed=0@k=10"] == again["old:seed=0@k=10"]
+
+
+def test_relabelling_needs_an_old_marker():
+    # hand-written or current entries without a sign of the old convention are left alone
+    plain = {"precision": 0.3, "k": 10}
+    assert upgrade_stored_metrics({"p": plain}) == {"p": plain}
+    # an old entry without conventions is recognised by its precision_k
+    old = upgrade_stored_metrics({"p": {"precision": 0.5, "precision_k": 0.25, "k": 10}})["p"]
+    assert (old["precision"], old["precision_implicit"]) == (0.25, 0.5)
+    # an old entry without precision_k keeps implicit's number only, under its own name
+    old = upgrade_stored_metrics(
+        {"p": {"precision": 0.5, "conventions": {"precision": "implicit"}}})["p"]
+    assert "precision" not in old and old["precision_implicit"] == 0.5
+    assert upgrade_stored_metrics(None) is None and upgrade_stored_metrics([1]) == [1]
+
+
+def test_old_per_user_values_are_relabelled():
+    frame = pd.DataFrame({"user": [0, 1], "precision": [1.0, 0.5], "precision_k": [0.2, 0.3]})
+    relabelled = upgrade_per_user(frame)
+    assert relabelled["precision"].tolist() == [0.2, 0.3]
+    assert relabelled["precision_implicit"].tolist() == [1.0, 0.5]
+    assert "precision_k" not in relabelled
+    current = pd.DataFrame({"user": [0], "precision": [0.2], "precision_implicit": [1.0]})
+    assert upgrade_per_user(current) is current
 
 
 # ------------------------------------------------------------------------- explicit ratings

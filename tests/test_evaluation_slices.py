@@ -54,7 +54,7 @@ def _reference(model, train, test, k, head_fraction):
         "long-tail items": lambda u, item: item not in head,
     }
     for name, keep in slices.items():
-        hits_total, denominators, recalls, hit_flags = 0, 0, [], []
+        hits_total, denominators, recalls, hit_flags, at_k = 0, 0, [], [], []
         for user in evaluated:
             seen = set(train[user].indices.tolist())
             order = [i for i in np.argsort(-scores[user], kind="stable") if i not in seen][:k]
@@ -65,10 +65,12 @@ def _reference(model, train, test, k, head_fraction):
             hits_total += hits
             denominators += min(k, len(relevant))
             recalls.append(hits / len(relevant))
+            at_k.append(hits / k)
             hit_flags.append(hits > 0)
         rows[name] = {
             "n_users": len(recalls),
-            "precision": hits_total / denominators if denominators else math.nan,
+            "precision": float(np.mean(at_k)) if at_k else math.nan,
+            "precision_implicit": hits_total / denominators if denominators else math.nan,
             "recall": float(np.mean(recalls)) if recalls else math.nan,
             "hit_rate": float(np.mean(hit_flags)) if hit_flags else math.nan,
         }
@@ -86,7 +88,7 @@ def test_slices_match_a_slow_reference(fitted, head_fraction):
     for _, row in frame.iterrows():
         want = expected[row["slice"]]
         assert row["n_users"] == want["n_users"]
-        for metric in ("precision", "recall", "hit_rate"):
+        for metric in ("precision", "precision_implicit", "recall", "hit_rate"):
             assert row[metric] == pytest.approx(want[metric], abs=1e-12), (row["slice"], metric)
 
 
@@ -99,14 +101,17 @@ def test_slices_partition_the_evaluation(fitted):
     assert users["n_test_interactions"].sum() == split.test.nnz
     items = frame.loc[["popular items", "long-tail items"]]
     assert items["n_test_interactions"].sum() == split.test.nnz
-    # users slices are a partition: their micro-averaged precision recombines to the total
+    # users slices are a partition: implicit's micro-averaged precision recombines to the total
+    # with weights sum(min(k, test items)), precision (hits / k) with weights n_users
+    at_k = (users["precision"] * users["n_users"]).sum() / users["n_users"].sum()
+    assert at_k == pytest.approx(result["precision"], abs=1e-12)
     weights = [
         np.minimum(5, result.per_user.loc[mask, "n_test"]).sum()
         for mask in (result.per_user["n_train"] <= result.per_user["n_train"].median(),
                      result.per_user["n_train"] > result.per_user["n_train"].median())
     ]
-    combined = (users["precision"].to_numpy() * weights).sum() / sum(weights)
-    assert combined == pytest.approx(result["precision"], abs=1e-12)
+    combined = (users["precision_implicit"].to_numpy() * weights).sum() / sum(weights)
+    assert combined == pytest.approx(result["precision_implicit"], abs=1e-12)
     assert set(SLICE_METRICS) <= set(frame.columns)
     # a popularity-biased model finds popular test items far more easily than long-tail ones
     assert items.loc["popular items", "recall"] > items.loc["long-tail items", "recall"]
