@@ -59,7 +59,9 @@ NOT_SEARCHED_BY_DEFAULT = frozenset(
 """Parameters a random search leaves at their value unless named in ``space``: seeds, threads
 and epoch counts (use ``patience`` to let learning curves pick the epochs)."""
 
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
+"""Part of each results file's key. 2: ``precision`` is hits / k (``METRICS_VERSION`` 2), so rows
+written while it meant implicit's convention are never resumed or ranked with today's."""
 
 
 # ---------------------------------------------------------------------------- search space
@@ -374,7 +376,8 @@ def tune(
         The protocol (one split, drawn with ``seed``, shared by every candidate; ``seed`` also
         seeds the random draws).
     metric : str
-        The accuracy metric to maximise (:data:`~recsys_core.evaluation.ACCURACY_METRICS`).
+        The accuracy metric to maximise (:data:`~recsys_core.evaluation.ACCURACY_METRICS`);
+        default ``precision`` (hits / k; ``precision_implicit`` is implicit's convention).
     budget : float, optional
         Seconds; no candidate starts after it, and a candidate still training when it runs out is
         stopped and left for the next run (not recorded).

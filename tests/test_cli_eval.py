@@ -11,8 +11,8 @@ import pytest
 from recsys_core.cli import main
 from recsys_core.store import ModelStore
 
-REQUIRED = ("precision", "recall", "map", "ndcg", "auc", "hit_rate", "coverage", "k", "n_users",
-            "fit_seconds", "split", "seed")
+REQUIRED = ("precision", "precision_implicit", "recall", "map", "ndcg", "auc", "hit_rate",
+            "coverage", "k", "n_users", "fit_seconds", "split", "seed")
 
 
 @pytest.fixture
@@ -49,8 +49,13 @@ def test_evaluate_json_has_the_fields(capsys, likes_csv, fresh_home):
     assert (payload["k"], payload["split"], payload["seed"]) == (5, "holdout:3", 2)
     assert payload["params"]["factors"] == 8 and payload["algorithm"] == "als"
     assert payload["n_users"] == 120 and payload["n_users_without_train"] == 0
-    assert payload["precision"] > 0.3  # the planted groups are easy
-    assert payload["conventions"]["precision"] == "implicit"
+    assert payload["precision_implicit"] > 0.3  # the planted groups are easy
+    # precision is hits / k (LightFM's); implicit's hits / min(k, 3 test items) has its own key
+    assert payload["conventions"]["precision"] == "lightfm"
+    assert payload["conventions"]["precision_implicit"] == "implicit"
+    assert "precision_k" not in payload
+    assert payload["precision_implicit"] == pytest.approx(payload["recall"], abs=1e-12)
+    assert payload["precision"] == pytest.approx(payload["recall"] * 3 / 5, abs=1e-12)
     assert payload["versions"]["implicit"]
 
 
@@ -70,14 +75,16 @@ def test_evaluate_save_then_evaluate_the_stored_model(capsys, likes_csv, fresh_h
     model_id = first["model_id"]
     meta = ModelStore().meta(model_id)
     assert meta["extra"]["split"] == {"spec": "holdout:3", "seed": 0}
-    assert meta["metrics"]["holdout:3:seed=0@k=10"]["precision"] == pytest.approx(
-        first["precision"]
-    )
+    stored = meta["metrics"]["holdout:3:seed=0@k=10"]
+    assert stored["precision"] == pytest.approx(first["precision"])
+    assert stored["precision_implicit"] == pytest.approx(first["precision_implicit"])
+    assert stored["metrics_version"] == 2
+    assert first["precision_implicit"] > 2 * first["precision"]  # 3 test items, k = 10
     # re-evaluating the stored model rebuilds its split: the same numbers, recorded at k=5 too
     code, out, err = run(capsys, "evaluate", "--model", model_id, "--json")
     assert code == 0, err
     again = json.loads(out)
-    for key in ("precision", "map", "ndcg", "auc", "recall", "coverage"):
+    for key in ("precision", "precision_implicit", "map", "ndcg", "auc", "recall", "coverage"):
         assert again[key] == pytest.approx(first[key], abs=1e-12), key
     code, out, err = run(capsys, "evaluate", "--model", model_id, "-k", "5", "--json")
     assert code == 0, err
@@ -86,7 +93,10 @@ def test_evaluate_save_then_evaluate_the_stored_model(capsys, likes_csv, fresh_h
     }
     # the text form names the conventions
     code, out, err = run(capsys, "evaluate", "--model", model_id)
-    assert code == 0 and "implicit convention" in out and "precision" in out
+    assert code == 0
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
+    assert "(lightfm convention)" in lines["precision"]
+    assert "(implicit convention)" in lines["precision_implicit"]
 
 
 def test_evaluate_refuses_a_model_trained_on_all_the_data(capsys, likes_csv, fresh_home):
@@ -135,6 +145,23 @@ def test_tune_json_then_resume(capsys, likes_csv, fresh_home):
     assert code == 0, err
     again = json.loads(out)
     assert again["n_resumed"] == 4 and again["best"] == payload["best"]
+
+
+def test_tune_ranks_by_either_precision(capsys, likes_csv, fresh_home):
+    argv = ["tune", likes_csv, "als", "--grid", "factors=2,16", "--param", "iterations=3",
+            "--split", "holdout:3", "-k", "10", "--no-save", "--json"]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["metric"] == "precision"
+    for row in payload["rows"]:  # 3 test items per user, k = 10: hits / 10 and hits / 3
+        assert row["precision"] == pytest.approx(row["precision_implicit"] * 3 / 10, abs=1e-12)
+    code, out, err = run(capsys, *argv, "--metric", "precision_implicit")
+    assert code == 0, err
+    again = json.loads(out)
+    assert again["metric"] == "precision_implicit"
+    best = max(again["rows"], key=lambda row: row["precision_implicit"])
+    assert again["best"]["precision_implicit"] == best["precision_implicit"] > 0.2
 
 
 def test_tune_random_text_output(capsys, likes_csv, fresh_home):

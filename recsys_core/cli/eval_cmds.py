@@ -30,8 +30,8 @@ from .data_cmds import add_items_argument, dataset_source, load_source
 from .output import ProgressBar, echo, log, print_json
 
 _SHOWN = (
-    "precision", "precision_k", "recall", "map", "ndcg", "auc", "auc_full", "hit_rate", "mrr",
-    "coverage", "mean_popularity", "novelty", "diversity_category", "diversity_vectors",
+    "precision", "precision_implicit", "recall", "map", "ndcg", "auc", "auc_full", "hit_rate",
+    "mrr", "coverage", "mean_popularity", "novelty", "diversity_category", "diversity_vectors",
     "personalisation",
 )
 
@@ -76,7 +76,8 @@ def register(subparsers: Any) -> None:
                       "range; K=V1,V2: a list); default every bounded parameter")
     _protocol_arguments(tune)
     tune.add_argument("--metric", default="precision",
-                      help="the metric to maximise (default precision)")
+                      help="the metric to maximise (default precision: hits / k; "
+                      "precision_implicit is implicit's hits / min(k, held-out))")
     tune.add_argument("--budget", type=float, default=None, metavar="SECONDS",
                       help="stop starting candidates after this many seconds (resume later)")
     tune.add_argument("--patience", type=int, default=None, metavar="EPOCHS",
