@@ -79,6 +79,11 @@ LOWER_IS_BETTER = frozenset({"mean_popularity", "fit_seconds"})
 NOT_SEARCHABLE = frozenset({"vectors", "spark-als"})
 """Families the page does not refit (vectors come from a file; Spark runs elsewhere)."""
 PER_USER_METRICS = {"precision": "precision", "ndcg": "ndcg", "recall": "recall", "ap": "map"}
+METRIC_LABELS = {
+    "precision": "Precision (hits / k)",
+    "precision_implicit": "Precision (implicit's convention: hits / min(k, held-out))",
+}
+"""Column labels of the two precisions (the keys stay the metric names of the CLI and store)."""
 COLOURS = tuple(qualitative.Plotly)
 METRICS_DOC = config.PROJECT_ROOT / "docs" / "METRICS.md"
 
@@ -352,7 +357,10 @@ def evaluate_stored_model(
     """
     store = store or ModelStore()
     meta = store.meta(model_id)
-    if not recompute and proto.key in (meta.get("metrics") or {}):
+    found = (meta.get("metrics") or {}).get(proto.key)
+    if not recompute and found is not None and not (
+        isinstance(found, dict) and found.get("relabelled_from_version")  # old: slices lack p@k
+    ):
         if progress is not None:
             progress(1.0, "Reused the stored metrics")
         return Outcome(model_id, "reused")
@@ -502,7 +510,7 @@ def style_table(frame: pd.DataFrame) -> Any:
 def column_help() -> dict[str, Any]:
     """Column tooltips: each metric's one-line definition."""
     out: dict[str, Any] = {
-        name: st.column_config.NumberColumn(name, help=text)
+        name: st.column_config.NumberColumn(METRIC_LABELS.get(name, name), help=text)
         for name, text in evaluation.METRIC_INFO.items()
     }
     out["mean_popularity"] = st.column_config.NumberColumn(
@@ -522,9 +530,10 @@ def conventions_caption() -> str:
     implicit = ", ".join(by_library.get("implicit", []))
     lightfm = ", ".join(by_library.get("lightfm", []))
     return (
-        f"Conventions: {implicit} follow implicit (precision = hits / min(k, test items), summed "
-        f"over users then divided); {lightfm} follow LightFM (precision_k = hits / k); the rest "
-        "are textbook. ↓ marks columns where lower is better."
+        f"Conventions: {lightfm} follow LightFM (precision = hits / k, averaged over users: "
+        f"precision@k as LightFM, RecTools and Cornac count it); {implicit} follow implicit "
+        "(precision_implicit = hits / min(k, held-out), summed over users then divided); the "
+        "rest are textbook. ↓ marks columns where lower is better."
     )
 
 
@@ -580,7 +589,7 @@ def per_user_frames(metas: dict[str, dict], proto: Protocol) -> dict[str, pd.Dat
             continue
         frame = _read_frame(_per_user_path(meta, proto))
         if frame is not None:
-            out[model_name(meta)] = frame
+            out[model_name(meta)] = evaluation.upgrade_per_user(frame)
     return out
 
 
@@ -768,7 +777,7 @@ def curve_payload(data: Dataset, algorithm: str, params: dict, proto: Protocol,
                   metric: str) -> dict:
     return {"fingerprint": data.fingerprint, "algorithm": algorithm, "params": params,
             "split": proto.split, "seed": proto.seed, "k": proto.k, "metric": metric,
-            "max_users": 2000}
+            "max_users": 2000, "metrics_version": evaluation.METRICS_VERSION}
 
 
 def curve_figure(frame: pd.DataFrame, metric: str, title: str) -> go.Figure:
@@ -1088,7 +1097,8 @@ def show_search(data: Dataset, spec: str, payload: dict) -> None:
         st.info("No candidate has finished yet.")
         return
     st.dataframe(table, width="stretch", hide_index=True, key="eval_search_table",
-                 column_config={m: st.column_config.NumberColumn(m, format="%.4f",
+                 column_config={m: st.column_config.NumberColumn(METRIC_LABELS.get(m, m),
+                                                                format="%.4f",
                                                                 help=evaluation.METRIC_INFO[m])
                                 for m in evaluation.ACCURACY_METRICS if m in table})
     ok = table[table["status"] == "ok"] if "status" in table else table

@@ -1,5 +1,7 @@
 """The Evaluate page (AppTest): the table equals the command line, metrics are recorded in the
-store and reused, learning curves, and a tiny grid search that saves its best model."""
+store and reused, learning curves, and a tiny grid search that saves its best model. The two
+precisions are labelled apart (hits / k, and implicit's hits / min(k, held-out)); metrics stored
+while ``precision`` meant implicit's convention are shown under implicit's name."""
 
 from __future__ import annotations
 
@@ -56,6 +58,15 @@ def _table(at, column="precision", without="status"):
     return found[0]
 
 
+def _labels(at, column="precision") -> dict[str, str]:
+    """Column labels of the first table drawn with ``column`` (from its column config)."""
+    for element in at.dataframe:
+        if column in element.value.columns:
+            config = json.loads(element.proto.columns or "{}")
+            return {key: value.get("label") for key, value in config.items()}
+    raise AssertionError(f"no table with {column!r}")
+
+
 def _cli_metrics(session_home) -> dict:
     params = [arg for key, value in ALS.items() for arg in ("--param", f"{key}={value}")]
     env = dict(os.environ, RECSYS_HOME=str(session_home))
@@ -85,8 +96,18 @@ def test_table_equals_the_cli_and_is_reused_from_the_store(als_id, session_home,
     assert counted["evaluate_model"] == 1
     shown = _table(at).iloc[0]
     expected = _cli_metrics(session_home)
-    for metric in ("precision", "recall", "ndcg", "map", "auc", "hit_rate", "mrr"):
+    for metric in ("precision", "precision_implicit", "recall", "ndcg", "map", "auc",
+                   "hit_rate", "mrr"):
         assert shown[metric] == pytest.approx(expected[metric], abs=1e-9), metric
+    # holdout:5 at k = 10: hits / k is half of implicit's hits / 5 (which equals recall)
+    assert shown["precision"] == pytest.approx(shown["recall"] / 2, abs=1e-12)
+    assert shown["precision_implicit"] == pytest.approx(shown["recall"], abs=1e-12)
+    labels = _labels(at)
+    assert labels["precision"] == "Precision (hits / k)"
+    assert labels["precision_implicit"] == (
+        "Precision (implicit's convention: hits / min(k, held-out))")
+    assert any("precision = hits / k" in c.value and "precision_implicit = hits / min(k, "
+               "held-out)" in c.value for c in at.caption)
 
     # recorded in the model's meta, with the slices, under the protocol key
     recorded = ModelStore().meta(als_id)["metrics"][PROTOCOL]
@@ -189,6 +210,42 @@ def test_tiny_grid_search_shows_its_table_and_saves_the_best(als_id, counted):
     assert len(recorded["slices"]) == 4
     # the page now shows the saved model's metrics, read from the store
     assert _table(at).iloc[0]["precision"] == pytest.approx(recorded["precision"], abs=1e-12)
+
+
+def test_metrics_stored_before_the_split_show_under_implicits_name(session_home, counted):
+    """A meta.json written while ``precision`` meant implicit's convention: the table shows that
+    number as precision_implicit and the old precision_k as precision, the sidebar's p@10 too;
+    pressing Evaluate evaluates the model again (its slices lack hits / k) instead of reusing."""
+    from recsys_core.ui import loaders
+
+    params = {"factors": 8, "iterations": 2, "random_state": 5}
+    model_id = train(load_dataset("demo"), "als", params).model_id
+    old = {"precision": 0.5, "precision_k": 0.25, "recall": 0.5, "ndcg": 0.4, "k": 10,
+           "split": "holdout:5", "seed": 0, "n_users": 100,
+           "conventions": {"precision": "implicit", "precision_k": "lightfm"},
+           "slices": [{"group": group, "slice": name, "definition": "as recorded",
+                       "n_users": 50, "n_test_interactions": 250, "precision": 0.5,
+                       "recall": 0.5}
+                      for group, name in (("users", "light users"), ("users", "heavy users"),
+                                          ("items", "popular items"),
+                                          ("items", "long-tail items"))]}
+    ModelStore().record_metrics(model_id, PROTOCOL, old)
+    loaders.clear_model_listing()
+    at = open_page("evaluate", dataset="demo", model=model_id)
+    assert not at.exception, at.exception
+    row = _table(at).iloc[0]
+    assert row["precision"] == pytest.approx(0.25)
+    assert row["precision_implicit"] == pytest.approx(0.5)
+    assert "precision_k" not in _table(at).columns
+    options = at.selectbox(key="sidebar_model").options
+    assert any(model_id.split("-")[0] in o and "p@10 0.250" in o for o in options), options
+    at.button(key="eval_run").click().run()
+    assert not at.exception, at.exception
+    assert counted["evaluate_model"] == 1  # evaluated again, not reused
+    recorded = ModelStore().meta(model_id)["metrics"][PROTOCOL]
+    assert recorded["metrics_version"] == 2 and "relabelled_from_version" not in recorded
+    assert recorded["precision"] == pytest.approx(recorded["recall"] / 2, abs=1e-12)
+    assert all(s["precision"] is not None for s in recorded["slices"])
 
 
 def test_bad_split_in_the_url_is_one_clear_sentence(als_id):
