@@ -467,3 +467,13 @@ def test_a_file_whose_weights_are_all_zero_has_no_interactions(tmp_path):
     (tmp_path / "low.csv").write_text("user,item,rating\nu1,a,1\nu2,b,2\n")
     with pytest.raises(DatasetError, match="every rating is below the minimum of 3"):
         tabular.load_file(tmp_path / "low.csv", min_rating=3)
+
+
+def test_a_missing_file_is_named_by_its_path_unless_it_has_a_label(tmp_path):
+    with pytest.raises(DatasetError, match=f"There is no file at {tmp_path / 'nope.csv'};"):
+        tabular.load_file(tmp_path / "nope.csv")
+    with pytest.raises(DatasetError) as caught:
+        tabular.load_file(tmp_path / "nope.csv", label="My likes.csv")
+    assert str(tmp_path) not in one_sentence(caught.value, "There is no file at My likes.csv")
+    with pytest.raises(DatasetError, match="cannot be opened"):
+        tabular.load_file(tmp_path / ("x" * 300 + ".csv"))

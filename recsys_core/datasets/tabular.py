@@ -707,14 +707,22 @@ def _header_names(path: Path, sep: str, encoding: str, quote: str = '"') -> list
 
 
 def _check_file(path: Path, max_bytes: int | None, label: str | None = None) -> None:
-    if not path.exists():
-        raise DatasetError(f"There is no file at {label or path}; check the path.")
-    if path.is_dir():
+    try:
+        if not path.exists():
+            raise DatasetError(f"There is no file at {label or path}; check the path.")
+        if path.is_dir():
+            raise DatasetError(
+                f"{label or path} is a folder; give the path of a csv, tsv or parquet file."
+            )
+        size = path.stat().st_size
+        with open(path, "rb"):
+            pass
+    except OSError as error:
         raise DatasetError(
-            f"{label or path} is a folder; give the path of a csv, tsv or parquet file."
-        )
+            f"{label or path} cannot be opened ({error.strerror or 'unreadable'}); check the "
+            "path and its permissions."
+        ) from None
     label = label or path.name
-    size = path.stat().st_size
     if size == 0:
         raise DatasetError(
             f"{label} is empty; it needs a header line and at least one row of user and item."
@@ -1264,10 +1272,10 @@ def read_items(
         duplicate column names, or a nested id / name / url / image / category column.
     """
     path = Path(path)
+    _check_file(path, max_bytes, label)
     label = label or path.name
     notes = notes if notes is not None else []
     max_cells = item_cell_limit() if max_cells is None else max_cells
-    _check_file(path, max_bytes, label)
     if path.suffix.lower() in PARQUET_SUFFIXES:
         frame, roles = _read_items_parquet(path, label, notes, max_bytes, max_cells)
     else:
@@ -1635,6 +1643,7 @@ def load_file(
             f"{_names(sorted(_OPTIONS))}."
         )
     path = Path(path).expanduser()
+    _check_file(path, max_bytes, label)  # without a label, a missing file is named by its path
     label = label or path.name
     try:
         return _load_file(
@@ -1678,7 +1687,6 @@ def _load_file(
     items_label: str | None,
     options: dict[str, Any],
 ) -> Dataset:
-    _check_file(path, max_bytes, label)
     notes: list[str] = []
     if path.suffix.lower() in PARQUET_SUFFIXES:
         state, roles = _read_parquet(
