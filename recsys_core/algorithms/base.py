@@ -50,8 +50,15 @@ LATENT_CAPABILITIES = frozenset(CAPABILITIES[:6])
 class Param:
     """One hyperparameter of an algorithm: the app's forms and the CLI's ``--param`` come from it.
 
-    ``type`` is one of int, float, str, bool. Numbers may have ``low``/``high`` bounds (inclusive);
-    strings may have ``choices``. ``log`` marks a parameter searched and slid on a log scale.
+    ``type`` is one of int, float, str, bool. Numbers may have ``low``/``high`` bounds (inclusive):
+    the *valid* range, what ``fit`` accepts. Strings may have ``choices``.
+
+    ``search`` is the *search* range ``(low, high)`` (inclusive) a random search draws from when
+    no range is given (``tune --random N``, the Evaluate page): the values worth trying on a
+    typical dataset at a typical cost, a sub-range of the valid one (ALS factors are valid from 1
+    to 1024 but searched from 16 to 256). ``log`` draws it log-uniformly (then its low end is
+    positive) and shows the parameter on a log axis. A number without ``search`` (seeds, threads)
+    is not searched unless a range is given explicitly.
     """
 
     name: str
@@ -62,6 +69,30 @@ class Param:
     high: float | None = None
     choices: tuple | None = None
     log: bool = False
+    search: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.search is None:
+            return
+        where = f"Param {self.name}'s search range {self.search!r}"
+        if self.type not in (int, float) or len(self.search) != 2:
+            raise ValueError(f"{where} needs a numeric parameter and (low, high).")
+        low, high = self.search
+        if self.type is int and not (float(low).is_integer() and float(high).is_integer()):
+            raise ValueError(f"{where} needs integer ends.")
+        if not low < high:
+            raise ValueError(f"{where} is empty.")
+        below = self.low is not None and low < self.low
+        if below or (self.high is not None and high > self.high):
+            raise ValueError(f"{where} leaves the valid range ({self.describe()}).")
+        if self.log and low <= 0:
+            raise ValueError(f"{where} is log-uniform, so its low end must be positive.")
+
+    @property
+    def searchable(self) -> bool:
+        """Whether a random search draws this parameter by default: choices, or a search range
+        (bools are left alone)."""
+        return self.type is not bool and (self.choices is not None or self.search is not None)
 
     def parse(self, text: Any) -> Any:
         """Turn a CLI string (or a value) into a validated value of the right type."""
@@ -133,6 +164,7 @@ class Param:
             "high": self.high,
             "choices": list(self.choices) if self.choices is not None else None,
             "log": self.log,
+            "search": list(self.search) if self.search is not None else None,
         }
 
 
