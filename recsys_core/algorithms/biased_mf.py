@@ -48,10 +48,12 @@ class BiasedMF(Recommender):
         "trained by alternating least squares."
     )
     params = (
-        Param("factors", int, 10, "Latent dimensions.", low=1, high=512),
+        Param("factors", int, 10, "Latent dimensions.", low=1, high=512, log=True,
+              search=(4, 128)),
         Param("regularization", float, 10.0, "L2 penalty on factors and biases.", 1e-4, 1e4,
-              log=True),
-        Param("iterations", int, 15, "ALS sweeps (users then items).", low=1, high=1000),
+              log=True, search=(0.1, 100.0)),
+        Param("iterations", int, 15, "ALS sweeps (users then items).", low=1, high=1000,
+              search=(5, 50)),
         Param("random_state", int, 0, "Seed of the initial item factors.", low=0),
     )
     needs = frozenset({"ratings"})

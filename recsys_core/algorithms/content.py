@@ -35,10 +35,14 @@ class ContentRecommender(Recommender):
     label = "Content (TF-IDF)"
     description = "Item-item cosine over TF-IDF of names, categories and tags; ignores the likes."
     params = (
-        Param("name_weight", float, 1.0, "Weight of the words in item names.", 0.0, 10.0),
-        Param("tag_weight", float, 2.0, "Weight of the tags.", low=0.0, high=10.0),
-        Param("category_weight", float, 1.0, "Weight of the category.", low=0.0, high=10.0),
-        Param("min_df", int, 1, "Ignore words and tags on fewer items than this.", 1, 1000),
+        Param("name_weight", float, 1.0, "Weight of the words in item names.", 0.0, 10.0,
+              search=(0.0, 5.0)),
+        Param("tag_weight", float, 2.0, "Weight of the tags.", low=0.0, high=10.0,
+              search=(0.0, 5.0)),
+        Param("category_weight", float, 1.0, "Weight of the category.", low=0.0, high=10.0,
+              search=(0.0, 5.0)),
+        Param("min_df", int, 1, "Ignore words and tags on fewer items than this.", 1, 1000,
+              log=True, search=(1, 20)),
         Param("sublinear_tf", bool, True, "Use 1 + log(tf) for repeated name words."),
     )
     needs = frozenset({"items"})

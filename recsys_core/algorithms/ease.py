@@ -60,7 +60,8 @@ class EASE(Recommender):
         "matrix; strong on small and medium catalogues."
     )
     params = (
-        Param("lambda", float, 500.0, "L2 penalty on the item-item weights.", 0.01, 1e7, log=True),
+        Param("lambda", float, 500.0, "L2 penalty on the item-item weights.", 0.01, 1e7, log=True,
+              search=(10.0, 1e4)),
     )
     capabilities = frozenset({"recommend", "recommend_for_history", "similar_items", "explain"})
 

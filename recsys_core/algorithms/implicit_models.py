@@ -267,10 +267,18 @@ class _ImplicitFactorModel(Recommender):
         return model
 
 
-def _common_params(factors: int, iterations: int) -> tuple[Param, ...]:
+def _common_params(
+    factors: int,
+    iterations: int,
+    factors_search: tuple[int, int],
+    iterations_search: tuple[int, int],
+) -> tuple[Param, ...]:
+    """``factors`` and ``iterations`` with their defaults and search ranges."""
     return (
-        Param("factors", int, factors, "Latent dimensions.", low=1, high=1024),
-        Param("iterations", int, iterations, "Training epochs.", low=1, high=10_000),
+        Param("factors", int, factors, "Latent dimensions.", low=1, high=1024, log=True,
+              search=factors_search),
+        Param("iterations", int, iterations, "Training epochs.", low=1, high=10_000,
+              search=iterations_search),
     )
 
 
@@ -282,9 +290,11 @@ class ALS(_ImplicitFactorModel):
         "Weighted matrix factorisation by alternating least squares (Hu, Koren and Volinsky); "
         "confidence 1 + alpha * weight."
     )
-    params = _common_params(64, 15) + (
-        Param("regularization", float, 0.01, "L2 penalty on the factors.", 0.0, 1e4),
-        Param("alpha", float, 40.0, "Confidence = 1 + alpha * weight.", low=0.0, high=1e5),
+    params = _common_params(64, 15, (16, 256), (5, 30)) + (
+        Param("regularization", float, 0.01, "L2 penalty on the factors.", 0.0, 1e4, log=True,
+              search=(1e-3, 10.0)),
+        Param("alpha", float, 40.0, "Confidence = 1 + alpha * weight.", low=0.0, high=1e5,
+              log=True, search=(1.0, 100.0)),
         Param("random_state", int, 0, "Seed of the initial factors.", low=0),
         Param(
             "calculate_training_loss",
@@ -363,9 +373,11 @@ class BPR(_ImplicitFactorModel):
         "Bayesian personalised ranking: factors trained so that liked items outrank sampled "
         "others (implicit)."
     )
-    params = _common_params(64, 100) + (
-        Param("learning_rate", float, 0.01, "SGD learning rate.", 1e-5, 1.0, log=True),
-        Param("regularization", float, 0.01, "L2 penalty on the factors.", 0.0, 10.0),
+    params = _common_params(64, 100, (16, 256), (20, 200)) + (
+        Param("learning_rate", float, 0.01, "SGD learning rate.", 1e-5, 1.0, log=True,
+              search=(1e-3, 0.1)),
+        Param("regularization", float, 0.01, "L2 penalty on the factors.", 0.0, 10.0, log=True,
+              search=(1e-4, 0.1)),
         Param("num_threads", int, 1, "Training threads (more than 1 is not reproducible).", 1, 64),
         Param("random_state", int, 0, "Seed of the initial factors and the sampling.", low=0),
     )
@@ -383,9 +395,11 @@ class LMF(_ImplicitFactorModel):
     name = "lmf"
     label = "Logistic MF"
     description = "Logistic matrix factorisation (Johnson 2014): the probability of a like."
-    params = _common_params(30, 30) + (
-        Param("learning_rate", float, 1.0, "Adagrad learning rate.", 1e-4, 10.0, log=True),
-        Param("regularization", float, 0.6, "L2 penalty on the factors.", 0.0, 100.0),
+    params = _common_params(30, 30, (16, 128), (10, 60)) + (
+        Param("learning_rate", float, 1.0, "Adagrad learning rate.", 1e-4, 10.0, log=True,
+              search=(0.1, 3.0)),
+        Param("regularization", float, 0.6, "L2 penalty on the factors.", 0.0, 100.0, log=True,
+              search=(0.05, 5.0)),
         Param("num_threads", int, 1, "Training threads.", 1, 64),
         Param("random_state", int, 0, "Seed of the initial factors and the sampling.", low=0),
     )
@@ -424,7 +438,8 @@ class ItemKNN(Recommender):
     )
     params = (
         Param("similarity", str, "cosine", "How item vectors are weighted.", choices=SIMILARITIES),
-        Param("K", int, 20, "Neighbours kept per item (the item itself included).", 2, 10_000),
+        Param("K", int, 20, "Neighbours kept per item (the item itself included).", 2, 10_000,
+              log=True, search=(20, 400)),
     )
     capabilities = frozenset({"recommend", "recommend_for_history", "similar_items", "explain"})
 

@@ -61,8 +61,9 @@ class SparkALS(Recommender):
         "confidence 1 + alpha * weight, L2 penalty scaled by each user's and item's count."
     )
     params = (
-        Param("rank", int, 64, "Latent dimensions.", low=1, high=1024),
-        Param("maxIter", int, 15, "ALS iterations.", low=1, high=10_000),
+        Param("rank", int, 64, "Latent dimensions.", low=1, high=1024, log=True,
+              search=(16, 256)),
+        Param("maxIter", int, 15, "ALS iterations.", low=1, high=10_000, search=(5, 30)),
         Param(
             "regParam",
             float,
@@ -70,8 +71,11 @@ class SparkALS(Recommender):
             "L2 penalty, multiplied by each user's (item's) number of interactions (ALS-WR).",
             low=0.0,
             high=1e4,
+            log=True,
+            search=(1e-3, 1.0),
         ),
-        Param("alpha", float, 40.0, "Confidence = 1 + alpha * weight.", low=0.0, high=1e5),
+        Param("alpha", float, 40.0, "Confidence = 1 + alpha * weight.", low=0.0, high=1e5,
+              log=True, search=(1.0, 100.0)),
         Param("seed", int, 0, "Seed of the initial factors.", low=0),
         Param(
             "master",

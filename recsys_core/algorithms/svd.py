@@ -31,7 +31,8 @@ class PureSVD(Recommender):
     label = "PureSVD"
     description = "Truncated SVD of the interaction matrix (PureSVD): scores are x V V'."
     params = (
-        Param("factors", int, 64, "Singular vectors kept.", low=1, high=2048),
+        Param("factors", int, 64, "Singular vectors kept.", low=1, high=2048, log=True,
+              search=(8, 256)),
         Param("random_state", int, 0, "Seed of the randomized SVD.", low=0),
     )
     capabilities = frozenset(
