@@ -7,6 +7,11 @@ algorithm and the search spec, so an interrupted search (Ctrl-C, a time budget, 
 where it stopped: candidates already in the file are skipped. The best candidate's model is saved
 to the model store (trained on the split, with its metrics in ``meta.json``).
 
+A random search draws each parameter from its *search* range (``Param.search``, log-uniform where
+``Param.log``), the values worth trying at a reasonable cost, never from the whole valid range
+(ALS accepts alpha up to 1e5 and 1024 factors; it is searched over alpha 1-100 and 16-256 factors).
+The resolved ranges are part of the results file's key.
+
 The original WRMF post's grid is one command::
 
     python -m recsys_core tune sketchfab als --split holdout:5:0.2 -k 5 --patience 4 \\
@@ -54,10 +59,11 @@ WRMF_POST_GRID: dict[str, list] = {
 each for epochs 2 to 38 and kept the best epoch, which ``patience`` approximates)."""
 
 NOT_SEARCHED_BY_DEFAULT = frozenset(
-    {"random_state", "seed", "num_threads", "iterations", "epochs", "K1", "B"}
+    {"random_state", "seed", "num_threads", "blocks", "iterations", "epochs", "maxIter", "K1", "B"}
 )
 """Parameters a random search leaves at their value unless named in ``space``: seeds, threads
-and epoch counts (use ``patience`` to let learning curves pick the epochs)."""
+and blocks (they have no search range) and epoch counts (they have one, drawn when named; use
+``patience`` to let learning curves pick the epochs)."""
 
 _SCHEMA_VERSION = 2
 """Part of each results file's key. 2: ``precision`` is hits / k (``METRICS_VERSION`` 2), so rows
@@ -109,8 +115,9 @@ def _rng(random_state: Any) -> Any:
 def _distribution(param: Param, override: Any = None) -> Any:
     """A list or an ``rvs`` object for ``ParameterSampler`` from a Param (and a user override).
 
-    ``override`` may be None (use the schema), a list of values, or ``(low, high)`` /
-    ``(low, high, "log")``.
+    ``override`` may be None (the schema's *search* range ``param.search``, log-uniform when
+    ``param.log``; never its valid range, which for ALS reaches alpha 1e5 and 1024 factors), a
+    list of values, or ``(low, high)`` / ``(low, high, "log")`` inside the valid range.
     """
     if isinstance(override, (list, tuple)) and not _is_range(override):
         return [param.validate(param.parse(v) if isinstance(v, str) else v) for v in override]
@@ -122,14 +129,19 @@ def _distribution(param: Param, override: Any = None) -> Any:
             return list(param.choices)
         if param.type is bool:
             return [False, True]
-        if param.low is None or param.high is None:
+        if param.search is None:
             raise ParameterError(
-                f"Parameter {param.name} has no range to sample from; give one with "
-                f"--range {param.name}=LOW:HIGH."
+                f"Parameter {param.name} has no search range (seeds, threads and the like are "
+                f"not searched); leave it out of the random search or give it a range of values."
             )
-        low, high, log = param.low, param.high, param.log
+        (low, high), log = param.search, param.log
     if low > high:
         raise ParameterError(f"The range of {param.name} is empty ({low:g} > {high:g}).")
+    if log and low <= 0:
+        raise ParameterError(
+            f"The log range of {param.name} needs a positive low end, got {low:g}; "
+            f"give e.g. {param.name}={high * 1e-3:g}:{high:g}:log."
+        )
     if param.type is int:
         return _IntDistribution(int(low), int(high), log)
     if param.type is float:
@@ -144,15 +156,46 @@ def _is_range(value: Any) -> bool:
 
 
 def default_space(algorithm: str) -> list[str]:
-    """The parameters a random search samples when none are named: every numeric parameter with
-    both bounds and every parameter with choices, except :data:`NOT_SEARCHED_BY_DEFAULT`."""
-    names = []
-    for param in get_algorithm(algorithm).params:
-        if param.name in NOT_SEARCHED_BY_DEFAULT or param.type is bool:
-            continue
-        if param.choices is not None or (param.low is not None and param.high is not None):
-            names.append(param.name)
-    return names
+    """The parameters a random search samples when none are named: every parameter with a search
+    range or choices (:attr:`Param.searchable`), except :data:`NOT_SEARCHED_BY_DEFAULT`."""
+    return [
+        param.name for param in get_algorithm(algorithm).params
+        if param.searchable and param.name not in NOT_SEARCHED_BY_DEFAULT
+    ]
+
+
+def search_space(algorithm: str, space: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a random search draws from, per parameter: a list of values or an ``rvs`` object.
+
+    Parameters
+    ----------
+    algorithm : str
+        Registry key.
+    space : dict, optional
+        Parameter name -> None (its search range), a list, or ``(low, high[, "log"])``
+        (see :func:`candidates`). Default: :func:`default_space`, each over its search range.
+
+    Returns
+    -------
+    dict
+        Name -> list of values, or a distribution with ``rvs(random_state)`` and ``describe()``.
+    """
+    schema = {p.name: p for p in get_algorithm(algorithm).params}
+    names = list(space) if space else default_space(algorithm)
+    if not names:
+        raise ParameterError(f"{algorithm} has no parameter with a range to search.")
+    distributions = {}
+    for name in names:
+        _known(algorithm, schema, name)
+        distributions[name] = _distribution(schema[name], (space or {}).get(name))
+    return distributions
+
+
+def _describe_space(distributions: dict[str, Any]) -> dict[str, Any]:
+    """The resolved space as plain values (part of a random search's results-file key, so a
+    search range changed in the schema starts a new file instead of resuming old draws)."""
+    return {name: (dist.describe() if hasattr(dist, "describe") else [str(v) for v in dist])
+            for name, dist in distributions.items()}
 
 
 def candidates(
@@ -174,13 +217,15 @@ def candidates(
     n_random : int, optional
         That many draws (``ParameterSampler``) from ``space``: per parameter a list (drawn
         uniformly), a range ``(low, high)`` or ``(low, high, "log")``, or None for the schema's
-        own range, log flag or choices. Default space: :func:`default_space`.
+        search range (``Param.search``, log-uniform when ``Param.log``) or choices. Default
+        space: :func:`default_space`.
     fixed : dict, optional
         Values kept for every candidate (strings are parsed).
     preset : str, optional
         Applied before ``fixed`` and the searched values.
     random_state : int or None
-        Seed of the random draws.
+        Seed of the random draws (one ``RandomState`` threads through every draw, so the same
+        seed gives the same candidates).
 
     Returns
     -------
@@ -207,13 +252,7 @@ def candidates(
     else:
         if int(n_random) < 1:
             raise ParameterError(f"--random needs at least 1 draw, got {n_random}.")
-        names = list(space) if space else default_space(algorithm)
-        if not names:
-            raise ParameterError(f"{algorithm} has no parameter with a range to search.")
-        distributions = {}
-        for name in names:
-            _known(algorithm, schema, name)
-            distributions[name] = _distribution(schema[name], (space or {}).get(name))
+        distributions = search_space(algorithm, space)
         sampler = ParameterSampler(distributions, n_iter=int(n_random), random_state=random_state)
         drawn = list(sampler)
     out = []
@@ -427,6 +466,8 @@ def tune(
         "metric": metric,
         "patience": patience,
     }
+    if n_random is not None:
+        spec["ranges"] = _describe_space(search_space(algorithm, space))
     path = config.cache_dir("tuning") / (
         f"{_slug(dataset.name)}-{algorithm}-{search_key(dataset, algorithm, spec)}.jsonl"
     )
@@ -664,5 +705,6 @@ __all__ = [
     "parse_grid_args",
     "parse_range_args",
     "search_key",
+    "search_space",
     "tune",
 ]

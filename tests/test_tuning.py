@@ -58,7 +58,7 @@ def test_the_wrmf_post_grid_is_one_command():
     assert len(wide) == 6 and max(t["regularization"] for t in wide) == 1000.0
 
 
-def test_random_draws_respect_bounds_log_scale_and_choices():
+def test_random_draws_respect_search_ranges_log_scale_and_choices():
     tries = candidates(
         "lightfm",
         n_random=300,
@@ -66,9 +66,11 @@ def test_random_draws_respect_bounds_log_scale_and_choices():
         random_state=0,
     )
     rates = np.array([t["learning_rate"] for t in tries])
-    assert rates.min() >= 1e-4 and rates.max() <= 1.0
-    # log-uniform over [1e-4, 1]: half the draws fall below 1e-2 (uniform would give 1%)
-    assert 0.35 < (rates < 1e-2).mean() < 0.65
+    # the search range (5e-3 to 0.2), not the valid one (1e-4 to 1)
+    assert rates.min() >= 5e-3 and rates.max() <= 0.2
+    # log-uniform: half the draws fall below the geometric middle, sqrt(5e-3 * 0.2) = 0.0316
+    # (uniform would give 14%)
+    assert 0.4 < (rates < np.sqrt(5e-3 * 0.2)).mean() < 0.6
     assert {t["loss"] for t in tries} == {"warp", "bpr", "logistic", "warp-kos"}
     components = [t["no_components"] for t in tries]
     assert all(isinstance(c, int) and 8 <= c <= 64 for c in components)
@@ -99,8 +101,14 @@ def test_bad_search_specs_are_one_sentence_errors():
         candidates("als", grid={"factors": ["0"]})
     with pytest.raises(ParameterError, match="LOW:HIGH"):
         parse_range_args(["alpha=1:2:3"])
-    with pytest.raises(ParameterError, match="no range"):
+    with pytest.raises(ParameterError, match="no search range"):
         candidates("als", n_random=2, space={"random_state": None})
+    with pytest.raises(ParameterError, match="positive low end"):
+        candidates("als", n_random=2, space={"alpha": ("0", "100", "log")})
+    # an explicit range for a parameter without a search range is still drawn from
+    seeds = {t["random_state"] for t in candidates("als", n_random=20,
+                                                   space={"random_state": ("0", "9")})}
+    assert seeds <= set(range(10)) and len(seeds) > 3
     assert parse_range_args(["alpha=1:1000:log", "loss=warp,bpr", "factors"]) == {
         "alpha": ("1", "1000", "log"), "loss": ["warp", "bpr"], "factors": None,
     }
@@ -194,3 +202,27 @@ def test_random_search_runs_and_failed_candidates_are_recorded(dataset, fresh_ho
     assert result.table["learning_rate"].between(0.01, 0.1).all()
     payload = result.to_dict()
     assert payload["n_done"] == 3 and payload["rows"][0]["params"]["iterations"] == 5
+
+
+def test_random_draws_come_from_search_ranges_and_a_new_range_is_a_new_file(
+    dataset, fresh_home, monkeypatch
+):
+    from dataclasses import replace
+
+    from recsys_core.algorithms import get_algorithm
+
+    spec = dict(n_random=4, fixed={"iterations": 2}, split_spec="holdout:3", k=5, save_best=False)
+    result = tune(dataset, "als", **spec)
+    table = result.table
+    assert result.searched == ["alpha", "factors", "regularization"] and len(table) == 4
+    assert table["factors"].between(16, 256).all() and table["alpha"].between(1, 100).all()
+    assert table["regularization"].between(1e-3, 10).all()
+    # a search range changed in the schema draws other candidates into a file of their own,
+    # never resumed from (or ranked with) the old draws
+    als = get_algorithm("als")
+    narrowed = tuple(replace(p, search=(2.0, 4.0)) if p.name == "alpha" else p
+                     for p in als.params)
+    monkeypatch.setattr(als, "params", narrowed)
+    again = tune(dataset, "als", **spec)
+    assert again.path != result.path and again.n_resumed == 0
+    assert again.table["alpha"].between(2, 4).all()

@@ -70,10 +70,13 @@ def register(subparsers: Any) -> None:
     tune.add_argument("--grid", action="append", default=[], metavar="K=V1,V2",
                       help="values of one parameter (repeatable); every combination is tried")
     tune.add_argument("--random", type=int, default=None, metavar="N",
-                      help="N random draws from the parameters' ranges instead of a grid")
+                      help="N random draws from the parameters' search ranges (narrower than "
+                      "what is valid, e.g. als factors 16-256 and alpha 1-100, log-uniform; see "
+                      "docs/METRICS.md) instead of a grid")
     tune.add_argument("--range", action="append", default=[], metavar="K=LOW:HIGH[:log]",
-                      help="with --random: a parameter and its range (K alone: the schema's "
-                      "range; K=V1,V2: a list); default every bounded parameter")
+                      help="with --random: a parameter and its range (K alone: its search "
+                      "range; K=V1,V2: a list); default every parameter with a search range "
+                      "or choices, except epoch counts")
     _protocol_arguments(tune)
     tune.add_argument("--metric", default="precision",
                       help="the metric to maximise (default precision: hits / k; "
