@@ -103,11 +103,11 @@ def safe_internal_href(href: Any) -> str:
 
 
 def category_colour(category: Any) -> str:
-    """The category's colour (``#rrggbb``): the one its generated thumbnails use."""
+    """The category's colour (``#rrggbb``): the one its generated pictures use."""
     try:
-        from .datasets.demo import _category_style  # the one palette for generated thumbnails
+        from .pictures import category_colours  # the one palette for generated pictures
 
-        colour = str(_category_style(str(category or ""))[0][0])
+        colour = str(category_colours(str(category or ""))[0])
     except Exception:
         return NEUTRAL
     return colour if _HEX_COLOUR.fullmatch(colour) else NEUTRAL
@@ -151,7 +151,8 @@ def thumbnail_card(
     max_tags: int = 3,
     fallback_url: Any = None,
 ) -> SafeHtml:
-    """One thumbnail card: image, name (two lines at most), score badge, category, link out.
+    """One thumbnail card: image, name (once, two lines at most), score badge, tags (whole,
+    wrapping onto more lines), category, link out.
 
     An http(s) image that fails to load in the browser (404, offline host, not an image) shows
     ``fallback_url`` in its place, never a broken-image icon: without script (Streamlit's
@@ -305,10 +306,9 @@ GRID_CSS = """
  overflow:hidden;overflow-wrap:anywhere;min-height:2.5em;font-size:.85rem;font-weight:600;
  line-height:1.25;color:inherit;text-decoration:none}
 a.rx-name:hover{text-decoration:underline}
-.rx-tags{display:flex;flex-wrap:nowrap;gap:3px;min-width:0;overflow:hidden}
-.rx-tag{flex:0 1 auto;min-width:0;font-size:.66rem;line-height:1.5;padding:0 6px;
- border-radius:999px;background:rgba(127,127,127,.14);white-space:nowrap;overflow:hidden;
- text-overflow:ellipsis}
+.rx-tags{display:flex;flex-wrap:wrap;gap:3px;min-width:0}
+.rx-tag{flex:0 1 auto;max-width:100%;font-size:.66rem;line-height:1.5;padding:0 6px;
+ border-radius:999px;background:rgba(127,127,127,.14);overflow-wrap:anywhere}
 .rx-caption{font-size:.72rem;opacity:.75;line-height:1.25;overflow-wrap:anywhere}
 .rx-meta{display:flex;align-items:center;justify-content:space-between;gap:6px;margin-top:auto;
  font-size:.72rem;opacity:.8}

@@ -11,7 +11,8 @@
    (hits for :data:`HIT_TTL`, definite misses for :data:`MISS_TTL`, everything else that went
    wrong for :data:`TRANSIENT_TTL`, a few minutes);
 3. otherwise, or when anything fails (404, 429, timeout, bad JSON, offline), a generated
-   placeholder: an SVG data URI in the category's colour with the item's name.
+   placeholder: an SVG data URI picturing the item's object in its material, on its category's
+   colour (:mod:`recsys_core.pictures`).
 
 The trust boundary with the image API:
 
@@ -42,7 +43,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -51,6 +52,7 @@ import pandas as pd
 
 from . import __version__, config
 from .html import safe_href, safe_url
+from .pictures import picture_data_uri, picture_svg
 
 __all__ = [
     "API_BASE",
@@ -215,34 +217,21 @@ def pick_thumbnail(images: Any, width: int = THUMBNAIL_WIDTH) -> str | None:
 
 
 # ---------------------------------------------------------------------------- placeholders
-# One renderer for every generated thumbnail: the demo dataset's (category colours and glyphs,
-# the name XML-escaped), so a placeholder looks like the demo's own images.
+# One renderer for every generated picture (recsys_core.pictures): the demo's items use it as
+# their image, so a placeholder looks like the demo's own pictures.
 def placeholder_svg(name: Any, category: Any = "") -> str:
-    """A 200 x 150 SVG thumbnail in the category's colours with the item's name (XML-escaped).
+    """The item's generated picture: a 200 x 150 SVG of its object (the noun of its name) in its
+    material, on its category's colour; the name is only the SVG's (XML-escaped) title.
 
-    Deterministic; see :func:`recsys_core.datasets.demo.render_thumbnail_svg`.
+    Deterministic; see :func:`recsys_core.pictures.picture_svg`.
     """
-    from .datasets.demo import render_thumbnail_svg
-
-    return render_thumbnail_svg(_text(name), _text(category))
-
-
-@lru_cache(maxsize=8192)
-def _placeholder_uri(name: str, category: str) -> str:
-    from .datasets.demo import thumbnail_data_uri
-
-    return thumbnail_data_uri(name, category)
+    return picture_svg(name, category)
 
 
 def placeholder_data_uri(name: Any, category: Any = "") -> str:
-    """:func:`placeholder_svg` as a ``data:image/svg+xml;base64,...`` URI for ``<img src>``."""
-    return _placeholder_uri(_text(name), _text(category))
-
-
-def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value)
+    """:func:`placeholder_svg` as a ``data:image/svg+xml;base64,...`` URI for ``<img src>``
+    (cached)."""
+    return picture_data_uri(name, category)
 
 
 # ---------------------------------------------------------------------------- disk cache

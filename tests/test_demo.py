@@ -200,39 +200,17 @@ def test_tags_carry_style_and_category(data):
 
 
 # ---------------------------------------------------------------------------- thumbnails
-def test_item_thumbnails_are_valid_svg_with_the_name(data):
+def test_item_images_are_their_generated_pictures(data):
+    # each item's picture shows its noun in its material (tests/test_pictures.py tests them)
+    from recsys_core.pictures import picture_data_uri
+
     for i in range(0, data.n_items, 250):
-        svg = _svg_of(data.items.at[i, "image_url"])
-        root = ET.fromstring(svg)
+        name, category = data.items.at[i, "name"], data.items.at[i, "category"]
+        assert data.items.at[i, "image_url"] == picture_data_uri(name, category)
+        root = ET.fromstring(_svg_of(data.items.at[i, "image_url"]))
         assert root.tag == f"{SVG}svg" and root.get("viewBox") == "0 0 200 150"
-        texts = _texts(svg)
-        assert texts[0] == data.items.at[i, "category"].upper()
-        assert " ".join(texts[1:]) == data.items.at[i, "name"]
-
-
-def test_thumbnail_escapes_hostile_names():
-    svg = demo.render_thumbnail_svg(EVIL, "Animals")
-    root = ET.fromstring(svg)
-    assert "<img" not in svg and "&lt;img" in svg
-    assert not [el for el in root.iter() if el.tag.endswith("img")]
-    assert " ".join(_texts(svg)[1:]) == EVIL
-    weird = 'Tom & "Jerry" \\ | \x00\x07 \u00e9t\u00e9 \U0001f98a'
-    text = " ".join(_texts(demo.render_thumbnail_svg(weird, "x")))
-    assert "Tom & \"Jerry\"" in text and "\x00" not in text and "\U0001f98a" in text
-
-
-def test_thumbnail_for_any_category_and_bad_colours():
-    for category in ("cars-vehicles", "Comedy", "", "<b>"):
-        svg = demo.render_thumbnail_svg("A rather long model name that needs two lines", category)
-        texts = _texts(svg)
-        assert len(texts) == 3 and texts[2].endswith(("lines", "\u2026"))
-    assert demo.render_thumbnail_svg("x", "cars-vehicles") != demo.render_thumbnail_svg("x", "y")
-    svg = demo.render_thumbnail_svg("x", "Food", colors=('red"/><script>', "#000"))
-    ET.fromstring(svg)
-    assert "script" not in svg
-    svg = demo.render_thumbnail_svg("x", "Food", colors=("#123456", "#abcdef"), glyph="cube")
-    assert "#123456" in svg and "#abcdef" in svg
-    assert demo.thumbnail_data_uri("x", "Food").startswith("data:image/svg+xml;base64,")
+        assert root.find(f"{SVG}title").text == name
+        assert not _texts(_svg_of(data.items.at[i, "image_url"]))  # the card prints the name
 
 
 # ---------------------------------------------------------------------------- the cache

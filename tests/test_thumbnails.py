@@ -403,8 +403,8 @@ def test_placeholder_escapes_the_name_and_is_valid_svg():
     root = ET.fromstring(svg)  # well-formed XML
     assert root.tag.endswith("svg")
     assert not [el for el in root.iter() if el.tag.split("}")[-1] in {"img", "script"}]
-    text = " ".join("".join(el.itertext()) for el in root.iter() if el.tag.endswith("text"))
-    assert "<img src=x" in text  # shown as text
+    text = " ".join("".join(el.itertext()) for el in root.iter() if el.tag.endswith("title"))
+    assert "<img src=x" in text  # the picture's title, as text
     assert placeholder_data_uri(name, '"><script>') == uri  # deterministic
 
 

@@ -6,12 +6,13 @@ real to find in it, and the planted truth is kept so tests can check that models
 
 The structure
 -------------
-- 12 categories (Animals, Vehicles, ... Music), each with a colour, a glyph and two taste groups;
+- 12 categories (Animals, Vehicles, ... Music), each with two taste groups;
   a taste group is one category x one cluster of style tags (low-poly, photogrammetry, rigged,
   voxel, tiltbrush, sculpt), with its own nouns and category tags: 24 groups in all.
 - Items have readable names built from a style adjective, a colour or material and a noun of
-  their group ("Low-poly Red Fox", "Sculpted Chrome Corridor Kit"), tags, and an SVG thumbnail
-  as a ``data:`` URI. ``items["group"]`` is each item's planted group.
+  their group ("Low-poly Red Fox", "Sculpted Chrome Corridor Kit"), tags, and a generated
+  picture of their noun in their material (:mod:`recsys_core.pictures`) as an SVG ``data:`` URI.
+  ``items["group"]`` is each item's planted group.
 - Users like items of 1 to 3 groups (``users["group"]`` the primary one, ``users["groups"]``
   all of them as ``"3|7"``), with a long-tailed activity (lognormal, at least 3 likes) over a
   long-tailed item popularity (lognormal), plus ~10% likes drawn outside their groups.
@@ -20,10 +21,7 @@ The structure
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
-import re
 import tempfile
 import time
 import warnings
@@ -38,6 +36,7 @@ import scipy.sparse as sp
 from .. import config
 from ..dataset import Dataset, normalise_items
 from ..errors import DatasetError
+from ..pictures import picture_data_uri
 from . import Progress, Source, register
 
 NAME = "demo"
@@ -77,20 +76,18 @@ class _Group:
 @dataclass(frozen=True)
 class _Category:
     name: str
-    colors: tuple[str, str]
-    glyph: str
     tag: str
     groups: tuple[_Group, _Group]
 
 
 CATEGORIES: tuple[_Category, ...] = (
-    _Category("Animals", ("#fb923c", "#c2410c"), "paw", "animal", (
+    _Category("Animals", "animal", (
         _Group("low-poly", ("pet", "farm"), ("Fox", "Cat", "Puppy", "Bunny", "Cow", "Pig",
                                              "Chicken", "Sheep", "Horse", "Duck")),
         _Group("scan", ("wildlife", "safari"), ("Wolf", "Elephant", "Lion", "Tiger", "Owl",
                                                  "Deer", "Bear", "Crocodile", "Giraffe", "Eagle")),
     )),
-    _Category("Vehicles", ("#60a5fa", "#1e3a8a"), "car", "vehicle", (
+    _Category("Vehicles", "vehicle", (
         _Group("voxel", ("car", "racing"), ("Sports Car", "Pickup Truck", "Race Kart", "Taxi",
                                             "School Bus", "Hot Rod", "Police Car", "Dune Buggy",
                                             "Tractor", "Ice Cream Van")),
@@ -98,7 +95,7 @@ CATEGORIES: tuple[_Category, ...] = (
                                                    "Submarine", "Cargo Plane", "Jeep",
                                                    "Hovercraft", "Zeppelin", "Motorbike")),
     )),
-    _Category("Architecture", ("#a8a29e", "#44403c"), "building", "architecture", (
+    _Category("Architecture", "architecture", (
         _Group("scan", ("heritage", "ruins"), ("Cathedral", "Temple Ruins", "Castle Gate",
                                                "Lighthouse", "Old Mill", "Stone Bridge", "Chapel",
                                                "Town Hall", "Roman Arch", "Pagoda")),
@@ -106,7 +103,7 @@ CATEGORIES: tuple[_Category, ...] = (
                                                "Diner", "Skyscraper", "Bakery", "Farmhouse",
                                                "Train Station", "Treehouse", "Market Stall")),
     )),
-    _Category("Characters", ("#f472b6", "#9d174d"), "person", "character", (
+    _Category("Characters", "character", (
         _Group("rigged", ("human", "hero"), ("Medieval Knight", "Wizard", "Archer",
                                              "Pirate Captain", "Ninja", "Samurai", "Viking",
                                              "Elf Ranger", "Barbarian", "Witch")),
@@ -114,7 +111,7 @@ CATEGORIES: tuple[_Category, ...] = (
                                                 "Demon", "Zombie", "Minotaur", "Gargoyle",
                                                 "Cyclops", "Lich King")),
     )),
-    _Category("Weapons", ("#94a3b8", "#1e293b"), "sword", "weapon", (
+    _Category("Weapons", "weapon", (
         _Group("low-poly", ("melee", "medieval"), ("Longsword", "Battle Axe", "Katana",
                                                    "War Hammer", "Dagger", "Spear", "Mace",
                                                    "Scimitar", "Halberd", "Round Shield")),
@@ -122,7 +119,7 @@ CATEGORIES: tuple[_Category, ...] = (
                                               "Flintlock Pistol", "Assault Rifle", "Grenade",
                                               "Bazooka", "Musket", "Blunderbuss")),
     )),
-    _Category("Furniture", ("#c08457", "#5c3317"), "chair", "furniture", (
+    _Category("Furniture", "furniture", (
         _Group("scan", ("interior", "antique"), ("Armchair", "Chesterfield Sofa", "Rocking Chair",
                                                   "Grandfather Clock", "Writing Desk", "Dresser",
                                                   "Bookcase", "Four-poster Bed", "Wardrobe",
@@ -132,7 +129,7 @@ CATEGORIES: tuple[_Category, ...] = (
                                                "Shelf Unit", "Sofa Bed", "Filing Cabinet",
                                                "Nightstand")),
     )),
-    _Category("Sci-fi", ("#22d3ee", "#155e75"), "rocket", "sci-fi", (
+    _Category("Sci-fi", "sci-fi", (
         _Group("low-poly", ("spaceship", "space"), ("Starfighter", "Space Station", "Rocket",
                                                     "Shuttle", "Mothership", "Lunar Lander",
                                                     "Cargo Freighter", "Drop Pod", "Satellite",
@@ -142,7 +139,7 @@ CATEGORIES: tuple[_Category, ...] = (
                                                   "Reactor Core", "Exosuit", "Hover Bike",
                                                   "Control Panel")),
     )),
-    _Category("Nature", ("#4ade80", "#166534"), "tree", "nature", (
+    _Category("Nature", "nature", (
         _Group("scan", ("plant", "rock"), ("Oak Tree", "Boulder", "Fern", "Fallen Log", "Cactus",
                                            "Tree Stump", "Mushroom Cluster", "Birch Tree",
                                            "Cliff Face", "Pine Tree")),
@@ -151,7 +148,7 @@ CATEGORIES: tuple[_Category, ...] = (
                                                       "Rose Bush", "Meadow", "Canyon",
                                                       "Coral Reef")),
     )),
-    _Category("Food", ("#fb7185", "#9f1239"), "apple", "food", (
+    _Category("Food", "food", (
         _Group("sculpt", ("fruit", "bakery"), ("Apple", "Croissant", "Sourdough Loaf",
                                                "Cheese Wheel", "Pumpkin", "Pineapple",
                                                "Watermelon", "Avocado", "Baguette", "Lemon")),
@@ -159,7 +156,7 @@ CATEGORIES: tuple[_Category, ...] = (
                                                    "Ice Cream Cone", "Sushi Platter", "Taco",
                                                    "Milkshake", "Hot Dog", "Birthday Cake")),
     )),
-    _Category("Electronics", ("#818cf8", "#312e81"), "monitor", "electronics", (
+    _Category("Electronics", "electronics", (
         _Group("sculpt", ("retro", "gadget"), ("Cassette Player", "Rotary Phone",
                                                "CRT Television", "Game Console", "Walkman",
                                                "Instant Camera", "Boombox", "Typewriter",
@@ -169,7 +166,7 @@ CATEGORIES: tuple[_Category, ...] = (
                                                    "VR Headset", "Quadcopter", "Tablet",
                                                    "Smart Speaker")),
     )),
-    _Category("Fantasy", ("#c084fc", "#581c87"), "gem", "fantasy", (
+    _Category("Fantasy", "fantasy", (
         _Group("tiltbrush", ("magic", "potion"), ("Potion Bottle", "Crystal Ball", "Spell Book",
                                                   "Magic Staff", "Treasure Chest", "Rune Stone",
                                                   "Wizard Tower", "Portal", "Chalice",
@@ -178,7 +175,7 @@ CATEGORIES: tuple[_Category, ...] = (
                                                 "Phoenix", "Unicorn", "Kraken", "Castle Keep",
                                                 "Throne", "Mimic Chest", "Basilisk")),
     )),
-    _Category("Music", ("#facc15", "#a16207"), "note", "music", (
+    _Category("Music", "music", (
         _Group("rigged", ("instrument", "acoustic"), ("Acoustic Guitar", "Violin", "Grand Piano",
                                                       "Drum Kit", "Saxophone", "Cello",
                                                       "Trumpet", "Harp", "Banjo", "Accordion")),
@@ -193,206 +190,6 @@ GROUPS: tuple[tuple[int, _Group], ...] = tuple(
     (c, group) for c, category in enumerate(CATEGORIES) for group in category.groups
 )
 GROUP_LABELS = tuple(f"{CATEGORIES[c].name} / {g.style}" for c, g in GROUPS)
-
-
-# ---------------------------------------------------------------------------- thumbnails
-_GLYPHS = {
-    "paw": '<ellipse cx="100" cy="74" rx="18" ry="15"/><circle cx="79" cy="53" r="7"/>'
-    '<circle cx="92" cy="42" r="7"/><circle cx="108" cy="42" r="7"/>'
-    '<circle cx="121" cy="53" r="7"/>',
-    "car": '<path d="M80 58 L89 43 H113 L122 58 Z"/><rect x="64" y="57" width="72" height="19" '
-    'rx="6"/><circle cx="82" cy="77" r="8"/><circle cx="118" cy="77" r="8"/>'
-    '<circle cx="82" cy="77" r="3" fill="{dark}"/><circle cx="118" cy="77" r="3" fill="{dark}"/>',
-    "building": '<path d="M68 56 L100 32 L132 56 Z"/><rect x="73" y="56" width="54" height="32"/>'
-    '<rect x="94" y="68" width="12" height="20" fill="{dark}"/>'
-    '<rect x="79" y="62" width="9" height="9" fill="{dark}"/>'
-    '<rect x="112" y="62" width="9" height="9" fill="{dark}"/>',
-    "person": '<circle cx="100" cy="43" r="12"/><path d="M76 90 Q76 59 100 59 Q124 59 124 90 Z"/>',
-    "sword": '<path d="M100 26 L106 37 V70 H94 V37 Z"/><rect x="83" y="70" width="34" height="6" '
-    'rx="3"/><rect x="97" y="76" width="6" height="12"/><circle cx="100" cy="92" r="4"/>',
-    "chair": '<rect x="81" y="32" width="38" height="32" rx="5"/><rect x="77" y="63" width="46" '
-    'height="8" rx="3"/><rect x="81" y="71" width="5" height="21"/>'
-    '<rect x="114" y="71" width="5" height="21"/>',
-    "rocket": '<path d="M100 26 Q117 44 112 74 H88 Q83 44 100 26 Z"/>'
-    '<circle cx="100" cy="51" r="6" fill="{dark}"/><path d="M88 62 L76 84 L90 77 Z"/>'
-    '<path d="M112 62 L124 84 L110 77 Z"/><path d="M94 76 L100 91 L106 76 Z"/>',
-    "tree": '<path d="M100 26 L124 58 H76 Z"/><path d="M100 42 L130 78 H70 Z"/>'
-    '<rect x="95" y="78" width="10" height="13"/>',
-    "apple": '<circle cx="91" cy="67" r="19"/><circle cx="109" cy="67" r="19"/>'
-    '<rect x="98" y="37" width="4" height="14" rx="2"/>'
-    '<ellipse cx="111" cy="41" rx="9" ry="4" transform="rotate(-25 111 41)"/>',
-    "monitor": '<rect x="66" y="34" width="68" height="44" rx="4"/><rect x="72" y="40" '
-    'width="56" height="32" fill="{dark}"/><rect x="94" y="78" width="12" height="8"/>'
-    '<rect x="82" y="86" width="36" height="5" rx="2"/>',
-    "gem": '<path d="M80 44 L91 32 H109 L120 44 L100 88 Z"/>'
-    '<path d="M80 44 H120 M91 32 L100 44 L109 32 M100 44 V88" stroke="{dark}" '
-    'stroke-width="1.5" fill="none"/>',
-    "note": '<ellipse cx="88" cy="79" rx="12" ry="9"/><rect x="96" y="34" width="5" height="45"/>'
-    '<path d="M101 34 Q121 40 118 60 Q114 49 101 48 Z"/>',
-    "cube": '<path d="M100 30 L126 43 L100 56 L74 43 Z"/>'
-    '<path d="M74 43 L100 56 V88 L74 75 Z" fill-opacity="0.7"/>'
-    '<path d="M126 43 L100 56 V88 L126 75 Z" fill-opacity="0.5"/>',
-}
-GLYPHS = tuple(_GLYPHS)
-_CATEGORY_STYLE = {c.name.lower(): (c.colors, c.glyph) for c in CATEGORIES}
-# word -> glyph, for other datasets' categories (Sketchfab's "animals-pets", "cars-vehicles");
-# matched on whole words, a trailing "s" dropped
-_GLYPH_WORDS = {
-    word: glyph
-    for words, glyph in (
-        (("animal", "pet", "bird", "creature", "wildlife"), "paw"),
-        (("car", "vehicle", "transport", "automotive"), "car"),
-        (("architecture", "place", "building", "travel", "house", "city"), "building"),
-        (("character", "people", "person", "human", "fashion"), "person"),
-        (("weapon", "military"), "sword"),
-        (("furniture", "home", "interior"), "chair"),
-        (("sci", "science", "space", "robot"), "rocket"),
-        (("nature", "plant", "landscape"), "tree"),
-        (("food", "drink"), "apple"),
-        (("electronic", "technology", "tech", "gadget"), "monitor"),
-        (("fantasy", "magic", "art", "abstract"), "gem"),
-        (("music", "sound", "musical"), "note"),
-    )
-    for word in words
-}
-_PALETTE = tuple(c.colors for c in CATEGORIES) + (("#2dd4bf", "#115e59"), ("#f87171", "#7f1d1d"))
-_HEX = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?(?:[0-9a-fA-F]{2})?")
-# characters XML 1.0 does not allow, even escaped
-_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_LINE_CHARS = 24
-
-
-def _xml_text(text: str) -> str:
-    text = _XML_INVALID.sub("", str(text))
-    return (
-        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        .replace('"', "&quot;").replace("'", "&#39;")
-    )
-
-
-def _wrap(text: str, width: int = _LINE_CHARS, lines: int = 2) -> list[str]:
-    """Greedy word wrap into at most ``lines`` lines; the last one ends in an ellipsis if cut."""
-    words = " ".join(str(text).split()).split(" ")
-    out: list[str] = []
-    current = ""
-    for word in words:
-        while len(word) > width:  # a word longer than a line: hard cut
-            if current:
-                out.append(current)
-                current = ""
-            out.append(word[:width])
-            word = word[width:]
-        candidate = f"{current} {word}".strip()
-        if len(candidate) <= width:
-            current = candidate
-        else:
-            out.append(current)
-            current = word
-    if current:
-        out.append(current)
-    if len(out) > lines:
-        last = " ".join(out[lines - 1:])
-        out = out[: lines - 1] + [last[: width - 1].rstrip() + "\u2026"]
-    return out or [""]
-
-
-def _category_style(category: str) -> tuple[tuple[str, str], str]:
-    key = str(category).strip().lower()
-    if key in _CATEGORY_STYLE:
-        return _CATEGORY_STYLE[key]
-    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=4).digest()
-    colors = _PALETTE[int.from_bytes(digest, "big") % len(_PALETTE)]
-    words = [w[:-1] if w.endswith("s") else w for w in re.split(r"[^a-z]+", key) if w]
-    glyph = next((_GLYPH_WORDS[w] for w in words if w in _GLYPH_WORDS), "cube")
-    return colors, glyph
-
-
-def _shift(colour: str, lightness: float, hue: float) -> str:
-    """``#rrggbb`` with its lightness scaled and its hue turned (fractions of the wheel)."""
-    import colorsys
-
-    r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
-    h, light, s = colorsys.rgb_to_hls(r, g, b)
-    r, g, b = colorsys.hls_to_rgb((h + hue) % 1.0, min(max(light * lightness, 0.0), 1.0), s)
-    return "#" + "".join(f"{round(v * 255):02x}" for v in (r, g, b))
-
-
-def _item_colors(name: str, category: str, style: str) -> tuple[str, str]:
-    """The category's gradient, shaded per taste group (its style) and nudged per item, so a
-    grid of one category does not look like one picture repeated."""
-    (light, dark), _ = _category_style(category)
-    group = int.from_bytes(hashlib.blake2b(style.encode(), digest_size=2).digest(), "big")
-    item = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=2).digest(), "big")
-    tone = 0.8 + 0.25 * (group % 2) + 0.1 * ((item % 7) / 6 - 0.5)
-    hue = 0.04 * ((group // 2) % 3 - 1) + 0.03 * ((item // 7) % 5 / 4 - 0.5)
-    return _shift(light, tone, hue), _shift(dark, tone, hue)
-
-
-def render_thumbnail_svg(
-    name: str,
-    category: str = "",
-    *,
-    colors: tuple[str, str] | None = None,
-    glyph: str | None = None,
-    caption: str | None = None,
-) -> str:
-    """A 200 x 150 SVG thumbnail: category gradient, a glyph, the name on one or two lines.
-
-    Parameters
-    ----------
-    name : str
-        The item's name; XML-escaped (characters XML cannot hold are dropped), wrapped on at most
-        two lines of 24 characters, cut with an ellipsis beyond.
-    category : str
-        Chooses the colours and glyph: the demo's categories have their own; any other category
-        gets a stable colour from its hash and a glyph by keyword ("cars-vehicles" -> car),
-        else a cube.
-    colors : (str, str), optional
-        Gradient colours ``("#rrggbb", "#rrggbb")`` (top-left, bottom-right) to override the
-        category's; anything that is not a hex colour is ignored.
-    glyph : str, optional
-        One of :data:`GLYPHS` to override the category's.
-    caption : str, optional
-        The small upper-case label in the corner; defaults to the category.
-
-    Returns
-    -------
-    str
-        A standalone SVG document (``<svg xmlns=... viewBox="0 0 200 150">``).
-    """
-    default_colors, default_glyph = _category_style(category)
-    if not colors or len(colors) != 2 or not all(_HEX.fullmatch(str(c)) for c in colors):
-        colors = default_colors
-    light, dark = colors
-    shape = _GLYPHS.get(glyph or default_glyph, _GLYPHS[default_glyph]).replace("{dark}", dark)
-    lines = _wrap(name)
-    # the id depends only on the colours, so SVGs inlined in one page cannot clash
-    gradient = f"bg-{light[1:]}-{dark[1:]}"
-    label = _xml_text(str(caption if caption is not None else category).upper()[:28])
-    first_y = 122 if len(lines) == 1 else 114
-    text = "".join(
-        f'<text x="100" y="{first_y + 17 * i}">{_xml_text(line)}</text>'
-        for i, line in enumerate(lines)
-    )
-    return (
-        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 150" width="200" height="150">'
-        f'<defs><linearGradient id="{gradient}" x1="0" y1="0" x2="1" y2="1">'
-        f'<stop offset="0" stop-color="{light}"/><stop offset="1" stop-color="{dark}"/>'
-        '</linearGradient></defs>'
-        f'<rect width="200" height="150" rx="10" fill="url(#{gradient})"/>'
-        f'<g fill="#ffffff" opacity="0.92">{shape}</g>'
-        '<path d="M0 100 H200 V140 A10 10 0 0 1 190 150 H10 A10 10 0 0 1 0 140 Z" '
-        'fill="#000000" fill-opacity="0.22"/>'
-        '<g font-family="Helvetica, Arial, sans-serif" fill="#ffffff">'
-        f'<text x="10" y="17" font-size="9" letter-spacing="1" fill-opacity="0.85">{label}</text>'
-        f'<g font-size="14" font-weight="600" text-anchor="middle">{text}</g></g></svg>'
-    )
-
-
-def thumbnail_data_uri(name: str, category: str = "", **kwargs: Any) -> str:
-    """:func:`render_thumbnail_svg` as a ``data:image/svg+xml;base64,...`` URI (for ``<img>``)."""
-    svg = render_thumbnail_svg(name, category, **kwargs)
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
 # ---------------------------------------------------------------------------- generation
@@ -647,8 +444,7 @@ def _assemble(
             "name": names_list,
             "url": "",
             "image_url": [
-                thumbnail_data_uri(n, c, colors=_item_colors(n, c, GROUPS[g][1].style))
-                for n, c, g in zip(names_list, categories, item_group.tolist(), strict=True)
+                picture_data_uri(n, c) for n, c in zip(names_list, categories, strict=True)
             ],
             "category": categories,
             "tags": [t.split("|") for t in tags.tolist()],
@@ -816,12 +612,9 @@ __all__ = [
     "CATEGORY_NAMES",
     "DESCRIPTION",
     "DemoCacheWarning",
-    "GLYPHS",
     "GROUP_LABELS",
     "SOURCE",
     "cache_path",
     "generate",
     "load",
-    "render_thumbnail_svg",
-    "thumbnail_data_uri",
 ]
