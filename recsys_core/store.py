@@ -28,9 +28,10 @@ file) and each adapter's ``from_arrays`` checks dtypes, shapes, finiteness and s
 (:mod:`recsys_core.algorithms.stored`) before scipy or implicit see them; the rebuilt model must
 agree with its meta and with the dataset. A damaged or foreign entry is listed with one sentence
 saying why and never breaks a listing; loading it raises :class:`~recsys_core.errors.StoreError`
-("Model X is damaged: ...; train it again."). A listing checks the meta and the arrays' headers
-(it reads no array data); damage only the data shows (an index out of range, a NaN) is found
-when the model is loaded, and from then on the listing of this process reports it too.
+("Model X is damaged: ...; train it again."). A listing checks the meta and the arrays' headers,
+and rebuilds models of up to :data:`LISTING_CHECK_BYTES` (once per process until their files
+change); damage in the data of a larger model (an index out of range, a NaN) is found when it is
+loaded, and from then on this process's listings report it too.
 
 ``meta.json`` keys (schema 1): ``schema``, ``model_id``, ``algorithm``, ``params``, ``dataset``
 (name), ``dataset_label``, ``fingerprint``, ``dataset_source`` (``{"spec", "data_dir",
@@ -85,6 +86,9 @@ _ALGORITHM_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 META_MAX_BYTES = 1 << 20
 """The largest ``meta.json`` read (1 MB; the store writes a few KB)."""
 _RECOVERY_WAIT_SECONDS = 2.0
+LISTING_CHECK_BYTES = 8 << 20
+"""Models whose arrays take at most this (8 MB) are rebuilt by a listing, so damage in their
+data is listed too; larger ones are checked when loaded (see :meth:`ModelStore._inspect`)."""
 _VERSION_DISTRIBUTIONS = {
     "numpy": ("numpy",),
     "scipy": ("scipy",),
@@ -536,7 +540,8 @@ class ModelStore:
             model = cls.from_arrays(arrays, dict(meta["params"]))
         except DamagedArrays as error:
             raise self._damaged(model_id, str(error)) from None
-        except (UserError, KeyError, ValueError, TypeError, IndexError, OverflowError):
+        except (UserError, KeyError, ValueError, TypeError, IndexError, OverflowError,
+                MemoryError):
             raise self._damaged(
                 model_id, f"its arrays do not rebuild a {algorithm} model"
             ) from None
@@ -577,7 +582,9 @@ class ModelStore:
     def _damaged(self, model_id: str, reason: str) -> StoreError:
         """The one-sentence error for a damaged entry, remembered for this process's listings."""
         _remember_damage(self.root / model_id, reason)
-        return StoreError(f"Model {model_id} is damaged: {reason}; train it again.")
+        error = StoreError(f"Model {model_id} is damaged: {reason}; train it again.")
+        error.reason = reason
+        return error
 
     def _read_arrays(self, model_id: str) -> dict[str, np.ndarray]:
         try:
@@ -639,8 +646,12 @@ class ModelStore:
         return [entry.model_id for entry in self.list() if entry.ok]
 
     def _inspect(self, model_id: str) -> tuple[dict | None, str | None]:
-        """(meta or None, None or the reason the entry is damaged); cheap: the meta and the
-        arrays' headers are read, no array data."""
+        """(meta or None, None or the reason the entry is damaged).
+
+        Cheap: the meta and the arrays' headers are read; a model whose arrays take at most
+        :data:`LISTING_CHECK_BYTES` is also rebuilt (every check of a load but the dataset's),
+        once per process until its files change. Larger ones are checked when loaded.
+        """
         from .algorithms import loader
 
         folder = self.root / model_id
@@ -656,10 +667,20 @@ class ModelStore:
         if problem is not None:
             return meta, problem
         try:
-            _read_npz(folder / ARRAYS, data=False)
+            headers = _read_npz(folder / ARRAYS, data=False)
         except _Damaged as error:
             return meta, str(error)
-        return meta, _known_damage(folder)
+        known = _known_damage(folder)
+        if known is not None or _known_good(folder):
+            return meta, known
+        size = sum(dtype.itemsize * math.prod(shape) for dtype, shape in headers.values())
+        if size <= LISTING_CHECK_BYTES:
+            try:
+                self._rebuild(model_id, meta)
+            except StoreError as error:
+                return meta, getattr(error, "reason", None) or str(error)
+            _remember_good(folder)
+        return meta, None
 
     @staticmethod
     def _read_meta(folder: Path) -> tuple[dict | None, str | None]:
@@ -1055,6 +1076,8 @@ def _quoted(name: Any) -> str:
 _FOUND_DAMAGED: dict[str, tuple[tuple, str]] = {}
 """``{folder: (signature of its files, reason)}``: damage a load found in the arrays' data,
 reported by this process's listings until the files change."""
+_FOUND_GOOD: dict[str, tuple] = {}
+"""``{folder: signature of its files}``: models a listing rebuilt without finding damage."""
 
 
 def _signature(folder: Path) -> tuple:
@@ -1070,6 +1093,14 @@ def _signature(folder: Path) -> tuple:
 
 def _remember_damage(folder: Path, reason: str) -> None:
     _FOUND_DAMAGED[str(folder)] = (_signature(folder), reason)
+
+
+def _remember_good(folder: Path) -> None:
+    _FOUND_GOOD[str(folder)] = _signature(folder)
+
+
+def _known_good(folder: Path) -> bool:
+    return _FOUND_GOOD.get(str(folder)) == _signature(folder)
 
 
 def _known_damage(folder: Path) -> str | None:

@@ -116,6 +116,8 @@ class ContentRecommender(Recommender):
         model._validated_params()
         shape = stored.dimensions(arrays, "shape", "item feature matrix's shape")
         model.features_ = stored.csr(arrays, shape, "item feature matrix", columns="feature")
+        if shape[1] > max(model.features_.nnz, 1):  # every TF-IDF column is used by some item
+            raise stored.DamagedArrays("its item feature matrix claims more features than it uses")
         model.n_items_ = shape[0]
         model.n_users_ = stored.count(arrays, "n_users", "user count")
         return model

@@ -22,6 +22,7 @@ import scipy.sparse as sp
 MAX_DIMENSION = 2**31 - 1
 """The largest count of users, items or columns a stored shape may claim."""
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _KIND_NAMES = {"iu": "integers", "iuf": "numbers"}
 
 
@@ -54,7 +55,7 @@ def array(
     shape : sequence of int or None, optional
         The expected shape; None entries take any size (the number of entries fixes ``ndim``).
     finite : bool
-        Refuse NaN and infinite values (float results only).
+        Refuse NaN, infinite values and values beyond float32's range (float results only).
 
     Returns
     -------
@@ -79,8 +80,11 @@ def array(
     if want_float:
         with np.errstate(over="ignore", invalid="ignore"):
             result = np.ascontiguousarray(value, dtype=dtype)
-        if finite and result.size and not np.isfinite(result).all():
-            raise DamagedArrays(f"its {what} holds NaN or infinite values")
+        if finite and result.size:
+            if not np.isfinite(result).all():
+                raise DamagedArrays(f"its {what} holds NaN or infinite values")
+            if np.abs(result).max() > _FLOAT32_MAX:  # every consumer computes in float32
+                raise DamagedArrays(f"its {what} holds values too large to compute with")
         return result
     info = np.iinfo(dtype)
     if value.size and (value.min() < info.min or value.max() > info.max):
