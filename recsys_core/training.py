@@ -114,7 +114,9 @@ def train(
     store : ModelStore, optional
         Default ``ModelStore()`` (``$RECSYS_HOME/models``).
     force : bool
-        Train again and replace a stored model with the same id.
+        Train again and replace a stored model with the same id. The replacement is atomic
+        (:meth:`ModelStore.save` with ``overwrite``): a process killed at any moment leaves the
+        old model or the new one, never none.
     source : dict, optional
         How to load the dataset again (``{"spec", "data_dir", "options"}``), kept in the meta
         for the CLI's ``similar`` / ``recommend``; default the dataset's name or file path.
