@@ -77,7 +77,7 @@ class LightFMRecommender(Recommender):
         Param("epochs", int, 30, "Passes over the interactions.", low=1, high=1000,
               search=(5, 60)),
         Param("max_sampled", int, 10, "WARP: negatives tried per positive.", low=1, high=1000,
-              log=True, search=(5, 50)),
+              log=True, search=(5, 30)),
         Param(
             "use_item_features",
             bool,
