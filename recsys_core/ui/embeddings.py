@@ -19,6 +19,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,7 @@ from ..algorithms.base import Recommender
 from ..dataset import Dataset
 from ..errors import UserError
 from ..projection import Projection
-from . import loaders, state, text
+from . import fragments, loaders, state, text
 
 METHOD = "proj"
 POINTS = "points"
@@ -39,6 +40,7 @@ TAG = "tag"
 NEAR = "near"
 PERPLEXITY = "perplexity"
 SAMPLE = "sample"
+SECOND_KEY = "emb_second"
 
 DEFAULT_PERPLEXITY = 30
 TSNE_DEFAULT_SAMPLE = 25_000
@@ -107,122 +109,181 @@ def tag_options(data: Dataset) -> list[str]:
     return [tag for tag, _ in counts.most_common()]
 
 
-def _choice(options: Sequence[str], value: str | None, default: str) -> int:
-    if value in options:
-        return list(options).index(value)
-    return list(options).index(default) if default in options else 0
+def _clamped(low: int, high: int):
+    """A URL parser for an int kept within [low, high] ("1e9" becomes high)."""
 
-
-def _int_param(extra: dict, key: str, default: int | None, low: int, high: int) -> int | None:
-    raw = extra.get(key)
-    if raw in (None, "", "all"):
-        return default
-    try:
+    def parse(raw: str) -> int:
         return max(low, min(high, int(float(raw))))
-    except ValueError:
-        return default
+
+    return parse
 
 
-def controls(data: Dataset, model: Recommender, view: state.View) -> Settings:
-    """Method, points, colouring and parameters; every change is written to the URL."""
+def default_colour(modes: Sequence[str]) -> str:
+    """The demo's planted groups when there are some, else the first colouring."""
+    return "group" if "group" in modes else modes[0]
+
+
+def controls(data: Dataset, model: Recommender) -> Settings:
+    """Method, points, colouring and parameters, each bound to its URL parameter.
+
+    Each control is set from the URL before it is drawn and writes the URL once when changed
+    (:func:`recsys_core.ui.state.bound`); values equal to the default stay out of the URL.
+    """
     methods = projection.available_methods()
-    extra = view.extra
     cols = st.columns([1, 0.8, 1.2, 1.1, 1.6], vertical_alignment="bottom")
-    method = cols[0].selectbox(
-        "Projection",
-        methods,
-        index=_choice(methods, extra.get(METHOD), "tsne"),
+    method = state.bound(
+        cols[0].selectbox, "Projection", key="emb_method", param=METHOD,
+        default="tsne" if "tsne" in methods else methods[0], valid=methods, options=methods,
         format_func=lambda m: projection.METHOD_LABELS[m],
-        key="emb_method",
         help="PCA is instant and keeps global distances; t-SNE shows neighbourhoods (clusters)."
         + ("" if "umap" in methods else f" UMAP: {projection.UMAP_HINT} to enable it."),
     )
-    has_users = model.supports("user_vectors")
-    point_options = ["items", "users"] if has_users else ["items"]
-    points = cols[1].selectbox(
-        "Points",
-        point_options,
-        index=_choice(point_options, extra.get(POINTS), "items"),
-        format_func=str.capitalize,
-        key="emb_points",
+    point_options = ["items", "users"] if model.supports("user_vectors") else ["items"]
+    points = state.bound(
+        cols[1].selectbox, "Points", key="emb_points", param=POINTS, default="items",
+        valid=point_options, options=point_options, format_func=str.capitalize,
+        reset=(COLOUR, TAG, SAMPLE),
     )
     modes = colour_modes(data, points)
-    default_mode = "group" if "group" in modes else modes[0]
-    colour = cols[2].selectbox(
-        "Colour by",
-        modes,
-        index=_choice(modes, extra.get(COLOUR), default_mode),
-        format_func=COLOUR_LABELS.get,
-        key=f"emb_colour_{points}",
+    colour = state.bound(
+        cols[2].selectbox, "Colour by", key=f"emb_colour_{points}", param=COLOUR,
+        default=default_colour(modes), valid=modes, options=modes, format_func=COLOUR_LABELS.get,
     )
     tag = None
     if colour == "tag":
         tags = tag_options(data)
-        tag = cols[3].selectbox(
-            "Tag", tags, index=_choice(tags, extra.get(TAG), tags[0]), key="emb_tag"
-        )
-    second = second_model(data, view, cols[4])
+        tag = state.bound(cols[3].selectbox, "Tag", key="emb_tag", param=TAG, default=tags[0],
+                          valid=tags, options=tags)
+    second = second_model(data, cols[4])
     n = data.n_items if points == "items" else data.n_users
+    low = min(MIN_SAMPLE, n)
+    default_sample = min(n, TSNE_DEFAULT_SAMPLE)
     with st.expander("Parameters", icon=":material/tune:"):
         left, middle, right = st.columns(3)
-        perplexity = left.slider(
-            "t-SNE perplexity",
-            5,
-            100,
-            _int_param(extra, PERPLEXITY, DEFAULT_PERPLEXITY, 5, 100),
-            key="emb_perplexity",
+        perplexity = state.bound(
+            left.slider, "t-SNE perplexity", key="emb_perplexity", param=PERPLEXITY,
+            default=DEFAULT_PERPLEXITY, parse=_clamped(5, 100), min_value=5, max_value=100,
             disabled=method != "tsne",
             help="About how many neighbours each point keeps close: low values show small, "
             "tight clusters; high values keep more of the global layout.",
         )
-        default_sample = min(n, TSNE_DEFAULT_SAMPLE)
-        sample = middle.number_input(
-            "Sample size",
-            min_value=min(MIN_SAMPLE, n),
-            max_value=n,
-            value=_int_param(extra, SAMPLE, default_sample, min(MIN_SAMPLE, n), n),
-            step=max(100, n // 100),
-            key=f"emb_sample_{points}",
-            disabled=method == "pca",
+        sample = state.bound(
+            middle.number_input, "Sample size", key=f"emb_sample_{points}", param=SAMPLE,
+            default=default_sample, parse=_clamped(low, n), min_value=low, max_value=n,
+            step=max(100, n // 100), disabled=method == "pca",
             help=f"t-SNE and UMAP map a stratified sample when this is below {n:,} (PCA always "
             "maps everything: it takes a moment). About a minute for 25,000 items on 2 cores.",
         )
-        k = right.slider("Neighbours shown", state.K_MIN, state.K_MAX, view.k, key="emb_k")
+        k = state.bound(
+            right.slider, "Neighbours shown", key="emb_k", param=state.K,
+            default=state.DEFAULT_K, parse=_clamped(state.K_MIN, state.K_MAX),
+            min_value=state.K_MIN, max_value=state.K_MAX,
+        )
     sample_value = None if method == "pca" or int(sample) >= n else int(sample)
-    sample_default = None if method == "pca" or default_sample >= n else default_sample
-    changes = _url_changes(
-        extra,
-        {
-            METHOD: (method, "tsne"),
-            POINTS: (points, "items"),
-            COLOUR: (colour, default_mode),
-            TAG: (tag, None),
-            PERPLEXITY: (int(perplexity), DEFAULT_PERPLEXITY),
-            SAMPLE: (sample_value, sample_default),
-        },
-    )
-    if int(k) != view.k:
-        changes[state.K] = None if k == state.DEFAULT_K else int(k)
-    if changes:
-        state.set_view(**changes)
     return Settings(method, points, colour, tag, int(perplexity), sample_value, int(k), second)
 
 
-def _url_changes(extra: dict, values: dict[str, tuple]) -> dict:
-    """The query parameters to write: only those the person changed, defaults left out.
+# ------------------------------------------------------------------------------------ the page
+CHART = "emb_chart"
+LAST = "emb_last_selection"
+SELECT = ("points", "box", "lasso")
 
-    ``values`` maps a parameter to (its value now, its default). A value equal to what the URL
-    says (or implies, when absent) is no change, so opening a page adds no history entry.
+
+@fragments.fragment
+def explorer(data: Dataset, spec: str, model: Recommender) -> None:
+    """Everything below the title: the controls, the map(s), the selection and the grids.
+
+    A fragment: changing a control, clicking or selecting on the map reruns this part only (the
+    sidebar stays); a change of item or model reruns the page (see :mod:`.fragments`).
     """
-    changes = {}
-    for key, (value, default) in values.items():
-        shown = extra.get(key)
-        effective = shown if shown is not None else default
-        now = "" if value is None else str(value)
-        before = "" if effective is None else str(effective)
-        if now != before:
-            changes[key] = None if value == default else value
-    return changes
+    from . import widgets
+
+    settings = controls(data, model)
+    view = state.view()
+    items_map = settings.points == "items"
+    current = widgets.resolve_item(data, view.item) if items_map else None
+    if items_map:
+        widgets.item_picker(data, current, key="emb_item")
+
+    result = compute(data, model, view.model, settings)
+    if result is None:
+        return
+    near, tag_items = view.extra.get(NEAR) if model.supports("tags") else None, []
+    if near:
+        try:
+            tag_items = model.items_for_tag(near, settings.k)[0]
+        except UserError as error:
+            text.warning(str(error))
+            near = None
+    neighbours, scores = (
+        model.similar_items(current, settings.k) if current is not None else ([], [])
+    )
+    fig = build_figure(
+        data, result, points=settings.points, colour=settings.colour, tag=settings.tag,
+        highlight=current, neighbours=neighbours, near_tag=near, tag_items=tag_items,
+        height=540 if settings.second else 640, legend=not settings.second,
+    )
+    left, right = st.columns(2) if settings.second else (st.container(), None)
+    with left:
+        event = st.plotly_chart(fig, key=CHART, on_select="rerun", selection_mode=SELECT)
+        text.caption(" ".join(p for p in (summary(result, settings.points), result.note) if p))
+    if right is not None:
+        with right:
+            side_by_side(data, spec, settings, result, current)
+
+    # one clicked point becomes the selected item (or the focused tag); several are listed below
+    rows, tags = selection(event)
+    fresh = (tuple(rows), tuple(tags)) != st.session_state.get(LAST, ((), ()))
+    st.session_state[LAST] = (tuple(rows), tuple(tags))
+    if fresh and items_map and len(rows) == 1 and not tags and rows[0] != current:
+        state.set_view(item=data.item_id(rows[0]))
+        st.rerun()  # the item is carried by the sidebar's links: the whole page
+    if fresh and items_map and len(tags) == 1 and not rows and result.tag_names:
+        state.set_view(**{NEAR: result.tag_names[tags[0]]})
+        st.rerun(scope="fragment")
+
+    downloads(data, result, fig, settings.points, f"{view.model}-{settings.method}")
+    if not items_map:
+        user_list(data, view, rows)
+        return
+    if len(rows) > 1:
+        shown = sorted(rows, key=lambda r: -data.item_counts[r])[:GRID_LIMIT]
+        more = f" (the {len(shown)} most liked shown)" if len(rows) > len(shown) else ""
+        st.subheader(f"{len(rows):,} items selected{more}", anchor=False)
+        widgets.grid(data, spec, shown, page="embeddings", view=view)
+    if current is not None:
+        st.subheader("Selected item", anchor=False)
+        widgets.selected_item_panel(data, spec, current)
+        text.subheader(f"Its {len(neighbours)} nearest, by {model.label or model.name}")
+        if missing(result, neighbours):
+            st.caption(f"{missing(result, neighbours)} of them are outside the sampled map.")
+        widgets.grid(data, spec, neighbours, scores=scores, page="embeddings", view=view)
+    if model.supports("tags"):
+        tag_section(data, spec, model, view, near, tag_items)
+
+
+def side_by_side(data: Dataset, spec: str, settings: Settings, result: Projection,
+                 current: int | None) -> None:
+    """The second model's map, turned to the first one's orientation."""
+    try:
+        other = loaders.model(settings.second, data, spec)
+    except UserError as error:
+        text.error(str(error))
+        return
+    other_result = compute(data, other, settings.second, settings, label="Second map: ")
+    if other_result is None:
+        return
+    aligned = projection.align_projection(other_result, result)
+    other_near = other.similar_items(current, settings.k)[0] if current is not None else []
+    st.plotly_chart(
+        build_figure(
+            data, aligned, points=settings.points, colour=settings.colour, tag=settings.tag,
+            highlight=current, neighbours=other_near, height=540, legend=False,
+        ),
+        key="emb_chart_second",
+    )
+    text.caption(f"{other.label or other.name}: {summary(other_result, settings.points)} "
+                 f"{aligned.note}")
 
 
 # ---------------------------------------------------------------------------------- projection
@@ -625,26 +686,35 @@ def latent_models(data: Dataset, exclude: str | None = None) -> list[dict]:
     return out
 
 
-def second_model(data: Dataset, view: state.View, where=None) -> str | None:
-    """The "side by side with" picker; the second model lives in the URL (``model=a,b``)."""
+def second_model(data: Dataset, where: Any = None) -> str | None:
+    """The "side by side with" picker; the second model lives in the URL (``model=a,b``).
+
+    Set from the URL before drawing, written to it (once) by its callback, like
+    :func:`recsys_core.ui.state.bound` but over the second place of ``model``.
+    """
     where = where or st
+    view = state.view()
     others = latent_models(data, exclude=view.model)
     labels = {entry["model_id"]: _model_label(entry) for entry in others}
     options: list[str | None] = [None, *labels]
     current = view.models[1] if len(view.models) > 1 and view.models[1] in labels else None
-    choice = where.selectbox(
+    if st.session_state.get(SECOND_KEY, "") != current:
+        st.session_state[SECOND_KEY] = current
+
+    def write() -> None:
+        chosen = st.session_state.get(SECOND_KEY)
+        first = state.view().model
+        state.set_view(models=[first, *([chosen] if chosen else [])])
+
+    return where.selectbox(
         "Side by side with",
         options,
-        index=options.index(current),
         format_func=lambda i: "no other model" if i is None else labels[i],
-        key="emb_second",
+        key=SECOND_KEY,
+        on_change=write,
         help="Another model's map of the same items, turned to this one's orientation "
         "(orthogonal Procrustes over the items both maps show).",
     )
-    if choice != current:
-        state.set_view(models=[view.model, *([choice] if choice else [])])
-        st.rerun()
-    return choice
 
 
 def _model_label(entry: dict) -> str:
@@ -688,17 +758,10 @@ def tag_section(
     st.subheader("Items nearest a tag", anchor=False)
     st.caption("The tags live in the same space as the items: click a tag's diamond on the map, "
                "or pick one here.")
-    names: list[str | None] = [None, *model.tag_names()]
-    picked = st.selectbox(
-        "Tag",
-        names,
-        index=names.index(near) if near in names else 0,
-        format_func=lambda t: "choose a tag" if t is None else t,
-        key="emb_near",
-    )
-    if picked != near:
-        state.set_view(**{NEAR: picked})
-        st.rerun()
+    names = list(model.tag_names())
+    state.bound(st.selectbox, "Tag", key="emb_near", param=NEAR, default=None,
+                valid=names, options=[None, *names],
+                format_func=lambda t: "choose a tag" if t is None else t)
     if near:
         items, scores = model.items_for_tag(near, view.k)
         widgets.grid(data, spec, items, scores=scores, page="embeddings", view=view)

@@ -56,3 +56,66 @@ def test_scatter_has_every_item_and_a_click_shows_neighbours(page, app_url, app_
     neighbours, _ = model.similar_items(demo.item_index(expected), 5)
     assert {demo.item_id(i) for i in neighbours} <= set(shown)
     screenshot(page, "embeddings-clicked")
+
+
+ITEM_TRACES = """() => {
+  const gd = document.querySelector('[data-testid=stMain] .js-plotly-plot');
+  return gd._fullData.filter(t => t.meta === 'items').map(t => t.name);
+}"""
+
+
+def _colour_param(page) -> str | None:
+    return page.evaluate("() => new URLSearchParams(location.search).get('colour')")
+
+
+def _pick(page, label: str, option: str) -> None:
+    """Choose ``option`` in the main area's select box labelled ``label``."""
+    page.get_by_test_id("stMain").get_by_role("combobox", name=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def _drawn(page, colour: str | None) -> None:
+    """Wait for the URL's colour, the page settled, and the map coloured that way."""
+    page.wait_for_function(
+        "c => new URLSearchParams(location.search).get('colour') === c", arg=colour
+    )
+    wait_for_app(page)
+    expected = {
+        None: lambda names: len(names) > 2 and "likes" not in names,  # planted groups
+        "popularity": lambda names: names == ["likes"],
+        "category": lambda names: len(names) > 2 and not any("tagged" in n for n in names),
+        "tag": lambda names: len(names) == 2 and names[1].startswith("tagged "),
+    }[colour]
+    page.wait_for_function(f"() => {{ try {{ return ({ITEM_TRACES})().length; }} "
+                           "catch (e) { return 0; } }")
+    names = page.evaluate(ITEM_TRACES)
+    for _ in range(50):  # the figure is redrawn just after the run ends
+        if expected(names):
+            break
+        page.wait_for_timeout(100)
+        names = page.evaluate(ITEM_TRACES)
+    assert expected(names), (colour, names)
+    shown = page.get_by_test_id("stMain").get_by_role("combobox", name="Colour by")
+    label = {None: "Planted group (demo)", "popularity": "Popularity (log)",
+             "category": "Category", "tag": "A tag"}[colour]
+    assert shown.input_value() == label
+
+
+def test_three_colourings_in_a_row_then_back_twice(page, app_url, app_models):
+    page.goto(f"{app_url}/embeddings?dataset=demo&model={app_models['als']}&proj=pca")
+    wait_for_app(page)
+    page.wait_for_selector(".js-plotly-plot")
+    _drawn(page, None)
+    for label, colour in (("Popularity (log)", "popularity"), ("Category", "category"),
+                          ("A tag", "tag")):
+        _pick(page, "Colour by", label)
+        _drawn(page, colour)
+    assert "proj=pca" in page.url and f"model={app_models['als']}" in page.url
+    page.go_back()
+    _drawn(page, "category")
+    page.go_back()
+    _drawn(page, "popularity")
+    page.go_forward()
+    _drawn(page, "category")
+    assert page.locator("[data-testid='stException']").count() == 0
+    screenshot(page, "embeddings-colour-history")
