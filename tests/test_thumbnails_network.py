@@ -255,13 +255,13 @@ def test_a_trickling_service_is_cut_at_the_total_deadline(serve, where):
     got = resolve_images(ds, range(8), timeout=timeout, max_workers=8)
     elapsed = time.monotonic() - start
     assert got == [placeholder_for(ds, i) for i in range(8)]
-    assert elapsed < timeout + 0.4, elapsed
+    assert elapsed < timeout + 1.5, elapsed
     assert api.count() == 8  # all 8 were asked at once...
     # ...and every request is cut at the hard stop (2 x timeout), though bytes keep coming
-    assert wait_until(lambda: not thumbnail_threads(), 2 * timeout + 0.8 - elapsed), [
+    assert wait_until(lambda: not thumbnail_threads(), 2 * timeout + 3.0 - elapsed), [
         t.name for t in thumbnail_threads()
     ]
-    assert time.monotonic() - start < 2 * timeout + 0.8
+    assert time.monotonic() - start < 2 * timeout + 3.0
     # the cut requests are remembered as transient failures: the next page does not wait
     start = time.monotonic()
     batch = resolve_image_batch(ds, range(8), timeout=timeout)
