@@ -4,17 +4,20 @@ An item named like the demo's ("<Style> <Material> <Noun>", e.g. "Low-poly Emera
 "Sculpted Chrome Typewriter") gets a picture of its noun (:data:`DRAWINGS`: one drawing per noun
 of the demo's vocabulary, plus a few generic ones), painted in its material (:data:`MATERIALS`:
 flat colours, metallic gradients for Chrome or Golden, wood grain, marble veins, a glow for Neon,
-translucency for Glass...), on a background tinted by its category with a pattern for its style
-adjective (facets for Low-poly, pixels for Voxel, brush strokes for Tilt Brush...). So a grid of
-twelve items of one category shows twelve different pictures.
+translucency for Glass...), standing on a display base of the same material, on a background
+tinted by its category. The style adjective (:data:`STYLES`) chooses a background pattern
+(facets for Low-poly, pixels for Voxel, brush strokes for Tilt Brush...) and, within a style
+family, a backdrop (light, deeper, dark stage) and a view (as drawn, mirrored, a step back). A
+name without a material shows the noun's own colour, kept away from every material's colour.
+So a grid of twelve items of one category shows twelve visibly different pictures.
 
-Any other name gets the drawing of its last word where that is a known noun or alias ("Broken
-lamp" -> a floor lamp), else its category's glyph; its material and style are drawn from a hash
-of the name, so pictures of one category still differ. The name itself is not drawn (the card
-prints it); it is the SVG's ``<title>``, XML-escaped.
+Any other name gets the drawing of its last words where they are a known noun or alias
+("Broken lamp" -> a floor lamp), else its category's glyph; its material and style are drawn from
+a hash of the name, so pictures of one category still differ. The name itself is not drawn (the
+card prints it); it is the SVG's ``<title>``, XML-escaped.
 
 Everything is local and deterministic: the same name and category give the same bytes. A
-picture is a 200 x 150 SVG of about 1-3 KB; :func:`picture_data_uri` is cached.
+picture is a 200 x 150 SVG of about 1.5-4 KB; :func:`picture_data_uri` is cached.
 
 This module is the one palette of generated pictures (:func:`category_colours`), imported by
 :mod:`recsys_core.html`, :mod:`recsys_core.thumbnails` and the demo generator; it imports none
@@ -124,34 +127,56 @@ class Material:
     kind: str
     base: str
     stops: tuple[str, ...] = ()
+    offsets: tuple[str, ...] = ("0", ".45", ".55", "1")
 
 
 MATERIALS: dict[str, Material] = {
     "red": Material("solid", "#e53935"),
     "blue": Material("solid", "#1e6fd9"),
     "golden": Material("metal", "#e9b526", ("#fff3b0", "#f2c230", "#a8750c", "#f7d774")),
-    "silver": Material("metal", "#c3c8cf", ("#ffffff", "#d5d9df", "#8a929c", "#eceff2")),
-    "rusty": Material("speckle", "#b5562a", ("#7a3313", "#de8a4f")),
-    "wooden": Material("wood", "#b5793f", ("#8a5527",)),
-    "marble": Material("marble", "#f1efea", ("#9aa1ad",)),
+    "silver": Material("metal", "#b9c0c9", ("#f4f6f8", "#c3c9d1", "#8b95a2", "#dde1e6")),
+    "rusty": Material("speckle", "#b04a1c", ("#4f1d08", "#e98a3c")),
+    "wooden": Material("wood", "#c98f55", ("#7a4a22",)),
+    "marble": Material("marble", "#f4f3f0", ("#5f6673",)),
     "neon": Material("neon", "#ff4fd8", ("#ffe3fa",)),
-    "chrome": Material("metal", "#aeb8c4", ("#fbfdff", "#b8c2cd", "#4e5764", "#e6ecf2")),
-    "mossy": Material("speckle", "#5f7f3a", ("#3d5722", "#9cc25c")),
+    "chrome": Material(
+        "metal", "#8d99a8", ("#f8fbff", "#c3d0de", "#2a313b", "#8a96a4"), ("0", ".48", ".52", "1")
+    ),
+    "mossy": Material("speckle", "#4f7a2a", ("#2a4a12", "#b6e05a")),
     "crimson": Material("gem", "#b0122c", ("#ff7d93", "#c0132f", "#5a0414")),
     "emerald": Material("gem", "#0f9f58", ("#8cf5bf", "#10a35a", "#04492a")),
     "obsidian": Material("gem", "#25222d", ("#77738c", "#27232f", "#08070b")),
-    "ivory": Material("solid", "#f2e8cf"),
-    "copper": Material("metal", "#c8733f", ("#ffd3b1", "#d67a45", "#863e1a", "#eaa47c")),
-    "frosted": Material("speckle", "#cde7f6", ("#ffffff", "#a9d3ee")),
-    "sandstone": Material("speckle", "#d8b67a", ("#b48d55", "#ecd4a4")),
+    "ivory": Material("solid", "#f0dca6"),
+    "copper": Material("metal", "#d26a48", ("#ffc4ae", "#de6d47", "#7a2410", "#f29c80")),
+    "frosted": Material("speckle", "#b3e0f7", ("#ffffff", "#6fb8e0")),
+    "sandstone": Material("speckle", "#d9b271", ("#a97c3f", "#f3ddb0")),
     "teal": Material("solid", "#149c9c"),
     "midnight": Material("stars", "#1f2b5e", ("#c7d2fe",)),
-    "bronze": Material("metal", "#a86a2c", ("#f0c48a", "#b07a3a", "#633c14", "#d4a262")),
+    "bronze": Material("metal", "#8f6a2c", ("#dcc27e", "#977535", "#3f2e0c", "#bca05c")),
     "jade": Material("gem", "#5cae86", ("#d2f4e1", "#63b98f", "#2d6a4d")),
-    "amber": Material("gem", "#f0a020", ("#ffe49a", "#f1a322", "#904f00")),
+    "amber": Material("gem", "#e07b12", ("#ffcf8a", "#e27d14", "#7a3400")),
     "glass": Material("glass", "#bfe6ff"),
 }
 """Material adjectives of names (lower case) and how they paint."""
+
+def _distance(a: str, b: str) -> float:
+    return math.dist(_rgb(a), _rgb(b)) * 255
+
+
+@cache
+def _natural(colour: str) -> str:
+    """A noun's own colour, moved lighter or darker (as little as it takes) until it is well
+    away from every material's colour, so "Low-poly Sports Car" (red by nature) does not look
+    like "Low-poly Red Sports Car"."""
+    references = [m.stops[1] if m.kind in ("metal", "gem") else m.base for m in MATERIALS.values()]
+    for step in (0.0, 0.2, -0.2, 0.35, -0.35, 0.5, -0.5, 0.65):
+        candidate = _light(colour, step)
+        if min(_distance(candidate, ref) for ref in references) >= _NATURAL_GAP:
+            return candidate
+    return _light(colour, 0.65)
+
+
+_NATURAL_GAP = 30.0
 
 # ---------------------------------------------------------------------------- styles
 STYLES: dict[str, tuple[str, int]] = {
@@ -392,10 +417,11 @@ def _paint_material(material: Material) -> tuple[dict[str, str], str]:
     kind, stops = material.kind, material.stops
     ref = f"url(#m{uid})"
     if kind == "metal":
-        offsets = ("0", ".45", ".55", "1")
         defs = (
             f'<linearGradient id="m{uid}" x2="0" y2="1">'
-            + "".join(f'<stop offset="{o}" stop-color="{c}"/>' for o, c in zip(offsets, stops))
+            + "".join(
+                f'<stop offset="{o}" stop-color="{c}"/>' for o, c in zip(material.offsets, stops)
+            )
             + "</linearGradient>"
         )
         return {"M": ref, "D": _mix(stops[2], base, 0.3), "L": stops[0]}, defs
@@ -411,14 +437,14 @@ def _paint_material(material: Material) -> tuple[dict[str, str], str]:
         defs = (
             f'<pattern id="m{uid}" width="26" height="9" patternUnits="userSpaceOnUse">'
             f'<rect width="26" height="9" fill="{base}"/><path d="M0 2.5q6.5-2 13 0t13 0M0 7q7 1.6 '
-            f'13 0t13 0" stroke="{stops[0]}" stroke-width="1.1" fill="none"/></pattern>'
+            f'13 0t13 0" stroke="{stops[0]}" stroke-width="1.5" fill="none"/></pattern>'
         )
         return {"M": ref, "D": stops[0], "L": light}, defs
     if kind == "marble":
         defs = (
             f'<pattern id="m{uid}" width="44" height="44" patternUnits="userSpaceOnUse">'
             f'<rect width="44" height="44" fill="{base}"/><path d="M-2 14q10-8 19 3t29-3M8 44q6-14 '
-            f'18-16t20-16M0 33q8 2 12-4" stroke="{stops[0]}" stroke-width=".9" fill="none"/>'
+            f'18-16t20-16M0 33q8 2 12-4" stroke="{stops[0]}" stroke-width="1.4" fill="none"/>'
             "</pattern>"
         )
         return {"M": ref, "D": "#b9bec7", "L": "#ffffff"}, defs
@@ -428,19 +454,27 @@ def _paint_material(material: Material) -> tuple[dict[str, str], str]:
                     f'<circle cx="11" cy="12" r=".6" fill="{stops[0]}"/>')
             size = 16
         else:
-            dots = (f'<circle cx="3" cy="3" r="1.6" fill="{stops[0]}"/>'
-                    f'<circle cx="9" cy="8" r="1.1" fill="{stops[1]}"/>'
-                    f'<circle cx="10" cy="2" r=".8" fill="{stops[0]}"/>')
-            size = 12
+            dots = (f'<circle cx="3" cy="3" r="2.1" fill="{stops[0]}"/>'
+                    f'<circle cx="10" cy="9" r="1.6" fill="{stops[1]}"/>'
+                    f'<circle cx="11" cy="2" r="1" fill="{stops[0]}"/>'
+                    f'<circle cx="4" cy="11" r="1" fill="{stops[1]}"/>')
+            size = 14
         defs = (
             f'<pattern id="m{uid}" width="{size}" height="{size}" patternUnits="userSpaceOnUse">'
             f'<rect width="{size}" height="{size}" fill="{base}"/>{dots}</pattern>'
         )
         return {"M": ref, "D": dark, "L": light}, defs
+    if kind == "natural":
+        defs = (
+            f'<linearGradient id="m{uid}"><stop offset="0" stop-color="{_light(base, 0.45)}"/>'
+            f'<stop offset=".5" stop-color="{base}"/><stop offset="1" '
+            f'stop-color="{_light(base, -0.3)}"/></linearGradient>'
+        )
+        return {"M": ref, "D": dark, "L": light}, defs
     if kind == "glass":
         defs = (
             f'<linearGradient id="m{uid}" x2="1" y2="1"><stop offset="0" stop-color="#ffffff" '
-            'stop-opacity=".95"/><stop offset="1" stop-color="#8fd0ff" stop-opacity=".55"/>'
+            'stop-opacity=".9"/><stop offset="1" stop-color="#3d83e6" stop-opacity=".7"/>'
             "</linearGradient>"
         )
         return {"M": ref, "D": "#7fb6d9", "L": "#ffffff"}, defs
@@ -450,18 +484,38 @@ def _paint_material(material: Material) -> tuple[dict[str, str], str]:
             '<feGaussianBlur stdDeviation="2.6" result="b"/><feMerge><feMergeNode in="b"/>'
             '<feMergeNode in="SourceGraphic"/></feMerge></filter>'
         )
-        return {"M": base, "D": "#9d1c8b", "L": stops[0]}, defs
+        return {"M": base, "D": _light(base, -0.45), "L": stops[0]}, defs
     return {"M": base, "D": dark, "L": light}, ""
 
 
 @lru_cache(maxsize=512)
-def _backdrop(category: str, neon: str) -> tuple[str, str, str]:
-    """Background gradient (top, bottom) and the ink of its style marks: the category's colours
-    lightened, or darkened behind a ``neon`` object (whose colour is then the ink)."""
+def _backdrop(category: str, variant: int, neon: str) -> tuple[str, str, str]:
+    """Background gradient (top, bottom) and the ink of its style marks, from the category's
+    colours: light (style variant 0), deeper (1) or a dark stage (2); darkened behind a
+    ``neon`` object (whose colour is then the ink)."""
     light, dark = category_colours(category)
     if neon:
         return _mix(dark, "#000000", 0.55), _mix(dark, "#000000", 0.78), neon
+    if variant == 1:
+        return _mix(light, "#ffffff", 0.45), _mix(light, dark, 0.3), dark
+    if variant == 2:
+        return _mix(dark, "#000000", 0.2), _mix(dark, "#000000", 0.6), light
     return _mix(light, "#ffffff", 0.78), _mix(light, "#ffffff", 0.52), dark
+
+
+_NEON_TUBES = (
+    MATERIALS["neon"],
+    Material("neon", "#22d3ee", ("#e0fbff",)),
+    Material("neon", "#a3e635", ("#f4ffe0",)),
+)
+# the display stand every object stands on, in its material (a 3D model on a turntable)
+_STAND = (
+    '<path fill="{D}" d="M32 127v7a68 10 0 0 0 136 0v-7z"/>'
+    '<ellipse fill="{M}" cx="100" cy="127" rx="68" ry="10"/>'
+)
+# the object as drawn, mirrored, or a step back (style variants 0, 1, 2)
+_VIEWS = ("", ' transform="matrix(-1 0 0 1 200 0)"',
+          ' transform="matrix(.84 0 0 .84 16 20.5)"')
 
 
 def _render(name: str, category: str) -> str:
@@ -475,20 +529,25 @@ def _render(name: str, category: str) -> str:
         material_key = material_key or sorted(MATERIALS)[seed % len(MATERIALS)]
         style = style or _STYLE_LIST[(seed >> 8) % len(_STYLE_LIST)]
     natural = DRAWINGS[noun][0]
-    material = MATERIALS[material_key] if material_key else Material("solid", natural)
+    material = MATERIALS[material_key] if material_key else Material("natural", _natural(natural))
+    pattern, variant = STYLES.get(style or "", ("", 0))
+    if material.kind == "neon":  # the backdrop stays dark: the style picks the tube's colour
+        material = _NEON_TUBES[variant]
     paints, defs = _paint_material(material)
     paints = {key: value.replace("{uid}", uid) for key, value in paints.items()}
     defs = defs.replace("{uid}", uid)
     neon = material.kind == "neon"
-    top, bottom, ink = _backdrop(category, material.base if neon else "")
+    top, bottom, ink = _backdrop(category, variant, material.base if neon else "")
     if neon:
         outline = f'stroke="{material.stops[0]}" stroke-width="1.6" filter="url(#g{uid})"'
         shadow = ""
+    elif variant == 2:  # on the dark stage: a light outline, a light pool under the object
+        outline = 'stroke="#ffffff" stroke-opacity=".55" stroke-width="1.3"'
+        shadow = '<ellipse cx="100" cy="139" rx="72" ry="7" fill="#ffffff" fill-opacity=".16"/>'
     else:
         outline = 'stroke="#1b1f2a" stroke-opacity=".45" stroke-width="1.3"'
-        shadow = '<ellipse cx="100" cy="131" rx="56" ry="7" fill="#000000" fill-opacity=".13"/>'
-    pattern, variant = STYLES.get(style or "", ("", 0))
-    body = _fragment(noun).format_map(paints)
+        shadow = '<ellipse cx="100" cy="140" rx="74" ry="7" fill="#000000" fill-opacity=".14"/>'
+    body = _STAND.format_map(paints) + _fragment(noun).format_map(paints)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="{WIDTH}" height="{HEIGHT}"><title>{_xml_text(name)}</title>'
@@ -496,7 +555,8 @@ def _render(name: str, category: str) -> str:
         f'<stop offset="1" stop-color="{bottom}"/></linearGradient>{defs}</defs>'
         f'<rect width="{WIDTH}" height="{HEIGHT}" fill="url(#b{uid})"/>'
         f"{_background(pattern, variant, ink)}{shadow}"
-        f'<g {outline} stroke-linejoin="round" stroke-linecap="round">{body}</g></svg>'
+        f'<g {outline} stroke-linejoin="round" stroke-linecap="round"{_VIEWS[variant]}>'
+        f"{body}</g></svg>"
     )
 
 
