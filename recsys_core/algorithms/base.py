@@ -13,6 +13,7 @@ end in ``_`` and returns ``self``; every random draw comes from ``random_state``
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -59,6 +60,11 @@ class Param:
     to 1024 but searched from 16 to 256). ``log`` draws it log-uniformly (then its low end is
     positive) and shows the parameter on a log axis. A number without ``search`` (seeds, threads)
     is not searched unless a range is given explicitly.
+
+    ``label`` is what a person reads in a form ("Latent factors", "Random seed"), and ``help``
+    its one-line explanation; the ``name`` stays the key of the URL, the CLI's ``--param`` and
+    the store. Declare it after the other fields (``label="..."``); left out, it is the name in
+    words ("max_sampled" -> "Max sampled").
     """
 
     name: str
@@ -70,8 +76,11 @@ class Param:
     choices: tuple | None = None
     log: bool = False
     search: tuple[float, float] | None = None
+    label: str = ""
 
     def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", _words_of(self.name))
         if self.search is None:
             return
         where = f"Param {self.name}'s search range {self.search!r}"
@@ -159,6 +168,7 @@ class Param:
             "name": self.name,
             "type": self.type.__name__,
             "default": self.default,
+            "label": self.label,
             "help": self.help,
             "low": self.low,
             "high": self.high,
@@ -166,6 +176,14 @@ class Param:
             "log": self.log,
             "search": list(self.search) if self.search is not None else None,
         }
+
+
+def _words_of(name: str) -> str:
+    """A parameter key in words: ``"max_sampled"`` -> ``"Max sampled"``, ``"regParam"`` ->
+    ``"Reg param"`` (the fallback label of a Param declared without one)."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").replace("-", " ")
+    text = " ".join(spaced.split()).lower()
+    return text[:1].upper() + text[1:] if text else name
 
 
 # ------------------------------------------------------------------------------------ recommender

@@ -48,13 +48,16 @@ class BiasedMF(Recommender):
         "trained by alternating least squares."
     )
     params = (
-        Param("factors", int, 10, "Latent dimensions.", low=1, high=512, log=True,
-              search=(4, 128)),
-        Param("regularization", float, 10.0, "L2 penalty on factors and biases.", 1e-4, 1e4,
-              log=True, search=(0.1, 100.0)),
-        Param("iterations", int, 15, "ALS sweeps (users then items).", low=1, high=1000,
-              search=(5, 50)),
-        Param("random_state", int, 0, "Seed of the initial item factors.", low=0),
+        Param("factors", int, 10, "Length of each user's and item's vector: more capture finer "
+              "tastes, train slower and can overfit.", low=1, high=512, log=True,
+              search=(4, 128), label="Latent factors"),
+        Param("regularization", float, 10.0, "L2 penalty on factors and biases: larger keeps "
+              "the model simpler.", 1e-4, 1e4, log=True, search=(0.1, 100.0),
+              label="Regularisation"),
+        Param("iterations", int, 15, "ALS sweeps (users, then items); more converge further "
+              "and take longer.", low=1, high=1000, search=(5, 50), label="Training passes"),
+        Param("random_state", int, 0, "Seed of the initial item factors: the same seed gives "
+              "the same model.", low=0, label="Random seed"),
     )
     needs = frozenset({"ratings"})
     capabilities = LATENT_CAPABILITIES | {"epochs"}

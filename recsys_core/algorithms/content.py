@@ -35,15 +35,18 @@ class ContentRecommender(Recommender):
     label = "Content (TF-IDF)"
     description = "Item-item cosine over TF-IDF of names, categories and tags; ignores the likes."
     params = (
-        Param("name_weight", float, 1.0, "Weight of the words in item names.", 0.0, 10.0,
-              search=(0.0, 5.0)),
-        Param("tag_weight", float, 2.0, "Weight of the tags.", low=0.0, high=10.0,
-              search=(0.0, 5.0)),
-        Param("category_weight", float, 1.0, "Weight of the category.", low=0.0, high=10.0,
-              search=(0.0, 5.0)),
-        Param("min_df", int, 1, "Ignore words and tags on fewer items than this.", 1, 1000,
-              log=True, search=(1, 20)),
-        Param("sublinear_tf", bool, True, "Use 1 + log(tf) for repeated name words."),
+        Param("name_weight", float, 1.0, "How much the words of item names count in the "
+              "similarity (0 ignores them).", 0.0, 10.0, search=(0.0, 5.0),
+              label="Weight of name words"),
+        Param("tag_weight", float, 2.0, "How much shared tags count in the similarity (0 "
+              "ignores them).", low=0.0, high=10.0, search=(0.0, 5.0), label="Weight of tags"),
+        Param("category_weight", float, 1.0, "How much a shared category counts in the "
+              "similarity (0 ignores it).", low=0.0, high=10.0, search=(0.0, 5.0),
+              label="Weight of the category"),
+        Param("min_df", int, 1, "Ignore words and tags on fewer items than this (drops rare "
+              "noise).", 1, 1000, log=True, search=(1, 20), label="Minimum items per word"),
+        Param("sublinear_tf", bool, True, "Count a word repeated in a name as 1 + log(times) "
+              "instead of times.", label="Dampen repeated words"),
     )
     needs = frozenset({"items"})
     capabilities = frozenset({"recommend", "recommend_for_history", "similar_items", "explain"})

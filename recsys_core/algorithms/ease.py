@@ -60,8 +60,9 @@ class EASE(Recommender):
         "matrix; strong on small and medium catalogues."
     )
     params = (
-        Param("lambda", float, 500.0, "L2 penalty on the item-item weights.", 0.01, 1e7, log=True,
-              search=(10.0, 1e4)),
+        Param("lambda", float, 500.0, "L2 penalty on the item-item weights: larger smooths "
+              "them toward zero.", 0.01, 1e7, log=True, search=(10.0, 1e4),
+              label="Regularisation (lambda)"),
     )
     capabilities = frozenset({"recommend", "recommend_for_history", "similar_items", "explain"})
 

@@ -275,10 +275,12 @@ def _common_params(
 ) -> tuple[Param, ...]:
     """``factors`` and ``iterations`` with their defaults and search ranges."""
     return (
-        Param("factors", int, factors, "Latent dimensions.", low=1, high=1024, log=True,
-              search=factors_search),
-        Param("iterations", int, iterations, "Training epochs.", low=1, high=10_000,
-              search=iterations_search),
+        Param("factors", int, factors, "Length of each user's and item's vector: more capture "
+              "finer tastes and train slower.", low=1, high=1024, log=True,
+              search=factors_search, label="Latent factors"),
+        Param("iterations", int, iterations, "Passes over the data (epochs); more fit better up "
+              "to a point and take longer.", low=1, high=10_000, search=iterations_search,
+              label="Training passes"),
     )
 
 
@@ -291,16 +293,20 @@ class ALS(_ImplicitFactorModel):
         "confidence 1 + alpha * weight."
     )
     params = _common_params(64, 15, (16, 256), (5, 30)) + (
-        Param("regularization", float, 0.01, "L2 penalty on the factors.", 0.0, 1e4, log=True,
-              search=(1e-3, 10.0)),
-        Param("alpha", float, 40.0, "Confidence = 1 + alpha * weight.", low=0.0, high=1e5,
-              log=True, search=(1.0, 100.0)),
-        Param("random_state", int, 0, "Seed of the initial factors.", low=0),
+        Param("regularization", float, 0.01, "L2 penalty on the factors: larger keeps them "
+              "small and guards against overfitting.", 0.0, 1e4, log=True,
+              search=(1e-3, 10.0), label="Regularisation"),
+        Param("alpha", float, 40.0, "How much more a like counts than a missing one: "
+              "confidence = 1 + alpha x weight.", low=0.0, high=1e5, log=True,
+              search=(1.0, 100.0), label="Confidence scale (alpha)"),
+        Param("random_state", int, 0, "Seed of the initial factors: the same seed gives the "
+              "same model.", low=0, label="Random seed"),
         Param(
             "calculate_training_loss",
             bool,
             False,
-            "Compute the training loss after every epoch (kept as training_loss_; slower).",
+            "Compute the training loss after every pass, for learning curves (slower).",
+            label="Track training loss",
         ),
     )
     presets = {
@@ -374,12 +380,16 @@ class BPR(_ImplicitFactorModel):
         "others (implicit)."
     )
     params = _common_params(64, 100, (16, 256), (20, 200)) + (
-        Param("learning_rate", float, 0.01, "SGD learning rate.", 1e-5, 1.0, log=True,
-              search=(1e-3, 0.1)),
-        Param("regularization", float, 0.01, "L2 penalty on the factors.", 0.0, 10.0, log=True,
-              search=(1e-4, 0.1)),
-        Param("num_threads", int, 1, "Training threads (more than 1 is not reproducible).", 1, 64),
-        Param("random_state", int, 0, "Seed of the initial factors and the sampling.", low=0),
+        Param("learning_rate", float, 0.01, "Step size of each SGD update: too large "
+              "diverges, too small learns slowly.", 1e-5, 1.0, log=True, search=(1e-3, 0.1),
+              label="Learning rate"),
+        Param("regularization", float, 0.01, "L2 penalty on the factors: larger keeps them "
+              "small and guards against overfitting.", 0.0, 10.0, log=True,
+              search=(1e-4, 0.1), label="Regularisation"),
+        Param("num_threads", int, 1, "CPU threads for training; more than 1 is faster but not "
+              "reproducible.", 1, 64, label="Training threads"),
+        Param("random_state", int, 0, "Seed of the initial factors and of the sampled "
+              "negatives: the same seed gives the same model.", low=0, label="Random seed"),
     )
 
     _bias_columns = 1
@@ -396,12 +406,16 @@ class LMF(_ImplicitFactorModel):
     label = "Logistic MF"
     description = "Logistic matrix factorisation (Johnson 2014): the probability of a like."
     params = _common_params(30, 30, (16, 128), (10, 60)) + (
-        Param("learning_rate", float, 1.0, "Adagrad learning rate.", 1e-4, 10.0, log=True,
-              search=(0.1, 3.0)),
-        Param("regularization", float, 0.6, "L2 penalty on the factors.", 0.0, 100.0, log=True,
-              search=(0.05, 5.0)),
-        Param("num_threads", int, 1, "Training threads.", 1, 64),
-        Param("random_state", int, 0, "Seed of the initial factors and the sampling.", low=0),
+        Param("learning_rate", float, 1.0, "Step size of the adagrad updates: too large "
+              "diverges, too small learns slowly.", 1e-4, 10.0, log=True, search=(0.1, 3.0),
+              label="Learning rate"),
+        Param("regularization", float, 0.6, "L2 penalty on the factors: larger keeps them "
+              "small and guards against overfitting.", 0.0, 100.0, log=True,
+              search=(0.05, 5.0), label="Regularisation"),
+        Param("num_threads", int, 1, "CPU threads for training; more than 1 is faster but not "
+              "reproducible.", 1, 64, label="Training threads"),
+        Param("random_state", int, 0, "Seed of the initial factors and of the sampled "
+              "negatives: the same seed gives the same model.", low=0, label="Random seed"),
     )
 
     _bias_columns = 2
@@ -437,9 +451,12 @@ class ItemKNN(Recommender):
         "close to the ones a user liked."
     )
     params = (
-        Param("similarity", str, "cosine", "How item vectors are weighted.", choices=SIMILARITIES),
-        Param("K", int, 20, "Neighbours kept per item (the item itself included).", 2, 10_000,
-              log=True, search=(20, 400)),
+        Param("similarity", str, "cosine", "How co-likes are weighted before items are "
+              "compared: cosine, BM25 or TF-IDF.", choices=SIMILARITIES,
+              label="Similarity measure"),
+        Param("K", int, 20, "Most similar items kept for each item (the item itself "
+              "included); more give broader lists.", 2, 10_000, log=True, search=(20, 400),
+              label="Neighbours per item (K)"),
     )
     capabilities = frozenset({"recommend", "recommend_for_history", "similar_items", "explain"})
 

@@ -63,29 +63,38 @@ class LightFMRecommender(Recommender):
             "loss",
             str,
             "warp",
-            "Loss function (logistic wants negatives, which implicit feedback lacks).",
+            "What training optimises: warp and warp-kos favour the top of the list, bpr "
+            "pairs; logistic wants negatives, which likes lack.",
             choices=LOSSES,
+            label="Loss function",
         ),
-        Param("no_components", int, 30, "Latent dimensions.", low=1, high=512, log=True,
-              search=(16, 128)),
-        Param("learning_rate", float, 0.05, "SGD learning rate (adagrad).", 1e-4, 1.0, log=True,
-              search=(5e-3, 0.2)),
-        Param("item_alpha", float, 0.0, "L2 penalty on item features.", low=0.0, high=1.0,
-              log=True, search=(1e-8, 1e-4)),
-        Param("user_alpha", float, 0.0, "L2 penalty on user features.", low=0.0, high=1.0,
-              log=True, search=(1e-8, 1e-4)),
-        Param("epochs", int, 30, "Passes over the interactions.", low=1, high=1000,
-              search=(5, 60)),
-        Param("max_sampled", int, 10, "WARP: negatives tried per positive.", low=1, high=1000,
-              log=True, search=(5, 30)),
+        Param("no_components", int, 30, "Length of each user's and item's vector: more "
+              "capture finer tastes and train slower.", low=1, high=512, log=True,
+              search=(16, 128), label="Latent factors"),
+        Param("learning_rate", float, 0.05, "Step size of the adagrad updates: too large "
+              "diverges, too small learns slowly.", 1e-4, 1.0, log=True, search=(5e-3, 0.2),
+              label="Learning rate"),
+        Param("item_alpha", float, 0.0, "L2 penalty on the item and item-feature vectors (0: "
+              "none).", low=0.0, high=1.0, log=True, search=(1e-8, 1e-4),
+              label="Item regularisation"),
+        Param("user_alpha", float, 0.0, "L2 penalty on the user vectors (0: none).", low=0.0,
+              high=1.0, log=True, search=(1e-8, 1e-4), label="User regularisation"),
+        Param("epochs", int, 30, "Passes over the interactions; more fit better up to a point "
+              "and take longer.", low=1, high=1000, search=(5, 60), label="Training passes"),
+        Param("max_sampled", int, 10, "WARP: items tried per like to find one ranked too high; "
+              "more is sharper and slower.", low=1, high=1000, log=True, search=(5, 30),
+              label="Negatives tried per like"),
         Param(
             "use_item_features",
             bool,
             False,
             "Describe items by an identity block plus one-hot category and tag features.",
+            label="Use categories and tags",
         ),
-        Param("num_threads", int, 1, "Training threads (more than 1 is not reproducible).", 1, 64),
-        Param("random_state", int, 0, "Seed of the initialisation and sampling.", low=0),
+        Param("num_threads", int, 1, "CPU threads for training; more than 1 is faster but not "
+              "reproducible.", 1, 64, label="Training threads"),
+        Param("random_state", int, 0, "Seed of the initialisation and the sampling: the same "
+              "seed gives the same model.", low=0, label="Random seed"),
     )
     presets = {
         # categories and tags embedded beside the items, with a light L2 on the embeddings

@@ -17,7 +17,8 @@ class Popularity(Recommender):
     label = "Popularity"
     description = "Recommends the most popular items to everyone; the baseline to beat."
     params = (
-        Param("weighted", bool, False, "Count interaction weights instead of users."),
+        Param("weighted", bool, False, "Rank by summed interaction weights (plays, counts) "
+              "instead of by number of users.", label="Weight by interaction strength"),
     )
     capabilities = frozenset({"recommend", "recommend_for_history"})
 

@@ -61,9 +61,11 @@ class SparkALS(Recommender):
         "confidence 1 + alpha * weight, L2 penalty scaled by each user's and item's count."
     )
     params = (
-        Param("rank", int, 64, "Latent dimensions.", low=1, high=1024, log=True,
-              search=(16, 256)),
-        Param("maxIter", int, 15, "ALS iterations.", low=1, high=10_000, search=(5, 30)),
+        Param("rank", int, 64, "Length of each user's and item's vector: more capture finer "
+              "tastes and train slower.", low=1, high=1024, log=True, search=(16, 256),
+              label="Latent factors (rank)"),
+        Param("maxIter", int, 15, "ALS sweeps (users, then items); more converge further and "
+              "take longer.", low=1, high=10_000, search=(5, 30), label="Training passes"),
         Param(
             "regParam",
             float,
@@ -73,16 +75,20 @@ class SparkALS(Recommender):
             high=1e4,
             log=True,
             search=(1e-3, 1.0),
+            label="Regularisation",
         ),
-        Param("alpha", float, 40.0, "Confidence = 1 + alpha * weight.", low=0.0, high=1e5,
-              log=True, search=(1.0, 100.0)),
-        Param("seed", int, 0, "Seed of the initial factors.", low=0),
+        Param("alpha", float, 40.0, "How much more a like counts than a missing one: "
+              "confidence = 1 + alpha x weight.", low=0.0, high=1e5, log=True,
+              search=(1.0, 100.0), label="Confidence scale (alpha)"),
+        Param("seed", int, 0, "Seed of the initial factors: the same seed gives the same "
+              "model.", low=0, label="Random seed"),
         Param(
             "master",
             str,
             spark.DEFAULT_MASTER,
             "Where Spark runs: local[*], spark://host:7077, yarn, k8s://... or sc://host:15002 "
             "(SPARK_REMOTE replaces the default).",
+            label="Spark master",
         ),
         Param(
             "blocks",
@@ -92,6 +98,7 @@ class SparkALS(Recommender):
             "Spark's default (10) elsewhere.",
             low=0,
             high=100_000,
+            label="Partitions (blocks)",
         ),
     )
     capabilities = LATENT_CAPABILITIES

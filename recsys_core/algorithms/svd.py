@@ -31,9 +31,11 @@ class PureSVD(Recommender):
     label = "PureSVD"
     description = "Truncated SVD of the interaction matrix (PureSVD): scores are x V V'."
     params = (
-        Param("factors", int, 64, "Singular vectors kept.", low=1, high=2048, log=True,
-              search=(8, 256)),
-        Param("random_state", int, 0, "Seed of the randomized SVD.", low=0),
+        Param("factors", int, 64, "Singular vectors kept: more capture finer structure and "
+              "cost more memory.", low=1, high=2048, log=True, search=(8, 256),
+              label="Latent factors"),
+        Param("random_state", int, 0, "Seed of the randomised SVD: the same seed gives the "
+              "same model.", low=0, label="Random seed"),
     )
     capabilities = frozenset(
         {"recommend", "recommend_for_history", "similar_items", "item_vectors", "user_vectors",

@@ -43,10 +43,14 @@ class VectorsRecommender(Recommender):
         "items; similarity by cosine or dot product."
     )
     params = (
-        Param("path", str, "", "Vectors file: .npy, .parquet or .csv (with an item_id column)."),
-        Param("ids_path", str, "", "For .npy: item ids of its rows (.txt, .npy, .csv, .parquet)."),
-        Param("metric", str, "cosine", "Similarity between vectors.", choices=("cosine", "dot")),
-        Param("allow_missing", bool, False, "Give items missing from the file a zero vector."),
+        Param("path", str, "", "A .npy, .parquet or .csv file of vectors (with an item_id "
+              "column).", label="Vectors file"),
+        Param("ids_path", str, "", "For .npy: the item ids of its rows (.txt, .npy, .csv, "
+              ".parquet).", label="Item ids file"),
+        Param("metric", str, "cosine", "Cosine compares directions only; dot also rewards "
+              "longer vectors.", choices=("cosine", "dot"), label="Similarity measure"),
+        Param("allow_missing", bool, False, "Give items missing from the file a zero vector "
+              "instead of refusing the file.", label="Allow missing items"),
     )
     needs = frozenset({"items"})
     capabilities = LATENT_CAPABILITIES
