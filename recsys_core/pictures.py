@@ -541,9 +541,14 @@ def _render(name: str, category: str) -> str:
     if neon:
         outline = f'stroke="{material.stops[0]}" stroke-width="1.6" filter="url(#g{uid})"'
         shadow = ""
-    elif variant == 2:  # on the dark stage: a light outline, a light pool under the object
-        outline = 'stroke="#ffffff" stroke-opacity=".55" stroke-width="1.3"'
-        shadow = '<ellipse cx="100" cy="139" rx="72" ry="7" fill="#ffffff" fill-opacity=".16"/>'
+    elif variant == 2:  # on the dark stage: a spotlight, a light outline
+        outline = 'stroke="#ffffff" stroke-opacity=".7" stroke-width="1.3"'
+        defs += (
+            f'<radialGradient id="s{uid}"><stop offset="0" stop-color="{ink}" '
+            f'stop-opacity=".5"/><stop offset="1" stop-color="{ink}" stop-opacity="0"/>'
+            "</radialGradient>"
+        )
+        shadow = f'<ellipse cx="100" cy="80" rx="92" ry="74" fill="url(#s{uid})"/>'
     else:
         outline = 'stroke="#1b1f2a" stroke-opacity=".45" stroke-width="1.3"'
         shadow = '<ellipse cx="100" cy="140" rx="74" ry="7" fill="#000000" fill-opacity=".14"/>'
