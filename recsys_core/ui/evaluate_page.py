@@ -15,7 +15,11 @@ Nothing here computes a metric: :mod:`recsys_core.evaluation` and :mod:`recsys_c
   seed, k, metric); a search's rows live in :mod:`recsys_core.tuning`'s resumable results file.
 - Heavy work runs only on a button press.
 
-URL parameters (besides dataset, model): ``split``, ``seed``, ``eval_k``, ``section``.
+URL parameters (besides dataset, model): ``split``, ``seed``, ``eval_k``, ``section``
+(metrics, curves, search), ``dist`` and ``slice`` (the per-user and slice charts' metric),
+``curve_algo``, ``curve_metric``, ``search_algo``, ``search_mode``, ``search_metric``. Every
+control is bound to its parameter (:func:`recsys_core.ui.state.bound`); the protocol and the
+open section are one fragment, the two charts under the table are fragments of their own.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from ..errors import ParameterError, UserError
 from ..html import plotly_escape
 from ..split import make_split, normalise_spec, parse_split_spec
 from ..store import ModelStore
-from . import loaders, state, text
+from . import fragments, loaders, state, text
 
 # ------------------------------------------------------------------------------------ the URL
 SPLIT = "split"
@@ -53,6 +57,15 @@ SEED = "seed"
 EVAL_K = "eval_k"
 SECTION = "section"
 SECTIONS = ("Metrics", "Learning curves", "Search")
+SECTION_SLUGS = {"Metrics": "metrics", "Learning curves": "curves", "Search": "search"}
+SECTION_NAMES = {slug: label for label, slug in SECTION_SLUGS.items()}
+DIST_METRIC = "dist"
+SLICE_METRIC = "slice"
+CURVE_ALGORITHM = "curve_algo"
+CURVE_METRIC = "curve_metric"
+SEARCH_ALGORITHM = "search_algo"
+SEARCH_MODE = "search_mode"
+SEARCH_METRIC = "search_metric"
 
 DEFAULT_SPLIT = "holdout:5"
 DEFAULT_SEED = 0
@@ -72,7 +85,6 @@ SEARCH_ALGO_KEY = "eval_search_algorithm"
 SEARCH_MODE_KEY = "eval_search_mode"
 SEARCH_LAST = "eval_search_last"
 SEARCH_SAVE_KEY = "eval_search_save"
-SPLIT_ERROR = "eval_split_error"
 
 LOWER_IS_BETTER = frozenset({"mean_popularity", "fit_seconds"})
 """Table columns where the smallest value is the best (popularity bias, training time)."""
@@ -106,25 +118,45 @@ class Protocol:
         return f"{self.split}, seed {self.seed}, k={self.k}"
 
 
-def _int(raw: Any, default: int, low: int, high: int) -> int:
-    try:
-        value = int(str(raw))
-    except (TypeError, ValueError):
-        return default
-    return max(low, min(high, value))
+def _clamped(low: int, high: int) -> Callable[[str], int]:
+    """A URL parser for a whole number kept within [low, high]."""
+
+    def parse(raw: str) -> int:
+        return max(low, min(high, int(str(raw).strip())))
+
+    return parse
 
 
-def protocol(view: state.View) -> Protocol:
-    """The protocol in the URL (defaults for anything missing or malformed)."""
-    raw = view.extra.get(SPLIT) or DEFAULT_SPLIT
+def _split(raw: str) -> str:
+    """A URL parser for a split spec: normalised, ValueError when it is not one."""
     try:
-        split = normalise_spec(raw)
+        return normalise_spec(raw)
+    except UserError as error:
+        raise ValueError(str(error)) from error
+
+
+def _dump_split(value: str) -> str:
+    """A split typed into the box, normalised when it is a spec (else as typed: the page then
+    says why it shows the default)."""
+    try:
+        return normalise_spec(str(value).strip())
     except UserError:
-        split = DEFAULT_SPLIT
+        return str(value).strip()
+
+
+def _section(raw: str) -> str:
+    """A URL parser for the section: its short name (``curves``) or, from older links, its
+    label (``Learning curves``)."""
+    return SECTION_NAMES.get(raw, raw)
+
+
+def protocol(max_k: int = MAX_K) -> Protocol:
+    """The protocol in the URL (defaults for anything missing or malformed, k at most
+    ``max_k``)."""
     return Protocol(
-        split=split,
-        seed=_int(view.extra.get(SEED), DEFAULT_SEED, 0, 2**31 - 1),
-        k=_int(view.extra.get(EVAL_K), DEFAULT_K, 1, MAX_K),
+        split=state.read(SPLIT, DEFAULT_SPLIT, _split),
+        seed=state.read(SEED, DEFAULT_SEED, _clamped(0, 2**31 - 1)),
+        k=state.read(EVAL_K, min(DEFAULT_K, max_k), _clamped(1, max_k)),
     )
 
 
@@ -166,70 +198,61 @@ def describe_split(spec: str) -> str:
     return f"{spec} · predefined split shipped with the data"
 
 
-def protocol_controls(data: Dataset, view: state.View) -> Protocol:
-    """Split, k and seed, shared by every section; each change is written to the URL."""
-    current = protocol(view)
-    _sync("eval_split", current.split)
-    _sync("eval_k", current.k)
-    _sync("eval_seed", current.seed)
-
-    def on_split() -> None:
-        chosen = (st.session_state.get("eval_split") or "").strip()
-        try:
-            spec = normalise_spec(chosen)
-        except UserError as error:
-            st.session_state[SPLIT_ERROR] = str(error)
-            st.session_state["eval_split"] = current.split
-            return
-        st.session_state.pop(SPLIT_ERROR, None)
-        state.set_view(**{SPLIT: spec})
-
-    def on_number(key: str, param: str) -> None:
-        state.set_view(**{param: st.session_state.get(key)})
-
+def protocol_controls(data: Dataset) -> Protocol:
+    """Split, k and seed, shared by every section, each bound to its URL parameter."""
+    max_k = max(1, min(MAX_K, data.n_items))
+    current = protocol(max_k)
     left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
-    left.selectbox(
-        "Split",
-        split_options(data, current.split),
-        format_func=describe_split,
-        key="eval_split",
-        on_change=on_split,
-        accept_new_options=True,
+    state.bound(
+        left.selectbox, "Split", key="eval_split", param=SPLIT, default=DEFAULT_SPLIT,
+        parse=_split, dump=_dump_split, options=split_options(data, current.split),
+        format_func=describe_split, accept_new_options=True,
         help="Type another spec if you like: holdout:N, holdout:N:F, random:P, leave-last:N "
         "or a predefined split name.",
     )
-    middle.number_input(
-        "k (list length)", min_value=1, max_value=min(MAX_K, data.n_items), step=1,
-        key="eval_k", on_change=on_number, args=("eval_k", EVAL_K),
+    state.bound(
+        middle.number_input, "k (list length)", key="eval_k", param=EVAL_K,
+        default=min(DEFAULT_K, max_k),
+        parse=_clamped(1, max_k), min_value=1, max_value=max_k, step=1,
     )
-    right.number_input(
-        "Seed", min_value=0, step=1, key="eval_seed", on_change=on_number,
-        args=("eval_seed", SEED), help="random_state of the split",
+    state.bound(
+        right.number_input, "Seed", key="eval_seed", param=SEED, default=DEFAULT_SEED,
+        parse=_clamped(0, 2**31 - 1), min_value=0, step=1, help="random_state of the split",
     )
-    problem = st.session_state.pop(SPLIT_ERROR, None)
-    raw = view.extra.get(SPLIT)
-    if not problem and raw:
+    raw = st.query_params.get(SPLIT)
+    if raw:
         try:
             normalise_spec(raw)
         except UserError as error:
-            problem = f"{error} Showing {DEFAULT_SPLIT} instead."
-    if problem:
-        text.error(problem)
+            text.error(f"{error} Showing {DEFAULT_SPLIT} instead.")
     return current
 
 
-def section_tabs(view: state.View) -> dict[str, Any]:
-    """Tabs for the sections (only the open one runs); the open one is kept in the URL."""
-    wanted = view.extra.get(SECTION)
-    wanted = wanted if wanted in SECTIONS else SECTIONS[0]
-    _sync("eval_section", wanted)
-
-    def on_change() -> None:
-        chosen = st.session_state.get("eval_section")
-        state.set_view(**{SECTION: None if chosen == SECTIONS[0] else chosen})
-
-    tabs = st.tabs(list(SECTIONS), key="eval_section", on_change=on_change)
+def section_tabs() -> dict[str, Any]:
+    """Tabs for the sections, bound to the URL's ``section``; only the open one runs."""
+    tabs = state.bound(
+        st.tabs, list(SECTIONS), key="eval_section", param=SECTION, default=SECTIONS[0],
+        parse=_section, dump=lambda label: SECTION_SLUGS[label], valid=SECTIONS,
+    )
     return dict(zip(SECTIONS, tabs, strict=True))
+
+
+@fragments.fragment
+def body(data: Dataset, spec: str) -> None:
+    """The protocol and the open section. A fragment: changing the split, k, the seed, the
+    section or a control inside a section reruns this part only."""
+    proto = protocol_controls(data)
+    tabs = section_tabs()
+    view = state.view()
+    with tabs["Metrics"]:
+        if tabs["Metrics"].open:
+            metrics_section(data, spec, view, proto)
+    with tabs["Learning curves"]:
+        if tabs["Learning curves"].open:
+            curves_section(data, view, proto)
+    with tabs["Search"]:
+        if tabs["Search"].open:
+            search_section(data, spec, view, proto)
 
 
 # --------------------------------------------------------------------------- labels, params
@@ -539,7 +562,11 @@ def conventions_caption() -> str:
 
 def definitions() -> None:
     """docs/METRICS.md, one click away."""
-    with st.expander("Metric definitions", icon=":material/menu_book:"):
+    box = st.expander("Metric definitions", icon=":material/menu_book:", key="eval_definitions",
+                      on_change="rerun")
+    with box:
+        if not box.open:  # read and drawn only when opened
+            return
         try:
             st.markdown(METRICS_DOC.read_text(encoding="utf-8"))
         except OSError:
@@ -575,7 +602,11 @@ def metrics_table(frame: pd.DataFrame, proto: Protocol, metas: dict[str, dict]) 
 
 
 def reproduce(spec: str, metas: dict[str, dict], proto: Protocol) -> None:
-    with st.expander("The same numbers from the command line", icon=":material/terminal:"):
+    box = st.expander("The same numbers from the command line", icon=":material/terminal:",
+                      key="eval_cli", on_change="rerun")
+    with box:
+        if not box.open:  # drawn only when opened (a code block loads a syntax highlighter)
+            return
         st.code("\n".join(cli_command(spec, meta, proto) for meta in metas.values()),
                 language="bash", wrap_lines=True)
 
@@ -614,6 +645,7 @@ def histogram_figure(frames: dict[str, pd.DataFrame], column: str, label: str) -
     return fig
 
 
+@fragments.fragment
 def distributions(metas: dict[str, dict], proto: Protocol) -> None:
     st.subheader("Per-user distributions", anchor=False)
     frames = per_user_frames(metas, proto)
@@ -623,8 +655,9 @@ def distributions(metas: dict[str, dict], proto: Protocol) -> None:
         st.info("Per-user values are kept when a model is evaluated here: tick *Recompute* and "
                 "press Evaluate to draw them.", icon=":material/bar_chart:")
         return
-    metric = st.segmented_control(
-        "Per-user metric", list(PER_USER_METRICS), key=DIST_METRIC_KEY, default="ndcg",
+    metric = state.bound(
+        st.segmented_control, "Per-user metric", key=DIST_METRIC_KEY, param=DIST_METRIC,
+        default="ndcg", valid=list(PER_USER_METRICS), options=list(PER_USER_METRICS),
         format_func=PER_USER_METRICS.get, required=True,
     ) or "ndcg"
     st.plotly_chart(histogram_figure(frames, metric, PER_USER_METRICS[metric]), width="stretch",
@@ -664,6 +697,7 @@ def slices_figure(frame: pd.DataFrame, metric: str) -> go.Figure:
     return fig
 
 
+@fragments.fragment
 def slices(metas: dict[str, dict], proto: Protocol) -> None:
     st.subheader("Where each model wins", anchor=False)
     frame = slices_frame(metas, proto)
@@ -671,9 +705,10 @@ def slices(metas: dict[str, dict], proto: Protocol) -> None:
         st.info("Slices are recorded when a model is evaluated here: tick *Recompute* and press "
                 "Evaluate to see them.", icon=":material/pie_chart:")
         return
-    metric = st.segmented_control(
-        "Slice metric", list(evaluation.SLICE_METRICS), key=SLICE_METRIC_KEY, default="recall",
-        required=True,
+    metric = state.bound(
+        st.segmented_control, "Slice metric", key=SLICE_METRIC_KEY, param=SLICE_METRIC,
+        default="recall", valid=list(evaluation.SLICE_METRICS),
+        options=list(evaluation.SLICE_METRICS), required=True,
     ) or "recall"
     st.plotly_chart(slices_figure(frame, metric), width="stretch", key="eval_slices",
                     config={"displaylogo": False})
@@ -805,8 +840,13 @@ def curves_section(data: Dataset, view: state.View, proto: Protocol) -> None:
         return
     entry = _view_entry(data, view)
     top = st.columns([2, 2, 3], vertical_alignment="bottom")
-    algorithm = top[0].selectbox("Algorithm", names, index=_default_algorithm(names, entry),
-                                 key=CURVE_ALGO_KEY)
+    algorithm = state.bound(
+        top[0].selectbox, "Algorithm", key=CURVE_ALGO_KEY, param=CURVE_ALGORITHM,
+        default=names[_default_algorithm(names, entry)], valid=names, options=names,
+    )
+    metrics = list(evaluation.ACCURACY_METRICS)
+    metric = state.bound(top[1].selectbox, "Metric", key="eval_curve_metric", param=CURVE_METRIC,
+                         default=metrics[0], valid=metrics, options=metrics)
     cls = get_algorithm(algorithm)
     from_model = entry if entry and entry.get("algorithm") == algorithm else None
     base = parse_params(algorithm, (from_model or {}).get("params"))
@@ -816,7 +856,6 @@ def curves_section(data: Dataset, view: state.View, proto: Protocol) -> None:
     ))
     source = from_model["model_id"] if from_model else "defaults"
     with st.form(f"{CURVE_FORM}_{algorithm}_{source}", border=True):
-        metric = st.selectbox("Metric", list(evaluation.ACCURACY_METRICS), key="eval_curve_metric")
         columns = st.columns(3)
         values = {}
         for position, param in enumerate(cls.params):
@@ -877,8 +916,12 @@ def draw_curve(frame: pd.DataFrame, payload: dict) -> None:
                      f"test {metric} {best['value']:.4f} at epoch {int(best['epoch'])}.")
     extra = [m for m in ("mse", "loss") if m in set(frame["metric"])]
     if extra:
-        with st.expander("MSE and training loss (the WRMF post's curves)",
-                         icon=":material/stacked_line_chart:"):
+        box = st.expander("MSE and training loss (the WRMF post's curves)",
+                          icon=":material/stacked_line_chart:", key="eval_curve_more",
+                          on_change="rerun")
+        with box:
+            if not box.open:  # drawn only when opened
+                return
             cols = st.columns(len(extra))
             for column, name in zip(cols, extra, strict=True):
                 column.plotly_chart(curve_figure(frame, name, name), width="stretch",
@@ -997,13 +1040,19 @@ def parcoords_figure(table: pd.DataFrame, searched: Sequence[str], metric: str,
 
 def search_section(data: Dataset, spec: str, view: state.View, proto: Protocol) -> None:
     names = [n for n in sorted(algorithms()) if _usable(n, data)]
-    top = st.columns([2, 2, 3], vertical_alignment="bottom")
-    algorithm = top[0].selectbox("Algorithm", names,
-                                 index=_default_algorithm(names, _view_entry(data, view)),
-                                 key=SEARCH_ALGO_KEY)
-    mode = top[1].segmented_control("Search", ["grid", "random"], key=SEARCH_MODE_KEY,
-                                    default="grid", required=True) or "grid"
-    top[2].caption("Grid: give comma-separated values; every combination is tried. "
+    top = st.columns([2, 1.4, 2, 3], vertical_alignment="bottom")
+    algorithm = state.bound(
+        top[0].selectbox, "Algorithm", key=SEARCH_ALGO_KEY, param=SEARCH_ALGORITHM,
+        default=names[_default_algorithm(names, _view_entry(data, view))], valid=names,
+        options=names,
+    )
+    mode = state.bound(top[1].segmented_control, "Search", key=SEARCH_MODE_KEY,
+                       param=SEARCH_MODE, default="grid", valid=("grid", "random"),
+                       options=["grid", "random"], required=True) or "grid"
+    metrics = list(evaluation.ACCURACY_METRICS)
+    metric = state.bound(top[2].selectbox, "Rank by", key="eval_search_metric",
+                         param=SEARCH_METRIC, default=metrics[0], valid=metrics, options=metrics)
+    top[3].caption("Grid: give comma-separated values; every combination is tried. "
                    "Random: N draws from the schema's ranges (log-uniform where marked).")
     cls = get_algorithm(algorithm)
     with st.form(f"eval_search_form_{algorithm}_{mode}", border=True):
@@ -1027,11 +1076,9 @@ def search_section(data: Dataset, spec: str, view: state.View, proto: Protocol) 
             )
             n_random = right.number_input("Candidates", 1, 500, 8, key="eval_random_n")
         left, middle, right = st.columns(3, vertical_alignment="bottom")
-        metric = left.selectbox("Rank by", list(evaluation.ACCURACY_METRICS),
-                                key="eval_search_metric")
-        budget = middle.number_input("Time budget (s, 0 = none)", 0, 24 * 3600, 0, step=30,
+        budget = left.number_input("Time budget (s, 0 = none)", 0, 24 * 3600, 0, step=30,
                                      key="eval_search_budget")
-        submitted = right.form_submit_button("Search", type="primary", icon=":material/tune:",
+        submitted = middle.form_submit_button("Search", type="primary", icon=":material/tune:",
                                              key="eval_search_run", width="stretch")
     text.caption(f"Every candidate is fitted on the train part of {proto.label} and ranked by "
                  "the metric. Rows are saved as they finish: pressing Search again with the "

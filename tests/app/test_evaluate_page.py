@@ -117,6 +117,9 @@ def test_table_equals_the_cli_and_is_reused_from_the_store(als_id, session_home,
         "light users", "heavy users", "popular items", "long-tail items"]
     assert sum(s["n_users"] for s in recorded["slices"][:2]) == expected["n_users"]
     assert any(c.value.startswith("Share of test users with no hit") for c in at.caption)
+    assert not at.code  # the command line is drawn only when its expander is opened
+    at.session_state["eval_cli"] = True
+    at.run()
     command = at.code[0].value  # what the page says to run for the same numbers
     assert "evaluate demo als" in command and "--param factors=16" in command
     assert "--param random_state=11" in command
@@ -258,3 +261,65 @@ def test_bad_split_in_the_url_is_one_clear_sentence(als_id):
     ]
     assert at.selectbox(key="eval_split").value == "holdout:5"
     assert at.number_input(key="eval_k").value == 1
+
+
+def _params(at) -> dict:
+    return {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
+
+
+def test_a_url_with_the_curve_controls_reopens_the_same_view(als_id, counted):
+    at = open_page("evaluate", dataset="demo", model=als_id, split="random:0.2", seed="3",
+                   eval_k="5", section="curves", curve_algo="bpr", curve_metric="ndcg")
+    assert not at.exception
+    assert at.selectbox(key="eval_split").value == "random:0.2"
+    assert at.number_input(key="eval_k").value == 5
+    assert at.number_input(key="eval_seed").value == 3
+    assert at.selectbox(key="eval_curve_algorithm").value == "bpr"
+    assert at.selectbox(key="eval_curve_metric").value == "ndcg"
+    assert at.number_input(key="eval_curve_bpr_defaults_factors")  # bpr's form, its defaults
+    assert any("Fitted once on the train part of random:0.2, seed 3, k=5" in shown(c.value)
+               for c in at.caption)
+    with pytest.raises(KeyError):
+        at.multiselect(key="eval_models")  # the Metrics tab is closed: it did not run
+    assert counted == {"evaluate_model": 0, "learning_curve": 0}
+
+
+def test_a_url_with_the_search_controls_reopens_the_same_view(als_id):
+    at = open_page("evaluate", dataset="demo", model=als_id, section="search",
+                   search_algo="ease", search_mode="random", search_metric="recall")
+    assert not at.exception
+    assert at.selectbox(key="eval_search_algorithm").value == "ease"
+    assert at.segmented_control(key="eval_search_mode").value == "random"
+    assert at.selectbox(key="eval_search_metric").value == "recall"
+    assert at.multiselect(key="eval_random_ease_params")  # the random search's form
+    with pytest.raises(KeyError):
+        at.text_input(key="eval_grid_ease_l2")
+
+
+def test_the_chart_metrics_come_from_the_url_and_changes_go_back_to_it(als_id):
+    demo = load_dataset("demo")
+    from recsys_core.ui import evaluate_page
+
+    proto = evaluate_page.Protocol("holdout:5", 0, 10)
+    evaluate_page.evaluate_stored_model(demo, als_id, proto)  # reused when already recorded
+    at = open_page("evaluate", dataset="demo", model=als_id, dist="recall", slice="ndcg")
+    assert not at.exception
+    assert at.segmented_control(key="eval_dist_metric").value == "recall"
+    assert at.segmented_control(key="eval_slice_metric").value == "ndcg"
+    charts = {c["data"][0]["type"]: c
+              for c in (json.loads(p.proto.spec) for p in at.get("plotly_chart"))}
+    assert charts["histogram"]["layout"]["xaxis"]["title"]["text"] == "per-user recall"
+    assert charts["bar"]["layout"]["yaxis"]["title"]["text"] == "ndcg"
+
+    at.segmented_control(key="eval_dist_metric").set_value("ndcg").run()
+    assert not at.exception
+    assert _params(at) == {"dataset": "demo", "model": als_id, "slice": "ndcg"}  # default out
+    at.number_input(key="eval_k").set_value(7).run()
+    assert _params(at)["eval_k"] == "7"
+    assert at.number_input(key="eval_k").value == 7
+
+
+def test_old_links_with_a_section_label_still_open_it(als_id):
+    at = open_page("evaluate", dataset="demo", model=als_id, section="Search")
+    assert not at.exception
+    assert at.selectbox(key="eval_search_algorithm").value == "als"
