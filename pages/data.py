@@ -1,9 +1,10 @@
-"""Data: the dataset's figures, its long tail, its most popular items, its categories and tags,
-and a k-core preview that can make the thresholded dataset the current one."""
+"""Data: the dataset's figures, then one section at a time: its long tail, its most popular
+items, its categories and tags, and a k-core preview that can make the thresholded dataset the
+current one."""
 
 import streamlit as st
 
-from recsys_core.ui import data_page, sidebar
+from recsys_core.ui import data_page, fragments, sidebar
 
 data, spec = sidebar.render()
 st.title("Data", anchor=False)
@@ -13,7 +14,5 @@ if data is None:
     st.stop()
 
 data_page.figures_section(data, spec)
-data_page.long_tail_section(data, spec)
-data_page.popular_section(data, spec)
-data_page.categories_section(data, spec)
-data_page.kcore_section(data, spec)
+fragments.mark_full_run()
+data_page.sections(data, spec)

@@ -5,6 +5,11 @@ The numbers come from :mod:`recsys_core.dataviz` and :func:`recsys_core.preproce
 the full dataset behind the current spec (``demo`` for ``demo@kcore=5,5``), so moving the
 minimums up or down always starts from all the data; "Use this thresholded dataset" makes
 ``<base>@kcore=U,I`` the view's dataset (models are then per thresholded dataset).
+
+The headline figures are always shown; the rest is one section at a time (tabs whose closed
+sections do not run), in a fragment: changing the section, the long-tail view or a minimum
+reruns only that part. URL parameters: ``section`` (popular, tail, categories, kcore), ``tail``
+(rank, histogram), ``min_user`` and ``min_item`` (the k-core preview's minimums).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from ..dataset import Dataset
 from ..datasets import kcore_spec, split_spec
 from ..errors import UserError
 from ..preprocess import KcoreReport, kcore, kcore_preview
-from . import loaders, state, text, widgets
+from . import fragments, loaders, state, text, widgets
 
 KCORE_USER = "data_kcore_user"
 KCORE_ITEM = "data_kcore_item"
@@ -28,7 +33,22 @@ TAIL_VIEW = "data_tail_view"
 TOP_ITEMS = 15
 TOP_TAGS = 20
 DEFAULT_MINIMUMS = (5, 5)
+MAX_MINIMUM = 10**9
 TAIL_VIEWS = {"rank": "Rank plot", "histogram": "Histogram (log bins)"}
+SECTION = "section"
+TAIL = "tail"
+MIN_USER = "min_user"
+MIN_ITEM = "min_item"
+SECTION_KEY = "data_section"
+SECTIONS = {
+    "popular": "Most popular items",
+    "tail": "Long tail",
+    "categories": "Categories and tags",
+    "kcore": "K-core thresholding",
+}
+"""The sections below the figures: URL value -> tab label. The first opens by default: the
+items show at once, where a chart would first load Plotly (seconds on a small machine)."""
+DEFAULT_SECTION = "popular"
 
 
 def density_text(density: float) -> str:
@@ -106,15 +126,32 @@ def figures_section(data: Dataset, spec: str) -> None:
         )
 
 
+@fragments.fragment
+def sections(data: Dataset, spec: str) -> None:
+    """The sections as tabs bound to the URL's ``section``; only the open one runs."""
+    labels = list(SECTIONS.values())
+    slugs = {label: slug for slug, label in SECTIONS.items()}
+    tabs = state.bound(
+        st.tabs, labels, key=SECTION_KEY, param=SECTION, default=SECTIONS[DEFAULT_SECTION],
+        parse=lambda raw: SECTIONS.get(raw, raw), dump=slugs.get, valid=labels,
+    )
+    draw = {
+        "tail": long_tail_section,
+        "popular": popular_section,
+        "categories": categories_section,
+        "kcore": kcore_section,
+    }
+    for tab, slug in zip(tabs, SECTIONS, strict=True):
+        with tab:
+            if tab.open:
+                draw[slug](data, spec)
+
+
 def long_tail_section(data: Dataset, spec: str) -> None:
     """Interactions per user and per item on log axes, with the head's share."""
-    st.subheader("The long tail", anchor=False)
-    kind = st.radio(
-        "Show as",
-        list(TAIL_VIEWS),
-        format_func=TAIL_VIEWS.get,
-        horizontal=True,
-        key=TAIL_VIEW,
+    kind = state.bound(
+        st.radio, "Show as", key=TAIL_VIEW, param=TAIL, default="rank", valid=list(TAIL_VIEWS),
+        options=list(TAIL_VIEWS), format_func=TAIL_VIEWS.get, horizontal=True,
         label_visibility="collapsed",
     )
     info = overview(data, spec)
@@ -147,7 +184,6 @@ def _tail_caption(counts: np.ndarray, what: str, share: dict) -> str:
 
 def popular_section(data: Dataset, spec: str) -> None:
     """The most popular items as thumbnails (a click opens Similar items)."""
-    st.subheader("Most popular items", anchor=False)
     top = overview(data, spec)["top"]
     counts = data.item_counts[top]
     widgets.grid(
@@ -166,7 +202,6 @@ def categories_section(data: Dataset, spec: str) -> None:
     info = overview(data, spec)
     categories: pd.DataFrame = info["categories"]
     tags: pd.DataFrame = info["tags"]
-    st.subheader("Categories and tags", anchor=False)
     left, right = st.columns(2)
     with left:
         if categories.empty or list(categories["category"]) == ["(none)"]:
@@ -198,7 +233,6 @@ def kcore_section(data: Dataset | None, spec: str) -> None:
     """
     base_spec, current = split_spec(spec)
     base = data if current is None and data is not None else loaders.dataset(base_spec)
-    st.subheader("K-core thresholding", anchor=False)
     st.caption(
         "Users and items with very few interactions carry little signal and make the matrix "
         "sparser. A k-core keeps only users with at least the first minimum and items with at "
@@ -207,19 +241,13 @@ def kcore_section(data: Dataset | None, spec: str) -> None:
     )
     default_user, default_item = current or DEFAULT_MINIMUMS
     left, right = st.columns(2)
-    min_user = left.number_input(
-        "Minimum interactions per user",
-        min_value=0,
-        value=default_user,
-        step=1,
-        key=KCORE_USER,
+    min_user = state.bound(
+        left.number_input, "Minimum interactions per user", key=KCORE_USER, param=MIN_USER,
+        default=default_user, parse=_minimum, min_value=0, step=1,
     )
-    min_item = right.number_input(
-        "Minimum interactions per item",
-        min_value=0,
-        value=default_item,
-        step=1,
-        key=KCORE_ITEM,
+    min_item = state.bound(
+        right.number_input, "Minimum interactions per item", key=KCORE_ITEM, param=MIN_ITEM,
+        default=default_item, parse=_minimum, min_value=0, step=1,
     )
     report = preview(base, int(min_user), int(min_item))
     st.dataframe(
@@ -275,8 +303,17 @@ def kcore_section(data: Dataset | None, spec: str) -> None:
         except UserError as error:
             text.error(str(error))
             return
-        state.set_view(dataset=chosen, models=None, item=None, user=None)
-        st.rerun()
+        state.set_view(dataset=chosen, models=None, item=None, user=None,
+                       **{MIN_USER: None, MIN_ITEM: None})
+        st.rerun()  # a new dataset: the whole page, sidebar included
+
+
+def _minimum(raw: str) -> int:
+    """A URL parser for a k-core minimum: a whole number, at least 0 (ValueError otherwise)."""
+    value = int(raw)
+    if value < 0:
+        raise ValueError(raw)
+    return min(value, MAX_MINIMUM)
 
 
 def broken_kcore(spec: str) -> bool:
@@ -296,5 +333,6 @@ def broken_kcore(spec: str) -> bool:
         "dataset in the sidebar.",
         icon=":material/filter_alt_off:",
     )
+    st.subheader(SECTIONS["kcore"], anchor=False)
     kcore_section(None, spec)
     return True

@@ -43,7 +43,11 @@ def _as_list(row: dict) -> list:
     return [row["users"], row["items"], row["interactions"], row["density (%)"], row["rounds"]]
 
 
-def test_the_page_shows_the_demos_figures_tail_items_and_tags():
+def _params(at) -> dict:
+    return {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
+
+
+def test_the_page_shows_the_demos_figures_and_most_popular_items_first():
     demo = load_dataset("demo")
     at = open_page("data", dataset="demo")
     assert not at.exception
@@ -55,20 +59,83 @@ def test_the_page_shows_the_demos_figures_tail_items_and_tags():
         "Interactions": f"{demo.n_interactions:,}",
         "Density": data_page.density_text(demo.density),
     }
-    charts = _charts(at)
-    assert len(charts) == 4  # per user, per item, categories, tags
-    users, items = charts[0]["data"][0], charts[1]["data"][0]
-    assert charts[0]["layout"]["xaxis"]["type"] == charts[0]["layout"]["yaxis"]["type"] == "log"
-    assert _values(users["y"]) == dataviz.rank_counts(demo.user_counts)["count"].tolist()
-    assert _values(items["y"]) == dataviz.rank_counts(demo.item_counts)["count"].tolist()
-    tags = dataviz.tag_counts(demo, top=20)
-    assert _values(charts[3]["data"][0]["y"]) == tags["tag"].tolist()
-    assert _values(charts[3]["data"][0]["x"]) == tags["items"].tolist()
+    assert [t.label for t in at.tabs] == list(data_page.SECTIONS.values())
     grids = [b for b in html_blocks(at) if "rx-grid" in b]
     assert len(grids) == 1
     top = dataviz.top_items(demo, data_page.TOP_ITEMS)
     assert grid_item_ids(grids[0]) == [demo.item_id(i) for i in top]
     assert "/similar?" in grids[0] and "1,000 interactions" not in grids[0]
+    # the closed sections did not run: no chart, no k-core table
+    assert not at.get("plotly_chart")
+    assert not [d for d in at.dataframe if "rounds" in d.value.columns]
+    assert "section" not in at.query_params  # opening the page adds nothing to the URL
+
+
+def test_the_long_tail_section_draws_both_tails_on_log_axes():
+    demo = load_dataset("demo")
+    at = open_page("data", dataset="demo", section="tail")
+    assert not at.exception
+    charts = _charts(at)
+    assert len(charts) == 2  # per user, per item; nothing of the other sections
+    users, items = charts[0]["data"][0], charts[1]["data"][0]
+    assert charts[0]["layout"]["xaxis"]["type"] == charts[0]["layout"]["yaxis"]["type"] == "log"
+    assert _values(users["y"]) == dataviz.rank_counts(demo.user_counts)["count"].tolist()
+    assert _values(items["y"]) == dataviz.rank_counts(demo.item_counts)["count"].tolist()
+    assert at.radio(key=data_page.TAIL_VIEW).value == "rank"
+    assert not [b for b in html_blocks(at) if "rx-grid" in b]
+
+
+def test_the_categories_section_draws_the_tags_bar_chart():
+    demo = load_dataset("demo")
+    at = open_page("data", dataset="demo", section="categories")
+    assert not at.exception
+    charts = _charts(at)
+    assert len(charts) == 2  # categories, tags
+    tags = dataviz.tag_counts(demo, top=20)
+    assert _values(charts[1]["data"][0]["y"]) == tags["tag"].tolist()
+    assert _values(charts[1]["data"][0]["x"]) == tags["items"].tolist()
+
+
+def test_a_url_with_every_control_set_reopens_the_same_view():
+    demo = load_dataset("demo")
+    at = open_page("data", dataset="demo", section="kcore", min_user="25", min_item="12")
+    assert not at.exception
+    assert at.number_input(key=data_page.KCORE_USER).value == 25
+    assert at.number_input(key=data_page.KCORE_ITEM).value == 12
+    expected = _expected_rows(kcore_preview(demo, 25, 12))["after"]
+    assert _as_list(_kcore_rows(at)["after"]) == expected
+    assert not at.get("plotly_chart")
+
+    at = open_page("data", dataset="demo", section="tail", tail="histogram")
+    assert not at.exception
+    assert at.radio(key=data_page.TAIL_VIEW).value == "histogram"
+    users = _charts(at)[0]["data"][0]
+    assert users["type"] == "bar" and sum(_values(users["y"])) == demo.n_users
+
+
+def test_changing_the_controls_writes_the_url():
+    at = open_page("data", dataset="demo", section="tail")
+    at.radio(key=data_page.TAIL_VIEW).set_value("histogram").run()
+    assert not at.exception
+    assert _params(at) == {"dataset": "demo", "section": "tail", "tail": "histogram"}
+    at.radio(key=data_page.TAIL_VIEW).set_value("rank").run()
+    assert _params(at) == {"dataset": "demo", "section": "tail"}  # the default leaves the URL
+
+    at = open_page("data", dataset="demo", section="kcore")
+    at.number_input(key=data_page.KCORE_USER).set_value(7).run()
+    assert _params(at) == {"dataset": "demo", "section": "kcore", "min_user": "7"}
+
+
+def test_bad_values_in_the_url_fall_back_to_the_defaults():
+    at = open_page("data", dataset="demo", section="nope", tail="pie", min_user="-3",
+                   min_item="many")
+    assert not at.exception
+    assert not at.get("plotly_chart")  # the default section, most popular items
+    assert [b for b in html_blocks(at) if "rx-grid" in b]
+    at = open_page("data", dataset="demo", section="kcore", min_user="-3", min_item="many")
+    assert not at.exception
+    assert at.number_input(key=data_page.KCORE_USER).value == 5
+    assert at.number_input(key=data_page.KCORE_ITEM).value == 5
 
 
 def _values(array) -> list:
@@ -82,7 +149,7 @@ def _values(array) -> list:
 
 def test_the_histogram_view_counts_every_user():
     demo = load_dataset("demo")
-    at = open_page("data", dataset="demo")
+    at = open_page("data", dataset="demo", section="tail")
     at.radio(key=data_page.TAIL_VIEW).set_value("histogram").run()
     assert not at.exception
     users = _charts(at)[0]["data"][0]
@@ -91,7 +158,7 @@ def test_the_histogram_view_counts_every_user():
 
 def test_the_kcore_table_is_the_preview_for_the_inputs():
     demo = load_dataset("demo")
-    at = open_page("data", dataset="demo")
+    at = open_page("data", dataset="demo", section="kcore")
     assert _as_list(_kcore_rows(at)["after"]) == _expected_rows(kcore_preview(demo, 5, 5))["after"]
     at.number_input(key=data_page.KCORE_USER).set_value(25)
     at.number_input(key=data_page.KCORE_ITEM).set_value(12).run()
@@ -104,7 +171,7 @@ def test_the_kcore_table_is_the_preview_for_the_inputs():
 
 
 def test_use_switches_the_dataset_and_the_sidebar_shows_it():
-    at = open_page("data", dataset="demo")
+    at = open_page("data", dataset="demo", section="kcore")
     at.number_input(key=data_page.KCORE_USER).set_value(20).run()
     at.button(key=data_page.KCORE_USE).click().run()
     assert not at.exception
@@ -125,7 +192,7 @@ def test_use_switches_the_dataset_and_the_sidebar_shows_it():
 
 def test_an_over_strict_threshold_shows_an_error_not_an_exception():
     demo = load_dataset("demo")
-    at = open_page("data", dataset="demo")
+    at = open_page("data", dataset="demo", section="kcore")
     too_many = int(demo.user_counts.max()) + 1
     at.number_input(key=data_page.KCORE_USER).set_value(too_many).run()
     assert not at.exception
@@ -140,7 +207,7 @@ def test_an_over_strict_threshold_shows_an_error_not_an_exception():
 
 
 def test_an_over_strict_spec_in_the_url_offers_to_lower_it():
-    at = open_page("data", dataset="demo@kcore=100000,5")
+    at = open_page("data", dataset="demo@kcore=100000,5")  # any section: it cannot be built
     assert not at.exception
     assert any("leaves nothing" in e.value for e in at.error)
     assert at.number_input(key=data_page.KCORE_USER).value == 100000
@@ -155,11 +222,12 @@ def test_data_without_categories_or_tags_has_friendly_empty_states():
 
     rows = "\n".join(f"u{u},i{(u * 7 + j) % 40}" for u in range(60) for j in range(u % 9 + 1))
     spec = save_upload(("user,item\n" + rows + "\n").encode(), "plain.csv")
-    at = open_page("data", dataset=spec)
+    at = open_page("data", dataset=spec, section="categories")
     assert not at.exception
     infos = [i.value for i in at.info]
     assert "This dataset's items have no categories." in infos
     assert "This dataset's items have no tags." in infos
+    at = open_page("data", dataset=spec, section="kcore")
     at.number_input(key=data_page.KCORE_USER).set_value(3).run()
     at.button(key=data_page.KCORE_USE).click().run()
     assert not at.exception

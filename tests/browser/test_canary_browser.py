@@ -186,7 +186,8 @@ def test_every_page_with_the_payload_data(watched, app_url, canary, world):
     visit(watched, url(app_url, "embeddings", **base, **pca, points="users"), canary)
     visit(watched, url(app_url, "evaluate", **base), canary)
 
-    visit(watched, url(app_url, "data", **base), canary)
+    visit(watched, url(app_url, "data", **base), canary)  # the most popular items
+    visit(watched, url(app_url, "data", **base, section="categories"), canary)
     bars = plot_texts(watched)
     for category in payloads(canary.host)["categories"]:
         assert category in bars, (category, bars)  # the category axis, literally
