@@ -696,9 +696,9 @@ def second_model(data: Dataset, where: Any = None) -> str | None:
     view = state.view()
     others = latent_models(data, exclude=view.model)
     labels = {entry["model_id"]: _model_label(entry) for entry in others}
-    options: list[str | None] = [None, *labels]
-    current = view.models[1] if len(view.models) > 1 and view.models[1] in labels else None
-    if st.session_state.get(SECOND_KEY, "") != current:
+    options = ["", *labels]  # "": no other model (None would show as no choice at all)
+    current = view.models[1] if len(view.models) > 1 and view.models[1] in labels else ""
+    if st.session_state.get(SECOND_KEY) != current:
         st.session_state[SECOND_KEY] = current
 
     def write() -> None:
@@ -706,15 +706,16 @@ def second_model(data: Dataset, where: Any = None) -> str | None:
         first = state.view().model
         state.set_view(models=[first, *([chosen] if chosen else [])])
 
-    return where.selectbox(
+    choice = where.selectbox(
         "Side by side with",
         options,
-        format_func=lambda i: "no other model" if i is None else labels[i],
+        format_func=lambda i: labels.get(i, "no other model"),
         key=SECOND_KEY,
         on_change=write,
         help="Another model's map of the same items, turned to this one's orientation "
         "(orthogonal Procrustes over the items both maps show).",
     )
+    return choice or None
 
 
 def _model_label(entry: dict) -> str:
@@ -759,9 +760,8 @@ def tag_section(
     st.caption("The tags live in the same space as the items: click a tag's diamond on the map, "
                "or pick one here.")
     names = list(model.tag_names())
-    state.bound(st.selectbox, "Tag", key="emb_near", param=NEAR, default=None,
-                valid=names, options=[None, *names],
-                format_func=lambda t: "choose a tag" if t is None else t)
+    state.bound(st.selectbox, "Tag", key="emb_near", param=NEAR, default=None, valid=names,
+                options=names, placeholder="Choose a tag")
     if near:
         items, scores = model.items_for_tag(near, view.k)
         widgets.grid(data, spec, items, scores=scores, page="embeddings", view=view)

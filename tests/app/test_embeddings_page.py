@@ -175,6 +175,77 @@ def test_an_unknown_item_warns_and_still_draws(app_models):
     assert _figures(at)
 
 
+def _params(at) -> dict:
+    return {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
+
+
+def test_a_url_with_every_control_set_reopens_the_same_view(app_models, demo):
+    tag = ui.tag_options(demo)[1]
+    item = demo.example_item
+    at = open_page(
+        "embeddings", dataset="demo", model=app_models["als"], item=item, proj="tsne",
+        colour="tag", tag=tag, perplexity="20", sample="400", k="7",
+    )
+    assert not at.exception
+    values = {key: at.selectbox(key=key).value
+              for key in ("emb_method", "emb_points", "emb_colour_items", "emb_tag")}
+    assert values == {"emb_method": "tsne", "emb_points": "items", "emb_colour_items": "tag",
+                      "emb_tag": tag}
+    assert at.slider(key="emb_perplexity").value == 20
+    assert at.number_input(key="emb_sample_items").value == 400
+    assert at.slider(key="emb_k").value == 7
+    figure = _figures(at)[0]
+    tagged = [t for t in _traces(figure, "items") if t["name"].startswith("tagged")]
+    rows = _rows(tagged[0])
+    assert rows and all(tag in demo.items.at[r, "tags"] for r in rows)
+    assert _point_count(figure) == 400
+    assert len(_rows(_traces(figure, "neighbours")[0])) <= 7
+    assert any("t-SNE (perplexity 20) of 400 of 3,000 items" in shown(c.value)
+               for c in at.caption)
+    grids = [b for b in html_blocks(at) if "rx-grid" in b]
+    model = ModelStore().load(app_models["als"], demo)
+    expected, _ = model.similar_items(demo.item_index(item), 7)
+    assert grid_item_ids(grids[-1]) == [demo.item_id(i) for i in expected]
+
+
+def test_a_default_value_leaves_the_url_and_points_reset_the_colouring(app_models):
+    at = open_page("embeddings", dataset="demo", model=app_models["als"], proj="pca",
+                   colour="popularity")
+    at.selectbox(key="emb_colour_items").set_value("group").run()
+    assert not at.exception
+    assert _params(at) == {"dataset": "demo", "model": app_models["als"], "proj": "pca"}
+    at.selectbox(key="emb_colour_items").set_value("category").run()
+    at.selectbox(key="emb_points").set_value("users").run()
+    assert not at.exception
+    assert _params(at) == {"dataset": "demo", "model": app_models["als"], "proj": "pca",
+                           "points": "users"}
+    assert at.selectbox(key="emb_colour_users").value == "group"
+
+
+def test_bad_values_in_the_url_fall_back_to_the_defaults(app_models, demo):
+    at = open_page("embeddings", dataset="demo", model=app_models["als"], proj="mds",
+                   points="both", colour="smell", perplexity="x", sample="-5", k="900")
+    assert not at.exception
+    assert at.selectbox(key="emb_method").value == "tsne"
+    assert at.selectbox(key="emb_points").value == "items"
+    assert at.selectbox(key="emb_colour_items").value == "group"
+    assert at.slider(key="emb_perplexity").value == ui.DEFAULT_PERPLEXITY
+    assert at.number_input(key="emb_sample_items").value == ui.MIN_SAMPLE  # clamped up
+    assert at.slider(key="emb_k").value == 50  # clamped down
+
+
+def test_the_second_model_comes_from_the_url_and_goes_back_to_it(app_models):
+    models = f"{app_models['als']},{app_models['lightfm']}"
+    at = open_page("embeddings", dataset="demo", model=models, proj="pca")
+    assert not at.exception
+    assert at.selectbox(key=ui.SECOND_KEY).value == app_models["lightfm"]
+    assert len(_figures(at)) == 2
+    at.selectbox(key=ui.SECOND_KEY).set_value("").run()
+    assert not at.exception
+    assert _params(at)["model"] == app_models["als"]
+    assert len(_figures(at)) == 1
+
+
 # ------------------------------------------------------------------------ figure and selection
 def _pca(app_models, name="als"):
     return projection.project_model(app_models[name], "pca")
