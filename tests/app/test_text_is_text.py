@@ -271,6 +271,7 @@ PAGES = [
     ("embeddings", {"points": "users", "colour": "category"}),
     ("evaluate", {}),
     ("data", {}),
+    ("data", {"section": "categories"}),
 ]
 
 
@@ -337,6 +338,6 @@ def test_the_checks_can_fail(payload_data, monkeypatch):
                    item=_item(data, ALL[0]))
     with pytest.raises(AssertionError, match="subheader"):
         assert_text_is_text(at, ALL)
-    at = open_page("data", dataset=str(likes))
+    at = open_page("data", dataset=str(likes), section="categories")
     with pytest.raises(AssertionError, match="<a href"):
         assert_text_is_text(at, [])
