@@ -134,6 +134,8 @@ def test_pictures_are_deterministic_small_and_well_formed(data):
         assert root.find(f"{SVG}title").text == name
         assert not list(root.iter(f"{SVG}text"))  # the name is not drawn: the card prints it
         assert "{" not in svg  # every paint filled in
+    # a grid of 50 stays light: about 2 KB a picture
+    assert sum(len(uri) for uri in data.items["image_url"][:50]) < 160_000
     assert pictures.picture_svg(names[0], categories[0]) == placeholder_svg(names[0], categories[0])
     uri = pictures.picture_data_uri(names[0], categories[0])
     assert base64.b64decode(uri.split(",", 1)[1]).decode() == placeholder_svg(*data.items.loc[
