@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from recsys_core.ui import loaders, sidebar, state, text
+from recsys_core.ui import loaders, navigation, sidebar, state, text
 
 data, spec = sidebar.render()
 st.title("Recommendation explorer", anchor=False)
@@ -19,21 +19,21 @@ if data is not None:
     cols[3].metric("Density", f"{data.density:.2%}")
     if data.description:
         text.caption(data.description)
-    view = state.view()
-    params = {"dataset": view.dataset}
-    if view.model:
-        params["model"] = view.model
-    destinations = [
-        ("pages/similar.py", "Browse similar items", ":material/grid_view:"),
-        ("pages/compare.py", "Compare models", ":material/compare:"),
-        ("pages/users.py", "See users' recommendations", ":material/person:"),
-        ("pages/embeddings.py", "Explore the latent space", ":material/scatter_plot:"),
-        ("pages/evaluate.py", "Evaluate and tune", ":material/leaderboard:"),
-        ("pages/data.py", "Look at the data", ":material/dataset:"),
-    ]
+    destinations = {
+        "similar": "Browse similar items",
+        "compare": "Compare models",
+        "users": "See users' recommendations",
+        "embeddings": "Explore the latent space",
+        "evaluate": "Evaluate and tune",
+        "data": "Look at the data",
+    }
+    params = state.carried()  # the same view the sidebar's links carry
     columns = st.columns(3)
-    for position, (target, label, icon) in enumerate(destinations):
-        columns[position % 3].page_link(target, label=label, icon=icon, query_params=params)
+    for position, (url_path, label) in enumerate(destinations.items()):
+        info = navigation.BY_PATH[url_path]
+        columns[position % 3].page_link(
+            info.script, label=label, icon=info.icon, query_params=params
+        )
 
 st.subheader("Datasets", anchor=False)
 rows = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import streamlit as st
 
@@ -37,9 +38,9 @@ def home() -> str:
 
 
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
-def _dataset(spec: str, home: str) -> Dataset:
+def _dataset(spec: str, home: str, _progress: Any = None) -> Dataset:
     check(spec)  # also here: models and images reach this cache with the spec alone
-    return load_dataset(spec, **_file_options(spec))
+    return load_dataset(spec, progress=_progress, **_file_options(spec))
 
 
 @st.cache_data(show_spinner=False, ttl=5)
@@ -80,10 +81,11 @@ def _file_options(spec: str) -> dict:
     return dict(recorded_files().get(base) or {})
 
 
-def dataset(spec: str) -> Dataset:
+def dataset(spec: str, progress: Any = None) -> Dataset:
     """The Dataset for a spec from the URL or the sidebar: checked with :func:`check` before
-    anything is read (a refusal raises DatasetNotAvailable), then loaded once per spec."""
-    return _dataset(check(spec), home())
+    anything is read (a refusal raises DatasetNotAvailable), then loaded once per spec.
+    ``progress(fraction, message)`` hears about a load that is not cached yet."""
+    return _dataset(check(spec), home(), _progress=progress)
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=16)

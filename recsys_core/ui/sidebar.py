@@ -1,11 +1,19 @@
-"""The shared sidebar: the current dataset (pick, download, upload) and the current model (pick
-from the store, or train one from a form generated from the registry's parameter schema)."""
+"""The shared sidebar: the links to the pages, the current dataset (pick, download, upload) and
+the current model (pick from the store, or train one from a form generated from the registry's
+parameter schema).
+
+The pickers are bound to the URL (:func:`recsys_core.ui.state.bound`): the URL's value is shown,
+and a change is written to the URL by the widget's callback, once, so any number of changes in a
+row take effect.
+"""
 
 from __future__ import annotations
 
 import re
-import runpy
-from pathlib import Path
+import threading
+import time
+from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -17,50 +25,119 @@ from ..datasets import fetch_dataset, file_labels, is_path_spec, kcore_spec, spl
 from ..errors import UserError
 from ..training import train
 from ..uploads import is_upload, save_upload, source_for, upload_files
-from . import loaders, state, text
+from . import loaders, navigation, state, text
 
-APP_SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
 TRAIN_FORM = "train_form"
 DEFAULT_ALGORITHM = "als"
-
-
-def _ensure_navigation() -> None:
-    """Run through app.py's ``st.navigation`` even when the first request is a deep link.
-
-    Streamlit starts in its legacy multipage mode when a ``pages/`` folder sits beside the entry
-    script, until some session runs ``st.navigation``; a first visit to ``/similar?...`` would
-    then run the page alone. Switch the mode off and rerun: the rerun goes through app.py.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        # run app.py's navigation now (it runs this page again, inside it) rather than rerun:
-        # a rerun would drop the widget event that started this run (a form submit, a click)
-        runpy.run_path(str(APP_SCRIPT), run_name="__main__")
-        st.stop()
+PROGRESS_EVERY = 0.25
+"""Seconds between two updates of a loading dataset's progress bar."""
+DATASET_CHANGE_CLEARS = (state.MODEL, state.ITEM, state.USER, state.PICKS)
+"""What a new dataset clears from the URL: ids of another dataset mean nothing in it."""
 
 
 def render() -> tuple[Dataset | None, str]:
-    """Draw the sidebar; returns the current dataset (None if it cannot be loaded) and its spec."""
-    _ensure_navigation()
+    """Draw the sidebar; returns the current dataset (None if it cannot be loaded) and its spec.
+
+    The page links come first in the sidebar. They are drawn at once (carrying a dataset only
+    if it is a plain name), again once the dataset is loaded (a dataset the app refuses is not
+    carried) and again if the sidebar wrote a default (the model shown when the URL names
+    none), so they carry the view on screen. A page that writes more defaults (an item, a
+    user) reruns, which draws them again.
+    """
+    navigation.ensure_app_navigation()
     view = state.view()
+    status, opening = navigation.status()  # the main area says the dataset is loading
+    links = st.sidebar.empty()
+    _draw_links(links, state.carried() if _plain_name(view.dataset) else {})
     with st.sidebar:
         st.markdown("### Dataset")
-        spec = _dataset_picker(view.dataset)
-        try:
-            data = loaders.dataset(spec)
-        except UserError as error:
+        spec = _dataset_picker(view.dataset, links)
+    try:
+        data = _load(spec, status, opening)
+    except UserError as error:
+        _draw_links(links, {})  # nothing of a dataset that does not open
+        with st.sidebar:
             text.error(str(error))
-            return None, spec
+        return None, spec
+    carried = _draw_links(links, {**state.carried(), state.DATASET: spec})  # the one shown
+    with st.sidebar:
         text.caption(
             f"{data.label}: {data.n_users:,} users · {data.n_items:,} items · "
             f"{data.n_interactions:,} interactions ({data.density:.2%} dense)"
         )
         st.markdown("### Model")
-        _model_picker(data, spec, view)
+        _model_picker(data, spec, state.view())
+        if {**state.carried(), state.DATASET: spec} != carried:
+            _draw_links(links, {**state.carried(), state.DATASET: spec})
         _train_form(data, spec)
     return data, spec
+
+
+def _draw_links(slot, params: dict[str, str] | None = None) -> dict[str, str]:
+    """The page links in ``slot``, carrying ``params`` (default: what the URL carries)."""
+    params = state.carried() if params is None else params
+    with slot.container():
+        navigation.links(params)
+    return params
+
+
+def _plain_name(spec: str) -> bool:
+    """Whether ``spec`` is a plain dataset name (the demo, a registry name) a link may carry
+    before it is checked: nothing like a path."""
+    return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", spec) is not None
+
+
+def _load(spec: str, holder, opening: bool = False) -> Dataset:
+    """The dataset, loaded once per spec (cached). While it loads, the main area (``holder``,
+    an ``st.empty`` at its top) says so: the cache's spinner and the loader's progress bar,
+    under the ``navigation.OPENING`` note on a visit's first run; nothing shows on a later run
+    when it is loaded already."""
+    with holder.container():
+        if opening:
+            st.info(navigation.OPENING, icon=":material/hourglass_top:")
+        bar = st.empty()
+        last = [0.0]
+
+        def progress(fraction: float, message: str) -> None:
+            now = time.monotonic()
+            if now - last[0] < PROGRESS_EVERY and fraction < 1.0:
+                return
+            last[0] = now
+            _outside_cache(
+                lambda: bar.progress(
+                    min(max(float(fraction), 0.0), 1.0),
+                    text=text.md_escape(f"Loading the dataset: {message}" if message else
+                                        "Loading the dataset…"),
+                )
+            )
+
+        try:
+            return loaders.dataset(spec, progress=progress)
+        finally:
+            holder.empty()
+
+
+def _outside_cache(draw: Callable[[], None]) -> None:
+    """Run ``draw`` (a Streamlit call) from a helper thread with this session's context.
+
+    Streamlit records what a cached function draws, to replay it when the function is cached
+    (and refuses to replay an element into a container made outside the function). A load's
+    progress bar is drawn from inside the cached loader but must not be replayed: drawn from
+    another thread, it is not recorded (the recording is per thread). If the session's run is
+    stopped meanwhile, the bar is left as is.
+    """
+    from streamlit.runtime.scriptrunner import add_script_run_ctx
+
+    def run() -> None:
+        try:
+            draw()
+        except BaseException:  # noqa: BLE001 - a stopped or rerun script: the bar can wait
+            pass
+
+    worker = threading.Thread(target=run, name="dataset-progress", daemon=True)
+    add_script_run_ctx(worker)
+    worker.start()
+    worker.join()
 
 
 # --------------------------------------------------------------------------------------- dataset
@@ -87,30 +164,7 @@ def _dataset_label(row: dict) -> str:
     return row["name"] if row["local"] else f"{row['name']} (not downloaded)"
 
 
-def _url_selectbox(
-    label: str, options: list[str], current: str | None, labels: dict, *, key: str
-) -> str:
-    """A keyed selectbox that follows the URL's value.
-
-    When the URL changed elsewhere (another page, a form, a trained model, the back button), the
-    widget's remembered value would switch the view straight back; so its value is set from the
-    URL whenever the URL's value differs from the one last seen (popping the key is not enough in
-    a browser). ``current`` None (or absent) starts it on the first option.
-    """
-    seen = f"{key}_seen"
-    if st.session_state.get(seen) != current or st.session_state.get(key) not in options:
-        st.session_state[key] = current if current in options else options[0]
-    st.session_state[seen] = current
-    return st.selectbox(
-        label,
-        options,
-        format_func=lambda option: labels.get(option, option),
-        key=key,
-        label_visibility="collapsed",
-    )
-
-
-def _dataset_picker(current: str) -> str:
+def _dataset_picker(current: str, links) -> str:
     """The dataset select box. The URL's dataset is shown only if a link may open it
     (:func:`recsys_core.datasets.require_shareable`); a path it may not open leaves the box
     empty and is returned as is, so loading it gives the one sentence and the page stops."""
@@ -141,7 +195,7 @@ def _dataset_picker(current: str) -> str:
         def pick() -> None:
             picked = st.session_state.pop("sidebar_dataset_refused", None)
             if picked is not None:
-                state.set_view(dataset=picked, models=None, item=None, user=None)
+                state.set_view(dataset=picked, **dict.fromkeys(DATASET_CHANGE_CLEARS))
 
         st.selectbox(
             "Dataset", names, index=None, placeholder="Pick a dataset",
@@ -161,10 +215,19 @@ def _dataset_picker(current: str) -> str:
         short = base if base in registry else labels.get(base, base)
         labels[current] = f"{short}, k-core {cut[0]}/{cut[1]}"
         names.append(current)
-    choice = _url_selectbox("Dataset", names, current, labels, key="sidebar_dataset")
-    if choice != current:
-        state.set_view(dataset=choice, models=None, item=None, user=None)
-        st.rerun()
+    choice = state.bound(
+        st.selectbox,
+        "Dataset",
+        key="sidebar_dataset",
+        param=state.DATASET,
+        default=None,  # always in the URL
+        current=current,
+        valid=names,
+        reset=DATASET_CHANGE_CLEARS,
+        options=names,
+        format_func=lambda option: labels.get(option, option),
+        label_visibility="collapsed",
+    )
     row = next((r for r in rows if r["name"] == choice), None)
     if row is not None and not row["local"] and row["remote"]:
         st.info(f"{choice} is not on this machine yet. {row['size']}".strip())
@@ -177,6 +240,7 @@ def _dataset_picker(current: str) -> str:
             else:
                 loaders.clear_sources()
                 st.rerun()
+        _draw_links(links)
         st.stop()
     with st.expander("Upload interactions", icon=":material/upload_file:"):
         _upload_form()
@@ -250,15 +314,33 @@ def _metric_summary(metrics: dict | None) -> str:
     return ""
 
 
+def _trained_at(created: str | None) -> str:
+    """'3 Dec 14:05' (server time) from an ISO timestamp; '' if there is none."""
+    if not created:
+        return ""
+    try:
+        then = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    then = then.astimezone() if then.tzinfo else then
+    return f"{then.day} {then:%b %H:%M}"
+
+
 def model_label(entry: dict) -> str:
-    """'als (factors=40, …) · 3 min ago · p@10 0.123'."""
+    """'als (factors=40, …) · 3 Dec 14:05 · p@10 0.123'.
+
+    The same text from one minute to the next (no "3 min ago"): the browser keeps a select
+    box's choice as its label, so a label that changes by itself would lose the choice.
+    """
     params = _params_summary(entry.get("algorithm"), entry.get("params"))
     label = f"{entry.get('algorithm')} ({params})" if params else str(entry.get("algorithm"))
-    when = loaders.age(entry.get("created"))
+    when = _trained_at(entry.get("created"))
     return label + (f" · {when}" if when else "") + _metric_summary(entry.get("metrics"))
 
 
 def _model_picker(data: Dataset, spec: str, view: state.View) -> None:
+    """The model select box, bound to the first model of the URL's ``model`` (the one every
+    single-model page shows). The other models of a comparison stay in the URL behind it."""
     entries = loaders.model_entries(data.fingerprint)
     good = [e for e in entries if not e.get("damaged")]
     damaged = [e for e in entries if e.get("damaged")]
@@ -267,12 +349,32 @@ def _model_picker(data: Dataset, spec: str, view: state.View) -> None:
     else:
         ids = [e["model_id"] for e in good]
         labels = {e["model_id"]: model_label(e) for e in good}
-        current = view.model if view.model in ids else None
-        if view.model and current is None:
-            text.warning(f"Model {view.model!r} is not stored for this dataset; pick another.")
-        choice = _url_selectbox("Model", ids, current, labels, key="sidebar_model")
-        if choice != view.model and len(view.models) <= 1:
-            state.set_view(models=[choice])
+        if view.model not in ids:  # none named, or one not stored: the newest, in the URL
+            if view.model:
+                text.warning(f"Model {view.model!r} is not stored for this dataset; pick another.")
+            state.set_view(models=[ids[0], *(m for m in view.models[1:] if m != ids[0])])
+
+        def first(raw: str) -> str | None:
+            models = state.parse_list(raw)
+            return models[0] if models else None
+
+        def in_front(model_id: str) -> str:
+            others = state.parse_list(st.query_params.get(state.MODEL))[1:]
+            return state.dump_list([model_id, *(m for m in others if m != model_id)])
+
+        state.bound(
+            st.selectbox,
+            "Model",
+            key="sidebar_model",
+            param=state.MODEL,
+            default=None,  # always in the URL
+            parse=first,
+            dump=in_front,
+            valid=ids,
+            options=ids,
+            format_func=lambda option: labels.get(option, option),
+            label_visibility="collapsed",
+        )
     if damaged:
         with st.expander(f"{len(damaged)} damaged model(s)", icon=":material/warning:"):
             for entry in damaged:

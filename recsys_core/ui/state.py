@@ -18,6 +18,8 @@ MODEL = "model"
 ITEM = "item"
 USER = "user"
 K = "k"
+MODE = "mode"
+PICKS = "picks"
 KEYS = (DATASET, MODEL, ITEM, USER, K)
 
 DEFAULT_DATASET = "demo"
@@ -39,7 +41,8 @@ class View:
         return self.models[0] if self.models else None
 
 
-def _clamp_k(raw: str | None) -> int:
+def parse_k(raw: str | None) -> int:
+    """The URL's ``k`` as an int within [K_MIN, K_MAX] (the default when absent or not a number)."""
     try:
         value = int(raw) if raw is not None else DEFAULT_K
     except ValueError:
@@ -50,13 +53,13 @@ def _clamp_k(raw: str | None) -> int:
 def view() -> View:
     """The current view, read from the query parameters (with defaults)."""
     params = st.query_params
-    models = tuple(m for m in (params.get(MODEL) or "").split(",") if m)
+    models = tuple(parse_list(params.get(MODEL)))
     return View(
         dataset=params.get(DATASET) or DEFAULT_DATASET,
         models=models,
         item=params.get(ITEM) or None,
         user=params.get(USER) or None,
-        k=_clamp_k(params.get(K)),
+        k=parse_k(params.get(K)),
         extra={k: v for k, v in params.to_dict().items() if k not in KEYS},
     )
 
@@ -71,7 +74,7 @@ def set_view(**changes: object) -> None:
     wanted = dict(current)
     for key, value in changes.items():
         if key == "models":
-            key, value = MODEL, ",".join(value) if value else None  # type: ignore[arg-type]
+            key, value = MODEL, dump_list(value) if value else None  # type: ignore[arg-type]
         if value is None or value == "":
             wanted.pop(key, None)
         else:
@@ -86,6 +89,38 @@ def link(page: str, **params: object) -> str:
 
     clean = {k: str(v) for k, v in params.items() if v is not None and v != ""}
     return f"./{page}?{urlencode(clean)}" if clean else f"./{page}"
+
+
+def href(page: str, **changes: object) -> str:
+    """A link to ``page`` with the current view changed by ``changes`` (None removes one).
+
+    Every parameter of the URL is kept, in order, so the link opens the same view with only
+    the change (a thumbnail: ``href("similar", item="i42")``), and so its query string is the
+    one Streamlit writes for the same parameters (both use ``urllib.parse.urlencode``): a
+    thumbnail grid can move to another page with one browser-history entry.
+    """
+    from urllib.parse import urlencode
+
+    params = st.query_params.to_dict()
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    return f"/{page}?{urlencode(params)}" if params else f"/{page}"
+
+
+def dump_list(values: Sequence[str]) -> str:
+    """Ids as one URL value, comma-separated (``%`` and ``,`` inside an id escaped)."""
+    return ",".join(str(v).replace("%", "%25").replace(",", "%2C") for v in values)
+
+
+def parse_list(raw: str | None) -> list[str]:
+    """The ids of :func:`dump_list`, in order, without empties or repeats."""
+    from urllib.parse import unquote
+
+    parts = (unquote(part) for part in (raw or "").split(","))
+    return list(dict.fromkeys(part for part in parts if part))
 
 
 # ------------------------------------------------------------------------ widgets bound to the URL
@@ -123,28 +158,36 @@ def bound(
     dump: Callable[[Any], str] = str,
     valid: Callable[[Any], bool] | Sequence | None = None,
     reset: Sequence[str] = (),
+    current: Any = _MISSING,
     **kwargs: Any,
 ) -> Any:
-    """Draw ``widget`` (``st.selectbox``, ``st.slider``, ``st.radio``…) bound to the URL's ``param``.
+    """Draw ``widget`` (``st.selectbox``, ``st.slider``…) bound to the URL's ``param``.
 
     The URL is the one source of truth: before drawing, the widget's value is set from the URL
-    whenever they differ (a link, the back button, another control changed it); when the person
+    (a link, the back button or another control may have changed it); when the person
     changes the widget, its ``on_change`` callback writes the URL once (one history entry) before
     the rerun, so the rerun reads the new value and any number of changes in a row take effect.
     A value equal to ``default`` is removed from the URL; ``reset`` lists parameters that the
-    change clears (e.g. a new dataset clears the item). Do not pass ``value`` / ``index``.
+    change clears (e.g. a new dataset clears the item). ``current``, when given, is the value
+    to show instead of the one read from the URL (a page that resolved the URL's value itself,
+    e.g. an unknown dataset shown as the demo). Do not pass ``value`` / ``index``.
 
     Why not Streamlit's ``bind="query-params"``: a bound parameter cannot be written through
     ``st.query_params``, and the views here are also changed by links, thumbnails and training,
     which write the URL directly.
     """
-    current = read(param, default, parse, valid)
-    if st.session_state.get(key, _MISSING) != current:
-        st.session_state[key] = current
+    if current is _MISSING:
+        current = read(param, default, parse, valid)
+    # set on every run, not only when it differs: the browser keeps a widget's value as the
+    # option's label, and a label that changed since (a model evaluated meanwhile) would come
+    # back as no option at all and be shown as the first one
+    st.session_state[key] = current
     user_callback = kwargs.pop("on_change", None)
 
     def write() -> None:
         value = st.session_state.get(key)
+        if valid is not None and not (valid(value) if callable(valid) else value in valid):
+            return  # not a choice of this run's options (such a stale label): the URL stays
         changes: dict[str, object] = {param: None if value == default else dump(value)}
         changes.update({name: None for name in reset})
         set_view(**changes)
