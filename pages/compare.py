@@ -39,9 +39,7 @@ mode_col, k_col = st.columns([3, 2], vertical_alignment="bottom")
 with mode_col:
     mode = ui.mode_selector(view, data.example_item, ui.default_user_id(data))
 with k_col:
-    k = st.slider("How many", state.K_MIN, state.K_MAX, view.k, key="compare_k")
-    if k != view.k:
-        state.set_view(k=k)
+    k = widgets.k_slider("How many", key="compare_k")
 
 if mode == "item":
     current = widgets.resolve_item(data, view.item)
@@ -60,8 +58,9 @@ else:
     if user is None:
         if view.user:
             st.stop()
-        user = users_ui.default_user(data)
-        state.set_view(user=data.user_id(user))
+        # no user in the URL: the default one, in the URL (and the page links)
+        state.set_view(user=data.user_id(users_ui.default_user(data)))
+        st.rerun()
     st.markdown(users_ui.user_line(data, user) + " · seen items left out")
 view = state.view()
 
@@ -104,11 +103,11 @@ for column, model_id in zip(st.columns(len(chosen), gap="medium"), chosen):
             indices,
             scores=scores,
             page="compare",
-            view=view,
             captions=ui.also_in_captions(lists, names[model_id]),
             shared=shared,
             min_width=ui.CARD_WIDTH[len(chosen)],
             empty_text="Nothing to show for this one.",
+            key=f"compare_grid_{names[model_id]}",
         )
 
 if len(lists) >= ui.MIN_MODELS:

@@ -18,20 +18,16 @@ if picked is None and view.item:  # unknown id in the URL: offer the closest ite
     close = data.closest_items(view.item, n=6) or data.closest_item_ids(view.item, n=6)
     if close:
         st.markdown("**Did you mean one of these?**")
-        widgets.grid(data, spec, close, page="similar", view=view)
+        widgets.grid(data, spec, close, page="similar", view=view, key="similar_closest")
     st.stop()
-if picked is None:
-    picked = data.item_index(data.example_item)
-if picked != current:
-    state.set_view(item=data.item_id(picked))
+if picked is None:  # no item in the URL: the example item, in the URL (and the page links)
+    state.set_view(item=data.example_item)
     st.rerun()
 
 widgets.selected_item_panel(data, spec, picked)
 model = widgets.model_or_stop(data, spec, view.model)
 
-k = st.slider("How many", state.K_MIN, state.K_MAX, view.k, key="similar_k")
-if k != view.k:
-    state.set_view(k=k)
+k = widgets.k_slider("How many", key="similar_k")
 
 if not model.supports("similar_items"):
     text.info(
@@ -47,8 +43,8 @@ widgets.grid(
     indices,
     scores=scores,
     page="similar",
-    view=state.view(),
     empty_text="This model has no neighbours for this item (it may have no interactions).",
+    key="similar_grid",
 )
 
 if model.supports("tags"):
@@ -65,4 +61,4 @@ if model.supports("tags"):
         default = names.index(own[0]) if own and own[0] in names else 0
         tag = st.selectbox("Tag", names, index=default, key="similar_tag")
     tag_items, tag_scores = model.items_for_tag(tag, k)
-    widgets.grid(data, spec, tag_items, scores=tag_scores, page="similar", view=state.view())
+    widgets.grid(data, spec, tag_items, scores=tag_scores, page="similar", key="similar_tag_grid")

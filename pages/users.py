@@ -17,23 +17,7 @@ st.caption(
     "What a user liked, beside what the model recommends to them and why. "
     "Click a thumbnail to see the items most like it."
 )
-mode = st.segmented_control(
-    "Who",
-    list(ui.MODES),
-    format_func=ui.MODES.get,
-    key=ui.MODE,
-    default="known",
-    required=True,
-    label_visibility="collapsed",
-)
-
-
-def k_slider() -> int:
-    k = st.slider("How many recommendations", state.K_MIN, state.K_MAX, view.k, key="users_k")
-    if k != view.k:
-        state.set_view(k=k)
-    return k
-
+mode = ui.mode_control()
 
 if mode == "new":
     picks = ui.new_user_picks(data)
@@ -48,12 +32,12 @@ if mode == "new":
         text.info(f"{model.label or model.name} cannot recommend for a user it was not trained on.")
         st.stop()
     with st.columns([3, 2])[1]:
-        k = k_slider()
+        k = widgets.k_slider("How many recommendations", key="users_k")
     indices, scores = model.recommend_for_history(np.asarray(picks, np.int64), k)
     left, right = st.columns([2, 3], gap="large")
     with left:
         st.subheader(f"Their picks ({len(picks)})", anchor=False)
-        widgets.grid(data, spec, picks, page="similar", view=view, min_width=110)
+        widgets.grid(data, spec, picks, page="similar", min_width=110, key="users_picks_grid")
     with right:
         text.subheader(f"Recommended by {model.label or model.name}")
         widgets.grid(
@@ -62,9 +46,9 @@ if mode == "new":
             indices,
             scores=scores,
             page="similar",
-            view=view,
             min_width=140,
             empty_text="The model has nothing to recommend from these picks.",
+            key="users_new_recommendations",
         )
     st.stop()
 
@@ -73,15 +57,15 @@ user = ui.resolve_user(data, view.user)
 if user is None:
     if view.user:  # an unknown id: the warning above names close ones
         st.stop()
-    user = ui.default_user(data)
-    state.set_view(user=data.user_id(user))
-    view = state.view()
+    # no user in the URL: the default one, in the URL (and the page links)
+    state.set_view(user=data.user_id(ui.default_user(data)))
+    st.rerun()
 
 model = widgets.model_or_stop(data, spec, view.model)
 head, slider = st.columns([3, 2], vertical_alignment="bottom")
 head.markdown(ui.user_line(data, user))
 with slider:
-    k = k_slider()
+    k = widgets.k_slider("How many recommendations", key="users_k")
 
 history, how = ui.history_order(data, user)
 try:
@@ -107,9 +91,9 @@ with left:
         spec,
         shown,
         page="similar",
-        view=view,
         min_width=110,
         empty_text="This user has no interactions.",
+        key="users_history_grid",
     )
 with right:
     text.subheader(f"Recommended by {model.label or model.name}")

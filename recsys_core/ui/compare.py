@@ -65,14 +65,16 @@ def letters(model_ids: Sequence[str]) -> dict[str, str]:
 
 
 def _on_models() -> None:
-    chosen = list(st.session_state.get(MODELS) or [])
     # a person who narrows the choice to fewer than two is mid-edit: do not fill it up again
-    st.session_state[EDITING] = len(chosen) < MIN_MODELS
-    state.set_view(models=chosen or None)
+    st.session_state[EDITING] = len(st.session_state.get(MODELS) or []) < MIN_MODELS
 
 
 def model_selector(entries: Sequence[dict], view: state.View) -> list[str]:
-    """A multiselect of the dataset's stored models; the choice lives in the URL (``model``)."""
+    """A multiselect of the dataset's stored models, bound to the URL's ``model`` (comma list).
+
+    The URL's models are completed to a pair (:func:`default_models`) and written back, with a
+    rerun so the page links carry them, unless the person is narrowing the choice.
+    """
     ids = [e["model_id"] for e in entries]
     labels = {e["model_id"]: sidebar.model_label(e) for e in entries}
     if st.session_state.get(EDITING):
@@ -81,17 +83,21 @@ def model_selector(entries: Sequence[dict], view: state.View) -> list[str]:
         chosen = default_models(entries, view.models)
     if list(view.models) != chosen:
         state.set_view(models=chosen or None)
-    st.session_state[MODELS] = chosen
-    st.multiselect(
+        st.rerun()
+    return state.bound(
+        st.multiselect,
         "Models to compare",
-        ids,
         key=MODELS,
+        param=state.MODEL,
+        default=[],
+        parse=lambda raw: [m for m in state.parse_list(raw) if m in ids][:MAX_MODELS],
+        dump=state.dump_list,
+        on_change=_on_models,
+        options=ids,
         format_func=lambda m: labels.get(m, m),
         max_selections=MAX_MODELS,
-        on_change=_on_models,
         placeholder="Pick two to four stored models",
     )
-    return chosen
 
 
 # ------------------------------------------------------------------------------ mode

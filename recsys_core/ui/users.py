@@ -10,8 +10,10 @@ History order: most recent first when the dataset has timestamps; otherwise the 
 characteristic first, which here means the least popular first (an item few people like says
 more about a taste than a best-seller does, the idea behind IDF weighting); ties by index.
 
-The new-user (cold start) picks live in ``st.session_state[NEW_PICKS]`` as item ids; they are
-not part of the URL.
+New-user (cold start) mode is in the URL too: ``mode=new&picks=<item ids, comma-separated>``
+(:func:`recsys_core.ui.state.dump_list`), so the picks survive a reload, a link and the back
+button. Every action adds at most one pick (Enter in the search adds its best match; a match
+chosen from the list adds that one), except *Three of one taste*, which says it adds three.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from .. import html
 from ..algorithms.base import Recommender
 from ..dataset import Dataset
 from ..errors import UnknownIdError
-from . import loaders, state, text, widgets
+from ..thumbnails import parse_item_reference
+from . import grid_component, loaders, state, text, widgets
 
 ACTIVE_QUANTILE = 0.9
 LIGHT_QUANTILE = 0.25
@@ -34,9 +37,10 @@ HISTORY_LIMIT = 48
 USER_SEARCH_LIMIT = 40
 BANDS = ("active", "light")
 
-# session_state keys (constants, initialised only if absent)
+# widget keys
 MODE = "users_mode"
 NEW_QUERY = "users_new_query"
+NEW_MATCH = "users_new_match"
 NEW_PICKS = "users_new_picks"
 
 MODES = {"known": ":material/person: A user in the data", "new": ":material/person_add: A new user"}
@@ -309,6 +313,7 @@ def recommendation_grid(
     view: state.View,
     min_width: int = 150,
     empty_text: str = "No recommendations.",
+    key: str = "users_recommendations",
 ) -> None:
     """Recommendation cards, each with its "because you liked" caption and, under the card, the
     contributing history items as small thumbnails with their share. Clicks go to /similar."""
@@ -356,13 +361,69 @@ def recommendation_grid(
             else ""
         )
         cells.append(html.SafeHtml(f'<div class="ux-cell">{card}{why_row}</div>'))
-    st.html(
+    grid_component.show(
         f"<style>{WHY_CSS}</style>"
-        + html.thumbnail_grid_html(cells, min_width=min_width, empty_text=empty_text)
+        + html.thumbnail_grid_html(cells, min_width=min_width, empty_text=empty_text),
+        key=key,
+    )
+
+
+def mode_control() -> str:
+    """A user in the data or a new user: the URL's ``mode`` ("known" when absent)."""
+    return state.bound(
+        st.segmented_control,
+        "Who",
+        key=MODE,
+        param=state.MODE,
+        default="known",
+        valid=list(MODES),
+        options=list(MODES),
+        format_func=MODES.get,
+        required=True,
+        label_visibility="collapsed",
     )
 
 
 # ------------------------------------------------------------------------------ new user
+def picks_in_url(data: Dataset) -> list[str]:
+    """The new user's picks named by the URL (item ids of ``data``, in order, no repeats)."""
+    return [i for i in state.parse_list(st.query_params.get(state.PICKS)) if data.has_item(i)]
+
+
+def _set_picks(picks: Sequence[str]) -> None:
+    state.set_view(**{state.PICKS: state.dump_list(picks) if picks else None})
+
+
+def _add_pick(data: Dataset, index: int) -> None:
+    picks = picks_in_url(data)
+    item_id = data.item_id(int(index))
+    if item_id not in picks:
+        _set_picks([*picks, item_id])
+
+
+def _on_new_query(data: Dataset) -> None:
+    """Enter in the search adds one item: the one a pasted link or id names, else the best
+    (most popular) match; the other matches stay listed to choose from."""
+    st.session_state[NEW_MATCH] = None
+    query = str(st.session_state.get(NEW_QUERY) or "").strip()
+    if not query:
+        return
+    reference = parse_item_reference(query)
+    if reference and data.has_item(reference):
+        _add_pick(data, data.item_index(reference))
+        return
+    matches = data.search_items(query, limit=widgets.SEARCH_LIMIT)
+    if len(matches):
+        _add_pick(data, int(matches[0]))
+
+
+def _on_new_match(data: Dataset) -> None:
+    chosen = st.session_state.get(NEW_MATCH)
+    if chosen is not None:
+        _add_pick(data, int(chosen))
+    st.session_state[NEW_MATCH] = None  # ready for the next one
+
+
 def _on_add_surprise(data: Dataset) -> None:
     """Add three items a person with one taste might like: popular items of one category."""
     rng = np.random.default_rng()
@@ -374,27 +435,25 @@ def _on_add_surprise(data: Dataset) -> None:
         pool = np.arange(data.n_items)
     weights = data.item_counts[pool].astype(float) + 1.0
     chosen = rng.choice(pool, size=min(3, len(pool)), replace=False, p=weights / weights.sum())
-    picks = list(st.session_state.get(NEW_PICKS) or [])
-    for index in chosen:
-        item_id = data.item_id(int(index))
-        if item_id not in picks:
-            picks.append(item_id)
-    st.session_state[NEW_PICKS] = picks
-
-
-def _on_clear() -> None:
-    st.session_state[NEW_PICKS] = []
+    picks = picks_in_url(data)
+    picks += [i for i in (data.item_id(int(x)) for x in chosen) if i not in picks]
+    _set_picks(picks)
 
 
 def new_user_picks(data: Dataset) -> list[int]:
-    """Search items and pick a few (a multiselect over the search results); returns indices."""
-    picks = [i for i in (st.session_state.get(NEW_PICKS) or []) if data.has_item(i)]
-    st.session_state[NEW_PICKS] = picks
+    """Search items and add them one at a time; returns the picks' indices (from the URL).
+
+    The picks are a multiselect of the picks only (remove one with its cross); adding goes
+    through the search box, so typing in the multiselect never adds anything.
+    """
+    picks = picks_in_url(data)
     cols = st.columns([4, 2, 2], vertical_alignment="bottom")
-    query = cols[0].text_input(
+    cols[0].text_input(
         "Search items to add",
         key=NEW_QUERY,
-        placeholder="Type part of a name (the most popular matches are listed)",
+        placeholder="Part of a name, then Enter adds the best match",
+        on_change=_on_new_query,
+        args=(data,),
     )
     cols[1].button(
         "Three of one taste",
@@ -410,18 +469,38 @@ def new_user_picks(data: Dataset) -> list[int]:
         key="users_new_clear",
         icon=":material/restart_alt:",
         width="stretch",
-        on_click=_on_clear,
+        on_click=_set_picks,
+        args=([],),
         disabled=not picks,
     )
-    found = [data.item_id(int(i)) for i in data.search_items(query, limit=widgets.SEARCH_LIMIT)]
-    options = picks + [i for i in found if i not in picks]
-    chosen = st.multiselect(
+    query = str(st.session_state.get(NEW_QUERY) or "").strip()
+    reference = parse_item_reference(query) if query else None
+    if query and not (reference and data.has_item(reference)):
+        found = [int(i) for i in data.search_items(query, limit=widgets.SEARCH_LIMIT)]
+        if found:
+            more = " (the most popular)" if len(found) == widgets.SEARCH_LIMIT else ""
+            st.selectbox(
+                f"{len(found)} match(es){more}: choose one to add it",
+                found,
+                index=None,
+                key=NEW_MATCH,
+                format_func=lambda i: widgets.item_label(data, i),
+                placeholder="Add one of the matches",
+                on_change=_on_new_match,
+                args=(data,),
+            )
+        else:
+            text.warning(f"No item matches {query!r}; try another part of a name.")
+    chosen = state.bound(
+        st.multiselect,
         "Items this new user liked",
-        options,
         key=NEW_PICKS,
+        param=state.PICKS,
+        default=[],
+        parse=lambda raw: [i for i in state.parse_list(raw) if data.has_item(i)],
+        dump=state.dump_list,
+        options=picks,
         format_func=lambda i: widgets.item_label(data, data.item_index(i)),
-        placeholder="Choose from the search results",
+        placeholder="Search above to add items",
     )
-    if query and not found:
-        text.warning(f"No item matches {query!r}; try another part of a name.")
     return [data.item_index(i) for i in chosen]

@@ -1,8 +1,9 @@
 """Widgets shared by the pages: item and user pickers, the selected-item panel, thumbnail grids.
 
 Every user-generated string reaches HTML only through ``recsys_core.html`` (escaped, URLs
-allow-listed). Thumbnails link to the same page with new query parameters, so clicking one is a
-navigation: the URL changes and the browser's back button walks back through the items visited.
+allow-listed). A thumbnail links to a page with the current view and its item
+(:func:`item_link`); clicking it is a rerun in place (:mod:`recsys_core.ui.grid_component`)
+that changes the URL, so the browser's back button walks back through the items visited.
 """
 
 from __future__ import annotations
@@ -17,23 +18,17 @@ from ..algorithms.base import Recommender
 from ..dataset import Dataset
 from ..errors import UserError
 from ..thumbnails import parse_item_reference
-from . import loaders, state, text
+from . import grid_component, loaders, state, text
 
 SEARCH_LIMIT = 40
 
 
-def item_link(page: str, view: state.View, item_id: str, **extra: object) -> str:
-    params = {
-        state.DATASET: view.dataset,
-        state.MODEL: ",".join(view.models) or None,
-        state.ITEM: item_id,
-        state.K: view.k,
-    }
-    params.update(extra)
-    from urllib.parse import urlencode
+def item_link(page: str, view: state.View | None, item_id: str, **extra: object) -> str:
+    """``/page?...``: the current view (every URL parameter) with ``item`` and ``extra`` changed.
 
-    clean = {k: str(v) for k, v in params.items() if v is not None and v != ""}
-    return f"/{page}?{urlencode(clean)}"
+    ``view`` is unused (kept for callers); the link is built from the URL as it is when drawn.
+    """
+    return state.href(page, **{state.ITEM: item_id, **extra})
 
 
 def item_label(data: Dataset, index: int) -> str:
@@ -122,6 +117,20 @@ def item_picker(data: Dataset, current: int | None, key: str = "item") -> int | 
     return current
 
 
+def k_slider(label: str, *, key: str) -> int:
+    """How many items to show, bound to the URL's ``k`` (left out of it at the default)."""
+    return state.bound(
+        st.slider,
+        label,
+        key=key,
+        param=state.K,
+        default=state.DEFAULT_K,
+        parse=state.parse_k,
+        min_value=state.K_MIN,
+        max_value=state.K_MAX,
+    )
+
+
 def selected_item_panel(data: Dataset, spec: str, index: int) -> None:
     """The selected item, large: thumbnail, name, category, tags, link to its page, interactions."""
     image = loaders.images(data, spec, [index])[0]
@@ -162,7 +171,10 @@ def grid(
     empty_text: str = "Nothing to show.",
     key: str | None = None,
 ) -> None:
-    """A responsive grid of thumbnail cards; clicking a card opens it on ``page``."""
+    """A responsive grid of thumbnail cards; clicking a card opens it on ``page``.
+
+    ``key`` names the grid (unique on the page); without one it is derived from what it shows.
+    """
     view = view or state.view()
     indices = [int(i) for i in indices if int(i) >= 0]
     images = loaders.images(data, spec, indices) if indices else []
@@ -185,7 +197,16 @@ def grid(
                 selected=selected == index,
             )
         )
-    st.html(html.thumbnail_grid_html(cards, min_width=min_width, empty_text=empty_text))
+    markup = html.thumbnail_grid_html(cards, min_width=min_width, empty_text=empty_text)
+    grid_component.show(markup, key=key or grid_key(page, indices, empty_text))
+
+
+def grid_key(page: str, indices: Sequence[int], note: str = "") -> str:
+    """A key for a grid drawn without one: the same for the same cards on the same page."""
+    import hashlib
+
+    digest = hashlib.blake2b(f"{page}|{list(indices)}|{note}".encode(), digest_size=8)
+    return f"grid_{page}_{digest.hexdigest()}"
 
 
 def resolve_item(data: Dataset, item_id: str | None) -> int | None:

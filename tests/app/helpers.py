@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,7 +24,18 @@ def open_page(page: str, **params: str) -> AppTest:
 
 
 def html_blocks(at: AppTest) -> list[str]:
-    return [element.proto.body for element in at.get("html")]
+    """The markup of every ``st.html`` block and thumbnail grid, in page order per kind.
+
+    Thumbnail grids are a component (recsys_core/ui/grid_component.py), which AppTest does not
+    run: their markup is the component's data.
+    """
+    from recsys_core.ui.grid_component import NAME
+
+    blocks = [element.proto.body for element in at.get("html")]
+    for element in at.get("bidi_component"):
+        if element.proto.component_name == NAME:
+            blocks.append(json.loads(element.proto.json))
+    return blocks
 
 
 class _Cards(HTMLParser):

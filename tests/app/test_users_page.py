@@ -9,6 +9,7 @@ import pytest
 
 from recsys_core.datasets import load_dataset
 from recsys_core.store import ModelStore
+from recsys_core.ui import state, widgets
 from recsys_core.ui import users as users_ui
 
 from .helpers import cards, grid_item_ids, html_blocks, open_page
@@ -142,32 +143,66 @@ def test_search_by_id_and_unknown_ids(app_models, demo):
     assert not _grids(bad)
 
 
-def test_new_user_gets_recommend_for_history_at_once(app_models, demo):
+def test_new_user_picks_one_at_a_time_into_the_url_and_gets_recommendations(app_models, demo):
     at = open_page("users", dataset="demo", model=app_models["als"], k="10")
     at.segmented_control(key=users_ui.MODE).set_value("new").run()
     assert not at.exception
+    assert _param(at, "mode") == "new"
     assert not _grids(at)  # nothing picked yet: a friendly hint instead
     assert at.info
 
+    # Enter in the search adds exactly one item, the best match, however many match
+    matches = [int(i) for i in demo.search_items("rocket", limit=widgets.SEARCH_LIMIT)]
+    assert len(matches) >= 3
     at.text_input(key=users_ui.NEW_QUERY).input("rocket").run()
-    options = at.multiselect(key=users_ui.NEW_PICKS).options
-    assert options
-    picks = [demo.item_index(i) for i in demo.item_ids if "rocket" in demo.item_name(
-        demo.item_index(i)).lower()][:3]
-    at.multiselect(key=users_ui.NEW_PICKS).set_value([demo.item_id(i) for i in picks]).run()
+    assert state.parse_list(_param(at, "picks")) == [demo.item_id(matches[0])]
+    # choosing one of the listed matches adds that one
+    at.selectbox(key=users_ui.NEW_MATCH).set_value(matches[2]).run()
     assert not at.exception
+    picks = [matches[0], matches[2]]
+    ids = [demo.item_id(i) for i in picks]
+    assert state.parse_list(_param(at, "picks")) == ids
+    assert at.multiselect(key=users_ui.NEW_PICKS).value == ids
+    assert at.multiselect(key=users_ui.NEW_PICKS).options == [
+        widgets.item_label(demo, i) for i in picks
+    ]  # only the picks: typing there adds nothing
     picked_grid, recs_grid = _grids(at)
-    assert sorted(grid_item_ids(picked_grid)) == sorted(demo.item_id(i) for i in picks)
+    assert grid_item_ids(picked_grid) == ids
     model = ModelStore().load(app_models["als"], demo)
     expected, _ = model.recommend_for_history(np.array(picks), 10)
     assert grid_item_ids(recs_grid) == [demo.item_id(i) for i in expected]
 
+    # the same URL in a new session (a reload, a link) shows the same picks and recommendations
+    again = open_page(
+        "users", dataset="demo", model=app_models["als"], k="10", mode="new",
+        picks=_param(at, "picks"),
+    )
+    assert not again.exception
+    assert again.multiselect(key=users_ui.NEW_PICKS).value == ids
+    assert [grid_item_ids(g) for g in _grids(again)] == [grid_item_ids(g) for g in _grids(at)]
+
+    at.multiselect(key=users_ui.NEW_PICKS).unselect(ids[0]).run()
+    assert state.parse_list(_param(at, "picks")) == ids[1:]
     at.button(key="users_new_clear").click().run()
+    assert _param(at, "picks") is None
     assert not _grids(at)
     at.button(key="users_new_surprise").click().run()
     assert not at.exception
     assert len(at.multiselect(key=users_ui.NEW_PICKS).value) == 3
+    assert len(state.parse_list(_param(at, "picks"))) == 3
     assert len(_grids(at)) == 2
+
+
+def test_picks_with_commas_and_unknown_ids_in_the_url(app_models, demo):
+    assert state.parse_list(state.dump_list(["a,b", "50%", "c"])) == ["a,b", "50%", "c"]
+    known = demo.item_ids[3]
+    at = open_page(
+        "users", dataset="demo", model=app_models["als"], mode="new",
+        picks=state.dump_list(["nope", known, known]),
+    )
+    assert not at.exception
+    assert at.multiselect(key=users_ui.NEW_PICKS).value == [known]
+    assert grid_item_ids(_grids(at)[0]) == [known]
 
 
 def test_evil_names_stay_text_in_history_and_explanations(tmp_path):
