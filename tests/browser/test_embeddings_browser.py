@@ -119,3 +119,34 @@ def test_three_colourings_in_a_row_then_back_twice(page, app_url, app_models):
     _drawn(page, "category")
     assert page.locator("[data-testid='stException']").count() == 0
     screenshot(page, "embeddings-colour-history")
+
+
+SIDEBAR_ITEMS = """() => [...document.querySelectorAll('[data-testid=stSidebar] a[href]')]
+  .map(a => new URL(a.getAttribute('href'), location.href).searchParams.get('item'))
+  .filter(item => item)"""
+
+
+def test_an_item_picked_inside_the_map_section_reaches_the_sidebar_links(page, app_url,
+                                                                           app_models):
+    """Everything below the title reruns alone, but a new item reruns the whole page: the
+    sidebar's page links carry the item the map shows."""
+    page.goto(f"{app_url}/embeddings?dataset=demo&model={app_models['als']}&proj=pca&item=i1")
+    wait_for_app(page)
+    assert set(page.evaluate(SIDEBAR_ITEMS)) == {"i1"}
+    seen = ["i1"]
+    for _ in range(2):
+        page.get_by_test_id("stMain").get_by_role("button", name="Surprise me").click()
+        page.wait_for_function(
+            "old => !old.includes(new URLSearchParams(location.search).get('item'))", arg=seen
+        )
+        wait_for_app(page)
+        item = page.evaluate("() => new URLSearchParams(location.search).get('item')")
+        page.wait_for_function(f"i => ({SIDEBAR_ITEMS})().every(x => x === i)", arg=item)
+        assert set(page.evaluate(SIDEBAR_ITEMS)) == {item}
+        seen.append(item)
+    page.go_back()
+    page.wait_for_function(
+        "i => new URLSearchParams(location.search).get('item') === i", arg=seen[1]
+    )
+    wait_for_app(page)
+    assert set(page.evaluate(SIDEBAR_ITEMS)) == {seen[1]}
