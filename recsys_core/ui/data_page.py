@@ -194,6 +194,7 @@ def popular_section(data: Dataset, spec: str) -> None:
         view=state.view(),
         captions=[f"{int(c):,} interactions" for c in counts],
         empty_text="This dataset has no items.",
+        key="data_popular_grid",
     )
 
 

@@ -250,14 +250,15 @@ def explorer(data: Dataset, spec: str, model: Recommender) -> None:
         shown = sorted(rows, key=lambda r: -data.item_counts[r])[:GRID_LIMIT]
         more = f" (the {len(shown)} most liked shown)" if len(rows) > len(shown) else ""
         st.subheader(f"{len(rows):,} items selected{more}", anchor=False)
-        widgets.grid(data, spec, shown, page="embeddings", view=view)
+        widgets.grid(data, spec, shown, page="embeddings", view=view, key="emb_selected_grid")
     if current is not None:
         st.subheader("Selected item", anchor=False)
         widgets.selected_item_panel(data, spec, current)
         text.subheader(f"Its {len(neighbours)} nearest, by {model.label or model.name}")
         if missing(result, neighbours):
             st.caption(f"{missing(result, neighbours)} of them are outside the sampled map.")
-        widgets.grid(data, spec, neighbours, scores=scores, page="embeddings", view=view)
+        widgets.grid(data, spec, neighbours, scores=scores, page="embeddings", view=view,
+                     key="emb_neighbours_grid")
     if model.supports("tags"):
         tag_section(data, spec, model, view, near, tag_items)
 
@@ -764,4 +765,5 @@ def tag_section(
                 options=names, placeholder="Choose a tag")
     if near:
         items, scores = model.items_for_tag(near, view.k)
-        widgets.grid(data, spec, items, scores=scores, page="embeddings", view=view)
+        widgets.grid(data, spec, items, scores=scores, page="embeddings", view=view,
+                     key="emb_tag_grid")

@@ -44,7 +44,9 @@ def _as_list(row: dict) -> list:
 
 
 def _params(at) -> dict:
-    return {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()}
+    """The URL's parameters but the model (the sidebar adds the newest stored one, if any)."""
+    return {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()
+            if k != "model"}
 
 
 def test_the_page_shows_the_demos_figures_and_most_popular_items_first():
