@@ -1,16 +1,30 @@
-"""The app's speed on the demo: rerun cost next to the core call, and time to first render.
+"""The app's speed in Chromium, against Streamlit's own floor, on the demo.
 
-1. With a stored model loaded (warm caches), a rerun of the Similar items page after picking a new
-   item, timed server-side (the script run itself, in AppTest's script thread), against the core
-   ``similar_items`` call alone.
-2. Time to first render of each page in Debian's Chromium, cold (a fresh ``streamlit run``, empty
-   caches) and warm (the same page again in a new tab), from navigation to the end of the script
-   run with the page's content on screen.
+The floor is a trivial page (a title, a caption and 12 small images) served by the same
+Streamlit on the same machine and opened in the same Chromium. Then, for the app:
 
-    python benchmarks/bench_app.py            # both parts (needs /usr/bin/chromium for part 2)
-    python benchmarks/bench_app.py --no-browser
+- each of the seven pages, cold (the first visit after the server started) and warm (the same
+  link again in a new tab of the same browser, median of ``--repeats``, each warm visit right
+  after a visit of the floor, so the floor is measured under the same load);
+- a thumbnail click on Similar items, until the new grid has settled (median of five clicks in
+  a row);
+- a model switch in the sidebar on Similar items, until the new grid has settled (median of
+  five switches in a row);
+- a colouring change on Embeddings (a fragment rerun), until the map is redrawn (median of 3).
 
-Prints two tables. One run each, on this machine; everything goes to a temporary RECSYS_HOME.
+"Settled" is the condition the browser tests wait for (tests/browser/conftest.py APP_IDLE): the
+script run is over, the server connected, no skeleton left; plus every Plotly chart drawn and
+every image in view loaded. Every time is divided by the floor's warm time. Goals (issue 11): a
+click at most 0.75x the floor, each page warm at most 2x.
+
+    python benchmarks/bench_app.py                 # the browser table (needs /usr/bin/chromium)
+    python benchmarks/bench_app.py --rerun-cost    # also the server-side rerun table (AppTest)
+
+One run, on this machine, everything in a temporary RECSYS_HOME: the models are trained and the
+Embeddings map (t-SNE) computed before the servers start, so "cold" is a fresh server process
+with the disk caches a previous session would leave (models, projections), and empty memory
+caches. The machine's core count and load average are printed in the header: the machine may be
+shared, and the ratios to the floor (measured in the same run) are the numbers to compare.
 """
 
 from __future__ import annotations
@@ -22,34 +36,288 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-APP_IDLE = (  # the script run is over, the server connected, every element drawn
-    "() => { const app = document.querySelector('[data-testid=stApp]');"
-    " return app && app.dataset.testScriptState === 'notRunning'"
-    " && app.dataset.testConnectionState === 'CONNECTED'"
-    " && !document.querySelector('[data-testid=stSkeleton]'); }"
-)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-quic", "--no-first-run", "--disable-component-update"]
 PAGES = ["start", "similar", "compare", "users", "embeddings", "evaluate", "data"]
+CLICK_GOAL, PAGE_GOAL = 0.75, 2.0
+TIMEOUT_MS = 300_000
+
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+except ImportError:  # the browser table says it is skipped
+    PlaywrightTimeout = TimeoutError
+
+SETTLED = """() => {
+  const app = document.querySelector('[data-testid=stApp]');
+  if (!app || app.dataset.testScriptState !== 'notRunning'
+      || app.dataset.testConnectionState !== 'CONNECTED'
+      || document.querySelector('[data-testid=stSkeleton]')) return false;
+  const main = document.querySelector('[data-testid=stMain]');
+  if (!main || !main.querySelector('h1')) return false;
+  const charts = [...main.querySelectorAll('[data-testid=stPlotlyChart]')];
+  if (!charts.every(c => c.querySelector('.main-svg'))) return false;
+  const inView = img => { const r = img.getBoundingClientRect();
+    return r.bottom > 0 && r.top < innerHeight && r.width > 0; };
+  return [...main.querySelectorAll('img')].every(img => img.complete || !inView(img));
+}"""
+"""tests/browser/conftest.py APP_IDLE, plus: a title drawn, every Plotly chart drawn, every
+image in view loaded (cards load lazily: those below the fold are not waited for)."""
+
+GRID = """() => [...document.querySelectorAll('[data-testid=stMain] .rx-grid a[href]')]
+  .map(a => a.getAttribute('href')).join(' ')"""
+
+FLOOR_APP = textwrap.dedent('''
+    """Streamlit's floor: a title, a caption and 12 small images."""
+    import numpy as np
+    import streamlit as st
+
+    st.title("Floor")
+    st.caption("A trivial page served by the same Streamlit: a title, a caption, 12 images.")
+    columns = st.columns(6)
+    for i in range(12):
+        image = np.zeros((120, 120, 3), dtype=np.uint8)
+        image[..., i % 3] = 40 + 17 * i
+        image[30:90, 30:90] = 255 - 15 * i
+        columns[i % 6].image(image, caption=f"image {i + 1}")
+''')
 
 
+# ------------------------------------------------------------------------------------ helpers
 def _table(title: str, header: list[str], rows: list[list[str]]) -> None:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
     print(f"\n{title}")
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     print("  ".join("-" * w for w in widths))
     for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve(script: Path, home: str):
+    """``streamlit run script`` on a free loopback port; yields its URL."""
+    import requests
+
+    port = _free_port()
+    log = open(Path(home) / f"streamlit-{script.stem}.log", "w")  # noqa: SIM115
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(script),
+         "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=dict(os.environ, RECSYS_HOME=home), stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if requests.get(f"{url}/_stcore/health", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def visit(context, url: str) -> float:
+    """Seconds from opening ``url`` in a new tab until the page has settled."""
+    tab = context.new_page()
+    try:
+        start = time.perf_counter()
+        tab.goto(url, timeout=TIMEOUT_MS)
+        tab.wait_for_function(SETTLED, timeout=TIMEOUT_MS, polling=50)
+        seconds = time.perf_counter() - start
+        errors = tab.locator("[data-testid=stException]").count()
+        if errors:
+            raise RuntimeError(f"{url} shows an exception")
+        return seconds
+    finally:
+        tab.close()
+
+
+def _wait_changed(tab, param: str, before: str, grid_before: str,
+                  timeout: int = TIMEOUT_MS) -> None:
+    """Wait for the URL's ``param`` to change, the grid to show other cards, the page settled."""
+    tab.wait_for_function(
+        "([p, v]) => (new URLSearchParams(location.search).get(p) || '') !== v",
+        arg=[param, before], timeout=timeout, polling=20,
+    )
+    tab.wait_for_function(f"g => ({GRID})() !== g", arg=grid_before, timeout=timeout,
+                          polling=20)
+    tab.wait_for_function(SETTLED, timeout=timeout, polling=20)
+
+
+def _param(tab, name: str) -> str:
+    return tab.evaluate(f"() => new URLSearchParams(location.search).get('{name}') || ''")
+
+
+def clicks(context, url: str, n: int = 5) -> list[float]:
+    """Click the first thumbnail of the grid ``n`` times in a row; seconds until each settled."""
+    tab = context.new_page()
+    times = []
+    try:
+        tab.goto(url, timeout=TIMEOUT_MS)
+        tab.wait_for_function(SETTLED, timeout=TIMEOUT_MS, polling=50)
+        for _ in range(n):
+            item, grid = _param(tab, "item"), tab.evaluate(GRID)
+            card = tab.locator("[data-testid=stMain] .rx-grid a.rx-thumb").first
+            start = time.perf_counter()
+            card.click()
+            _wait_changed(tab, "item", item, grid)
+            times.append(time.perf_counter() - start)
+            tab.wait_for_timeout(300)
+    finally:
+        tab.close()
+    return times
+
+
+def model_switches(context, url: str, n: int) -> list[float]:
+    """Pick another model in the sidebar ``n`` times; seconds until each grid settled (a pick
+    that does not take effect within a minute counts as infinite)."""
+    tab = context.new_page()
+    times = []
+    try:
+        tab.goto(url, timeout=TIMEOUT_MS)
+        tab.wait_for_function(SETTLED, timeout=TIMEOUT_MS, polling=50)
+        sidebar = tab.get_by_test_id("stSidebar")
+        for _ in range(n):
+            model, grid = _param(tab, "model"), tab.evaluate(GRID)
+            sidebar.get_by_role("combobox", name="Model").click()
+            other = tab.locator("[role=option]:not([aria-selected=true])")
+            other.first.wait_for()
+            start = time.perf_counter()
+            other.first.click()
+            try:
+                _wait_changed(tab, "model", model, grid, timeout=60_000)
+                times.append(time.perf_counter() - start)
+            except PlaywrightTimeout:
+                times.append(float("inf"))
+            tab.wait_for_timeout(300)
+    finally:
+        tab.close()
+    return times
+
+
+MAP = """() => { const gd = document.querySelector('[data-testid=stMain] .js-plotly-plot');
+  return gd && gd._fullData ? gd._fullData.map(t => t.name).join('|') : ''; }"""
+
+
+def colourings(context, url: str) -> list[float]:
+    """Colour the Embeddings map three other ways in a row; seconds until each map is redrawn."""
+    tab = context.new_page()
+    times = []
+    try:
+        tab.goto(url, timeout=TIMEOUT_MS)
+        tab.wait_for_function(SETTLED, timeout=TIMEOUT_MS, polling=50)
+        main = tab.get_by_test_id("stMain")
+        for label in ("Popularity (log)", "Category", "Planted group (demo)"):
+            before = tab.evaluate(MAP)
+            main.get_by_role("combobox", name="Colour by").click()
+            option = tab.get_by_role("option", name=label, exact=True)
+            option.wait_for()
+            start = time.perf_counter()
+            option.click()
+            tab.wait_for_function(f"m => ({MAP})() !== m", arg=before, timeout=TIMEOUT_MS,
+                                  polling=20)
+            tab.wait_for_function(SETTLED, timeout=TIMEOUT_MS, polling=20)
+            times.append(time.perf_counter() - start)
+            tab.wait_for_timeout(300)
+    finally:
+        tab.close()
+    return times
+
+
+# -------------------------------------------------------------------------------- the table
+def browser_table(models: dict[str, str], home: str, repeats: int) -> None:
+    import streamlit
+    from playwright.sync_api import sync_playwright
+
+    from recsys_core.datasets import load_dataset
+
+    if not Path(CHROMIUM).exists():
+        print(f"\n(browser table skipped: {CHROMIUM} is absent)")
+        return
+    demo = load_dataset("demo")
+    floor_script = Path(home) / "floor_app.py"
+    floor_script.write_text(FLOOR_APP)
+    query = f"dataset=demo&model={models['als']}&item={demo.example_item}"
+    compare = f"dataset=demo&model={models['als']},{models['ease']}&item={demo.example_item}"
+    rows: list[list] = []
+    load_before = os.getloadavg()[0]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        with serve(floor_script, home) as floor_url, serve(ROOT / "app.py", home) as url:
+            floor_cold = visit(context, floor_url)
+            floor_warm = []
+            for name in PAGES:
+                path = "" if name == "start" else name
+                link = f"{url}/{path}?{compare if name == 'compare' else query}"
+                cold = visit(context, link)
+                warm = []
+                for _ in range(repeats):  # the floor in between: both see the same load
+                    floor_warm.append(visit(context, floor_url))
+                    warm.append(visit(context, link))
+                rows.append([f"/{path}", f"{cold:.2f}", statistics.median(warm), PAGE_GOAL])
+                print(f"  /{path}: cold {cold:.2f} s, warm {statistics.median(warm):.2f} s",
+                      flush=True)
+            for label, measure, goal in (
+                ("thumbnail click on /similar",
+                 lambda: clicks(context, f"{url}/similar?{query}"), CLICK_GOAL),
+                ("model switch in the sidebar",
+                 lambda: model_switches(context, f"{url}/similar?{query}", 5), None),
+                ("colouring change on /embeddings (a fragment)",
+                 lambda: colourings(context, f"{url}/embeddings?{query}"), None),
+            ):
+                floor_warm.append(visit(context, floor_url))
+                seconds = statistics.median(measure())
+                rows.append([label, "", seconds, goal])
+                print(f"  {label}: {seconds:.2f} s", flush=True)
+        browser.close()
+    floor = statistics.median(floor_warm)
+    table = [["floor (title, caption, 12 images)", f"{floor_cold:.2f}", f"{floor:.2f}", "1.00",
+              ""]]
+    for name, cold, seconds, goal in rows:
+        ratio = seconds / floor
+        verdict = "" if goal is None else f"<= {goal:g}x {'ok' if ratio <= goal else 'MISSED'}"
+        table.append([name, cold, f"{seconds:.2f}", f"{ratio:.2f}", verdict])
+    _table(
+        f"Chromium, Streamlit {streamlit.__version__}, {os.cpu_count()} cores (os.cpu_count), "
+        f"1-min load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after; seconds "
+        f"until settled (warm: median of {repeats}, each after a floor visit; interactions: "
+        "median of 3-5 in a row)",
+        ["view", "cold", "warm", "warm / floor", "goal"],
+        table,
+    )
+
+
+# ---------------------------------------------------------------- the server-side rerun cost
 script_seconds: list[float] = []
 
 
 def _time_script_runs() -> None:
     """Record the wall time of each script run in the script thread (not AppTest's polling)."""
+    from streamlit import config
     from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
 
     original = ScriptRunner._run_script
@@ -62,32 +330,18 @@ def _time_script_runs() -> None:
             script_seconds.append(time.perf_counter() - start)
 
     ScriptRunner._run_script = timed
-
-    # AppTest starts every run in Streamlit's legacy pages/ mode (a real server leaves it after
-    # the first session); keep the server's steady state so the numbers are a real rerun's.
-    from streamlit.runtime.pages_manager import PagesManager
-
-    init = PagesManager.__init__
-
-    def steady(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    PagesManager.__init__ = steady
-    from streamlit import config
-
     config.set_option("runner.magicEnabled", False)
 
 
 def rerun_cost(models: dict[str, str], repeats: int = 15) -> None:
+    """Similar items: a script run after picking a new item, against ``similar_items`` alone."""
     import numpy as np
     from streamlit.testing.v1 import AppTest
-
-    _time_script_runs()
 
     from recsys_core.datasets import load_dataset
     from recsys_core.store import ModelStore
 
+    _time_script_runs()
     demo = load_dataset("demo")
     popular = demo.item_ids[np.argsort(-demo.item_counts)[: repeats + 1]]
     rows = []
@@ -104,92 +358,33 @@ def rerun_cost(models: dict[str, str], repeats: int = 15) -> None:
             at.run()
             page_times.append(sum(script_seconds))
             assert not at.exception, at.exception
-            index = demo.item_index(item)
             start = time.perf_counter()
-            model.similar_items(index, 12)
+            model.similar_items(demo.item_index(item), 12)
             core_times.append(time.perf_counter() - start)
         page = statistics.median(page_times) * 1e3
         core = statistics.median(core_times) * 1e3
         rows.append([algorithm, f"{page:.1f}", f"{core:.2f}", f"{page - core:.1f}"])
     _table(
-        "Similar items: a rerun after picking a new item (median of "
-        f"{repeats}, milliseconds, k=12)",
+        f"Similar items: a script run after picking a new item (median of {repeats}, "
+        "milliseconds, k=12)",
         ["model", "page script run", "core similar_items", "page overhead"],
         rows,
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def first_render(models: dict[str, str], home: str) -> None:
-    import requests
-    from playwright.sync_api import sync_playwright
-
-    from recsys_core.datasets import load_dataset
-
-    if not Path("/usr/bin/chromium").exists():
-        print("\n(time to first render skipped: /usr/bin/chromium is absent)")
-        return
-    demo = load_dataset("demo")
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-         "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=dict(os.environ, RECSYS_HOME=home),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if requests.get(f"{url}/_stcore/health", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        query = f"dataset=demo&model={models['als']}&item={demo.example_item}"
-        rows = []
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", headless=True,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
-            for page_name in PAGES:
-                path = "" if page_name == "start" else page_name
-                times = []
-                for _ in ("cold", "warm"):
-                    tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-                    start = time.perf_counter()
-                    tab.goto(f"{url}/{path}?{query}")
-                    tab.wait_for_selector("h1", timeout=180_000)
-                    tab.wait_for_function(APP_IDLE, timeout=180_000)
-                    times.append(time.perf_counter() - start)
-                    tab.close()
-                rows.append([f"/{path}", f"{times[0]:.2f}", f"{times[1]:.2f}"])
-            browser.close()
-        _table(
-            "Time to first render in Chromium (seconds; cold = first visit after the server "
-            "started, warm = the same page again)",
-            ["page", "cold", "warm"],
-            rows,
-        )
-    finally:
-        server.terminate()
-        server.wait(10)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="warm visits per page")
+    parser.add_argument("--rerun-cost", action="store_true",
+                        help="also time Similar's script run in AppTest")
     parser.add_argument("--no-browser", action="store_true")
     args = parser.parse_args()
     home = tempfile.mkdtemp(prefix="bench-app-")
     os.environ["RECSYS_HOME"] = home
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from threadpoolctl import threadpool_limits
 
+    from recsys_core import projection
     from recsys_core.datasets import load_dataset
     from recsys_core.training import train
 
@@ -200,10 +395,12 @@ def main() -> None:
             "item-knn": train(demo, "item-knn", {}).model_id,
             "ease": train(demo, "ease", {}).model_id,
         }
-    print(f"cores: {os.cpu_count()}, RECSYS_HOME: {home}")
-    rerun_cost(models)
+        projection.project_model(models["als"], "tsne")  # the Embeddings page's default map
+    print(f"{os.cpu_count()} cores; RECSYS_HOME {home}", flush=True)
+    if args.rerun_cost:
+        rerun_cost(models)
     if not args.no_browser:
-        first_render(models, home)
+        browser_table(models, home, args.repeats)
 
 
 if __name__ == "__main__":
