@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 import threading
 import time
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import streamlit as st
