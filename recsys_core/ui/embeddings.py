@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,11 +109,15 @@ def tag_options(data: Dataset) -> list[str]:
     return [tag for tag, _ in counts.most_common()]
 
 
-def _clamped(low: int, high: int):
-    """A URL parser for an int kept within [low, high] ("1e9" becomes high)."""
+def _clamped(low: int, high: int) -> Callable[[str], int]:
+    """A URL parser for an int kept within [low, high] ("1e9" becomes high; "inf", "nan" and
+    words are ValueError, so the default)."""
 
     def parse(raw: str) -> int:
-        return max(low, min(high, int(float(raw))))
+        value = float(raw)
+        if not math.isfinite(value):
+            raise ValueError(raw)
+        return max(low, min(high, int(value)))
 
     return parse
 

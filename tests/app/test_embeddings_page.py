@@ -224,7 +224,7 @@ def test_a_default_value_leaves_the_url_and_points_reset_the_colouring(app_model
 
 def test_bad_values_in_the_url_fall_back_to_the_defaults(app_models, demo):
     at = open_page("embeddings", dataset="demo", model=app_models["als"], proj="mds",
-                   points="both", colour="smell", perplexity="x", sample="-5", k="900")
+                   points="both", colour="smell", perplexity="inf", sample="-5", k="900")
     assert not at.exception
     assert at.selectbox(key="emb_method").value == "tsne"
     assert at.selectbox(key="emb_points").value == "items"
