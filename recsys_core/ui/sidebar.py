@@ -235,8 +235,11 @@ def _dataset_picker(current: str, links) -> str:
             bar = st.progress(0.0, text="Starting the download…")
             try:
                 fetch_dataset(choice, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
-            except UserError as error:
-                st.error(str(error))
+            except UserError:
+                text.error(
+                    f"{choice} could not be downloaded (this server cannot reach its source "
+                    "right now); use the demo or upload a file below."
+                )
             else:
                 loaders.clear_sources()
                 st.rerun()
@@ -309,9 +312,9 @@ def _metric_summary(metrics: dict | None) -> str:
     if not metrics:
         return ""
     latest = list(metrics.values())[-1]
-    if isinstance(latest, dict) and "precision" in latest:
-        return f" · p@{latest.get('k', 10)} {latest['precision']:.3f}"
-    return ""
+    if isinstance(latest, dict) and isinstance(latest.get("precision"), int | float):
+        return f" · p@{latest.get('k', 10)} {float(latest['precision']):.3f}"
+    return ""  # none stored, or NaN written as null
 
 
 def _trained_at(created: str | None) -> str:
@@ -350,7 +353,11 @@ def _model_picker(data: Dataset, spec: str, view: state.View) -> None:
         ids = [e["model_id"] for e in good]
         labels = {e["model_id"]: model_label(e) for e in good}
         if view.model not in ids:  # none named, or one not stored: the newest, in the URL
-            if view.model:
+            broken = next((e for e in damaged if e.get("model_id") == view.model), None)
+            if broken is not None:
+                reason = broken["damaged"]
+                text.warning(f"Model {view.model} is damaged ({reason}); showing another.")
+            elif view.model:
                 text.warning(f"Model {view.model!r} is not stored for this dataset; pick another.")
             state.set_view(models=[ids[0], *(m for m in view.models[1:] if m != ids[0])])
 
