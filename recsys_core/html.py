@@ -8,9 +8,9 @@ shows up as text and a ``javascript:`` link never reaches an ``href`` or ``src``
 Builders return :class:`SafeHtml`, a ``str`` marking markup made here; :func:`thumbnail_grid_html`
 escapes anything else it is given as plain text.
 
-In a page: ``st.html(thumbnail_grid_html(cards))`` (Streamlit keeps the ``<style>`` block and the
-inline styles; a card's ``href="?item=..."`` reloads the page with new query parameters, and
-links out open in a new tab).
+In the app the grid is drawn by ``recsys_core/ui/grid_component.py`` (a Streamlit component that
+turns a plain click on a card into a rerun in place); each card's ``href`` is still the whole view
+with its item, so a middle click opens it in a new tab, and links out open in a new tab.
 """
 
 from __future__ import annotations
