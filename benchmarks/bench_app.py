@@ -88,6 +88,13 @@ FLOOR_APP = textwrap.dedent('''
         image[30:90, 30:90] = 255 - 15 * i
         columns[i % 6].image(image, caption=f"image {i + 1}")
 ''')
+PLOTLY_FLOOR_APP = FLOOR_APP.replace(
+    'st.title("Floor")',
+    'st.title("Floor")\nimport plotly.graph_objects as go\n\n'
+    "st.plotly_chart(go.Figure(go.Bar(x=[1, 2, 3], y=[3, 1, 2])))",
+)
+"""The floor plus one tiny Plotly chart: what loading Plotly alone costs (Embeddings draws its
+map with it; Data's and Evaluate's charts too)."""
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -259,6 +266,8 @@ def browser_table(models: dict[str, str], home: str, repeats: int) -> None:
     demo = load_dataset("demo")
     floor_script = Path(home) / "floor_app.py"
     floor_script.write_text(FLOOR_APP)
+    plotly_script = Path(home) / "floor_plotly_app.py"
+    plotly_script.write_text(PLOTLY_FLOOR_APP)
     query = f"dataset=demo&model={models['als']}&item={demo.example_item}"
     compare = f"dataset=demo&model={models['als']},{models['ease']}&item={demo.example_item}"
     rows: list[list] = []
@@ -267,9 +276,16 @@ def browser_table(models: dict[str, str], home: str, repeats: int) -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                              args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        with serve(floor_script, home) as floor_url, serve(ROOT / "app.py", home) as url:
+        with (serve(floor_script, home) as floor_url, serve(plotly_script, home) as plotly_url,
+              serve(ROOT / "app.py", home) as url):
             floor_cold = visit(context, floor_url)
             floor_warm = []
+            plotly_cold, plotly_warm = visit(context, plotly_url), []
+            for _ in range(repeats):
+                floor_warm.append(visit(context, floor_url))
+                plotly_warm.append(visit(context, plotly_url))
+            rows.append(["floor + one tiny Plotly chart", f"{plotly_cold:.2f}",
+                         statistics.median(plotly_warm), None])
             for name in PAGES:
                 path = "" if name == "start" else name
                 link = f"{url}/{path}?{compare if name == 'compare' else query}"
