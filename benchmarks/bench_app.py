@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -394,8 +395,18 @@ def main() -> None:
     parser.add_argument("--rerun-cost", action="store_true",
                         help="also time Similar's script run in AppTest")
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the temporary RECSYS_HOME (servers' logs included)")
     args = parser.parse_args()
     home = tempfile.mkdtemp(prefix="bench-app-")
+    try:
+        run(args, home)
+    finally:
+        if not args.keep:
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, home: str) -> None:
     os.environ["RECSYS_HOME"] = home
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from threadpoolctl import threadpool_limits
