@@ -235,11 +235,8 @@ def _dataset_picker(current: str, links) -> str:
             bar = st.progress(0.0, text="Starting the download…")
             try:
                 fetch_dataset(choice, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
-            except UserError:
-                text.error(
-                    f"{choice} could not be downloaded (this server cannot reach its source "
-                    "right now); use the demo or upload a file below."
-                )
+            except UserError as error:
+                text.error(str(error))
             else:
                 loaders.clear_sources()
                 st.rerun()
