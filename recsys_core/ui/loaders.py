@@ -162,13 +162,20 @@ def images(data: Dataset, spec: str, indices) -> list[str]:
     return sources
 
 
+def parse_created(created: object) -> datetime | None:
+    """The datetime of a stored ISO timestamp (``meta.json``'s ``created``), None if unreadable."""
+    if not created or not isinstance(created, str):
+        return None
+    try:
+        return datetime.fromisoformat(created.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
 def age(created: str | None) -> str:
     """'3 min ago' from an ISO timestamp."""
-    if not created:
-        return ""
-    try:
-        then = datetime.fromisoformat(created.replace("Z", "+00:00"))
-    except ValueError:
+    then = parse_created(created)
+    if then is None:
         return ""
     seconds = max(0.0, time.time() - then.astimezone(UTC).timestamp())
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):

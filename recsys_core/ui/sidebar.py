@@ -13,7 +13,6 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import streamlit as st
@@ -316,11 +315,8 @@ def _metric_summary(metrics: dict | None) -> str:
 
 def _trained_at(created: str | None) -> str:
     """'3 Dec 14:05' (server time) from an ISO timestamp; '' if there is none."""
-    if not created:
-        return ""
-    try:
-        then = datetime.fromisoformat(created.replace("Z", "+00:00"))
-    except ValueError:
+    then = loaders.parse_created(created)
+    if then is None:
         return ""
     then = then.astimezone() if then.tzinfo else then
     return f"{then.day} {then:%b %H:%M}"
