@@ -7,6 +7,7 @@ tuning all train the same way.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -157,3 +158,87 @@ def train(
     if saved != model_id:  # an adapter that changes its parameters in fit: keep its own key
         model_id = saved
     return TrainResult(model_id, model, model.fit_seconds_, False)
+
+
+# ------------------------------------------------------------------------------- the first model
+FIRST_MODEL_ENV = "RECSYS_FIRST_MODEL"
+"""Set to ``0``, ``off``, ``false`` or ``no`` to keep the app from training a first model by
+itself (the test suite does, so no test trains one unexpectedly)."""
+FIRST_MODEL_DATASET = "demo"
+"""The one dataset that gets a first model by itself: the synthetic demo (not its k-cores)."""
+FIRST_MODEL_ALGORITHM = "als"
+"""The first model's algorithm, trained with its default parameters (a few seconds)."""
+FIRST_MODEL_EXTRA = {"trained_by": "first start"}
+"""Kept in the first model's ``meta["extra"]``, so the app can say where it came from."""
+
+
+def first_model_enabled() -> bool:
+    """Whether :data:`FIRST_MODEL_ENV` allows a first model (default yes)."""
+    value = os.environ.get(FIRST_MODEL_ENV, "").strip().lower()
+    return value not in {"0", "off", "false", "no"}
+
+
+def is_first_model_dataset(dataset: Dataset) -> bool:
+    """Whether ``dataset`` is the demo itself (a k-core of it, an upload or a file is not)."""
+    return dataset.name == FIRST_MODEL_DATASET and bool(dataset.synthetic)
+
+
+def wants_first_model(dataset: Dataset, store: ModelStore | None = None) -> bool:
+    """Whether the app should train the first model now.
+
+    True only when it is enabled (:func:`first_model_enabled`), ``dataset`` is the demo
+    (:func:`is_first_model_dataset`) and the store holds nothing at all: no model of any
+    dataset, not even a damaged one. So it happens on a fresh ``RECSYS_HOME`` only, and once: the
+    model it trains makes the store non-empty. Cheap: a folder listing.
+    """
+    if not first_model_enabled() or not is_first_model_dataset(dataset):
+        return False
+    store = store if store is not None else ModelStore()
+    return not store.list()
+
+
+def ensure_first_model(
+    dataset: Dataset,
+    *,
+    store: ModelStore | None = None,
+    progress: Progress | None = None,
+) -> TrainResult | None:
+    """Train the default model (ALS, its defaults) on the demo when the store is fresh.
+
+    Training goes through :func:`train`, so the model is stored like any other, and under the
+    store's lock on its id: two sessions that both find the store empty train it once (the
+    second waits for the first, then reuses its model; its ``progress`` hears "Waiting for
+    another process training the same model" and then "Reused the stored model").
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The dataset on screen; nothing happens unless it is the demo.
+    store : ModelStore, optional
+        Default ``ModelStore()`` (``$RECSYS_HOME/models``).
+    progress : callable, optional
+        ``progress(fraction, message)`` as for :func:`fit_model` (one call per ALS iteration).
+
+    Returns
+    -------
+    TrainResult or None
+        The stored first model (``reused`` when another session trained it meanwhile); None
+        when no first model is wanted (:func:`wants_first_model`).
+    """
+    store = store if store is not None else ModelStore()
+    if not wants_first_model(dataset, store):
+        return None
+    return train(
+        dataset,
+        FIRST_MODEL_ALGORITHM,
+        None,
+        store=store,
+        progress=progress,
+        extra=dict(FIRST_MODEL_EXTRA),
+    )
+
+
+def is_first_model(meta: dict | None) -> bool:
+    """Whether a stored model's meta (or ``ModelEntry.to_dict()``) marks the first model."""
+    extra = (meta or {}).get("extra") or {}
+    return isinstance(extra, dict) and extra.get("trained_by") == FIRST_MODEL_EXTRA["trained_by"]
