@@ -21,6 +21,9 @@ def session_home(tmp_path_factory):
     home = tmp_path_factory.mktemp("recsys_home")
     previous = os.environ.get("RECSYS_HOME")
     os.environ["RECSYS_HOME"] = str(home)
+    # the app trains a first model on a fresh store's demo by itself: never in a test that does
+    # not ask for it (tests/app/test_first_visit.py and its browser test turn it back on)
+    os.environ["RECSYS_FIRST_MODEL"] = "off"
     yield home
     if previous is None:
         os.environ.pop("RECSYS_HOME", None)
