@@ -221,10 +221,12 @@ def resolve_item(data: Dataset, item_id: str | None) -> int | None:
 
 
 def model_or_stop(data: Dataset, spec: str, model_id: str | None) -> Recommender:
-    """The view's model, or a friendly stop that says how to get one."""
+    """The view's model, or a friendly stop that says how to get one (on a fresh store, the
+    demo's first model is trained here: :mod:`recsys_core.ui.first_visit`)."""
     if not model_id:
-        st.info("Pick a model in the sidebar, or train one there (it takes a few seconds).")
-        st.stop()
+        from .first_visit import no_model_or_stop
+
+        no_model_or_stop(data)
     try:
         return loaders.model(model_id, data, spec)
     except UserError as error:
