@@ -353,6 +353,7 @@ class _Columns:
     numbers: dict[str, list[np.ndarray]] = field(default_factory=dict)
     n_rows: int = 0
     time_kind: str | None = None
+    dictionaries: dict[str, list] = field(default_factory=dict)  # the last one per id role
     max_rows: int | None = None
     max_decoded: int | None = None  # bytes the columns may decode to (parquet)
     decoded: int = 0
@@ -390,10 +391,48 @@ def _whole_numbers(values: np.ndarray) -> bool:
         )
 
 
-def _ids(array: pa.Array, source: str, column: str, offset: int) -> pa.Array:
-    """Ids as trimmed, non-empty UTF-8 strings (integral floats lose their ``.0``)."""
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def _dictionary_ids(
+    array: pa.DictionaryArray, source: str, column: str, offset: int, memo: list | None = None
+):
+    """Text ids read as a dictionary (parquet dictionary pages, csv): the distinct values are
+    trimmed and checked, the rows keep their small integer codes (no string per row).
+
+    ``memo`` (a list, filled here) holds the last batch's dictionary: the batches of one parquet
+    row group repeat it, and they then share one trimmed copy instead of holding one each.
+    """
+    if array.null_count:
+        row = offset + _first_true(array.is_null()) + 1
+        raise _bad_value(source, row, column, None, "an id")
+    if memo and memo[0].equals(array.dictionary):
+        values, bad = memo[1], memo[2]
+    else:
+        values = pc.ascii_trim_whitespace(array.dictionary)
+        bad = pc.or_kleene(pc.is_null(values), pc.equal(pc.binary_length(values), 0))
+        bad = np.asarray(bad.fill_null(True).to_numpy(zero_copy_only=False), dtype=bool)
+        if memo is not None:
+            memo[:] = [array.dictionary, values, bad]
+    if bad.any():
+        indices = np.asarray(array.indices.to_numpy(zero_copy_only=False))
+        hit = np.flatnonzero(bad[indices])
+        if len(hit):
+            row = offset + int(hit[0]) + 1
+            raise _bad_value(source, row, column, values[int(indices[hit[0]])].as_py(), "an id")
+    return pa.DictionaryArray.from_arrays(array.indices, values)
+
+
+def _ids(
+    array: pa.Array, source: str, column: str, offset: int, memo: list | None = None
+) -> pa.Array:
+    """Ids as trimmed, non-empty UTF-8 strings (integral floats lose their ``.0``); text read as
+    a dictionary stays one (see :func:`_factorize_chunks`)."""
     kind = array.type
     if pa.types.is_dictionary(kind):
+        if _is_text(kind.value_type):
+            return _dictionary_ids(array, source, column, offset, memo)
         array = array.cast(kind.value_type)
         kind = array.type
     if pa.types.is_floating(kind):
@@ -669,7 +708,8 @@ def _take_batch(
     for role, column in roles.items():
         array = arrays[role]
         if role in ("user", "item"):
-            state.ids.setdefault(role, []).append(_ids(array, source, column, offset))
+            memo = state.dictionaries.setdefault(role, [])
+            state.ids.setdefault(role, []).append(_ids(array, source, column, offset, memo))
         elif role == "timestamp":
             state.numbers.setdefault(role, []).append(
                 _seconds(array, source, column, offset, state)
@@ -752,6 +792,9 @@ def _locate_bad_record(
     return None, None
 
 
+_TEXT_IDS = pa.dictionary(pa.int32(), pa.string())
+
+
 def _read_delimited(
     path: Path,
     columns: Mapping[str, str | None] | Sequence[str] | None,
@@ -802,8 +845,11 @@ def _read_delimited(
                 wanted <= {n.strip() for n in names} for wanted in RECASKETCH_HEADERS
             )
             quote = "\\" if recasketch else '"'
+        # ids as dictionaries: each distinct id is one string, each row a small integer code
         types = {
-            column: pa.string() if role in ("user", "item") or not typed else pa.float64()
+            column: _TEXT_IDS if role in ("user", "item") else (
+                pa.float64() if typed else pa.string()
+            )
             for role, column in roles.items()
         }
         read_options = pa_csv.ReadOptions(
@@ -1028,10 +1074,21 @@ def _read_parquet(
     # holds the longest value of a dictionary column; the running total stops at max_bytes.
     longest = _longest_dictionary_value(path, label, _text_fields(parquet, wanted))
     batch_rows = int(min(1 << 16, max(1, BATCH_BYTES // (longest + 8))))
+    # Text ids are read as dictionaries: each distinct id is decoded once per row group, not
+    # once per row, and the rows keep small integer codes.
+    schema = parquet.schema_arrow
+    text_ids = [
+        roles[role] for role in ("user", "item")
+        if _is_text(schema.field(roles[role]).type)
+        or (pa.types.is_dictionary(schema.field(roles[role]).type)
+            and _is_text(schema.field(roles[role]).type.value_type))
+    ]
+    if text_ids:
+        parquet = _open_parquet(path, label, text_columns=text_ids)
     state = _Columns(max_rows=max_rows, max_decoded=max_bytes)
     try:
         pool = pa.default_memory_pool()
-        batches = parquet.iter_batches(batch_size=batch_rows, columns=wanted, use_threads=False)
+        batches = parquet.iter_batches(batch_size=batch_rows, columns=wanted, use_threads=True)
         for number, batch in enumerate(batches):
             _take_batch(batch, roles, state, label)
             del batch
@@ -1285,6 +1342,12 @@ def read_items(
             f"{label} has a header but no rows; add a row per item, or leave the items file out."
         )
     frame = frame.rename(columns={column: role for role, column in roles.items()})
+    return finish_items(frame)
+
+
+def finish_items(frame: pd.DataFrame) -> pd.DataFrame:
+    """The last step of :func:`read_items` (ids as trimmed text, other text columns as Python
+    strings); applied again to an items table read back from the parsed-file cache."""
     ids = frame["item_id"]
     if pd.api.types.is_float_dtype(ids) and _whole_numbers(ids.dropna().to_numpy(np.float64)):
         ids = ids.astype("Int64")
@@ -1372,20 +1435,97 @@ class Factorized:
         return self.ids, self.codes
 
 
+def _factorize_chunks(chunks: list[pa.Array]) -> Factorized:
+    """:func:`factorize_ids` of an id column read in batches; the list is emptied.
+
+    Batches of text read as dictionaries are factorized through their dictionaries: these are
+    unified (each distinct id hashed once per batch dictionary), the ids that rows use are
+    sorted, and each row's code is looked up from its dictionary code, so no string is made per
+    row and no row is hashed again.
+    """
+    if not chunks or not all(pa.types.is_dictionary(chunk.type) for chunk in chunks):
+        if any(pa.types.is_dictionary(chunk.type) for chunk in chunks):
+            chunks[:] = [
+                chunk.cast(chunk.type.value_type) if pa.types.is_dictionary(chunk.type)
+                else chunk for chunk in chunks
+            ]
+        if len({chunk.type for chunk in chunks}) > 1:  # whole numbers in some batches only
+            chunks[:] = [chunk.cast(pa.string()) for chunk in chunks]
+        column = pa.chunked_array(chunks)
+        chunks.clear()
+        return Factorized(*factorize_ids(column))
+    if len({chunk.type for chunk in chunks}) > 1:  # e.g. int8 and int32 codes
+        chunks[:] = [chunk.cast(_TEXT_IDS) for chunk in chunks]
+    unified = pa.chunked_array(chunks).unify_dictionaries()
+    chunks.clear()
+    parts = [np.asarray(chunk.indices.to_numpy(zero_copy_only=False)) for chunk in unified.chunks]
+    dictionary = unified.chunk(0).dictionary if unified.num_chunks else pa.array([], pa.string())
+    del unified
+    used = np.zeros(len(dictionary), dtype=bool)
+    for part in parts:
+        used[part] = True
+    kept = np.flatnonzero(used)
+    ids, kept_codes = factorize_ids(dictionary.take(pa.array(kept)))
+    code_of = np.full(len(dictionary), -1, dtype=np.int32)
+    code_of[kept] = kept_codes
+    codes = np.empty(sum(len(part) for part in parts), dtype=np.int32)
+    start = 0
+    while parts:
+        part = parts.pop(0)
+        np.take(code_of, part, out=codes[start:start + len(part)])
+        start += len(part)
+    return Factorized(ids, codes)
+
+
 def _index_dtype(nnz: int, n_cols: int):
     return np.int32 if max(nnz, n_cols) < np.iinfo(np.int32).max else np.int64
+
+
+_SORT_BLOCK = 1 << 20
+"""Rows handled at a time by the sort and the matrix build (bounded temporaries)."""
 
 
 def _csr(pair_key: np.ndarray, data: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
     """CSR from sorted distinct linear keys (row * n_items + col) and their values."""
     n_users, n_items = shape
     index_dtype = _index_dtype(len(pair_key), n_items)
-    indptr = np.zeros(n_users + 1, dtype=index_dtype)
-    rows = pair_key // max(n_items, 1)
-    np.cumsum(np.bincount(rows, minlength=n_users), out=indptr[1:])
-    del rows
-    cols = (pair_key % max(n_items, 1)).astype(index_dtype)
+    # the keys are sorted, so each row starts where its first key would go
+    firsts = np.arange(n_users + 1, dtype=np.int64) * max(n_items, 1)
+    indptr = np.searchsorted(pair_key, firsts).astype(index_dtype)
+    cols = np.empty(len(pair_key), dtype=index_dtype)
+    for start in range(0, len(pair_key), _SORT_BLOCK):
+        block = pair_key[start:start + _SORT_BLOCK]
+        cols[start:start + len(block)] = block % max(n_items, 1)
     return sp.csr_matrix((data, cols, indptr), shape=shape, copy=False)
+
+
+def _stable_sort(key: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(order, key[order])`` for a stable ``order`` of int64 keys in ``[0, bound)``; ``key``
+    is sorted in place (the caller gives it up).
+
+    Where a key and its row number fit in 63 bits together, they are packed into one int64 and
+    sorted as values: numpy sorts values with SIMD, several times faster than ``argsort``, and
+    the row number in the low bits breaks ties in file order, as a stable sort does. ``order``
+    is int32 when the rows allow it.
+    """
+    n = len(key)
+    row_bits = max(int(n - 1).bit_length(), 1)
+    index_dtype = np.int32 if n < np.iinfo(np.int32).max else np.int64
+    if n == 0 or max(int(bound) - 1, 1).bit_length() + row_bits > 63:
+        order = np.argsort(key, kind="stable").astype(index_dtype, copy=False)
+        return order, key[order]
+    for start in range(0, n, _SORT_BLOCK):
+        block = key[start:start + _SORT_BLOCK]
+        block <<= row_bits
+        block |= np.arange(start, start + len(block), dtype=np.int64)
+    key.sort()
+    order = np.empty(n, dtype=index_dtype)
+    mask = np.int64((1 << row_bits) - 1)
+    for start in range(0, n, _SORT_BLOCK):
+        block = key[start:start + _SORT_BLOCK]
+        order[start:start + len(block)] = block & mask
+        block >>= row_bits
+    return order, key
 
 
 def build_dataset(
@@ -1471,10 +1611,7 @@ def build_from_columns(
     key += cols
     del cols
 
-    order = np.argsort(key, kind="stable")
-    if n < np.iinfo(np.int32).max:
-        order = order.astype(np.int32)
-    key = key[order]
+    order, key = _stable_sort(key, shape[0] * shape[1])
     new_pair = np.empty(n, dtype=bool)
     new_pair[0] = True
     np.not_equal(key[1:], key[:-1], out=new_pair[1:])
@@ -1519,7 +1656,7 @@ def build_from_columns(
         del timestamp
         latest = np.maximum.reduceat(in_order, starts)
         del in_order
-    ratings = None
+    ratings = pattern = None
     in_matrix: np.ndarray | None = None  # None: every pair is in the implicit matrix
     if rating is not None:
         rating = np.asarray(rating, dtype=np.float32)
@@ -1531,6 +1668,9 @@ def build_from_columns(
         del last
         n_kept = len(starts) if in_matrix is None else int(in_matrix.sum())
         data = np.ones(n_kept, dtype=np.float32)
+        if in_matrix is None or bool(in_matrix.all()):  # the same pattern: share its indices
+            in_matrix = None
+            pattern = ratings
     else:
         if weight is None:
             data = np.diff(np.append(starts, n_rows)).astype(np.float32)
@@ -1546,8 +1686,13 @@ def build_from_columns(
     del order, starts
     if in_matrix is not None:
         pair_key = pair_key[in_matrix]
-    interactions = _csr(pair_key, data, shape)
-    del pair_key, data
+    if pattern is not None:
+        interactions = sp.csr_matrix(
+            (data, pattern.indices, pattern.indptr), shape=shape, copy=False
+        )
+    else:
+        interactions = _csr(pair_key, data, shape)
+    del pair_key, data, pattern
     timestamps = None
     if latest is not None:
         if in_matrix is not None:
@@ -1624,7 +1769,10 @@ def load_file(
     -------
     Dataset
         ``extras`` holds ``source_path``, ``columns`` (role -> column used), ``n_rows``,
-        ``duplicates_dropped`` and ``warnings``.
+        ``duplicates_dropped`` and ``warnings``. The file is parsed once: later loads of the
+        same content with the same options read the arrays kept under
+        ``RECSYS_HOME/cache/parsed`` (:mod:`recsys_core.datasets.parsed`; its notes are warned
+        again), unless ``RECSYS_PARSE_CACHE=0``.
 
     Raises
     ------
@@ -1645,17 +1793,92 @@ def load_file(
     path = Path(path).expanduser()
     _check_file(path, max_bytes, label)  # without a label, a missing file is named by its path
     label = label or path.name
+    items_file = None if items_path is None else Path(items_path).expanduser()
+    max_rows = row_limit() if max_rows is None else max_rows
+
+    def parse(report: Progress | None) -> tuple[Dataset, pd.DataFrame | None]:
+        kept: dict[str, Any] = {}
+        dataset = _parse_file(
+            path, items_path=items_file, columns=columns, progress=report,
+            max_bytes=max_bytes, max_rows=max_rows, label=label, items_label=items_label,
+            options=options, kept=kept,
+        )
+        return dataset, kept.get("items")
+
+    from . import parsed
+
+    if not parsed.enabled():
+        return parse(progress)[0]
+    return parsed.load_or_parse(
+        path,
+        items_path=items_file,
+        key_options=_key_options(path, items_file, columns, max_bytes, options),
+        max_rows=max_rows,
+        label=label,
+        items_label=(items_label or items_file.name) if items_file is not None else None,
+        name=options.get("name") or label,
+        progress=progress,
+        parse=parse,
+    )
+
+
+def _reading(path: Path | None) -> str | None:
+    """How a file's suffix says to read it (part of the parsed-file cache's key)."""
+    if path is None:
+        return None
+    suffix = path.suffix.lower()
+    return "parquet" if suffix in PARQUET_SUFFIXES else DELIMITERS.get(suffix, "sniffed")
+
+
+def _key_options(
+    path: Path, items_path: Path | None, columns: Any, max_bytes: int | None, options: dict
+) -> dict[str, Any]:
+    """What, besides the files' bytes, changes what a parse gives."""
+    if isinstance(columns, Mapping):
+        columns = sorted((str(role), None if c is None else str(c)) for role, c in columns.items())
+    elif columns is not None:
+        columns = [str(c) for c in columns]
+    min_rating = options.get("min_rating")
+    parquet = any(_reading(p) == "parquet" for p in (path, items_path))
+    return {
+        "reading": [_reading(path), _reading(items_path)],
+        "columns": columns,
+        "sep": options.get("sep"),
+        "quotechar": options.get("quotechar"),
+        "encoding": options.get("encoding"),
+        "min_rating": None if min_rating is None else repr(min_rating),
+        "drop_duplicates": bool(options.get("drop_duplicates", True)),
+        "max_bytes": max_bytes if parquet else None,  # what a parquet file may decode to
+        "item_cells": item_cell_limit() if items_path is not None else None,
+    }
+
+
+def _parse_file(
+    path: Path,
+    *,
+    items_path: Path | None,
+    columns: Mapping[str, str | None] | Sequence[str] | None,
+    progress: Progress | None,
+    max_bytes: int | None,
+    max_rows: int,
+    label: str,
+    items_label: str | None,
+    options: dict[str, Any],
+    kept: dict[str, Any],
+) -> Dataset:
+    """:func:`_load_file`, with every failure one DatasetError sentence."""
     try:
         return _load_file(
             path,
-            items_path=None if items_path is None else Path(items_path).expanduser(),
+            items_path=items_path,
             columns=columns,
             progress=progress,
             max_bytes=max_bytes,
-            max_rows=row_limit() if max_rows is None else max_rows,
+            max_rows=max_rows,
             label=label,
             items_label=items_label,
             options=options,
+            kept=kept,
         )
     except DatasetError:
         raise
@@ -1686,6 +1909,7 @@ def _load_file(
     label: str,
     items_label: str | None,
     options: dict[str, Any],
+    kept: dict[str, Any] | None = None,
 ) -> Dataset:
     notes: list[str] = []
     if path.suffix.lower() in PARQUET_SUFFIXES:
@@ -1721,25 +1945,26 @@ def _load_file(
             max_bytes=max_bytes,
             label=items_label,
         )
-    if progress is not None:
-        progress(0.9, "building the matrix")
+        if kept is not None:  # as read: the parsed-file cache keeps it
+            kept["items"] = items
     # Factorize now so the id strings go before the matrix is built, and hand the columns over in
     # a dict that build_from_columns empties, so each one is freed once it has been used.
     pool = pa.default_memory_pool()
     pool.release_unused()  # the reader's buffers
     columns_read: dict[str, Any] = {}
-    for role in ("user", "item"):
-        chunks = state.ids.pop(role)
-        if len({chunk.type for chunk in chunks}) > 1:  # whole numbers in some batches only
-            chunks = [chunk.cast(pa.string()) for chunk in chunks]
-        columns_read[role] = Factorized(*factorize_ids(pa.chunked_array(chunks)))
-        del chunks
+    state.dictionaries.clear()
+    for step, role in enumerate(("user", "item")):
+        if progress is not None:
+            progress(0.9 + 0.02 * step, f"indexing the {role}s")
+        columns_read[role] = _factorize_chunks(state.ids.pop(role))
         pool.release_unused()  # hand the freed id strings back to the OS
     for role in list(state.numbers):
         chunks = state.numbers.pop(role)
         columns_read[role] = np.concatenate(chunks)
         del chunks
     name = options.get("name") or label
+    if progress is not None:
+        progress(0.94, "building the matrix")
     dataset = build_from_columns(
         name,
         columns_read,
