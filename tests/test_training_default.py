@@ -132,3 +132,29 @@ def test_the_switch_turns_it_off(small_demo, store, monkeypatch, value):
 def test_the_test_suite_runs_with_it_off():
     """conftest.py turns it off for every test that does not turn it on itself."""
     assert not training.first_model_enabled()
+
+
+def test_sessions_starting_at_once_all_see_the_whole_registry():
+    """Two browser sessions on a fresh server ask for the algorithms at the same moment: none
+    may read the registry while another thread is still filling it (it once saw none)."""
+    import subprocess
+    import sys
+
+    script = """
+import threading
+from recsys_core import algorithms
+start = threading.Barrier(8)
+sizes = []
+def ask():
+    start.wait()
+    sizes.append(len(algorithms.algorithms()))
+threads = [threading.Thread(target=ask) for _ in range(8)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(sorted(set(sizes)))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    sizes = eval(done.stdout.strip())  # noqa: S307 - our own script's list of ints
+    assert len(sizes) == 1 and sizes[0] >= 5, done.stdout

@@ -7,6 +7,7 @@ forms and the CLI's ``--param K=V`` are generated from ``cls.params``.
 from __future__ import annotations
 
 import importlib
+import threading
 from typing import Any
 
 from ..errors import ParameterError
@@ -31,6 +32,8 @@ _MODULES = (
     "spark_als",
 )
 _loaded = False
+_loading = False
+_LOAD_LOCK = threading.RLock()
 
 
 def register(cls: type[Recommender]) -> type[Recommender]:
@@ -63,19 +66,30 @@ def loader(name: str) -> type[Recommender] | None:
 
 
 def _ensure_loaded() -> None:
-    global _loaded
+    """Import the adapter modules once. Two threads (two browser sessions on a fresh server)
+    asking at the same time: the second waits for the first, never reads a half-filled
+    registry; a thread asking again while it imports them (an adapter module that looks
+    something up) gets what is registered so far, as before."""
+    global _loaded, _loading
     if _loaded:
         return
-    _loaded = True
-    for module in _MODULES:
+    with _LOAD_LOCK:
+        if _loaded or _loading:
+            return
+        _loading = True
         try:
-            importlib.import_module(f"{__name__}.{module}")
-        except ModuleNotFoundError as error:  # only a missing module of ours or an optional dep
-            if error.name and error.name.endswith(module):
-                continue
-            if error.name in {"pyspark"}:
-                continue
-            raise
+            for module in _MODULES:
+                try:
+                    importlib.import_module(f"{__name__}.{module}")
+                except ModuleNotFoundError as error:  # a missing module of ours or optional dep
+                    if error.name and error.name.endswith(module):
+                        continue
+                    if error.name in {"pyspark"}:
+                        continue
+                    raise
+        finally:
+            _loading = False
+        _loaded = True
 
 
 def algorithms() -> dict[str, type[Recommender]]:
