@@ -43,10 +43,12 @@ def train_first_model(data: Dataset) -> None:
     bar = st.progress(0.0, text=f"Training {label}…")
 
     def progress(fraction: float, message: str) -> None:
-        bar.progress(
-            min(max(float(fraction), 0.0), 1.0),
-            text=text.md_escape(f"{label}: {message}" if message else f"Training {label}…"),
-        )
+        fraction = min(max(float(fraction), 0.0), 1.0)
+        if message.startswith("Waiting"):  # train() waits on the store's lock
+            said = "Another visitor started the same training a moment ago: waiting for it…"
+        else:
+            said = f"Training {label}: {fraction:.0%}"
+        bar.progress(fraction, text=text.md_escape(said))
 
     try:
         result = training.ensure_first_model(data, progress=progress)
