@@ -1,10 +1,16 @@
-"""CLI verbs over datasets: ``datasets``, ``fetch``, ``info``.
+"""CLI verbs over datasets: ``datasets``, ``fetch``, ``info``, ``cache``.
 
 ::
 
     python -m recsys_core datasets [--json]
     python -m recsys_core fetch DATASET
     python -m recsys_core info DATASET [--items FILE] [--data-dir DIR] [--download] [--json]
+    python -m recsys_core cache list [--json]
+    python -m recsys_core cache clean [--unused-days DAYS] [--json]
+
+``cache`` shows and removes the parsed copies of data files kept under
+``RECSYS_HOME/cache/parsed`` (see :mod:`recsys_core.datasets.parsed`): a file is parsed once,
+and every later command, and the app, reads its arrays back.
 
 ``info --json`` prints ``Dataset.summary()`` (``n_users``, ``n_items``, ``n_interactions``,
 ``density``, ``example_item``, ``example_user``, ...) plus the description; without ``--json`` the
@@ -62,6 +68,34 @@ def register(subparsers: Any) -> None:
     info.add_argument("--json", action="store_true", help="print one JSON object")
     info.set_defaults(func=cmd_info)
 
+    cache = subparsers.add_parser(
+        "cache",
+        help="list or remove the parsed copies of data files",
+        description="A csv / tsv / parquet file is parsed once; its arrays are kept under "
+        "RECSYS_HOME/cache/parsed, keyed by the file's content and the options it was read "
+        "with, and read back by every later command and by the app.",
+    )
+    actions = cache.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    listing = actions.add_parser(
+        "list", help="the parsed files kept, most recently used first",
+        description="List the parsed files kept: the name each was parsed as, its size, and "
+        "when it was last used.",
+    )
+    listing.add_argument("--json", action="store_true", help="print one JSON object")
+    listing.set_defaults(func=cmd_cache_list)
+    clean = actions.add_parser(
+        "clean", help="remove parsed files (all, or those unused for some days)",
+        description="Remove the parsed copies (the next load parses the file again). "
+        "Processes that have one open keep reading it until they end.",
+    )
+    clean.add_argument(
+        "--unused-days", type=float, default=None, metavar="DAYS",
+        help="only those not used for this many days",
+    )
+    clean.add_argument("--json", action="store_true", help="print one JSON object")
+    clean.set_defaults(func=cmd_cache_clean)
+
 
 # ---------------------------------------------------------------------------- commands
 def cmd_datasets(args: argparse.Namespace) -> int:
@@ -116,6 +150,49 @@ def cmd_info(args: argparse.Namespace) -> int:
     for line in format_summary(summary):
         echo(line)
     return 0
+
+
+def cmd_cache_list(args: argparse.Namespace) -> int:
+    from ..datasets import parsed
+
+    rows = parsed.entries()
+    total = sum(row["bytes"] for row in rows)
+    if args.json:
+        print_json({"folder": str(parsed.root()), "bytes": total, "entries": rows})
+        return 0
+    if not rows:
+        echo("No parsed files are kept; a file is kept the first time it is loaded.")
+        return 0
+    width = max([len("FILE")] + [len(row["file"] or "?") for row in rows])
+    echo(f"{'KEY':<12}  {'FILE':<{width}}  {'ROWS':>12}  {'SIZE':>9}  LAST USED")
+    for row in rows:
+        if row["damaged"]:
+            echo(f"{row['key'][:12]:<12}  damaged: {row['damaged']}")
+            continue
+        used = (row["used"] or "")[:16].replace("T", " ")
+        echo(f"{row['key'][:12]:<12}  {row['file']:<{width}}  {row['rows']:>12,}  "
+             f"{_megabytes(row['bytes']):>9}  {used}")
+    echo(f"{len(rows)} kept, {_megabytes(total)} in {parsed.root()}")
+    return 0
+
+
+def cmd_cache_clean(args: argparse.Namespace) -> int:
+    from ..datasets import parsed
+
+    days = args.unused_days
+    if days is not None and not (days >= 0):  # also refuses nan
+        raise UserError(f"--unused-days takes a number of days >= 0, not {days:g}.")
+    removed, freed = parsed.clean(days)
+    if args.json:
+        print_json({"removed": removed, "bytes": freed})
+        return 0
+    which = "" if days is None else f" unused for {days:g} day(s)"
+    echo(f"Removed {removed} parsed file(s){which}, {_megabytes(freed)}.")
+    return 0
+
+
+def _megabytes(n_bytes: int) -> str:
+    return f"{n_bytes / 1024**2:,.1f} MB"
 
 
 def format_summary(summary: dict) -> list[str]:

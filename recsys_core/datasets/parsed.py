@@ -336,7 +336,7 @@ def _write(
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "label": label,
             "items_label": items_label if items is not None else None,
-            "source": str(dataset.extras.get("source_path", "")),
+            "source": os.path.abspath(str(dataset.extras.get("source_path", ""))),
             "shape": [int(dataset.n_users), int(dataset.n_items)],
             "n_rows": int(dataset.extras.get("n_rows", 0)),
             "arrays": arrays,
@@ -349,9 +349,15 @@ def _write(
         }
         (temp / META).write_text(json.dumps(meta, default=str), encoding="utf-8")
         final = base / key
-        if final.exists():  # a damaged one (a good one would have been read)
-            _discard(final)
-        os.rename(temp, final)
+        try:
+            os.rename(temp, final)
+        except OSError:  # there is one already: keep it if it is whole, else replace it
+            try:
+                _read_meta(final, key)
+                return
+            except _Damaged:
+                _discard(final)
+            os.rename(temp, final)
     except Exception as error:  # noqa: BLE001 - the cache must never fail a load
         logger.warning(
             "Could not keep the parsed copy of %s (%s: %s); it will be parsed again next time.",
@@ -578,9 +584,9 @@ def entries() -> list[dict[str, Any]]:
     Returns
     -------
     list of dict
-        ``key``, ``file`` (the name it was parsed as), ``source`` (its path then), ``users``,
-        ``items``, ``rows``, ``bytes`` (on disk), ``created``, ``used`` (ISO 8601 UTC) and
-        ``damaged`` (a reason, or None).
+        ``key``, ``file`` (the name it was parsed as, ``+`` its items file's), ``source`` (its
+        path then), ``users``, ``items``, ``rows``, ``bytes`` (on disk), ``created``, ``used``
+        (ISO 8601 UTC) and ``damaged`` (a reason, or None).
     """
     base = root()
     found = []
@@ -591,7 +597,8 @@ def entries() -> list[dict[str, Any]]:
                                "items": None, "rows": None, "created": None, "damaged": None}
         try:
             meta = _read_meta(folder, folder.name)
-            row.update(file=meta["label"], source=str(meta.get("source", "")),
+            shown = meta["label"] + (f" + {meta['items_label']}" if meta["items_label"] else "")
+            row.update(file=shown, source=str(meta.get("source", "")),
                        users=meta["shape"][0], items=meta["shape"][1], rows=meta["n_rows"],
                        created=meta.get("created"))
         except _Damaged as reason:
