@@ -300,7 +300,7 @@ def project(
         indices = stratified_sample(labels, sample, random_state=random_state)
         by = "category" if strata is not None else "k-means cluster"
         notes.append(
-            f"{METHOD_LABELS[method]} of a stratified sample of {len(indices):,} of {n:,} rows "
+            f"{METHOD_LABELS[method]} of a stratified sample of {len(indices):,} of {n:,} points "
             f"(by {by}); raise the sample size to map them all."
         )
     fit_rows = space[indices]
@@ -626,7 +626,7 @@ def align_projection(source: Projection, target: Projection) -> Projection:
     """``source`` turned to the orientation of ``target``, fitted over the rows both projected.
 
     The two maps must be of the same rows (items of one dataset); samples may differ. Tags
-    move with their map. ``note`` gains the fit's disparity.
+    move with their map. ``note`` gains the fit's disparity, in words.
 
     Raises
     ------
@@ -643,8 +643,9 @@ def align_projection(source: Projection, target: Projection) -> Projection:
     fit = fit_alignment(source.coords[in_source], target.coords[in_target])
     tags = None if source.tag_coords is None else fit.apply(source.tag_coords)[:, :2]
     text = (
-        f"Aligned by Procrustes over {len(shared):,} shared rows "
-        f"(disparity {fit.disparity:.2f}: 0 is the same layout, 1 an unrelated one)."
+        f"Turned to face the same way as the first map (rotated, mirrored or scaled only), "
+        f"matched on the {len(shared):,} points both show. What still differs after turning: "
+        f"{fit.disparity:.2f} (0 is the same layout, 1 an unrelated one)."
     )
     return replace(
         source,

@@ -209,7 +209,7 @@ def test_align_projection_uses_the_shared_rows_and_moves_tags():
     aligned = align_projection(source, target)
     np.testing.assert_allclose(aligned.coords, coords[10:], atol=1e-4)
     np.testing.assert_allclose(aligned.tag_coords, tags, atol=1e-4)
-    assert "30 shared rows" in aligned.note
+    assert "the 30 points both show" in aligned.note
     lonely = Projection(coords=coords[:2], indices=np.array([48, 49]), method="pca", n_total=50)
     with pytest.raises(ValueError, match="share 0 rows"):
         align_projection(lonely, target)

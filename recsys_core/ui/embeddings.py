@@ -1,37 +1,51 @@
-"""The Embeddings page's pieces: its settings (kept in the URL), the projection with a progress
-bar, the plotly scatter, selection handling and the downloads.
+"""The Embeddings page's pieces: its settings (kept in the URL), the projection with progress
+(and a first picture while a large one is computed), the map, selection and the downloads.
 
-The maths lives in :mod:`recsys_core.projection`; this module only draws. Figures are built by
-:func:`build_figure` (plain plotly, no streamlit) so they can be tested and exported. Every
-user-generated string in a figure (names, categories, tags, ids) goes through
-:func:`recsys_core.html.plotly_escape` first: plotly renders hover labels and text as a small HTML
-subset, and the HTML download embeds them in a script.
+The maths lives in :mod:`recsys_core.projection`; this module only draws. The map is the canvas
+component of :mod:`.scatter_component` (no Plotly in the browser: its bundle alone made this
+page the slowest); :func:`map_data` builds what it draws (an Arrow table of points and a small
+JSON meta, no streamlit) so it can be tested. :func:`build_figure` builds the same map as a
+Plotly figure for the "Figure (HTML)" download only, server-side and when it is asked for;
+every user-generated string in it goes through :func:`recsys_core.html.plotly_escape` (Plotly
+renders labels as a small HTML subset). The canvas map shows strings as text only.
+
+A t-SNE or UMAP projection that is not cached is computed in a background thread shared by the
+server's sessions (:func:`compute`): the page shows its progress, a rerun (a colouring changed
+meanwhile) finds the same computation instead of starting it again, and one nobody waits for
+stops. Above :data:`FIRST_PICTURE_FROM` points a PCA map of every point is shown at once,
+labelled as a preview, and replaced by the full map when it is ready.
 
 URL parameters (besides dataset, model, item, k): ``proj`` (pca, tsne, umap), ``points``
-(items, users), ``colour`` (category, group, tag, popularity), ``tag`` (the tag to colour by),
-``near`` (a tag whose nearest items are shown, lightfm with tag features), ``perplexity``,
-``sample``. ``model=a,b`` draws b beside a, Procrustes-aligned.
+(items, users), ``colour`` (category, group, tag, popularity, activity), ``tag`` (the tag to
+colour by), ``near`` (a tag whose nearest items are shown, lightfm with tag features),
+``perplexity``, ``sample``. ``model=a,b`` draws b beside a, Procrustes-aligned.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
+import pyarrow as pa
 import streamlit as st
 
-from .. import html, projection
+from .. import html, projection, words
 from ..algorithms.base import Recommender
 from ..dataset import Dataset
 from ..errors import UserError
 from ..projection import Projection
-from . import fragments, loaders, state, text
+from . import fragments, loaders, scatter_component, state, text
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 METHOD = "proj"
 POINTS = "points"
@@ -41,20 +55,21 @@ NEAR = "near"
 PERPLEXITY = "perplexity"
 SAMPLE = "sample"
 SECOND_KEY = "emb_second"
+SELECTION = "emb_selection"
+"""Session state: the rows last selected with the box or lasso, with the map they belong to."""
 
 DEFAULT_PERPLEXITY = 30
 TSNE_DEFAULT_SAMPLE = 25_000
 """t-SNE and UMAP map at most this many points unless asked for more (a stratified sample)."""
 MIN_SAMPLE = 200
 GRID_LIMIT = 60
+FIRST_PICTURE_FROM = 20_000
+"""A t-SNE or UMAP map of more points than this that is not cached yet first shows a PCA map of
+every point (a second or two at 138k), replaced by the full map when it is ready."""
+POLL_SECONDS = 0.2
+ABANDON_SECONDS = 20.0
+"""A background projection nobody has waited for this long stops (at its next progress report)."""
 
-COLOUR_LABELS = {
-    "category": "Category",
-    "group": "Planted group (demo)",
-    "tag": "A tag",
-    "popularity": "Popularity (log)",
-    "activity": "Activity (log)",
-}
 HIGHLIGHT = "#e4572e"
 NEIGHBOUR = "#f2a541"
 TAG_COLOUR = "#2b2d42"
@@ -65,10 +80,14 @@ PALETTE = (
     "#bcbd22", "#17becf", "#000075", "#800000", "#469990", "#f032e6", "#ffe119", "#aec7e8",
     "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5",
 )
-"""24 colours (the demo has 12 categories and 24 planted groups): the first 15 are strong and
+"""24 colours (the demo has 12 categories and 24 taste groups): the first 15 are strong and
 distinct; beyond 24 classes the rest are pooled as "other"."""
 MAX_LEGEND = 24
 """Categorical colourings keep the largest classes and pool the rest as "other"."""
+VIRIDIS = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779",
+           "#6ece58", "#b5de2b", "#fde725")
+"""Plotly's Viridis stops: counts (popularity, activity) are coloured along them."""
+SCALE_STEPS = 256
 
 
 @dataclass(frozen=True)
@@ -103,6 +122,15 @@ def colour_modes(data: Dataset, points: str) -> list[str]:
     return modes
 
 
+def colour_help(modes: Sequence[str]) -> str:
+    """One line per colouring, in plain words (the select box's help)."""
+    lines = []
+    for mode in modes:
+        label, help_ = words.colour_label(mode)
+        lines.append(f"- **{label}**: {help_}" if help_ else f"- **{label}**")
+    return "\n".join(lines)
+
+
 def tag_options(data: Dataset) -> list[str]:
     """The dataset's tags, most frequent first."""
     counts = Counter(tag for tags in data.items["tags"] for tag in tags)
@@ -123,7 +151,7 @@ def _clamped(low: int, high: int) -> Callable[[str], int]:
 
 
 def default_colour(modes: Sequence[str]) -> str:
-    """The demo's planted groups when there are some, else the first colouring."""
+    """The demo's taste groups when there are some, else the first colouring."""
     return "group" if "group" in modes else modes[0]
 
 
@@ -151,7 +179,8 @@ def controls(data: Dataset, model: Recommender) -> Settings:
     modes = colour_modes(data, points)
     colour = state.bound(
         cols[2].selectbox, "Colour by", key=f"emb_colour_{points}", param=COLOUR,
-        default=default_colour(modes), valid=modes, options=modes, format_func=COLOUR_LABELS.get,
+        default=default_colour(modes), valid=modes, options=modes,
+        format_func=lambda m: words.colour_label(m)[0], help=colour_help(modes),
     )
     tag = None
     if colour == "tag":
@@ -176,7 +205,8 @@ def controls(data: Dataset, model: Recommender) -> Settings:
             default=default_sample, parse=_clamped(low, n), min_value=low, max_value=n,
             step=max(100, n // 100), disabled=method == "pca",
             help=f"t-SNE and UMAP map a stratified sample when this is below {n:,} (PCA always "
-            "maps everything: it takes a moment). About a minute for 25,000 items on 2 cores.",
+            "maps everything: it takes a moment). About a minute for 25,000 items on 2 cores; "
+            f"above {FIRST_PICTURE_FROM:,} points a PCA map is shown while it is computed.",
         )
         k = state.bound(
             right.slider, "Neighbours shown", key="emb_k", param=state.K,
@@ -188,9 +218,9 @@ def controls(data: Dataset, model: Recommender) -> Settings:
 
 
 # ------------------------------------------------------------------------------------ the page
-CHART = "emb_chart"
-LAST = "emb_last_selection"
-SELECT = ("points", "box", "lasso")
+MAIN_KEY = "scatter_main"
+SECOND_MAP_KEY = "scatter_second"
+PREVIEW_KEY = "scatter_preview"
 
 
 @fragments.fragment
@@ -209,8 +239,19 @@ def explorer(data: Dataset, spec: str, model: Recommender) -> None:
     if items_map:
         widgets.item_picker(data, current, key="emb_item")
 
-    result = compute(data, model, view.model, settings)
+    left, right = st.columns(2) if settings.second else (st.container(), None)
+    holder: list = []  # the first picture's place, only when one is drawn (see compute)
+
+    def preview(first: Projection) -> None:
+        if not holder:
+            holder.append(left.empty())
+        _draw_preview(holder[0], data, first, settings)
+
+    with left:
+        result = compute(data, model, view.model, settings, preview=preview)
     if result is None:
+        if holder:
+            holder[0].empty()
         return
     near, tag_items = view.extra.get(NEAR) if model.supports("tags") else None, []
     if near:
@@ -222,31 +263,28 @@ def explorer(data: Dataset, spec: str, model: Recommender) -> None:
     neighbours, scores = (
         model.similar_items(current, settings.k) if current is not None else ([], [])
     )
-    fig = build_figure(
-        data, result, points=settings.points, colour=settings.colour, tag=settings.tag,
-        highlight=current, neighbours=neighbours, near_tag=near, tag_items=tag_items,
-        height=540 if settings.second else 640, legend=not settings.second,
+    rows, tags = selection(view, settings.points)
+    options = dict(
+        points=settings.points, colour=settings.colour, tag=settings.tag, highlight=current,
+        neighbours=neighbours, selected=rows, selected_tags=tags,
+        height=540 if settings.second else 640,
     )
-    left, right = st.columns(2) if settings.second else (st.container(), None)
+    table, meta = map_data(data, result, near_tag=near, tag_items=tag_items,
+                           legend=not settings.second, stem=_stem(view, settings), **options)
+    # the map replaces the first picture, or is drawn where it always is: the same place in
+    # every run keeps the component (its zoom, pan and tool) across reruns
+    with holder[0].container() if holder else left:
+        scatter_component.show(table, meta, key=MAIN_KEY, **_handlers(data, result, view,
+                                                                       settings.points))
     with left:
-        event = st.plotly_chart(fig, key=CHART, on_select="rerun", selection_mode=SELECT)
         text.caption(" ".join(p for p in (summary(result, settings.points), result.note) if p))
     if right is not None:
         with right:
-            side_by_side(data, spec, settings, result, current)
+            side_by_side(data, spec, settings, result, current, options)
 
-    # one clicked point becomes the selected item (or the focused tag); several are listed below
-    rows, tags = selection(event)
-    fresh = (tuple(rows), tuple(tags)) != st.session_state.get(LAST, ((), ()))
-    st.session_state[LAST] = (tuple(rows), tuple(tags))
-    if fresh and items_map and len(rows) == 1 and not tags and rows[0] != current:
-        state.set_view(item=data.item_id(rows[0]))
-        st.rerun()  # the item is carried by the sidebar's links: the whole page
-    if fresh and items_map and len(tags) == 1 and not rows and result.tag_names:
-        state.set_view(**{NEAR: result.tag_names[tags[0]]})
-        st.rerun(scope="fragment")
-
-    downloads(data, result, fig, settings.points, f"{view.model}-{settings.method}")
+    downloads(data, result, settings, f"{view.model}-{settings.method}",
+              figure=lambda: build_figure(data, result, near_tag=near, tag_items=tag_items,
+                                          **options))
     if not items_map:
         user_list(data, view, rows)
         return
@@ -267,8 +305,67 @@ def explorer(data: Dataset, spec: str, model: Recommender) -> None:
         tag_section(data, spec, model, view, near, tag_items)
 
 
+def _stem(view: state.View, settings: Settings) -> str:
+    return f"{view.model}-{settings.method}-{settings.points}"
+
+
+def _draw_preview(slot: Any, data: Dataset, first: Projection, settings: Settings) -> None:
+    """The first picture (PCA of every point) while the full map is computed: no clicks."""
+    noun = settings.points
+    banner = (
+        f"First picture: PCA of all {first.n_total:,} {noun}. The "
+        f"{projection.METHOD_LABELS.get(settings.method, settings.method)} map replaces it when "
+        "it is ready (progress below)."
+    )
+    table, meta = map_data(data, first, points=settings.points, colour=settings.colour,
+                           tag=settings.tag, show_tags=False, banner=banner, interactive=False,
+                           height=540 if settings.second else 640, legend=not settings.second)
+    with slot.container():
+        scatter_component.show(table, meta, key=PREVIEW_KEY)
+
+
+def _handlers(data: Dataset, result: Projection, view: state.View, points: str) -> dict:
+    """The map's click and selection callbacks (run before the rerun they cause)."""
+    scope = _scope(view, points)
+    n = data.n_items if points == "items" else data.n_users
+    tag_names = list(result.tag_names)
+
+    def clicked(kind: str, index: int) -> None:
+        if kind == "tag":
+            if index < len(tag_names):
+                state.set_view(**{NEAR: tag_names[index]})  # this part reruns
+            return
+        if index >= n:
+            return
+        if points == "items":
+            state.set_view(item=data.item_id(index))  # carried: the whole page reruns
+        else:
+            st.session_state[SELECTION] = {"scope": scope, "rows": [index], "tags": []}
+
+    def selected(rows: list[int], tags: list[int]) -> None:
+        st.session_state[SELECTION] = {
+            "scope": scope,
+            "rows": [r for r in rows if r < n],
+            "tags": [t for t in tags if t < len(tag_names)],
+        }
+
+    return {"on_click": clicked, "on_select": selected}
+
+
+def _scope(view: state.View, points: str) -> tuple:
+    return (view.dataset, view.model, points)
+
+
+def selection(view: state.View, points: str) -> tuple[list[int], list[int]]:
+    """(item or user rows, tag indices) selected on this view's map with the box or lasso."""
+    kept = st.session_state.get(SELECTION)
+    if not isinstance(kept, dict) or kept.get("scope") != _scope(view, points):
+        return [], []
+    return list(kept.get("rows", [])), list(kept.get("tags", []))
+
+
 def side_by_side(data: Dataset, spec: str, settings: Settings, result: Projection,
-                 current: int | None) -> None:
+                 current: int | None, options: dict) -> None:
     """The second model's map, turned to the first one's orientation."""
     try:
         other = loaders.model(settings.second, data, spec)
@@ -280,57 +377,176 @@ def side_by_side(data: Dataset, spec: str, settings: Settings, result: Projectio
         return
     aligned = projection.align_projection(other_result, result)
     other_near = other.similar_items(current, settings.k)[0] if current is not None else []
-    st.plotly_chart(
-        build_figure(
-            data, aligned, points=settings.points, colour=settings.colour, tag=settings.tag,
-            highlight=current, neighbours=other_near, height=540, legend=False,
-        ),
-        key="emb_chart_second",
-    )
+    table, meta = map_data(data, aligned, legend=False,
+                           stem=f"{settings.second}-{settings.method}-{settings.points}",
+                           **{**options, "neighbours": other_near})
+    view = state.view()
+    scatter_component.show(table, meta, key=SECOND_MAP_KEY,
+                           **_handlers(data, aligned, view, settings.points))
     text.caption(f"{other.label or other.name}: {summary(other_result, settings.points)} "
                  f"{aligned.note}")
 
 
 # ---------------------------------------------------------------------------------- projection
+class _NotCached(Exception):
+    """Raised by :func:`cached`'s progress callback: the projection would have to be computed."""
+
+
+class _Abandoned(Exception):
+    """A background projection nobody waits for any more."""
+
+
+@dataclass
+class _Job:
+    """One projection computed in the background, shared by every session that waits for it."""
+
+    future: Future = field(default_factory=Future)
+    fraction: float = 0.0
+    message: str = "Waiting for another map to finish…"
+    polled: float = field(default_factory=time.monotonic)
+
+
+class _Jobs:
+    """The server's background projections, one at a time (each may use both cores)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = threading.Semaphore(1)
+        self.jobs: dict[tuple, _Job] = {}
+
+    def attach(self, key: tuple, run: Callable[[projection.Progress], Projection]) -> _Job:
+        """The job computing ``key``, started with ``run(progress)`` unless one is under way."""
+        with self.lock:
+            job = self.jobs.get(key)
+            if job is not None and not (job.future.done() and job.future.exception()):
+                job.polled = time.monotonic()
+                return job
+            job = _Job()
+            self.jobs[key] = job
+
+        def progress(fraction: float, message: str) -> None:
+            if time.monotonic() - job.polled > ABANDON_SECONDS:
+                raise _Abandoned()
+            job.fraction, job.message = float(fraction), str(message)
+
+        def work() -> None:
+            with self.running:
+                try:
+                    progress(0.0, "Starting…")
+                    job.future.set_result(run(progress))
+                except BaseException as error:  # noqa: BLE001 - handed to whoever waits
+                    job.future.set_exception(error)
+
+        threading.Thread(target=work, name="recsys-projection", daemon=True).start()
+        return job
+
+    def forget(self, key: tuple, job: _Job) -> None:
+        """Drop a finished job (later visits read the disk cache)."""
+        with self.lock:
+            if self.jobs.get(key) is job:
+                del self.jobs[key]
+
+
+@st.cache_resource(show_spinner=False)
+def _jobs() -> _Jobs:
+    return _Jobs()
+
+
+def cached(model: Recommender, method: str, **kwargs: Any) -> Projection | None:
+    """The projection from the disk cache, or None when it would have to be computed.
+
+    :func:`projection.project_model` reports 1.0 on a cache hit and starts at 0.0 when it has
+    to compute: the progress callback stops it there, before any work.
+    """
+
+    def stop(fraction: float, message: str) -> None:
+        if fraction < 1.0:
+            raise _NotCached()
+
+    try:
+        return projection.project_model(model, method, progress=stop, **kwargs)
+    except _NotCached:
+        return None
+
+
 def compute(
-    data: Dataset, model: Recommender, model_id: str, settings: Settings, label: str = ""
+    data: Dataset,
+    model: Recommender,
+    model_id: str,
+    settings: Settings,
+    label: str = "",
+    preview: Callable[[Projection], None] | None = None,
 ) -> Projection | None:
     """The projection (from the disk cache when it was made before), with a progress bar while
-    it is computed; None after an st.error for a user-caused problem."""
+    it is computed; None after an st.error for a user-caused problem.
+
+    PCA is computed in the script run. t-SNE and UMAP are computed in the background
+    (:class:`_Jobs`) while this run shows the progress; with more than
+    :data:`FIRST_PICTURE_FROM` points, ``preview`` is first called with a PCA map of every
+    point (the caller draws it where the full map will go).
+    """
     slot = st.empty()
-    bar: list = []
-
-    def progress(fraction: float, message: str) -> None:
-        if fraction >= 1.0 and not bar:
-            return  # a cache hit: nothing to show
-        if not bar:
-            bar.append(slot.progress(0.0, text=text.md_escape(message)))
-        bar[0].progress(
-            min(max(float(fraction), 0.0), 1.0), text=text.md_escape(f"{label}{message}")
-        )
-
     strata = None
     if settings.sample is not None and settings.points == "items":
         categories = data.items["category"].astype(str).to_numpy()
         if (categories != "").any():
             strata = categories
+    kwargs = dict(what=settings.points, perplexity=settings.perplexity, sample=settings.sample,
+                  strata=strata, model_id=model_id)
+    method = settings.method
     try:
-        result = projection.project_model(
-            model,
-            settings.method,
-            what=settings.points,
-            perplexity=settings.perplexity,
-            sample=settings.sample,
-            strata=strata,
-            model_id=model_id,
-            progress=progress,
+        hit = cached(model, method, **kwargs)
+        if hit is not None:
+            return hit
+        if method == "pca":
+            return projection.project_model(model, method, progress=_bar(slot, label), **kwargs)
+        key = (data.fingerprint, model_id or id(model), method, settings.points,
+               settings.perplexity, settings.sample)
+        jobs = _jobs()
+        job = jobs.attach(
+            key, lambda progress: projection.project_model(model, method, progress=progress,
+                                                           **kwargs)
         )
+        n = settings.sample or (data.n_items if settings.points == "items" else data.n_users)
+        if preview is not None and n > FIRST_PICTURE_FROM:
+            slot.progress(0.0, text=text.md_escape(f"{label}Drawing a first picture (PCA)…"))
+            first = projection.project_model(model, "pca", what=settings.points,
+                                             model_id=model_id)
+            job.polled = time.monotonic()
+            preview(first)
+        show = _bar(slot, label)
+        while True:
+            job.polled = time.monotonic()
+            show(job.fraction, job.message)
+            try:
+                result = job.future.result(timeout=POLL_SECONDS)
+            except TimeoutError:
+                continue
+            jobs.forget(key, job)
+            return result
     except UserError as error:
         slot.empty()
         text.error(str(error))
         return None
-    slot.empty()
-    return result
+    finally:
+        slot.empty()
+
+
+def _bar(slot: Any, label: str) -> projection.Progress:
+    """A progress callback drawing into ``slot`` (nothing for an instant cache read)."""
+    bar: list = []
+
+    def progress(fraction: float, message: str) -> None:
+        if fraction >= 1.0 and not bar:
+            return  # a cache hit: nothing to show
+        value = min(max(float(fraction), 0.0), 1.0)
+        message = text.md_escape(f"{label}{message}")
+        if not bar:
+            bar.append(slot.progress(value, text=message))
+        else:
+            bar[0].progress(value, text=message)
+
+    return progress
 
 
 def summary(result: Projection, points: str) -> str:
@@ -348,14 +564,15 @@ def summary(result: Projection, points: str) -> str:
     return f"{result.label} of {shown}, {metric} · {timing}."
 
 
-# -------------------------------------------------------------------------------------- figure
+# ------------------------------------------------------------------------------------ colours
 def _log_counts(counts: np.ndarray) -> np.ndarray:
     """log10 of the counts, with 0 drawn like 1 (the colour bar reads 1, 10, 100, ...)."""
     return np.log10(np.maximum(np.asarray(counts, dtype=np.float64), 1.0))
 
 
 def _classes(values: np.ndarray, limit: int = MAX_LEGEND) -> tuple[np.ndarray, list[str]]:
-    """Class labels with the rarest pooled as "other" beyond ``limit``; the order to draw."""
+    """Class labels with the rarest pooled as "other" beyond ``limit``; the order to draw
+    (natural: "Taste group 2" before "Taste group 10"; "other" and "(none)" last)."""
     values = np.asarray(values).astype(str)
     values = np.where(values == "", "(none)", values)
     counts = Counter(values.tolist())
@@ -363,7 +580,7 @@ def _classes(values: np.ndarray, limit: int = MAX_LEGEND) -> tuple[np.ndarray, l
     if len(counts) > limit:
         values = np.where(np.isin(values, keep), values, "other")
         keep.append("other")
-    return values, sorted(keep, key=lambda c: (c in ("other", "(none)"), c.lower()))
+    return values, sorted(keep, key=lambda c: (c in ("other", "(none)"), words.natural_key(c)))
 
 
 def _class_colours(names: list[str]) -> dict[str, str]:
@@ -377,30 +594,219 @@ def _class_colours(names: list[str]) -> dict[str, str]:
     return colours
 
 
-def _hover(data: Dataset, rows: np.ndarray, points: str) -> tuple[np.ndarray, str]:
-    """customdata [row, name, category, count] (strings escaped) and the hover template."""
+def _scale_colours(steps: int = SCALE_STEPS) -> list[str]:
+    """``steps`` colours along :data:`VIRIDIS`, as hex."""
+    stops = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in VIRIDIS], dtype=float)
+    at = np.linspace(0, len(stops) - 1, steps)
+    low = np.floor(at).astype(int).clip(0, len(stops) - 2)
+    mix = (at - low)[:, None]
+    rgb = np.rint(stops[low] * (1 - mix) + stops[low + 1] * mix).astype(int)
+    return [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in rgb]
+
+
+def class_values(data: Dataset, rows: np.ndarray, points: str, colour: str) -> np.ndarray:
+    """The class of each point for a categorical colouring (``category`` or ``group``), in the
+    words people read: taste groups are "Taste group 3 (Animals / scan)", numbered from 1."""
+    frame = data.items if points == "items" else data.users
+    if frame is None or colour not in frame.columns:
+        return np.full(len(rows), "(none)", dtype=object)
+    values = frame[colour].to_numpy()[rows]
+    if colour == "group":
+        names = (getattr(data, "extras", None) or {}).get("group_labels")
+        return np.asarray(words.group_labels(values, names), dtype=object)
+    return values
+
+
+@dataclass(frozen=True)
+class Colouring:
+    """How the points are coloured: a class per point, or a colour scale for counts."""
+
+    codes: np.ndarray
+    """int, shape [n]: each point's index into ``names`` / ``colours``."""
+    names: list[str]
+    colours: list[str]
+    title: str
+    scale: dict | None = None
+    """For counts: ``{"colours": [...], "ticks": [{"at", "label"}], "values": log10 counts}``."""
+
+
+def colouring(data: Dataset, rows: np.ndarray, *, points: str = "items",
+              colour: str = "category", tag: str | None = None) -> Colouring:
+    """The classes (or colour scale) of the points ``rows`` for a colouring key."""
+    rows = np.asarray(rows, dtype=np.int64)
+    title = words.colour_label(colour)[0]
+    if colour in ("category", "group"):
+        values, names = _classes(class_values(data, rows, points, colour))
+        palette = _class_colours(names)
+        index = {name: i for i, name in enumerate(names)}
+        codes = np.fromiter((index[v] for v in values), dtype=np.int64, count=len(values))
+        return Colouring(codes, names, [palette[n] for n in names], title)
+    if colour == "tag" and points == "items":
+        tags = data.items["tags"].to_numpy()[rows]
+        has = np.fromiter((tag in t for t in tags), dtype=bool, count=len(rows))
+        return Colouring(has.astype(np.int64), ["other items", f"tagged {tag}"],
+                         [OTHER, HIGHLIGHT], f"{title}: {tag}")
+    counts = data.item_counts[rows] if points == "items" else data.user_counts[rows]
+    logs = _log_counts(counts)
+    top = max(1, math.ceil(float(logs.max()) if len(logs) else 1))
+    codes = np.rint(logs / top * (SCALE_STEPS - 1)).astype(np.int64)
+    noun = "likes per item" if points == "items" else "interactions per user"
+    ticks = [{"at": t / top, "label": f"{10 ** t:,}"} for t in range(0, top + 1)]
+    colours = _scale_colours()
+    return Colouring(codes, [""] * SCALE_STEPS, colours, f"{title}: {noun} (log scale)",
+                     scale={"colours": colours[:: SCALE_STEPS // 16] + [colours[-1]],
+                            "ticks": ticks, "values": logs, "top": top})
+
+
+# ------------------------------------------------------------------------------------ the map
+def _hover_text(data: Dataset, rows: np.ndarray, points: str) -> tuple[list, list, np.ndarray]:
+    """(labels, details, counts) of the points: name and category, or user id and group."""
     if points == "users":
-        counts = data.user_counts[rows]
-        names = [html.plotly_escape(u) for u in data.user_ids[rows]]
-        extra = [""] * len(rows)
-        template = "<b>User %{customdata[1]}</b><br>%{customdata[3]:,} interactions<extra></extra>"
+        labels = [str(u) for u in data.user_ids[rows]]
+        if data.users is not None and "group" in data.users.columns:
+            details = list(class_values(data, rows, "users", "group"))
+        else:
+            details = [""] * len(rows)
+        return labels, details, data.user_counts[rows]
+    labels = [str(n) for n in data.items["name"].to_numpy()[rows]]
+    details = [str(c) or "No category" for c in data.items["category"].to_numpy()[rows]]
+    return labels, details, data.item_counts[rows]
+
+
+def _located(result: Projection, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(rows on the map, their coordinates [m, 2]) of ``indices``, dropping rows not on it."""
+    wanted = np.asarray(list(indices), dtype=np.int64)
+    pos = result.positions(wanted)
+    keep = ~np.isnan(pos[:, 0])
+    return wanted[keep], pos[keep]
+
+
+def _table_positions(result: Projection, rows: Sequence[int]) -> list[int]:
+    """Positions in the map's points (``result.indices``) of the dataset ``rows`` on it."""
+    rows = np.asarray(list(rows), dtype=np.int64)
+    if not len(rows) or not len(result.indices):
+        return []
+    where = np.clip(np.searchsorted(result.indices, rows), 0, len(result.indices) - 1)
+    return [int(p) for p in where[result.indices[where] == rows]]
+
+
+def _xy(points: np.ndarray) -> list[dict]:
+    return [{"x": float(x), "y": float(y)} for x, y in np.asarray(points, dtype=float)]
+
+
+def map_data(
+    data: Dataset,
+    result: Projection,
+    *,
+    points: str = "items",
+    colour: str = "category",
+    tag: str | None = None,
+    highlight: int | None = None,
+    neighbours: Sequence[int] = (),
+    near_tag: str | None = None,
+    tag_items: Sequence[int] = (),
+    selected: Sequence[int] = (),
+    selected_tags: Sequence[int] = (),
+    show_tags: bool = True,
+    height: int = 640,
+    legend: bool = True,
+    banner: str = "",
+    interactive: bool = True,
+    stem: str = "map",
+) -> tuple[pa.Table, dict]:
+    """What the canvas map draws: the points (:func:`scatter_component.points_table`) and its
+    meta (see :mod:`.scatter_component`).
+
+    Parameters
+    ----------
+    data : Dataset
+        For names, categories, tags and counts.
+    result : Projection
+        Of the dataset's items (``points="items"``) or users.
+    colour, tag : str
+        The colouring (:func:`colouring`).
+    highlight : int, optional
+        The selected item's row: a star, with lines to its ``neighbours`` (rows).
+    near_tag, tag_items : optional
+        A tag (lightfm) drawn with lines to its nearest items.
+    selected, selected_tags : sequence of int
+        Rows and tag indices selected with the box or lasso (the rest is dimmed).
+    show_tags : bool
+        Draw the projection's tags (if any) as labelled diamonds.
+    banner : str
+        A message over the map (a preview says so); ``interactive=False`` sends no clicks.
+
+    Returns
+    -------
+    (pa.Table, dict)
+        One row per point of ``result`` (in ``result.indices`` order) and the meta.
+    """
+    rows = result.indices
+    noun = "items" if points == "items" else "users"
+    paint = colouring(data, rows, points=points, colour=colour, tag=tag)
+    labels, details, counts = _hover_text(data, rows, points)
+    table = scatter_component.points_table(result.coords, rows, paint.codes, counts, labels,
+                                           details)
+    present = np.bincount(paint.codes, minlength=len(paint.names))
+    if paint.scale is None:
+        classes = [{"name": name, "colour": colour_, "count": int(count)}
+                   for name, colour_, count in zip(paint.names, paint.colours, present)]
     else:
-        counts = data.item_counts[rows]
-        names = [html.plotly_escape(n) for n in data.items["name"].to_numpy()[rows]]
-        categories = data.items["category"].to_numpy()[rows]
-        extra = [html.plotly_escape(c) or "no category" for c in categories]
-        template = (
-            "<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]:,} likes"
-            "<extra></extra>"
-        )
-    custom = np.empty((len(rows), 4), dtype=object)
-    custom[:, 0] = rows.astype(int)
-    custom[:, 1] = names
-    custom[:, 2] = extra
-    custom[:, 3] = counts.astype(int)
-    return custom, template
+        classes = [{"name": "", "colour": colour_} for colour_ in paint.colours]
+    meta: dict[str, Any] = {
+        "title": f"{result.label} map of {len(rows):,} {noun}, coloured by "
+                 f"{words.colour_label(colour)[0].lower()}",
+        "height": int(height),
+        "classes": classes,
+        "legend": bool(legend),
+        "legend_title": paint.title,
+        "legend_id": f"{points}:{colour}:{tag or ''}",
+        "view_id": f"{result.key or result.method}:{points}:{len(rows)}",
+        "interactive": bool(interactive),
+        "label_prefix": "" if points == "items" else "User ",
+        "count_one": "like" if points == "items" else "interaction",
+        "count_many": "likes" if points == "items" else "interactions",
+        "click_hint": "Click to select it" if points == "items" else "Click to list this user",
+        "colours": {"highlight": HIGHLIGHT, "neighbour": NEIGHBOUR, "tag": TAG_COLOUR},
+        "file_stem": stem,
+        "badge": (f"Sample: {len(rows):,} of {result.n_total:,} {noun} shown"
+                  if result.sampled else ""),
+        "banner": banner,
+        "selection": _table_positions(result, selected),
+        "selected_tags": [int(t) for t in selected_tags],
+    }
+    if paint.scale is not None:
+        meta["scale"] = {"colours": paint.scale["colours"], "ticks": paint.scale["ticks"]}
+    keys = []
+    if highlight is not None:
+        anchor = result.positions([highlight])[0]
+        near_rows, near_xy = _located(result, neighbours)
+        if not np.isnan(anchor[0]):
+            meta["highlight"] = {"x": float(anchor[0]), "y": float(anchor[1])}
+            keys.append({"label": "Selected item", "colour": HIGHLIGHT, "shape": "star"})
+        if len(near_rows):
+            meta["neighbours"] = _xy(near_xy)
+            keys.append({"label": f"Its {len(near_rows)} nearest (the model's own space)",
+                         "colour": NEIGHBOUR, "shape": "dot"})
+    if show_tags and result.tag_coords is not None and len(result.tag_names):
+        meta["tags"] = {"x": [float(v) for v in result.tag_coords[:, 0]],
+                        "y": [float(v) for v in result.tag_coords[:, 1]],
+                        "names": [str(t) for t in result.tag_names]}
+        keys.append({"label": "Tags (click one for its nearest items)", "colour": TAG_COLOUR,
+                     "shape": "diamond"})
+        if near_tag is not None and near_tag in result.tag_names:
+            at = result.tag_coords[list(result.tag_names).index(near_tag)]
+            item_rows, item_xy = _located(result, tag_items)
+            if len(item_rows):
+                meta["near"] = {"x": float(at[0]), "y": float(at[1])}
+                meta["near_items"] = _xy(item_xy)
+                keys.append({"label": f"Nearest to the tag {near_tag}", "colour": TAG_COLOUR,
+                             "shape": "ring"})
+    meta["keys"] = keys
+    return table, meta
 
 
+# -------------------------------------------------------------------- the figure (HTML download)
 def build_figure(
     data: Dataset,
     result: Projection,
@@ -415,37 +821,25 @@ def build_figure(
     show_tags: bool = True,
     height: int = 640,
     legend: bool | str = True,
+    **_: Any,
 ) -> go.Figure:
-    """The scatter of a projection.
+    """The map as a Plotly figure, for the "Figure (HTML)" download (the page draws
+    :func:`map_data` on a canvas; Plotly is imported here, on demand, server-side).
 
-    Parameters
-    ----------
-    data : Dataset
-        For names, categories, tags and popularity.
-    result : Projection
-        Of the dataset's items (``points="items"``) or users.
-    colour : str
-        ``category``, ``group`` (the demo's planted groups), ``tag`` (has ``tag`` or not),
-        ``popularity`` / ``activity`` (log of the interaction count).
-    highlight : int, optional
-        A row drawn as a large star, with lines to its ``neighbours`` (rows).
-    near_tag, tag_items : optional
-        A tag (lightfm) drawn highlighted with lines to its nearest items.
-    show_tags : bool
-        Draw the projection's tags (if any) as labelled diamonds.
-    legend : bool or "below"
-        Show the legend (at the right, or below the map).
-
+    Parameters are :func:`map_data`'s (``legend="below"`` puts the legend under the map).
     Every trace has ``meta``: ``"items"`` (the points; one trace per class when colouring by
     class), ``"lines"``, ``"neighbours"``, ``"selected"``, ``"tags"``, ``"tag-items"``.
     Item points carry ``customdata = [row, name, category, count]``; tag points
-    ``[-1 - tag_row, name, "tag", 0]``, so a selection tells items and tags apart.
+    ``[-1 - tag_row, name, "tag", 0]``.
     """
+    import plotly.graph_objects as go
+
     rows = result.indices
     xy = result.coords
     size = 7 if len(rows) <= 3_000 else 5 if len(rows) <= 10_000 else 3.5
     custom, template = _hover(data, rows, points)
-    traces: list[go.Scattergl] = []
+    paint = colouring(data, rows, points=points, colour=colour, tag=tag)
+    traces: list = []
 
     def points_trace(mask, name, marker, showlegend=True):
         return go.Scattergl(
@@ -454,51 +848,34 @@ def build_figure(
             marker=marker,
         )
 
-    if colour in ("category", "group"):
-        frame = data.items if points == "items" else data.users
-        column = "group_label" if colour == "group" and "group_label" in frame.columns else colour
-        values, names = _classes(frame[column].to_numpy()[rows])
-        palette = _class_colours(names)
-        for name in names:
-            mask = values == name
+    if paint.scale is None:
+        emphasis = colour == "tag"
+        for code, (name, colour_) in enumerate(zip(paint.names, paint.colours)):
+            mask = paint.codes == code
+            bigger = emphasis and code == 1
             traces.append(points_trace(
-                mask,
-                html.plotly_escape(name),
-                dict(size=size, color=palette[name], opacity=0.8),
+                mask, html.plotly_escape(name),
+                dict(size=size + (1 if bigger else 0), color=colour_,
+                     opacity=0.6 if emphasis and not bigger else 0.8 if not bigger else 0.9),
             ))
-    elif colour == "tag" and points == "items":
-        tags = data.items["tags"].to_numpy()[rows]
-        has = np.array([tag in t for t in tags], dtype=bool)
-        traces.append(points_trace(~has, "other items", dict(size=size, color=OTHER, opacity=0.6)))
-        traces.append(points_trace(
-            has,
-            f"tagged {html.plotly_escape(tag)}",
-            dict(size=size + 1, color=HIGHLIGHT, opacity=0.9),
-        ))
     else:
-        counts = data.item_counts[rows] if points == "items" else data.user_counts[rows]
-        logs = _log_counts(counts)
-        top = max(1, math.ceil(float(logs.max()) if len(logs) else 1))
-        ticks = list(range(0, top + 1))
-        noun = "likes" if points == "items" else "interactions"
+        top = paint.scale["top"]
         traces.append(points_trace(
             np.ones(len(rows), bool),
-            noun,
+            "likes" if points == "items" else "interactions",
             dict(
-                size=size, color=logs, colorscale="Viridis", opacity=0.85, showscale=True,
+                size=size, color=paint.scale["values"], colorscale="Viridis", opacity=0.85,
+                showscale=True, cmin=0, cmax=top,
                 colorbar=dict(
-                    title=dict(text=noun), tickvals=ticks, ticktext=[f"{10**t:,}" for t in ticks],
+                    title=dict(text="likes" if points == "items" else "interactions"),
+                    tickvals=list(range(top + 1)),
+                    ticktext=[tick["label"] for tick in paint.scale["ticks"]],
                     thickness=14, len=0.6, y=0.5,
                 ),
             ),
             showlegend=False,
         ))
         legend = "below" if legend else legend
-
-    def located(indices):
-        pos = result.positions(np.asarray(list(indices), dtype=np.int64))
-        keep = ~np.isnan(pos[:, 0])
-        return np.asarray(list(indices), dtype=np.int64)[keep], pos[keep]
 
     def lines_from(origin, targets, colour_, meta):
         xs, ys = [], []
@@ -512,7 +889,7 @@ def build_figure(
 
     if highlight is not None:
         anchor = result.positions([highlight])[0]
-        near_rows, near_xy = located(neighbours)
+        near_rows, near_xy = _located(result, neighbours)
         if not np.isnan(anchor[0]) and len(near_rows):
             traces.append(lines_from(anchor, near_xy, NEIGHBOUR, "lines"))
         if len(near_rows):
@@ -548,7 +925,7 @@ def build_figure(
         ))
         if near_tag is not None and near_tag in result.tag_names:
             at = result.tag_coords[list(result.tag_names).index(near_tag)]
-            item_rows, item_xy = located(tag_items)
+            item_rows, item_xy = _located(result, tag_items)
             if len(item_rows):
                 traces.append(lines_from(at, item_xy, TAG_COLOUR, "lines"))
                 item_custom, _ = _hover(data, item_rows, points)
@@ -565,7 +942,8 @@ def build_figure(
         margin=dict(l=10, r=10, t=40, b=10),
         plot_bgcolor="#fafafa",
         showlegend=bool(legend),
-        legend=dict(itemsizing="constant", font=dict(size=11), title=dict(text=""))
+        legend=dict(itemsizing="constant", font=dict(size=11),
+                    title=dict(text=html.plotly_escape(paint.title)))
         if legend != "below"
         else dict(
             itemsizing="constant", font=dict(size=10), orientation="h", yanchor="top", y=-0.02,
@@ -583,30 +961,23 @@ def build_figure(
     return fig
 
 
-# ------------------------------------------------------------------------------------ selection
-def selection(event: object) -> tuple[list[int], list[int]]:
-    """(item or user rows, tag rows) selected in a chart event, in selection order, unique."""
-    try:
-        selected = event.selection.points  # type: ignore[attr-defined]
-    except (AttributeError, KeyError):
-        return [], []
-    rows: list[int] = []
-    tags: list[int] = []
-    for point in selected or []:
-        custom = point.get("customdata")
-        if isinstance(custom, (list, tuple)):
-            custom = custom[0] if custom else None
-        if custom is None:
-            continue
-        try:
-            value = int(custom)
-        except (TypeError, ValueError):
-            continue
-        target = rows if value >= 0 else tags
-        value = value if value >= 0 else -1 - value
-        if value not in target:
-            target.append(value)
-    return rows, tags
+def _hover(data: Dataset, rows: np.ndarray, points: str) -> tuple[np.ndarray, str]:
+    """customdata [row, name, category, count] (strings escaped) and the hover template."""
+    labels, details, counts = _hover_text(data, np.asarray(rows, dtype=np.int64), points)
+    if points == "users":
+        template = ("<b>User %{customdata[1]}</b><br>%{customdata[2]}<br>"
+                    "%{customdata[3]:,} interactions<extra></extra>")
+    else:
+        template = (
+            "<b>%{customdata[1]}</b><br>%{customdata[2]}<br>%{customdata[3]:,} likes"
+            "<extra></extra>"
+        )
+    custom = np.empty((len(rows), 4), dtype=object)
+    custom[:, 0] = np.asarray(rows).astype(int)
+    custom[:, 1] = [html.plotly_escape(label) for label in labels]
+    custom[:, 2] = [html.plotly_escape(detail) for detail in details]
+    custom[:, 3] = np.asarray(counts).astype(int)
+    return custom, template
 
 
 # ------------------------------------------------------------------------------------ downloads
@@ -652,12 +1023,14 @@ def projection_table(data: Dataset, result: Projection, points: str = "items") -
     return frame
 
 
-def downloads(data: Dataset, result: Projection, fig: go.Figure, points: str, stem: str) -> None:
-    """CSV of the projection and the figure as a self-contained HTML file (PNG: the camera)."""
+def downloads(data: Dataset, result: Projection, settings: Settings, stem: str, *,
+              figure: Callable[[], go.Figure]) -> None:
+    """CSV of the projection and the map as a self-contained HTML file (Plotly, built on
+    request, server-side: the page itself never loads Plotly); PNG: the map's toolbar."""
     cols = st.columns([1, 1, 3], vertical_alignment="center")
     cols[0].download_button(
         "Projection (CSV)",
-        data=lambda: projection_table(data, result, points).to_csv(index=False),
+        data=lambda: projection_table(data, result, settings.points).to_csv(index=False),
         file_name=f"{stem}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -666,14 +1039,15 @@ def downloads(data: Dataset, result: Projection, fig: go.Figure, points: str, st
     )
     cols[1].download_button(
         "Figure (HTML)",
-        data=lambda: fig.to_html(include_plotlyjs=True, full_html=True),
+        data=lambda: figure().to_html(include_plotlyjs=True, full_html=True),
         file_name=f"{stem}.html",
         mime="text/html",
         icon=":material/download:",
         on_click="ignore",
         key=f"dl_html_{stem}",
+        help="An interactive copy of the map to share (zoom, hover), in one HTML file.",
     )
-    cols[2].caption("PNG: the camera icon in the chart's toolbar saves the view as an image.")
+    cols[2].caption("PNG: the download button in the map's toolbar saves the view as an image.")
 
 
 def latent_models(data: Dataset, exclude: str | None = None) -> list[dict]:

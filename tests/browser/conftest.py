@@ -129,7 +129,10 @@ APP_IDLE = (
     "() => { const app = document.querySelector('[data-testid=stApp]');"
     " return app && app.dataset.testScriptState === 'notRunning'"
     " && app.dataset.testConnectionState === 'CONNECTED'"
-    " && !document.querySelector('[data-testid=stSkeleton]'); }"
+    " && !document.querySelector('[data-testid=stSkeleton]')"
+    # every canvas map (recsys_core/ui/scatter_component.py) has drawn its data
+    " && [...document.querySelectorAll('[class*=\"st-key-scatter_\"]')]"
+    ".every(c => c.querySelector('.rx-scatter[data-state=drawn]')); }"
 )
 
 

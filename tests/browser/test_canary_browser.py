@@ -175,7 +175,9 @@ def test_every_page_with_the_payload_data(watched, app_url, canary, world):
     pca = {"proj": "pca", "colour": "category"}
     visit(watched, url(app_url, "embeddings", **base, **pca, item=odd_id), canary)
     assert odd_name in headers(watched)
-    legend = plot_texts(watched)
+    legend = watched.eval_on_selector_all(  # the canvas map's legend (scatter_component)
+        ".rx-sc-legend .rx-sc-name", "names => names.map(n => n.textContent)"
+    )
     for category in payloads(canary.host)["categories"]:
         assert category in legend, (category, legend)  # the legend entry, literally
     hover = _hover_the_star(watched)
@@ -198,24 +200,18 @@ def test_every_page_with_the_payload_data(watched, app_url, canary, world):
 
 
 def _hover_the_star(page) -> str:
-    """Move the mouse over the selected item's star on the map; the hover label's text."""
+    """Move the mouse over the selected item's star on the (canvas) map; the tooltip's text."""
     point = page.evaluate(
         """() => {
-          const gd = document.querySelector('.js-plotly-plot');
-          const trace = gd._fullData.find(t => t.meta === 'selected');
-          const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-          const box = gd.getBoundingClientRect();
-          return [box.left + xa._offset + xa.l2p(trace.x[0]),
-                  box.top + ya._offset + ya.l2p(trace.y[0])];
+          const map = document.querySelector('.rx-scatter').rxScatter;
+          const at = map.screenOfData(map.meta.highlight.x, map.meta.highlight.y);
+          return [at.x, at.y];
         }"""
     )
     page.mouse.move(point[0] - 30, point[1] - 30)
     page.mouse.move(point[0], point[1], steps=5)
-    page.wait_for_selector(".hoverlayer .hovertext", timeout=10_000)
-    return page.evaluate(
-        "() => [...document.querySelectorAll('.hoverlayer text')].map(t => t.textContent)"
-        ".join(' ')"
-    )
+    page.wait_for_selector(".rx-sc-tip:not([hidden])", timeout=10_000)
+    return page.evaluate("() => document.querySelector('.rx-sc-tip').textContent")
 
 
 URL_PAYLOADS = [
