@@ -33,19 +33,22 @@ if data is not None:
         "user and item."
     )
     cols[3].metric(
-        "Density", f"{data.density:.2%}", help="The share of user-item pairs that are a like."
+        "Density", f"{data.density:.2%}", help="The share of user-item pairs with an interaction."
     )
     if data.description:
         text.caption(data.description)
 
     st.subheader("Where to go next", anchor=False)
     params = state.carried()  # the same view the sidebar's links carry
-    columns = st.columns(3, gap="medium")
-    for position, (url_path, (label, about)) in enumerate(DESTINATIONS.items()):
-        info = navigation.BY_PATH[url_path]
-        with columns[position % 3]:
-            st.page_link(info.script, label=label, icon=info.icon, query_params=params)
-            st.caption(about)
+    places = list(DESTINATIONS.items())
+    for row in range(0, len(places), 3):  # a row of columns per three, so the rows line up
+        for column, (url_path, (label, about)) in zip(
+            st.columns(3, gap="medium"), places[row : row + 3]
+        ):
+            info = navigation.BY_PATH[url_path]
+            with column:
+                st.page_link(info.script, label=label, icon=info.icon, query_params=params)
+                st.caption(about)
 
 st.subheader("Datasets", anchor=False)
 rows = [

@@ -96,9 +96,9 @@ def start_status(data: Dataset) -> None:
     if st.session_state.get(TRAINED) == current["model_id"]:
         seconds = current.get("fit_seconds")
         took = f" in {seconds:.1f} s" if isinstance(seconds, int | float) else ""
-        said = f"**Ready.** A first model ({label}) was trained on the demo{took}."
+        said = f"**Ready.** A first model, {label}, was trained on the demo{took}."
     elif len(entries) == 1:
-        said = f"**Ready.** One model ({label}) is trained on this dataset."
+        said = f"**Ready.** One model, {label}, is trained on this dataset."
     else:
         said = (
             f"**Ready.** {len(entries)} models are trained on this dataset; the pages show "

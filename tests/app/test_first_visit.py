@@ -68,7 +68,7 @@ def test_the_start_page_says_it_trained_then_ready_with_a_link(first_model_on, m
     assert not at.exception, at.exception
     [entry] = ModelStore().list()
     said = " ".join(shown(m.value) for m in at.markdown)
-    assert "Ready." in said and "A first model (ALS (WRMF)) was trained on the demo" in said
+    assert "Ready." in said and "A first model, ALS (WRMF), was trained on the demo" in said
     assert "Similar items" in said
     # the next step is a link to Similar items that keeps the view (the model now)
     links = [p for p in at.get("page_link") if p.proto.label == "Browse similar items"]
@@ -80,7 +80,7 @@ def test_the_start_page_says_it_trained_then_ready_with_a_link(first_model_on, m
     other_session = open_page("start", dataset="demo")  # another browser: no second model
     assert not other_session.exception
     said = " ".join(shown(m.value) for m in other_session.markdown)
-    assert "One model (ALS (WRMF)) is trained on this dataset" in said
+    assert "One model, ALS (WRMF), is trained on this dataset" in said
     assert len(ModelStore().list()) == 1
 
 
