@@ -27,6 +27,7 @@ them with no training item are counted (``n_users_without_train``) and scored li
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,10 +151,11 @@ class EvaluationResult:
     def summary(self) -> dict[str, Any]:
         """What the store keeps in ``meta["metrics"][protocol key]``: the aggregates (NaN as
         None) plus ``k``, ``split``, ``seed``, user counts, timings, conventions and
-        ``metrics_version`` (:data:`METRICS_VERSION`)."""
+        ``metrics_version`` (:data:`METRICS_VERSION`); ``rerank`` (the settings string) for
+        lists re-ranked by :mod:`recsys_core.rerank`."""
         out: dict[str, Any] = {key: _json_float(value) for key, value in self.metrics.items()}
         for key in ("k", "split", "seed", "n_users", "n_users_without_train", "fit_seconds",
-                    "eval_seconds"):
+                    "eval_seconds", "rerank"):
             if key in self.protocol:
                 out[key] = _json_float(self.protocol[key])
         out["conventions"] = dict(self.conventions)
@@ -161,14 +163,19 @@ class EvaluationResult:
         return out
 
     def protocol_key(self) -> str:
-        """The key under which the store keeps these metrics, e.g. ``"holdout:5:seed=0@k=10"``."""
+        """The key under which the store keeps these metrics, e.g. ``"holdout:5:seed=0@k=10"``
+        (``"...@k=10|rerank:popularity=0.5"`` for re-ranked lists)."""
         return protocol_key(self.protocol.get("split"), self.protocol.get("seed"),
-                            self.protocol["k"])
+                            self.protocol["k"], self.protocol.get("rerank"))
 
 
-def protocol_key(split: str | None, seed: int | None, k: int) -> str:
-    """``"<split>:seed=<seed>@k=<k>"``: names an evaluation protocol in a model's meta.json."""
-    return f"{split or 'given'}:seed={seed}@k={int(k)}"
+def protocol_key(split: str | None, seed: int | None, k: int, rerank: Any = None) -> str:
+    """``"<split>:seed=<seed>@k=<k>"``: names an evaluation protocol in a model's meta.json;
+    with a re-ranking (settings or their string), ``"...|rerank:<settings>"`` so its metrics
+    never replace the plain ones (:func:`recsys_core.rerank.split_protocol_key` splits it)."""
+    key = f"{split or 'given'}:seed={seed}@k={int(k)}"
+    text = str(rerank) if rerank is not None else ""
+    return f"{key}|rerank:{text}" if text else key
 
 
 def upgrade_stored_metrics(metrics: Any) -> Any:
@@ -264,6 +271,7 @@ def evaluate(
     users: np.ndarray | None = None,
     block_size: int | None = None,
     progress: Progress | None = None,
+    rerank: Callable[[np.ndarray, np.ndarray, int], np.ndarray] | None = None,
 ) -> EvaluationResult:
     """Ranking metrics of a fitted model on held-out interactions.
 
@@ -295,6 +303,11 @@ def evaluate(
         Users scored at once; default so that a block holds about 2**21 scores (8 MB).
     progress : callable, optional
         ``progress(fraction, message)`` after each block.
+    rerank : callable, optional
+        ``rerank(scores, users, k) -> ids``, replacing the plain top k of each block: scores
+        float32 [b, n_items] (training items -inf; it may modify them), users int [b], ids
+        int64 [b, k] with -1 padding (:meth:`recsys_core.rerank.Reranker.select`). Every
+        metric but ``auc_full`` (a property of the full ranking) is computed on its lists.
 
     Returns
     -------
@@ -355,7 +368,7 @@ def evaluate(
         scores = scorer.scores(block)  # float32 [b, n_items], training items -inf
         if full_auc:
             block_full_auc = _full_auc(scores, block, test, train_counts, n_items)
-        ids = _top_k(scores, k)
+        ids = _top_k(scores, k) if rerank is None else rerank(scores, block, k)
         del scores
         all_ids[first : first + len(block)] = ids
 
@@ -739,12 +752,25 @@ def library_versions() -> dict[str, str | None]:
     return versions()
 
 
-def _evaluate_split(model, dataset, split, k, algorithm, full_auc, block_size, progress):
+def _evaluate_split(model, dataset, split, k, algorithm, full_auc, block_size, progress,
+                    rerank=None):
     """``evaluate`` on a split's train/test parts, with the dataset's categories; full AUC by
-    default for lightfm (its own ``auc_score`` convention)."""
+    default for lightfm (its own ``auc_score`` convention). ``rerank`` (settings or their
+    string) re-ranks every list, popularity counted on the train part; the protocol then
+    records it (``protocol["rerank"]``), so the result is stored under its own key."""
     if full_auc is None:
         full_auc = algorithm == "lightfm"
-    return evaluate(
+    select = None
+    if rerank is not None:
+        from .rerank import Reranker, RerankSettings
+
+        settings = rerank if isinstance(rerank, RerankSettings) else RerankSettings.parse(rerank)
+        if not settings.is_identity:
+            reranker = Reranker(settings, model, dataset, split.train)
+            select, rerank = reranker.select, str(reranker.settings)
+        else:
+            rerank = None
+    result = evaluate(
         model,
         split.train,
         split.test,
@@ -753,7 +779,11 @@ def _evaluate_split(model, dataset, split, k, algorithm, full_auc, block_size, p
         full_auc=full_auc,
         block_size=block_size,
         progress=progress,
+        rerank=select,
     )
+    if rerank is not None:
+        result.protocol["rerank"] = rerank
+    return result
 
 
 def evaluate_model(
@@ -770,6 +800,7 @@ def evaluate_model(
     progress: Progress | None = None,
     split: Any = None,
     on_epoch: OnEpoch | None = None,
+    rerank: Any = None,
 ) -> EvaluationResult:
     """Split, fit on the train part, evaluate on the test part: the whole protocol.
 
@@ -795,6 +826,8 @@ def evaluate_model(
         ``progress(fraction, message)``: the first 80% for fitting, the rest for evaluating.
     on_epoch : callable, optional
         Passed to the adapter's ``fit`` (early stopping in :mod:`recsys_core.tuning`).
+    rerank : RerankSettings or str, optional
+        Re-rank every list (:mod:`recsys_core.rerank`); recorded as ``protocol["rerank"]``.
 
     Returns
     -------
@@ -820,7 +853,8 @@ def evaluate_model(
         on_epoch=on_epoch,
     )
     result = _evaluate_split(
-        model, dataset, split, k, algorithm, full_auc, block_size, _scaled(progress, 0.8, 1.0)
+        model, dataset, split, k, algorithm, full_auc, block_size, _scaled(progress, 0.8, 1.0),
+        rerank=rerank,
     )
     result.model = model
     result.protocol.update(
@@ -888,13 +922,62 @@ def evaluate_stored(
     block_size: int | None = None,
     progress: Progress | None = None,
     record: bool = True,
+    rerank: Any = None,
 ) -> EvaluationResult:
     """Evaluate a stored model on the split it was trained on; record the metrics in its meta.
 
     Only models trained on a split's train part (``evaluate DATASET ALGO --save``, ``tune``)
     can be evaluated: for a model trained on the whole dataset every held-out interaction was
-    seen in training, which is a UserError naming the fix.
+    seen in training, which is a UserError naming the fix. ``rerank`` (settings or their
+    string) re-ranks every list; the metrics are then recorded under their own key.
     """
+    opened = open_stored_split(model_id, store=store, progress=_scaled(progress, 0.0, 0.2))
+    result = _evaluate_split(
+        opened.model, opened.dataset, opened.split, k, opened.meta.get("algorithm"), full_auc,
+        block_size, _scaled(progress, 0.2, 1.0), rerank=rerank,
+    )
+    opened.describe(result)
+    if record:
+        opened.store.record_metrics(model_id, result.protocol_key(), result.summary())
+    return result
+
+
+@dataclass
+class StoredSplit:
+    """A stored model reopened on the split it was trained on (:func:`open_stored_split`)."""
+
+    model_id: str
+    model: Recommender
+    dataset: Any
+    split: Any
+    meta: dict
+    store: Any
+
+    def describe(self, result: EvaluationResult) -> None:
+        """Fill a result's protocol (split, seed, model id...) and model from this one."""
+        info = (self.meta.get("extra") or {}).get("split") or {}
+        result.model = self.model
+        result.protocol.update(
+            {
+                "split": info["spec"],
+                "seed": info.get("seed"),
+                "fit_seconds": self.meta.get("fit_seconds"),
+                "algorithm": self.meta.get("algorithm"),
+                "params": self.meta.get("params"),
+                "dataset": self.dataset.name,
+                "fingerprint": self.dataset.fingerprint,
+                "versions": library_versions(),
+                "model_id": self.model_id,
+            }
+        )
+
+
+def open_stored_split(
+    model_id: str, *, store: Any = None, progress: Progress | None = None
+) -> StoredSplit:
+    """A stored model, its dataset and the split it was trained on (rebuilt from its meta),
+    with the split's train part attached; a UserError naming the fix for a model trained on
+    the whole dataset."""
     from .errors import UserError
     from .store import ModelStore
 
@@ -908,30 +991,10 @@ def evaluate_stored(
             f"overlaps its training data; run `evaluate {meta.get('dataset')} "
             f"{meta.get('algorithm')} --save` to store a model trained on a split."
         )
-    model, dataset = store.open(model_id, progress=_scaled(progress, 0.0, 0.2))
+    model, dataset = store.open(model_id, progress=progress)
     split = _split_for(dataset, info["spec"], info.get("seed"))
     model.attach(split.train)  # history-based families score from the attached interactions
-    result = _evaluate_split(
-        model, dataset, split, k, meta.get("algorithm"), full_auc, block_size,
-        _scaled(progress, 0.2, 1.0),
-    )
-    result.model = model
-    result.protocol.update(
-        {
-            "split": info["spec"],
-            "seed": info.get("seed"),
-            "fit_seconds": meta.get("fit_seconds"),
-            "algorithm": meta.get("algorithm"),
-            "params": meta.get("params"),
-            "dataset": dataset.name,
-            "fingerprint": dataset.fingerprint,
-            "versions": library_versions(),
-            "model_id": model_id,
-        }
-    )
-    if record:
-        store.record_metrics(model_id, result.protocol_key(), result.summary())
-    return result
+    return StoredSplit(model_id, model, dataset, split, meta, store)
 
 
 def _plain_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -1239,6 +1302,8 @@ __all__ = [
     "evaluate",
     "evaluate_model",
     "evaluate_stored",
+    "open_stored_split",
+    "StoredSplit",
     "save_result",
     "split_variant",
     "learning_curve",

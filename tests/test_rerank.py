@@ -1,0 +1,494 @@
+"""The re-ranking layer (``recsys_core.rerank``): its settings string, the dials against slow
+references written from their definitions, the filters, the evaluation hook and the stored
+sweep; and what the issue measures on the demo (ALS, holdout:5, k = 10)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recsys_core import rerank
+from recsys_core.dataset import Dataset
+from recsys_core.errors import ParameterError, UserError
+from recsys_core.evaluation import (
+    _Scorer,
+    _split_for,
+    _top_k,
+    evaluate,
+    evaluate_model,
+    evaluate_stored,
+    protocol_key,
+    save_result,
+)
+from recsys_core.rerank import Reranker, RerankSettings, parse_rerank
+from recsys_core.store import ModelStore
+from recsys_core.training import fit_model
+
+
+# ----------------------------------------------------------------------------- the settings
+def test_parse_and_canonical_string():
+    got = RerankSettings.parse(" diversity = 0.30, popularity=.5 ,exclude-category=Music|Food ")
+    assert got.popularity == 0.5 and got.diversity == 0.3 and got.calibration == 0.0
+    assert got.exclude_categories == ("Food", "Music")
+    assert str(got) == "popularity=0.5,diversity=0.3,exclude_category=Food|Music"
+    assert RerankSettings.parse(str(got)) == got
+    assert str(RerankSettings.parse("popularity=0,diversity=0.0")) == ""
+    assert RerankSettings.parse("").is_identity and RerankSettings.parse(None).is_identity
+    assert RerankSettings.parse("popularity=0.12345").popularity == 0.123
+    repeated = RerankSettings.parse("exclude_category=A,exclude_category=B|A")
+    assert repeated.exclude_categories == ("A", "B")
+
+
+def test_names_with_separators_round_trip():
+    odd = RerankSettings(only_categories=("Arts, crafts", "a|b", "x=y", "50%"),
+                         exclude_items=("i,1",), min_popularity=3, max_popularity=40)
+    text = str(odd)
+    assert text.count(",") == 3  # only the separators of the four settings
+    assert RerankSettings.parse(text) == odd
+
+
+@given(
+    dials=st.tuples(*(st.floats(0, 1, allow_nan=False) for _ in range(3))),
+    names=st.lists(st.text(min_size=1, max_size=8).filter(lambda t: t.strip()), max_size=3),
+    low=st.one_of(st.none(), st.integers(0, 50)),
+)
+@settings(max_examples=80, deadline=None)
+def test_any_settings_round_trip_through_their_string(dials, names, low):
+    made = RerankSettings(*dials, exclude_categories=names, only_tags=names[:1],
+                          min_popularity=low)
+    again = RerankSettings.parse(str(made))
+    assert again == made
+    assert str(again) == str(made)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("popularity=1.5", "popularity dial needs a number from 0 to 1"),
+        ("diversity=-0.1", "diversity dial needs a number from 0 to 1"),
+        ("calibration=nan", "calibration dial needs a number from 0 to 1"),
+        ("popularity=high", "popularity dial needs a number from 0 to 1"),
+        ("popularty=0.5", "did you mean popularity"),
+        ("colour=red", "Unknown re-ranking setting 'colour'"),
+        ("diversity", "needs a value, as in diversity=0.5"),
+        ("exclude_category=", "needs a value"),
+        ("popularity=0.2,popularity=0.4", "given twice"),
+        ("min_popularity=2.5", "whole number"),
+        ("max_popularity=-1", "whole number"),
+        ("min_popularity=9,max_popularity=3", "no item can pass both"),
+    ],
+)
+def test_bad_settings_are_one_sentence(text, words):
+    with pytest.raises(ParameterError) as caught:
+        RerankSettings.parse(text)
+    message = str(caught.value)
+    assert words in message
+    assert "\n" not in message and message.endswith(".")
+
+
+def test_cli_flags_join_the_string():
+    got = parse_rerank("popularity=0.5", exclude_categories=["Food"], only_categories=["a,b"])
+    assert got.exclude_categories == ("Food",) and got.only_categories == ("a,b",)
+    assert RerankSettings.parse(str(got)) == got
+
+
+def test_protocol_keys_keep_reranked_metrics_apart():
+    plain = protocol_key("holdout:5", 0, 10)
+    keyed = protocol_key("holdout:5", 0, 10, RerankSettings(popularity=0.5))
+    assert plain == "holdout:5:seed=0@k=10"
+    assert keyed == "holdout:5:seed=0@k=10|rerank:popularity=0.5"
+    assert protocol_key("holdout:5", 0, 10, RerankSettings()) == plain
+    assert rerank.split_protocol_key(keyed) == (plain, "popularity=0.5")
+    assert rerank.split_protocol_key(plain) == (plain, "")
+    assert rerank.protocol_key_with(plain, "diversity=0.3") == plain + "|rerank:diversity=0.3"
+
+
+# ------------------------------------------------------------------------ a small dataset
+def small_dataset(seed: int = 0, n_users: int = 40, n_items: int = 60) -> Dataset:
+    """Random likes with a long tail; items in 4 categories (a few without one) and tags."""
+    rng = np.random.default_rng(seed)
+    weights = 1.0 / np.arange(1, n_items + 1)
+    rows = []
+    for user in range(n_users):
+        liked = rng.choice(n_items, size=int(rng.integers(3, 12)), replace=False,
+                           p=weights / weights.sum())
+        rows += [(f"u{user}", f"i{item}") for item in liked]
+    frame = pd.DataFrame(rows, columns=["user", "item"])
+    categories = np.array(["Food", "Music", "Art", "Sport"])[np.arange(n_items) % 4]
+    categories[::13] = ""
+    items = pd.DataFrame({
+        "item_id": [f"i{j}" for j in range(n_items)],
+        "category": categories,
+        "tags": [["even" if j % 2 == 0 else "odd", f"t{j % 3}"] for j in range(n_items)],
+    })
+    return Dataset.from_frame("small", frame, items)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """The small dataset read from files (so the store can reopen it) and an ALS model."""
+    from recsys_core.datasets import load_dataset
+
+    made = small_dataset()
+    folder = tmp_path_factory.mktemp("small")
+    rows, cols = made.interactions.nonzero()
+    pd.DataFrame({"user": made.user_ids[rows], "item": made.item_ids[cols]}).to_csv(
+        folder / "small.csv", index=False)
+    items = made.items[["item_id", "category"]].assign(tags=made.items["tags"].map("|".join))
+    items.to_csv(folder / "small-items.csv", index=False)
+    source = {"spec": str(folder / "small.csv"), "data_dir": None,
+              "options": {"items_path": str(folder / "small-items.csv")}}
+    dataset = load_dataset(source["spec"], **source["options"])
+    assert dataset.n_items == made.n_items and dataset.items["tags"].map(len).min() == 2
+    dataset.extras["source"] = source  # what the store records to reopen it
+    model = fit_model(dataset, "als", {"factors": 8, "iterations": 5, "random_state": 0})
+    return dataset, model
+
+
+def test_resolve_takes_the_datasets_spelling_and_names_unknowns(small):
+    dataset, _ = small
+    got = RerankSettings(exclude_categories=("food",), only_tags=("EVEN",)).resolve(dataset)
+    assert got.exclude_categories == ("Food",) and got.only_tags == ("even",)
+    with pytest.raises(ParameterError) as caught:
+        RerankSettings(only_categories=("Fodo",)).resolve(dataset)
+    assert str(caught.value) == f"No category 'Fodo' in {dataset.label}; the closest are Food."
+    with pytest.raises(ParameterError, match="No tag 'evn'"):
+        RerankSettings(exclude_tags=("evn",)).resolve(dataset)
+    with pytest.raises(ParameterError, match="Item 'nope' is not in"):
+        RerankSettings(exclude_items=("nope",)).resolve(dataset)
+
+
+def test_filters_leave_out_exactly_what_they_name(small):
+    dataset, model = small
+    items = dataset.items
+    popularity = np.bincount(dataset.interactions.indices, minlength=dataset.n_items)
+    cases = {
+        "exclude_category=Food|Art": ~items["category"].isin(["Food", "Art"]),
+        "only_category=Music": items["category"] == "Music",
+        "exclude_tag=even": items["tags"].map(lambda t: "even" not in t),
+        "only_tag=t1|t2": items["tags"].map(lambda t: bool({"t1", "t2"} & set(t))),
+        "exclude_item=i0|i5": ~items["item_id"].isin(["i0", "i5"]),
+        "min_popularity=2,max_popularity=6": (popularity >= 2) & (popularity <= 6),
+    }
+    for text, wanted in cases.items():
+        reranker = Reranker(text, model, dataset)
+        np.testing.assert_array_equal(reranker.allowed, np.asarray(wanted, bool), err_msg=text)
+        for dials in ("", ",popularity=0.7,diversity=0.4,calibration=0.3"):
+            both = Reranker(text + dials, model, dataset)
+            for user in range(dataset.n_users):
+                seen = set(dataset.interactions[user].indices.tolist())
+                left = (set(np.flatnonzero(both.allowed).tolist()) - seen)
+                got, scores = both.recommend(user, 5)
+                assert len(got) == min(5, len(left)), (text + dials, user)
+                assert set(got.tolist()) <= left and len(set(got.tolist())) == len(got)
+                assert scores.dtype == np.float32 and got.dtype == np.int64
+
+
+def test_similar_and_history_queries_keep_the_filters(small):
+    dataset, model = small
+    reranker = Reranker("exclude_category=Music,diversity=0.5,popularity=0.3", model, dataset)
+    music = set(np.flatnonzero(dataset.items["category"] == "Music").tolist())
+    for item in range(0, dataset.n_items, 7):
+        got, _ = reranker.similar_items(item, 8)
+        assert len(got) == 8 and not music & set(got.tolist()) and item not in got
+    history = np.array([1, 2, 3])
+    got, _ = Reranker("exclude_category=Music,calibration=0.6", model, dataset) \
+        .recommend_for_history(history, 8)
+    assert len(got) == 8 and not music & set(got.tolist()) and not {1, 2, 3} & set(got)
+
+
+def test_identity_settings_are_the_model_itself(small):
+    dataset, model = small
+    for user in range(0, dataset.n_users, 3):
+        want = model.recommend(user, 6)
+        for got in (rerank.recommend(model, dataset, user, 6, "popularity=0"),
+                    Reranker("diversity=0,calibration=0", model, dataset).recommend(user, 6)):
+            for a, b in zip(got, want):
+                np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(rerank.similar_items(model, dataset, 4, 5, None)[0],
+                                  model.similar_items(4, 5)[0])
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["popularity=0.6", "diversity=0.5", "calibration=0.7", "diversity=1,calibration=0.4",
+     "popularity=0.3,diversity=0.3,calibration=0.3,exclude_tag=t0"],
+)
+def test_one_user_and_a_block_choose_the_same(small, text):
+    dataset, model = small
+    reranker = Reranker(text, model, dataset)
+    users = np.arange(dataset.n_users)
+    scores = _Scorer(model, dataset.interactions).scores(users)
+    block = reranker.select(scores, users, 7)
+    for user in users:
+        one, _ = reranker.recommend(int(user), 7)
+        np.testing.assert_array_equal(one, block[user][block[user] >= 0])
+
+
+# ------------------------------------------------------------------ the dials, by definition
+ALPHA = 0.01
+
+
+def reference_kl(target: np.ndarray, codes: list[int]) -> float:
+    """Steck's miscalibration KL(p || (1 - a) q + a p) of a list's categories (codes >= 0)."""
+    counts = np.bincount([c for c in codes if c >= 0], minlength=len(target)).astype(float)
+    q = counts / counts.sum() if counts.sum() else counts
+    smoothed = (1 - ALPHA) * q + ALPHA * target
+    return float(sum(p * math.log(p / s) for p, s in zip(target, smoothed) if p > 0))
+
+
+def reference_rerank(scores, ids, k, tail, unit, codes, target, p, d, c):
+    """The dials as written in docs/METRICS.md, one candidate at a time (slow, obvious)."""
+    m = len(ids)
+    rel = (scores - scores.min()) / (scores.max() - scores.min())
+    base = [(1 - p) * rel[i] + p * tail[ids[i]] for i in range(m)]
+    order = sorted(range(m), key=lambda i: -base[i])  # stable: model order on ties
+
+    def sim(i, j):
+        if unit is not None:
+            return float(unit[ids[i]].astype(float) @ unit[ids[j]].astype(float))
+        a, b = codes[ids[i]], codes[ids[j]]
+        return 1.0 if a >= 0 and a == b else 0.0
+
+    def greedy(dd):
+        chosen = []
+        for _ in range(min(k, m)):
+            best, best_gain = None, -math.inf
+            for i in order:
+                if i in chosen:
+                    continue
+                near = max((sim(i, j) for j in chosen), default=0.0)
+                gain = (1 - c) * ((1 - dd) * base[i] - dd * near)
+                if c > 0 and target is not None and target.sum() > 0:
+                    gain -= c * reference_kl(target, [codes[ids[j]] for j in chosen + [i]])
+                if gain > best_gain + 1e-12:
+                    best, best_gain = i, gain
+            chosen.append(best)
+        return chosen
+
+    def spread(chosen):
+        pairs = [(i, j) for i in chosen for j in chosen if i != j]
+        return sum(1 - sim(i, j) for i, j in pairs) / len(pairs) if pairs else 0.0
+
+    if d == 0 and (c == 0 or target is None):
+        return [ids[i] for i in order[:k]]
+    chosen = greedy(d)
+    if d > 0:
+        plain = greedy(0.0) if c > 0 else order[:k]
+        if spread(chosen) < spread(plain) - 1e-6:
+            chosen = plain
+    return [ids[i] for i in chosen]
+
+
+class VectorModel:
+    """Just enough of a model for a Reranker: item vectors (or none)."""
+
+    def __init__(self, vectors):
+        self.vectors, self.user_items_ = vectors, None
+
+    def item_vectors(self):
+        return self.vectors
+
+
+@pytest.mark.parametrize("use_vectors", [True, False])
+@pytest.mark.parametrize(
+    "dials", [(0.5, 0, 0), (1, 0, 0), (0, 0.5, 0), (0, 1, 0), (0, 0, 0.5), (0, 0, 1),
+              (0.3, 0.4, 0.5), (0.2, 0.7, 0)],
+)
+def test_dials_match_their_definition(small, use_vectors, dials):
+    dataset, _ = small
+    rng = np.random.default_rng(int(sum(dials) * 100) + use_vectors)
+    vectors = rng.normal(size=(dataset.n_items, 5)).astype(np.float32) if use_vectors else None
+    p, d, c = dials
+    reranker = Reranker(RerankSettings(p, d, c), VectorModel(vectors), dataset)
+    unit = reranker._vectors if use_vectors else None
+    codes = reranker.codes
+    users = np.arange(12)
+    scores = rng.normal(size=(len(users), dataset.n_items)).astype(np.float32)
+    pools = _top_k(scores, 25)
+    for row, user in enumerate(users):
+        ids = pools[row]
+        row_scores = scores[row, ids].astype(np.float64)
+        history = dataset.interactions[int(user)].indices
+        target = reranker._target_of(history)[0]
+        want = reference_rerank(row_scores, ids, 8, reranker._tail, unit, codes, target, p, d, c)
+        got, _ = reranker._one(ids, scores[row, ids], 8, target[None, :])
+        assert got.tolist() == [int(i) for i in want], (dials, row)
+
+
+def test_kl_columns_differ_as_the_full_kl(small):
+    rng = np.random.default_rng(5)
+    target = rng.dirichlet(np.ones(5), size=4)
+    target[0, 2] = 0.0
+    target[0] /= target[0].sum()
+    counts = rng.integers(0, 4, size=(4, 5)).astype(float)
+    got = rerank._kl_after(target, counts, (target == 0).astype(float), True)
+    for row in range(4):
+        listed = [c for c in range(5) for _ in range(int(counts[row, c]))]
+        full = [reference_kl(target[row], listed + [c]) for c in range(5)]
+        full.append(reference_kl(target[row], listed + [-1]))
+        np.testing.assert_allclose(got[row] - got[row, 0], np.array(full) - full[0], atol=1e-9)
+
+
+@given(seed=st.integers(0, 10_000), low=st.floats(0, 1), high=st.floats(0, 1),
+       k=st.integers(1, 12), filtered=st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_popularity_dial_never_raises_mean_popularity(seed, low, high, k, filtered):
+    """For every list, mean popularity at a higher dial <= at a lower one <= the model's."""
+    dataset = small_dataset(seed % 7)
+    rng = np.random.default_rng(seed)
+    scores = rng.normal(size=(10, dataset.n_items)).astype(np.float32)
+    low, high = sorted((low, high))
+    extra = ",exclude_category=Art" if filtered else ""
+    lists = [Reranker(f"popularity={value}{extra}", VectorModel(None), dataset)
+             .select(scores.copy(), np.arange(10), k) for value in (0.0, low, high)]
+    popularity = np.bincount(dataset.interactions.indices, minlength=dataset.n_items)
+    means = [np.where(ids >= 0, popularity[np.maximum(ids, 0)], 0).sum(axis=1)
+             for ids in lists]
+    assert np.all(means[1] <= means[0] + 1e-9) and np.all(means[2] <= means[1] + 1e-9)
+
+
+@given(seed=st.integers(0, 10_000), dial=st.floats(0.01, 1), k=st.integers(2, 12),
+       use_vectors=st.booleans(), others=st.sampled_from(["", ",popularity=0.5",
+                                                          ",calibration=0.5"]))
+@settings(max_examples=60, deadline=None)
+def test_diversity_dial_never_lowers_diversity(seed, dial, k, use_vectors, others):
+    """Every list is at least as diverse (mean pairwise 1 - similarity, in the dial's own
+    similarity) as the list the same settings give without the diversity dial."""
+    dataset = small_dataset(seed % 7)
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(dataset.n_items, 4)).astype(np.float32) if use_vectors else None
+    scores = rng.normal(size=(10, dataset.n_items)).astype(np.float32)
+    users = np.arange(10)
+    with_dial = Reranker(f"diversity={dial}{others}", VectorModel(vectors), dataset)
+    without = Reranker(others.strip(","), VectorModel(vectors), dataset)
+    a = with_dial.select(scores.copy(), users, k)
+    b = without.select(scores.copy(), users, k)
+    similarity = with_dial._similarity(np.maximum(np.concatenate([a, b], 1), 0),
+                                       np.concatenate([a, b], 1) >= 0)
+    positions = np.arange(2 * k)
+    spread_a = similarity.spread(np.where(a >= 0, positions[:k], -1))
+    spread_b = similarity.spread(np.where(b >= 0, positions[k:], -1))
+    assert np.all(spread_a >= spread_b - 1e-6)
+
+
+def test_scores_with_nan_are_never_chosen(small):
+    dataset, _ = small
+    scores = np.random.default_rng(1).normal(size=(3, dataset.n_items)).astype(np.float32)
+    scores[:, :50] = np.nan
+    got = Reranker("popularity=0.5", VectorModel(None), dataset).select(scores, np.arange(3), 12)
+    left = min(12, dataset.n_items - 50)
+    assert np.all((got >= 50) | (got == -1)) and np.all((got >= 0).sum(axis=1) == left)
+
+
+# ------------------------------------------------------------------------ evaluation hook
+@pytest.fixture(scope="module")
+def evaluated(small):
+    dataset, _ = small
+    split = _split_for(dataset, "holdout:2", 0)
+    result = evaluate_model(dataset, "als", {"factors": 8, "iterations": 5, "random_state": 0},
+                            "holdout:2", 5, 0, split=split)
+    return dataset, split, result
+
+
+def test_evaluate_with_identity_rerank_is_plain(evaluated):
+    dataset, split, result = evaluated
+    again = evaluate_model(dataset, "als", result.protocol["params"], "holdout:2", 5, 0,
+                           split=split, rerank="popularity=0")
+    assert "rerank" not in again.protocol
+    for name, value in result.metrics.items():
+        assert again.metrics[name] == pytest.approx(value, nan_ok=True), name
+
+
+def test_evaluate_with_rerank_keys_its_metrics(evaluated):
+    dataset, split, result = evaluated
+    filtered = evaluate(result.model, split.train, split.test, 5,
+                        rerank=Reranker("exclude_category=Food", result.model, dataset,
+                                        split.train).select)
+    assert filtered.metrics["precision"] <= result.metrics["precision"] + 0.2
+    tail = evaluate_model(dataset, "als", result.protocol["params"], "holdout:2", 5, 0,
+                          split=split, rerank=RerankSettings(popularity=1))
+    assert tail.protocol["rerank"] == "popularity=1"
+    assert tail.protocol_key() == "holdout:2:seed=0@k=5|rerank:popularity=1"
+    assert tail.summary()["rerank"] == "popularity=1"
+    assert tail.metrics["mean_popularity"] < result.metrics["mean_popularity"]
+
+
+def test_stored_metrics_and_sweep_sit_beside_the_plain_ones(evaluated, monkeypatch):
+    dataset, split, result = evaluated
+    store = ModelStore()
+    model_id = save_result(result, dataset, store=store, source=dataset.extras["source"])
+    plain = store.meta(model_id)["metrics"]["holdout:2:seed=0@k=5"]
+    evaluate_stored(model_id, 5, store=store, rerank="diversity=0.5")
+    metrics = store.meta(model_id)["metrics"]
+    assert metrics["holdout:2:seed=0@k=5"] == plain
+    assert metrics["holdout:2:seed=0@k=5|rerank:diversity=0.5"]["rerank"] == "diversity=0.5"
+
+    frame = rerank.sweep_stored(model_id, "popularity", (0, 0.5, 1), 5, store=store)
+    assert list(frame["value"]) == [0, 0.5, 1]
+    assert list(frame["stored"]) == [True, False, False]  # at 0: the plain metrics, reused
+    assert frame["precision"].iloc[0] == pytest.approx(plain["precision"])
+    assert frame["key"].iloc[1] == "holdout:2:seed=0@k=5|rerank:popularity=0.5"
+    assert frame["mean_popularity"].iloc[2] < frame["mean_popularity"].iloc[0]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a stored point was computed again")
+
+    monkeypatch.setattr("recsys_core.evaluation._evaluate_split", refuse)
+    again = rerank.sweep_stored(model_id, "popularity", (0, 0.5, 1), 5, store=store)
+    assert again["stored"].all()
+    pd.testing.assert_frame_equal(again.drop(columns="stored"), frame.drop(columns="stored"))
+    only_read = rerank.sweep_stored(model_id, "popularity", (0.25,), 5, store=store,
+                                    compute=False)
+    assert math.isnan(only_read["precision"].iloc[0]) and not only_read["stored"].iloc[0]
+
+
+def test_sweep_of_a_model_in_memory(evaluated):
+    dataset, split, result = evaluated
+    frame = rerank.sweep(result.model, dataset, split, "diversity", (0, 1), 5,
+                         base="exclude_category=Food")
+    assert list(frame["rerank"]) == ["exclude_category=Food",
+                                     "diversity=1,exclude_category=Food"]
+    assert set(rerank.SWEEP_METRICS) <= set(frame.columns)
+    with pytest.raises(ParameterError, match="Unknown dial 'colour'"):
+        rerank.sweep(result.model, dataset, split, "colour")
+
+
+def test_sweep_of_a_model_trained_on_everything_names_the_fix(small):
+    dataset, model = small
+    store = ModelStore()
+    model_id = store.save(model, dataset, overwrite=True, source=dataset.extras["source"])
+    with pytest.raises(UserError, match="--save"):
+        rerank.sweep_stored(model_id, "popularity", (0.5,), 5, store=store)
+
+
+# -------------------------------------------------------------- measured on the demo
+@pytest.mark.slow
+def test_the_demo_measurements_of_the_issue():
+    """ALS (defaults, seed 0), holdout:5, k = 10: popularity=1 cuts mean popularity by at
+    least 30% and raises coverage; diversity=0.5 raises category diversity; excluding a
+    category gives every user exactly 10 items, none of it."""
+    from recsys_core.datasets import load_dataset
+
+    demo = load_dataset("demo")
+    split = _split_for(demo, "holdout:5", 0)
+    plain = evaluate_model(demo, "als", {"random_state": 0}, "holdout:5", 10, 0, split=split)
+    model = plain.model
+    frame = rerank.sweep(model, demo, split, "popularity", (1.0,), 10)
+    assert frame["mean_popularity"].iloc[0] <= 0.7 * plain.metrics["mean_popularity"]
+    assert frame["coverage"].iloc[0] > plain.metrics["coverage"]
+    diverse = rerank.sweep(model, demo, split, "diversity", (0.5,), 10)
+    assert diverse["diversity_category"].iloc[0] > plain.metrics["diversity_category"]
+
+    category = demo.items["category"].value_counts().index[0]
+    reranker = Reranker(f"exclude_category={category}", model, demo, split.train)
+    users = np.flatnonzero(np.diff(split.test.indptr) > 0)
+    lists = reranker.select(_Scorer(model, split.train).scores(users), users, 10)
+    assert (lists >= 0).all()
+    assert not (demo.items["category"].to_numpy()[lists] == category).any()
