@@ -143,7 +143,8 @@ def test_recommend_excludes_seen_items_unless_asked(capsys, home, demo, populari
 
     got = json.loads(cli(home, "recommend", popularity_id, user, "-k", "5", "--json").stdout)
     assert got["items"] == [
-        {"item_id": demo.item_id(i), "name": demo.item_name(i), "score": float(counts[i])}
+        {"item_id": demo.item_id(i), "name": demo.item_name(i),
+         "category": demo.items["category"].iat[i] or None, "score": float(counts[i])}
         for i in unseen
     ]
     code, out, _ = run_main(

@@ -6,7 +6,10 @@
                                    [-k 10] [--min-rating R] [--items FILE] [--data-dir DIR]
                                    [--seed N]
                                    [--full-auc] [--save] [--json]
-    python -m recsys_core evaluate --model MODEL_ID [-k 10] [--json]
+                                   [--rerank SETTINGS] [--exclude-category NAME ...]
+                                   [--only-category NAME ...] [--sweep DIAL]
+    python -m recsys_core evaluate --model MODEL_ID [-k 10] [--rerank ...] [--sweep DIAL]
+                                   [--json]
     python -m recsys_core tune DATASET ALGO (--grid K=V1,V2 ... | --random N [--range K=LO:HI])
                                [--param K=V ...] [--preset P] [--split SPEC] [-k 10]
                                [--metric precision] [--seed N] [--budget SECONDS]
@@ -17,6 +20,12 @@ object with every metric, ``k``, ``n_users``, ``fit_seconds``, ``split``, ``seed
 the protocol). ``--save`` also stores the model (trained on the split) with its metrics in its
 ``meta.json``; ``evaluate --model MODEL_ID`` re-evaluates such a stored model on the split it was
 trained on (rebuilt from its meta) and records the metrics there too.
+
+``--rerank`` (and ``--exclude-category`` / ``--only-category``) evaluates the re-ranked lists
+(``recsys_core.rerank``); their metrics are stored under their own key (``...@k=10|rerank:...``),
+never over the plain ones. ``--sweep DIAL`` evaluates the dial at 0, 0.25, 0.5, 0.75 and 1
+(the other settings fixed) and prints one row per value (``--json``: ``{"sweep": [...]}``);
+with ``--model`` or ``--save`` every point is stored like other metrics.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from typing import Any
 
 from ..errors import UserError
 from .data_cmds import add_items_argument, dataset_source, load_source
+from .model_cmds import add_rerank_arguments, rerank_settings
 from .output import ProgressBar, echo, log, print_json
 
 _SHOWN = (
@@ -56,6 +66,10 @@ def register(subparsers: Any) -> None:
                           "default for lightfm)")
     evaluate.add_argument("--save", action="store_true",
                           help="store the model trained on the split, with its metrics")
+    add_rerank_arguments(evaluate)
+    evaluate.add_argument("--sweep", default=None, metavar="DIAL",
+                          help="evaluate a re-ranking dial (popularity, diversity or "
+                          "calibration) at 0, 0.25, 0.5, 0.75 and 1: the accuracy it costs")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(func=cmd_evaluate)
 
@@ -113,8 +127,15 @@ def _protocol_arguments(parser: argparse.ArgumentParser) -> None:
 # ------------------------------------------------------------------------------------ verbs
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..evaluation import evaluate_model, evaluate_stored, save_result
+    from ..rerank import DIALS
 
     _check_k(args.k)
+    settings = rerank_settings(args)
+    if args.sweep is not None and args.sweep not in DIALS:
+        raise UserError(f"--sweep takes a dial: {', '.join(DIALS)}; got {args.sweep!r}.")
+    if args.sweep is not None:
+        return _sweep(args, settings)
+    rerank = None if settings.is_identity else settings
     if args.model:
         clashing = [flag for flag, value in (
             ("DATASET", args.dataset), ("--param", args.param), ("--preset", args.preset),
@@ -128,7 +149,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             )
         result = evaluate_stored(
             args.model, args.k, full_auc=True if args.full_auc else None,
-            progress=ProgressBar("evaluating"),
+            progress=ProgressBar("evaluating"), rerank=rerank,
         )
         payload = result.to_dict()
     else:
@@ -138,11 +159,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             )
         params = _params(args)
         dataset, source = _load(args)
+        if rerank is not None:
+            rerank = rerank.resolve(dataset)  # an unknown category fails before training
         split, seed = args.split or "holdout:5", 0 if args.seed is None else args.seed
         result = evaluate_model(
             dataset, args.algorithm, params, split, args.k, seed, preset=args.preset,
             full_auc=True if args.full_auc else None,
-            progress=ProgressBar(f"evaluating {args.algorithm}"),
+            progress=ProgressBar(f"evaluating {args.algorithm}"), rerank=rerank,
         )
         payload = result.to_dict()
         if args.save:
@@ -152,6 +175,67 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 0
     _print_evaluation(payload)
     return 0
+
+
+def _sweep(args: argparse.Namespace, settings: Any) -> int:
+    """``evaluate ... --sweep DIAL``: one row of metrics per value of the dial."""
+    from ..evaluation import _split_for, evaluate_model, save_result
+    from ..rerank import SWEEP_VALUES, sweep, sweep_stored
+
+    if args.model:
+        if args.dataset or args.param or args.preset or args.split or args.seed is not None:
+            raise UserError("--model sweeps a stored model on the split it was trained on; "
+                            "drop DATASET, --param, --preset, --split and --seed.")
+        frame = sweep_stored(args.model, args.sweep, SWEEP_VALUES, args.k, base=settings,
+                             progress=ProgressBar(f"sweeping {args.sweep}"))
+        payload: dict[str, Any] = {"model_id": args.model}
+    else:
+        if not args.dataset or not args.algorithm:
+            raise UserError(
+                "evaluate needs DATASET and ALGO (e.g. `evaluate demo als --sweep popularity`), "
+                "or --model MODEL_ID."
+            )
+        params = _params(args)
+        dataset, source = _load(args)
+        settings = settings.resolve(dataset)
+        split_spec, seed = args.split or "holdout:5", 0 if args.seed is None else args.seed
+        split = _split_for(dataset, split_spec, seed)
+        result = evaluate_model(
+            dataset, args.algorithm, params, split_spec, args.k, seed, preset=args.preset,
+            split=split, progress=ProgressBar(f"training {args.algorithm}"),
+        )
+        payload = {"dataset": dataset.name, "algorithm": args.algorithm}
+        if args.save:
+            model_id = save_result(result, dataset, source=source)
+            frame = sweep_stored(model_id, args.sweep, SWEEP_VALUES, args.k, base=settings,
+                                 progress=ProgressBar(f"sweeping {args.sweep}"))
+            payload["model_id"] = model_id
+        else:
+            frame = sweep(result.model, dataset, split, args.sweep, SWEEP_VALUES, args.k,
+                          base=settings, progress=ProgressBar(f"sweeping {args.sweep}"))
+        payload.update({"split": split_spec, "seed": seed})
+    payload.update({"k": args.k, "dial": args.sweep, "base": str(settings)})
+    rows = frame.drop(columns=[c for c in ("key",) if c in frame]).to_dict("records")
+    payload["sweep"] = [{key: _plain(value) for key, value in row.items()} for row in rows]
+    if args.json:
+        print_json(payload)
+        return 0
+    shown = ["value", "precision", "recall", "coverage", "novelty", "mean_popularity",
+             "diversity_category", "diversity_vectors"]
+    base = f" (with {settings})" if str(settings) else ""
+    echo(f"sweep of {args.sweep}{base}, k={args.k}")
+    echo("  ".join(f"{c:>18}" for c in shown))
+    for row in payload["sweep"]:
+        echo("  ".join(f"{_number(row.get(c)):>18}" for c in shown))
+    if payload.get("model_id"):
+        echo(f"stored with {payload['model_id']}")
+    return 0
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
@@ -226,6 +310,8 @@ def _number(value: Any) -> str:
 
 def _print_evaluation(payload: dict[str, Any]) -> None:
     title = f"{payload.get('algorithm')} on {payload.get('dataset')}"
+    if payload.get("rerank"):
+        title += f", re-ranked: {payload['rerank']}"
     echo(f"{title}: split {payload.get('split')}, seed {payload.get('seed')}, "
          f"k={payload.get('k')}, {payload.get('n_users'):,} test users "
          f"({payload.get('n_users_without_train', 0):,} without training data)")

@@ -5,13 +5,18 @@
     python -m recsys_core train DATASET ALGO [--param K=V ...] [--preset NAME] [--items FILE]
                                 [--data-dir DIR] [--force] [--json]
     python -m recsys_core models [--dataset D] [--json]
-    python -m recsys_core similar MODEL_ID ITEM_ID [-k 10] [--json]
-    python -m recsys_core recommend MODEL_ID USER_ID [-k 10] [--include-seen] [--json]
+    python -m recsys_core similar MODEL_ID ITEM_ID [-k 10] [RERANK] [--json]
+    python -m recsys_core recommend MODEL_ID USER_ID [-k 10] [--include-seen] [RERANK] [--json]
 
-``similar`` and ``recommend`` print ``{"items": [{"item_id", "name", "score"}, ...]}`` with
-``--json``, a table otherwise. They reload the model's dataset from what its meta records (a
+    RERANK: [--rerank "popularity=0.5,diversity=0.3"] [--exclude-category NAME ...]
+            [--only-category NAME ...]
+
+``similar`` and ``recommend`` print ``{"items": [{"item_id", "name", "category", "score"},
+...]}`` with ``--json`` (``category`` null for an item without one; ``"rerank"``: the settings,
+when given), a table otherwise. They reload the model's dataset from what its meta records (a
 registry name, or the absolute path of a file, with the ``--items`` file it was trained with)
-and refuse if its fingerprint changed.
+and refuse if its fingerprint changed. A re-ranking (``recsys_core.rerank``) keeps the model's
+scores but changes the order; filters still return k items when k allowed items are left.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ def register(subparsers: Any) -> None:
     similar.add_argument("model_id", metavar="MODEL_ID")
     similar.add_argument("item_id", metavar="ITEM_ID")
     similar.add_argument("-k", type=int, default=10, help="how many items (default 10)")
+    add_rerank_arguments(similar)
     similar.add_argument("--json", action="store_true", help="print one JSON object")
     similar.set_defaults(func=cmd_similar)
 
@@ -70,8 +76,48 @@ def register(subparsers: Any) -> None:
     recommend.add_argument(
         "--include-seen", action="store_true", help="let items the user already has compete"
     )
+    add_rerank_arguments(recommend)
     recommend.add_argument("--json", action="store_true", help="print one JSON object")
     recommend.set_defaults(func=cmd_recommend)
+
+
+def add_rerank_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--rerank``, ``--exclude-category`` and ``--only-category`` (recommend, similar,
+    evaluate)."""
+    parser.add_argument(
+        "--rerank",
+        default=None,
+        metavar="SETTINGS",
+        help="re-rank the lists, e.g. 'popularity=0.5,diversity=0.3,calibration=0.2' (dials "
+        "from 0 to 1; also exclude_category=, only_category=, exclude_tag=, only_tag=, "
+        "exclude_item= with names separated by |, min_popularity=, max_popularity=)",
+    )
+    parser.add_argument(
+        "--exclude-category",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="never show items of this category (repeatable)",
+    )
+    parser.add_argument(
+        "--only-category",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="show only items of this category (repeatable)",
+    )
+
+
+def rerank_settings(args: argparse.Namespace):
+    """The re-ranking the arguments ask for (checked for syntax and ranges, not yet against a
+    dataset): a RerankSettings, identity when none is given."""
+    from ..rerank import parse_rerank
+
+    return parse_rerank(
+        args.rerank,
+        exclude_categories=args.exclude_category,
+        only_categories=args.only_category,
+    )
 
 
 # ------------------------------------------------------------------------------------ verbs
@@ -179,26 +225,32 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
+    _check_k(args.k)
+    settings = rerank_settings(args)  # a mistake fails before the model is loaded
     model, dataset = _open(args.model_id)
     item = dataset.item_index(args.item_id)
-    _check_k(args.k)
-    indices, scores = _capability(model, "similar_items", lambda: model.similar_items(item, args.k))
+    reranker = _reranker(settings, model, dataset)
+    query = reranker.similar_items if reranker else model.similar_items
+    indices, scores = _capability(model, "similar_items", lambda: query(item, args.k))
     title = f"items similar to {dataset.item_name(item)!r} (id {dataset.item_id(item)})"
-    return _print_items(args, dataset, indices, scores, title)
+    return _print_items(args, dataset, indices, scores, _titled(title, reranker), reranker)
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
+    _check_k(args.k)
+    settings = rerank_settings(args)
     model, dataset = _open(args.model_id)
     user = dataset.user_index(args.user_id)
-    _check_k(args.k)
+    reranker = _reranker(settings, model, dataset)
+    query = reranker.recommend if reranker else model.recommend
     indices, scores = _capability(
         model,
         "recommend",
-        lambda: model.recommend(user, args.k, exclude_seen=not args.include_seen),
+        lambda: query(user, args.k, exclude_seen=not args.include_seen),
     )
     seen = "including" if args.include_seen else "excluding"
     title = f"top {args.k} for user {dataset.user_id(user)} ({seen} seen items)"
-    return _print_items(args, dataset, indices, scores, title)
+    return _print_items(args, dataset, indices, scores, _titled(title, reranker), reranker)
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -213,6 +265,17 @@ def _check_k(k: int) -> None:
         raise UserError(f"-k needs to be at least 1, got {k}.")
 
 
+def _reranker(settings: Any, model: Any, dataset: Any):
+    """A Reranker for these settings (checked against the dataset), None for no re-ranking."""
+    from ..rerank import Reranker
+
+    return None if settings.is_identity else Reranker(settings, model, dataset)
+
+
+def _titled(title: str, reranker: Any) -> str:
+    return f"{title}, re-ranked: {reranker.settings}" if reranker else title
+
+
 def _capability(model: Any, what: str, call: Any):
     try:
         return call()
@@ -222,25 +285,39 @@ def _capability(model: Any, what: str, call: Any):
         ) from None
 
 
-def _print_items(args, dataset, indices: np.ndarray, scores: np.ndarray, title: str) -> int:
-    items = [
-        {
-            "item_id": dataset.item_id(int(i)),
-            "name": dataset.item_name(int(i)),
-            "score": float(s),
-        }
-        for i, s in zip(indices, scores)
-        if int(i) >= 0
-    ]
+def _print_items(
+    args, dataset, indices: np.ndarray, scores: np.ndarray, title: str, reranker: Any = None
+) -> int:
+    categories = dataset.items["category"] if "category" in dataset.items else None
+    items = []
+    for i, s in zip(indices, scores):
+        if int(i) < 0:
+            continue
+        category = str(categories.iat[int(i)]).strip() if categories is not None else ""
+        items.append(
+            {
+                "item_id": dataset.item_id(int(i)),
+                "name": dataset.item_name(int(i)),
+                "category": category or None,
+                "score": float(s),
+            }
+        )
     if args.json:
-        print_json({"items": items})
+        payload: dict[str, Any] = {"items": items}
+        if reranker is not None:
+            payload["rerank"] = str(reranker.settings)
+        print_json(payload)
         return 0
     echo(title)
+    with_category = any(item["category"] for item in items)
     rows = [
-        [str(rank), item["item_id"], item["name"][:60], f"{item['score']:.4g}"]
+        [str(rank), item["item_id"], item["name"][:60]]
+        + ([(item["category"] or "")[:30]] if with_category else [])
+        + [f"{item['score']:.4g}"]
         for rank, item in enumerate(items, 1)
     ]
-    _table(["#", "item id", "name", "score"], rows)
+    headers = ["#", "item id", "name"] + (["category"] if with_category else []) + ["score"]
+    _table(headers, rows)
     return 0
 
 
