@@ -13,11 +13,13 @@ Streamlit on the same machine and opened in the same Chromium. Then, for the app
 - a colouring change on Embeddings (a fragment rerun), until the map is redrawn (median of 3).
 
 "Settled" is the condition the browser tests wait for (tests/browser/conftest.py APP_IDLE): the
-script run is over, the server connected, no skeleton left; plus every Plotly chart drawn and
-every image in view loaded. Every time is divided by the floor's warm time. Goals (issue 11): a
+script run is over, the server connected, no skeleton left, every canvas map (the Embeddings
+page's, recsys_core/ui/scatter_component.py) drawn; plus every Plotly chart drawn and every
+image in view loaded. Every time is divided by the floor's warm time. Goals (issue 11): a
 click at most 0.75x the floor, each page warm at most 2x.
 
     python benchmarks/bench_app.py                 # the browser table (needs /usr/bin/chromium)
+    python benchmarks/bench_app.py --pages embeddings,similar   # some pages (the floor always)
     python benchmarks/bench_app.py --rerun-cost    # also the server-side rerun table (AppTest)
 
 One run, on this machine, everything in a temporary RECSYS_HOME: the models are trained and the
@@ -65,12 +67,15 @@ SETTLED = """() => {
   if (!main || !main.querySelector('h1')) return false;
   const charts = [...main.querySelectorAll('[data-testid=stPlotlyChart]')];
   if (!charts.every(c => c.querySelector('.main-svg'))) return false;
+  const maps = [...main.querySelectorAll('[class*="st-key-scatter_"]')];
+  if (!maps.every(c => c.querySelector('.rx-scatter[data-state=drawn]'))) return false;
   const inView = img => { const r = img.getBoundingClientRect();
     return r.bottom > 0 && r.top < innerHeight && r.width > 0; };
   return [...main.querySelectorAll('img')].every(img => img.complete || !inView(img));
 }"""
-"""tests/browser/conftest.py APP_IDLE, plus: a title drawn, every Plotly chart drawn, every
-image in view loaded (cards load lazily: those below the fold are not waited for)."""
+"""tests/browser/conftest.py APP_IDLE (which also waits for every canvas map to have drawn its
+data), plus: a title drawn, every Plotly chart drawn, every image in view loaded (cards load
+lazily: those below the fold are not waited for)."""
 
 GRID = """() => [...document.querySelectorAll('[data-testid=stMain] .rx-grid a[href]')]
   .map(a => a.getAttribute('href')).join(' ')"""
@@ -225,8 +230,10 @@ def model_switches(context, url: str, n: int) -> list[float]:
     return times
 
 
-MAP = """() => { const gd = document.querySelector('[data-testid=stMain] .js-plotly-plot');
-  return gd && gd._fullData ? gd._fullData.map(t => t.name).join('|') : ''; }"""
+MAP = """() => { const map = document.querySelector('[data-testid=stMain] .rx-scatter');
+  return map && map.dataset.state === 'drawn'
+    ? map.querySelector('.rx-sc-legend').textContent : ''; }"""
+"""The Embeddings map's legend once drawn (its title and entries change with the colouring)."""
 
 
 def colourings(context, url: str) -> list[float]:
@@ -237,7 +244,7 @@ def colourings(context, url: str) -> list[float]:
         tab.goto(url, timeout=TIMEOUT_MS)
         tab.wait_for_function(SETTLED, timeout=TIMEOUT_MS, polling=50)
         main = tab.get_by_test_id("stMain")
-        for label in ("Popularity (log)", "Category", "Planted group (demo)"):
+        for label in ("Popularity", "Category", "Taste group"):
             before = tab.evaluate(MAP)
             main.get_by_role("combobox", name="Colour by").click()
             option = tab.get_by_role("option", name=label, exact=True)
@@ -255,7 +262,8 @@ def colourings(context, url: str) -> list[float]:
 
 
 # -------------------------------------------------------------------------------- the table
-def browser_table(models: dict[str, str], home: str, repeats: int) -> None:
+def browser_table(models: dict[str, str], home: str, repeats: int,
+                  pages: list[str] | None = None) -> None:
     import streamlit
     from playwright.sync_api import sync_playwright
 
@@ -287,7 +295,7 @@ def browser_table(models: dict[str, str], home: str, repeats: int) -> None:
                 plotly_warm.append(visit(context, plotly_url))
             rows.append(["floor + one tiny Plotly chart", f"{plotly_cold:.2f}",
                          statistics.median(plotly_warm), None])
-            for name in PAGES:
+            for name in pages or PAGES:
                 path = "" if name == "start" else name
                 link = f"{url}/{path}?{compare if name == 'compare' else query}"
                 cold = visit(context, link)
@@ -298,14 +306,16 @@ def browser_table(models: dict[str, str], home: str, repeats: int) -> None:
                 rows.append([f"/{path}", f"{cold:.2f}", statistics.median(warm), PAGE_GOAL])
                 print(f"  /{path}: cold {cold:.2f} s, warm {statistics.median(warm):.2f} s",
                       flush=True)
-            for label, measure, goal in (
-                ("thumbnail click on /similar",
+            for page, label, measure, goal in (
+                ("similar", "thumbnail click on /similar",
                  lambda: clicks(context, f"{url}/similar?{query}"), CLICK_GOAL),
-                ("model switch in the sidebar",
+                ("similar", "model switch in the sidebar",
                  lambda: model_switches(context, f"{url}/similar?{query}", 5), None),
-                ("colouring change on /embeddings (a fragment)",
+                ("embeddings", "colouring change on /embeddings (a fragment)",
                  lambda: colourings(context, f"{url}/embeddings?{query}"), None),
             ):
+                if page not in (pages or PAGES):
+                    continue
                 floor_warm.append(visit(context, floor_url))
                 seconds = statistics.median(measure())
                 rows.append([label, "", seconds, goal])
@@ -389,11 +399,25 @@ def rerun_cost(models: dict[str, str], repeats: int = 15) -> None:
     )
 
 
+def _pages(raw: str) -> list[str]:
+    """``--pages embeddings,similar``: known page names, in the table's order."""
+    wanted = [name.strip().strip("/") or "start" for name in raw.split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in PAGES]
+    if unknown or not wanted:
+        raise argparse.ArgumentTypeError(
+            f"unknown page {', '.join(unknown) or '(none)'}; choose from {', '.join(PAGES)}"
+        )
+    return [name for name in PAGES if name in wanted]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="warm visits per page")
     parser.add_argument("--rerun-cost", action="store_true",
                         help="also time Similar's script run in AppTest")
+    parser.add_argument("--pages", type=_pages, default=None,
+                        help=f"comma-separated pages to measure (default all: {','.join(PAGES)});"
+                        " the floor is always measured, and a page's interactions with it")
     parser.add_argument("--no-browser", action="store_true")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary RECSYS_HOME (servers' logs included)")
@@ -427,7 +451,7 @@ def run(args: argparse.Namespace, home: str) -> None:
     if args.rerun_cost:
         rerun_cost(models)
     if not args.no_browser:
-        browser_table(models, home, args.repeats)
+        browser_table(models, home, args.repeats, args.pages)
 
 
 if __name__ == "__main__":

@@ -85,6 +85,7 @@ function diamondPath(ctx, x, y, r) {
 const LEGEND_RIGHT_FROM = 760;  // px of width: the legend sits at the right, else below
 const LEGEND_WIDTH = 250;
 const DRAG_PX = 4;
+const INSET = { top: 46, bottom: 30, side: 14 };  // px kept clear around the fitted map
 const PIXELS_FROM = 15000;  // more points than this are drawn into the pixels directly
 const BACKGROUND = 0xfffcfbfb;  // #fbfbfc, as a little-endian RGBA word
 
@@ -108,11 +109,12 @@ class Scatter {
     this.canvas.setAttribute('role', 'img');
     this.toolbar = el('div', 'rx-sc-toolbar');
     this.banner = el('div', 'rx-sc-banner');
+    this.heading = el('div', 'rx-sc-heading');
     this.badge = el('div', 'rx-sc-badge');
     this.tip = el('div', 'rx-sc-tip');
     this.tip.setAttribute('role', 'tooltip');
     this.legend = el('div', 'rx-sc-legend');
-    this.plot.append(this.canvas, this.banner, this.badge, this.toolbar, this.tip);
+    this.plot.append(this.canvas, this.heading, this.banner, this.badge, this.toolbar, this.tip);
     host.append(this.plot, this.legend);
     this.ctx = this.canvas.getContext('2d');
     this.listen();
@@ -167,6 +169,8 @@ class Scatter {
     this.canvas.setAttribute('aria-label', meta.title || 'Map');
     this.banner.textContent = meta.banner || '';
     this.banner.hidden = !meta.banner;
+    this.heading.textContent = meta.heading || '';
+    this.heading.hidden = !meta.heading || Boolean(meta.banner);
     this.badge.textContent = meta.badge || '';
     this.badge.hidden = !meta.badge;
     this.host.classList.toggle('rx-sc-preview', !this.interactive);
@@ -244,9 +248,17 @@ class Scatter {
     this.render();
   }
 
+  inner() {
+    // the part of the canvas the whole map is fitted into: clear of the toolbar and the badge
+    const top = Math.min(INSET.top, this.h / 6), bottom = Math.min(INSET.bottom, this.h / 8);
+    const w = Math.max(10, this.w - 2 * INSET.side), h = Math.max(10, this.h - top - bottom);
+    return { w, h, cx: INSET.side + w / 2, cy: top + h / 2 };
+  }
+
   fitScale() {
     const { x0, x1, y0, y1 } = this.box;
-    return Math.min(this.w / (x1 - x0), this.h / (y1 - y0));
+    const inner = this.inner();
+    return Math.min(inner.w / (x1 - x0), inner.h / (y1 - y0));
   }
 
   transform() {
@@ -254,7 +266,8 @@ class Scatter {
       cx: (this.box.x0 + this.box.x1) / 2, cy: (this.box.y0 + this.box.y1) / 2, zoom: 1,
     };
     const k = this.fitScale() * view.zoom;
-    return { k, tx: this.w / 2 - view.cx * k, ty: this.h / 2 + view.cy * k, view };
+    const inner = this.inner();
+    return { k, tx: inner.cx - view.cx * k, ty: inner.cy + view.cy * k, view };
   }
 
   toData(px, py) {
@@ -267,7 +280,8 @@ class Scatter {
     const [dx, dy] = this.toData(px, py);
     const zoom = Math.min(2000, Math.max(0.2, view.zoom * factor));
     const k = this.fitScale() * zoom;
-    this.view = { zoom, cx: dx - (px - this.w / 2) / k, cy: dy + (py - this.h / 2) / k };
+    const inner = this.inner();
+    this.view = { zoom, cx: dx - (px - inner.cx) / k, cy: dy + (py - inner.cy) / k };
     this.render();
   }
 
@@ -445,8 +459,12 @@ class Scatter {
         ctx.globalAlpha = 0.9;
         ctx.fill();
         ctx.globalAlpha = 1;
+        const name = String(this.tagNames[t] ?? '');
+        ctx.lineWidth = 3;
+        ctx.strokeStyle = 'rgba(251, 251, 252, 0.9)';  // a halo: labels stay readable
+        ctx.strokeText(name, sx, sy - 7);
         ctx.fillStyle = colours.tag || '#2b2d42';
-        ctx.fillText(String(this.tagNames[t] ?? ''), sx, sy - 7);
+        ctx.fillText(name, sx, sy - 7);
       }
     }
     const near = meta.near;
@@ -748,8 +766,10 @@ class Scatter {
       button('lasso', 'Lasso select', () => setMode('lasso'), this.mode === 'lasso');
     }
     bar.append(el('span', 'rx-sc-sep'));
-    button('zoomIn', 'Zoom in (or the mouse wheel)', () => this.zoomAt(this.w / 2, this.h / 2, 1.5));
-    button('zoomOut', 'Zoom out', () => this.zoomAt(this.w / 2, this.h / 2, 1 / 1.5));
+    const middle = () => this.inner();
+    button('zoomIn', 'Zoom in (or the mouse wheel)',
+      () => this.zoomAt(middle().cx, middle().cy, 1.5));
+    button('zoomOut', 'Zoom out', () => this.zoomAt(middle().cx, middle().cy, 1 / 1.5));
     button('reset', 'Show everything (or double-click)', () => this.resetView());
     button('png', 'Save the map as a PNG image', () => this.savePng());
     if (this.selectedMask || (this.selectedTags && this.selectedTags.size)) {

@@ -28,7 +28,8 @@ point plus its name; everything else is a small JSON ``meta``:
 changes), ``view_id`` (zoom and pan are kept while it stays the same), ``keys`` (legend lines
 for the marks: [{label, colour, shape}]), ``highlight`` ({x, y}), ``neighbours`` ([{x, y}]),
 ``near`` and ``near_items`` (a tag and its nearest items), ``tags`` ({x, y, names}),
-``selection`` (positions in the table), ``selected_tags``, ``badge``, ``banner``,
+``selection`` (positions in the table), ``selected_tags``, ``badge``, ``banner``, ``heading``
+(a title in the corner, when two maps stand side by side),
 ``interactive`` (False: no click or selection, for a preview), ``label_prefix``,
 ``count_one`` / ``count_many`` (the count's noun), ``click_hint``, ``colours`` and
 ``file_stem``.
@@ -79,6 +80,9 @@ CSS = r"""
 .rx-sc-banner { position: absolute; top: 0.55rem; left: 0.6rem; max-width: 60%;
   padding: 0.3rem 0.6rem; border-radius: 0.4rem; font-size: 0.85rem; line-height: 1.3;
   background: rgba(28, 131, 225, 0.1); color: #0b4a85; border: 1px solid rgba(28,131,225,0.25); }
+.rx-sc-heading { position: absolute; top: 0.7rem; left: 0.8rem; max-width: 45%;
+  font-weight: 600; font-size: 0.9rem; color: #31333f; pointer-events: none;
+  overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .rx-sc-badge { position: absolute; left: 0.6rem; bottom: 0.5rem; padding: 0.15rem 0.5rem;
   border-radius: 0.4rem; font-size: 0.8rem; color: rgba(49, 51, 63, 0.75);
   background: rgba(255, 255, 255, 0.88); border: 1px solid rgba(49, 51, 63, 0.1);

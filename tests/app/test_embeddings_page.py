@@ -13,6 +13,7 @@ from recsys_core import projection, words
 from recsys_core.datasets import load_dataset
 from recsys_core.store import ModelStore
 from recsys_core.ui import embeddings as ui
+from recsys_core.ui import embeddings_map as emap
 from recsys_core.ui import scatter_component
 
 from .helpers import grid_item_ids, html_blocks, open_page, shown
@@ -260,6 +261,8 @@ def test_side_by_side_aligns_a_second_model_with_the_same_item(app_models, demo)
     assert _located(right_columns, right["highlight"]) == index
     assert len(right_columns["row"]) == demo.n_items
     assert right["legend"] is False and left["legend"] is False  # two half-width maps
+    model = ModelStore().load(app_models["als"], demo)
+    assert left["heading"] == model.label and right["heading"].endswith("(turned to match)")
     captions = [shown(c.value) for c in at.caption]
     assert any("matched on the 3,000 points both show" in c and "What still differs after "
                "turning: 0." in c and "0 is the same layout" in c for c in captions), captions
@@ -366,15 +369,15 @@ def _pca(app_models, name="als"):
 
 def test_colour_by_popularity_is_a_log_scale(app_models, demo):
     result = _pca(app_models)
-    table, meta = ui.map_data(demo, result, colour="popularity")
+    table, meta = emap.map_data(demo, result, colour="popularity")
     codes = table.column("c").to_numpy()
     logs = np.log10(np.maximum(demo.item_counts[result.indices], 1))
     top = np.ceil(logs.max())
-    np.testing.assert_array_equal(codes, np.rint(logs / top * (ui.SCALE_STEPS - 1)))
-    assert len(meta["classes"]) == ui.SCALE_STEPS and "scale" in meta
+    np.testing.assert_array_equal(codes, np.rint(logs / top * (emap.SCALE_STEPS - 1)))
+    assert len(meta["classes"]) == emap.SCALE_STEPS and "scale" in meta
     assert [t["label"] for t in meta["scale"]["ticks"]][:3] == ["1", "10", "100"]
     assert meta["legend_title"] == "Popularity: likes per item (log scale)"
-    fig = ui.build_figure(demo, result, colour="popularity")  # the HTML download agrees
+    fig = emap.build_figure(demo, result, colour="popularity")  # the HTML download agrees
     (trace,) = [t for t in fig.data if t.meta == "items"]
     np.testing.assert_allclose(trace.marker.color, logs)
 
@@ -384,7 +387,7 @@ def test_the_selection_is_sent_back_as_positions_on_the_map(app_models, demo):
                                       strata=demo.items["category"].astype(str).to_numpy())
     on_map = [int(result.indices[3]), int(result.indices[10])]
     off_map = next(r for r in range(demo.n_items) if r not in set(result.indices.tolist()))
-    table, meta = ui.map_data(demo, result, selected=[*on_map, off_map])
+    table, meta = emap.map_data(demo, result, selected=[*on_map, off_map])
     rows = table.column("row").to_numpy()
     assert [int(rows[p]) for p in meta["selection"]] == on_map
 
@@ -394,9 +397,9 @@ def test_names_reach_the_map_as_they_are_and_the_figure_escaped(app_models, demo
     items.loc[0, "name"] = "<img src=x onerror=alert(1)>"
     hostile = demo.replace(items=items)
     result = _pca(app_models)
-    table, _ = ui.map_data(hostile, result, colour="category")
+    table, _ = emap.map_data(hostile, result, colour="category")
     assert table.column("label").to_pylist()[0] == "<img src=x onerror=alert(1)>"  # text
-    fig = ui.build_figure(hostile, result, colour="category")
+    fig = emap.build_figure(hostile, result, colour="category")
     text = fig.to_html(include_plotlyjs=False)
     assert "<img src=x" not in text and "&lt;img src=x onerror=alert(1)&gt;" in text
 
@@ -414,7 +417,7 @@ def test_click_and_selection_values_are_checked():
 
 def test_the_csv_has_one_line_per_point_and_tag(app_models, demo):
     result = _pca(app_models, "lightfm")
-    table = ui.projection_table(demo, result)
+    table = emap.projection_table(demo, result)
     assert (table["kind"] == "item").sum() == demo.n_items
     assert (table["kind"] == "tag").sum() == len(result.tag_names)
     assert list(table.columns[:5]) == ["kind", "id", "name", "category", "likes"]
