@@ -11,8 +11,9 @@ if data is None:
 
 st.title("Evaluate", anchor=False)
 st.caption(
-    "How well do the models rank what users went on to like? Choose a split and k; every "
-    "section below uses them. Metrics are stored with each model, so a second look costs nothing."
+    "How well do the models find the likes they were not shown? Choose which likes to hold out "
+    "and how long a list to score; every section below uses them. Metrics are stored with each "
+    "model, so a second look costs nothing."
 )
 fragments.mark_full_run()
 ui.body(data, spec)

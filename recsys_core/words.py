@@ -46,6 +46,17 @@ API
     (alpha)", "How much more a like counts ...")``.
 ``algorithm_label(name) -> str``
     ``algorithm_label("als") == "ALS (WRMF)"``.
+``params_label(algorithm, params, limit=3, changed_only=False) -> str``
+    A model's parameters in words, the ones that differ from the defaults first (seeds and
+    thread counts left out): ``params_label("als", {"factors": 40, "alpha": 50.0}) ==
+    "latent factors 40, confidence scale (alpha) 50"``.
+``metric_short(key) -> str``
+    A short form of :func:`metric_label`'s label for table headers and buttons, where the
+    long one would not fit: ``metric_short("precision_implicit") == "Implicit's precision"``
+    (its help still comes from :func:`metric_label`).
+``dataset_name(name) -> str``
+    A registered dataset's name for people: ``dataset_name("movielens-100k") == "MovieLens
+    100k"``, ``dataset_name("demo") == "the demo data"``; other names are returned as they are.
 """
 
 from __future__ import annotations
@@ -67,6 +78,9 @@ __all__ = [
     "natural_key",
     "overlap_label",
     "param_label",
+    "params_label",
+    "dataset_name",
+    "metric_short",
     "split_help",
     "split_label",
 ]
@@ -532,3 +546,132 @@ def algorithm_label(name: str) -> str:
     except Exception:
         cls = None
     return getattr(cls, "label", "") or str(name)
+
+
+_QUIET_PARAMS = frozenset({"random_state", "num_threads", "seed"})
+"""Parameters a summary leaves out: they change no result a person compares (or only the
+seed's draw)."""
+
+
+def _lower_first(label: str) -> str:
+    """"Latent factors" -> "latent factors"; an acronym ("ALS", "K") stays as it is."""
+    if len(label) > 1 and label[0].isupper() and label[1].islower():
+        return label[0].lower() + label[1:]
+    return label
+
+
+def _value_words(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def params_label(
+    algorithm: str,
+    params: dict[str, Any] | None,
+    limit: int = 3,
+    changed_only: bool = False,
+) -> str:
+    """A model's parameters in words, for a picker or a table row.
+
+    Parameters
+    ----------
+    algorithm : str
+        A registered algorithm (its Params give the words and the defaults).
+    params : dict
+        ``{key: value}`` as stored with the model.
+    limit : int
+        At most this many parameters; more are marked with "…".
+    changed_only : bool
+        Only the parameters that differ from the defaults ("" when none do); otherwise those
+        first, then the leading ones in schema order.
+
+    Returns
+    -------
+    str
+        ``"latent factors 40, confidence scale (alpha) 50"``; a boolean reads as its label
+        (true) or "no " + its label (false); "" for no parameters. Seeds and thread counts are
+        left out.
+    """
+    if not params:
+        return ""
+    from .algorithms import loader
+
+    try:
+        cls = loader(str(algorithm))
+    except Exception:
+        cls = None
+    schema = {p.name: p for p in getattr(cls, "params", ())}
+    order = [name for name in schema if name in params] + [k for k in params if k not in schema]
+    order = [key for key in order if key not in _QUIET_PARAMS]
+    changed = [k for k in order if k in schema and params[k] != schema[k].default]
+    rest = [] if changed_only else [
+        k for k in order if k not in changed and not isinstance(params[k], bool)
+    ]
+    shown = changed + rest
+
+    def one(key: str) -> str:
+        label = _lower_first(schema[key].label) if key in schema else str(key)
+        value = params[key]
+        if isinstance(value, bool):
+            return label if value else f"no {label}"
+        return f"{label} {_value_words(value)}"
+
+    text = ", ".join(one(key) for key in shown[:limit])
+    return text + (" …" if len(shown) > limit else "")
+
+
+_DATASET_NAMES = {
+    "demo": "the demo data",
+    "sketchfab": "the Sketchfab likes",
+}
+"""Registry names whose words are not the name's own parts."""
+
+
+def dataset_name(name: str) -> str:
+    """A registered dataset's name for people, to use inside a sentence.
+
+    ``"movielens-100k"`` -> ``"MovieLens 100k"``, ``"movielens-latest-small"`` ->
+    ``"MovieLens latest-small"``, ``"movielens-1m"`` -> ``"MovieLens 1M"``, ``"demo"`` ->
+    ``"the demo data"``; any other name is returned as it is.
+    """
+    text = str(name)
+    if text in _DATASET_NAMES:
+        return _DATASET_NAMES[text]
+    match = re.fullmatch(r"movielens-(\d+)([km])", text)
+    if match:
+        size, unit = match.groups()
+        return f"MovieLens {size}{unit if unit == 'k' else unit.upper()}"
+    if text.startswith("movielens-") and len(text) > len("movielens-"):
+        return "MovieLens " + text[len("movielens-"):]
+    return text
+
+
+METRIC_SHORT: dict[str, str] = {
+    "precision": "Precision (hits / k)",
+    "precision_implicit": "Implicit's precision",
+    "recall": "Recall",
+    "map": "Mean avg. precision",
+    "ndcg": "NDCG",
+    "auc": "AUC in the top k",
+    "auc_full": "AUC, all items",
+    "hit_rate": "Hit rate",
+    "mrr": "Reciprocal rank",
+    "coverage": "Coverage",
+    "mean_popularity": "Popularity",
+    "novelty": "Novelty",
+    "diversity_category": "Category diversity",
+    "diversity_vectors": "Vector diversity",
+    "personalisation": "Personalisation",
+    "fit_seconds": "Training time (s)",
+    "eval_seconds": "Evaluation time (s)",
+}
+"""``{key: short label}`` for :func:`metric_short`: at most 22 characters, no underscore."""
+
+
+def metric_short(key: str) -> str:
+    """A metric's label short enough for a table header or a button; :func:`metric_label`'s
+    label for a key without a short form (``precision_k`` reads as ``precision``)."""
+    text = str(key)
+    name = _METRIC_ALIASES.get(text, text)
+    return METRIC_SHORT.get(name) or metric_label(text)[0]

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from recsys_core import evaluation, overlap, projection, words
+from recsys_core.algorithms import algorithms
 from recsys_core.datasets import demo as demo_source
 from recsys_core.split import make_split
 
@@ -239,3 +240,45 @@ def test_words_does_not_import_streamlit():
         "print('streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# ------------------------------------------------------------ additions: params, names, short
+def test_params_label_reads_the_schema_in_words():
+    params = {"factors": 40, "alpha": 50.0, "iterations": 15, "regularization": 0.01,
+              "random_state": 3, "calculate_training_loss": True}
+    assert words.params_label("als", params, limit=2, changed_only=True) == (
+        "latent factors 40, confidence scale (alpha) 50 …"
+    )
+    assert words.params_label("als", params, limit=5, changed_only=True) == (
+        "latent factors 40, confidence scale (alpha) 50, track training loss"
+    )
+    # seeds and thread counts never show; defaults are left out when only changes are asked
+    assert words.params_label("als", {"random_state": 7}, changed_only=True) == ""
+    assert words.params_label("lightfm", {"use_item_features": True, "num_threads": 4},
+                              changed_only=True) == "use categories and tags"
+    assert words.params_label("item-knn", {"K": 30}) == "neighbours per item (K) 30"
+    assert words.params_label("no-such", {"a_b": 1}) == "a_b 1"  # unknown: the key, as is
+    assert words.params_label("als", None) == ""
+    for name, cls in algorithms().items():
+        text = words.params_label(name, {p.name: p.default for p in cls.params}, limit=99)
+        assert "_" not in text and "=" not in text, (name, text)
+
+
+def test_dataset_names_for_sentences():
+    assert words.dataset_name("movielens-100k") == "MovieLens 100k"
+    assert words.dataset_name("movielens-1m") == "MovieLens 1M"
+    assert words.dataset_name("movielens-latest-small") == "MovieLens latest-small"
+    assert words.dataset_name("demo") == "the demo data"
+    assert words.dataset_name("upload:abc") == "upload:abc"
+
+
+def test_short_metric_labels_fit_a_header_and_keep_the_two_precisions_apart():
+    for key in (*evaluation.METRICS, "fit_seconds"):
+        short = words.metric_short(key)
+        assert short and "_" not in short and len(short) <= 22, (key, short)
+    assert words.metric_short("precision") == "Precision (hits / k)"
+    assert words.metric_short("precision_implicit") == "Implicit's precision"
+    assert words.metric_short("precision_k") == "Precision (hits / k)"  # the old key
+    assert words.metric_short("no_such") == "no_such"
+    shorts = [words.metric_short(k) for k in evaluation.METRICS]
+    assert len(set(shorts)) == len(shorts)

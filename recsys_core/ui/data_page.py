@@ -8,7 +8,9 @@ minimums up or down always starts from all the data; "Use this thresholded datas
 
 The headline figures are always shown; the rest is one section at a time (tabs whose closed
 sections do not run), in a fragment: changing the section, the long-tail view or a minimum
-reruns only that part. URL parameters: ``section`` (popular, tail, categories, kcore), ``tail``
+reruns only that part. The last section uploads the visitor's own files (the sidebar's form,
+with keys of its own): what a failed download or an empty store points to. URL parameters:
+``section`` (popular, tail, categories, kcore, upload), ``tail``
 (rank, histogram), ``min_user`` and ``min_item`` (the k-core preview's minimums).
 """
 
@@ -45,6 +47,7 @@ SECTIONS = {
     "tail": "Long tail",
     "categories": "Categories and tags",
     "kcore": "K-core thresholding",
+    "upload": "Your own data",
 }
 """The sections below the figures: URL value -> tab label. The first opens by default: the
 items show at once, where a chart would first load Plotly (seconds on a small machine)."""
@@ -140,6 +143,7 @@ def sections(data: Dataset, spec: str) -> None:
         "popular": popular_section,
         "categories": categories_section,
         "kcore": kcore_section,
+        "upload": upload_section,
     }
     for tab, slug in zip(tabs, SECTIONS, strict=True):
         with tab:
@@ -255,11 +259,16 @@ def kcore_section(data: Dataset | None, spec: str) -> None:
         dataviz.kcore_table(report),
         width="stretch",
         column_config={
-            "users": st.column_config.NumberColumn(format="localized"),
-            "items": st.column_config.NumberColumn(format="localized"),
-            "interactions": st.column_config.NumberColumn(format="localized"),
-            "density (%)": st.column_config.NumberColumn("density", format="%.3f%%"),
-            "rounds": st.column_config.NumberColumn(help="passes over users then items"),
+            "_index": st.column_config.TextColumn("", help="The full data, then the k-core."),
+            "users": st.column_config.NumberColumn("Users", format="localized"),
+            "items": st.column_config.NumberColumn("Items", format="localized"),
+            "interactions": st.column_config.NumberColumn("Interactions", format="localized"),
+            "density (%)": st.column_config.NumberColumn(
+                "Density", format="%.3f%%", help="Share of user-item pairs with an interaction."
+            ),
+            "rounds": st.column_config.NumberColumn(
+                "Rounds", help="Passes over users then items until nothing more is removed."
+            ),
         },
         key="data_kcore_table",
     )
@@ -283,7 +292,7 @@ def kcore_section(data: Dataset | None, spec: str) -> None:
     target = kcore_spec(base_spec, report.min_user, report.min_item) if removes else base_spec
     if not removes:
         st.caption("These minimums remove nothing: the full dataset already meets them.")
-    buttons = st.columns([1, 1, 2])
+    buttons = st.columns([2, 1.6, 1])  # wide enough for the labels at 1280 pixels
     use = buttons[0].button(
         "Use this thresholded dataset",
         key=KCORE_USE,
@@ -307,6 +316,18 @@ def kcore_section(data: Dataset | None, spec: str) -> None:
         state.set_view(dataset=chosen, models=None, item=None, user=None,
                        **{MIN_USER: None, MIN_ITEM: None})
         st.rerun()  # a new dataset: the whole page, sidebar included
+
+
+def upload_section(data: Dataset | None, spec: str) -> None:
+    """The visitor's own interactions (and items) file becomes the dataset on every page; a
+    file that does not load gets one sentence naming it, and nothing is kept."""
+    from .sidebar import upload_form
+
+    st.caption(
+        "Explore your own data: upload who liked what, train a model in the sidebar, and every "
+        "page shows it. The files are kept on this server."
+    )
+    upload_form(prefix="data_up")
 
 
 def _minimum(raw: str) -> int:

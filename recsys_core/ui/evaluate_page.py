@@ -41,7 +41,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.colors import qualitative
 
-from .. import config, evaluation, tuning
+from .. import config, evaluation, tuning, words
 from ..algorithms import algorithms, get_algorithm, parse_params
 from ..algorithms.base import Param
 from ..dataset import Dataset
@@ -85,17 +85,16 @@ SEARCH_ALGO_KEY = "eval_search_algorithm"
 SEARCH_MODE_KEY = "eval_search_mode"
 SEARCH_LAST = "eval_search_last"
 SEARCH_SAVE_KEY = "eval_search_save"
+SEARCH_MODES = {"grid": "Grid", "random": "Random"}
 
 LOWER_IS_BETTER = frozenset({"mean_popularity", "fit_seconds"})
 """Table columns where the smallest value is the best (popularity bias, training time)."""
 NOT_SEARCHABLE = frozenset({"vectors", "spark-als"})
 """Families the page does not refit (vectors come from a file; Spark runs elsewhere)."""
 PER_USER_METRICS = {"precision": "precision", "ndcg": "ndcg", "recall": "recall", "ap": "map"}
-METRIC_LABELS = {
-    "precision": "Precision (hits / k)",
-    "precision_implicit": "Precision (implicit's convention: hits / min(k, held-out))",
-}
-"""Column labels of the two precisions (the keys stay the metric names of the CLI and store)."""
+"""Per-user histogram: per-user column -> the summary metric it averages to (its words)."""
+OUTCOME_KEY = "eval_outcomes"
+"""session_state: the last Evaluate press's outcomes, shown after the rerun it causes."""
 COLOURS = tuple(qualitative.Plotly)
 METRICS_DOC = config.PROJECT_ROOT / "docs" / "METRICS.md"
 
@@ -115,7 +114,27 @@ class Protocol:
 
     @property
     def label(self) -> str:
-        return f"{self.split}, seed {self.seed}, k={self.k}"
+        """In words: "5 held-out likes per user · seed 0 · top 10"."""
+        return words.split_label(self.split, k=self.k, seed=self.seed)
+
+    @property
+    def help(self) -> str:
+        """How the split holds likes out, in one line."""
+        return words.split_help(self.split)
+
+
+def metric_words(key: str) -> str:
+    """A metric or column key in short words, for headers and buttons (``"auc_full"`` ->
+    "AUC, all items"); :func:`metric_help` holds the full label."""
+    return words.metric_short(key)
+
+
+def metric_help(key: str) -> str:
+    """A metric's full label and one-line help in words, with its exact definition after."""
+    label, plain = words.metric_label(key)
+    exact = evaluation.METRIC_INFO.get(key)
+    text_ = f"{label}: {plain}" if plain else label
+    return f"{text_} Exactly: {exact}." if exact else text_
 
 
 def _clamped(low: int, high: int) -> Callable[[str], int]:
@@ -182,20 +201,8 @@ def split_options(data: Dataset, current: str) -> list[str]:
 
 
 def describe_split(spec: str) -> str:
-    """'holdout:5 · 5 of each user's interactions held out' (the spec alone if unparsable)."""
-    try:
-        kind, args = parse_split_spec(spec)
-    except UserError:
-        return spec
-    if kind == "holdout":
-        who = "each user's" if len(args) == 1 else f"{args[1]:.0%} of users'"
-        return f"{spec} · {args[0]} of {who} interactions held out"
-    if kind == "random":
-        return f"{spec} · {args[0]:.0%} of all interactions held out"
-    if kind == "leave-last":
-        latest = "latest interaction" if args[0] == 1 else f"{args[0]} latest interactions"
-        return f"{spec} · each user's {latest} held out"
-    return f"{spec} · predefined split shipped with the data"
+    """A split in words: "5 held-out likes per user" (the spec itself if unparsable)."""
+    return words.split_label(spec)
 
 
 def protocol_controls(data: Dataset) -> Protocol:
@@ -204,27 +211,30 @@ def protocol_controls(data: Dataset) -> Protocol:
     current = protocol(max_k)
     left, middle, right = st.columns([3, 1, 1], vertical_alignment="bottom")
     state.bound(
-        left.selectbox, "Split", key="eval_split", param=SPLIT, default=DEFAULT_SPLIT,
-        parse=_split, dump=_dump_split, options=split_options(data, current.split),
-        format_func=describe_split, accept_new_options=True,
-        help="Type another spec if you like: holdout:N, holdout:N:F, random:P, leave-last:N "
-        "or a predefined split name.",
+        left.selectbox, "Held-out likes (the test)", key="eval_split", param=SPLIT,
+        default=DEFAULT_SPLIT, parse=_split, dump=_dump_split,
+        options=split_options(data, current.split), format_func=describe_split,
+        accept_new_options=True,
+        help=f"{current.help} To try another, type holdout:N (N likes per user), random:P (a "
+        "share of all likes) or leave-last:N (each user's latest).",
     )
     state.bound(
-        middle.number_input, "k (list length)", key="eval_k", param=EVAL_K,
-        default=min(DEFAULT_K, max_k),
+        middle.number_input, words.metric_label("k")[0], key="eval_k", param=EVAL_K,
+        default=min(DEFAULT_K, max_k), help=words.metric_label("k")[1] + " Metrics count the "
+        "hits in each user's top k.",
         parse=_clamped(1, max_k), min_value=1, max_value=max_k, step=1,
     )
     state.bound(
-        right.number_input, "Seed", key="eval_seed", param=SEED, default=DEFAULT_SEED,
-        parse=_clamped(0, 2**31 - 1), min_value=0, step=1, help="random_state of the split",
+        right.number_input, "Random seed", key="eval_seed", param=SEED, default=DEFAULT_SEED,
+        parse=_clamped(0, 2**31 - 1), min_value=0, step=1,
+        help="Which likes are drawn to be held out: the same seed holds out the same likes.",
     )
     raw = st.query_params.get(SPLIT)
     if raw:
         try:
             normalise_spec(raw)
         except UserError as error:
-            text.error(f"{error} Showing {DEFAULT_SPLIT} instead.")
+            text.error(f"{error} Showing {describe_split(DEFAULT_SPLIT)} instead.")
     return current
 
 
@@ -257,30 +267,34 @@ def body(data: Dataset, spec: str) -> None:
 
 # --------------------------------------------------------------------------- labels, params
 def params_text(algorithm: str | None, params: dict | None, limit: int = 4) -> str:
-    """The parameters that differ from the defaults, in schema order ("defaults" if none)."""
-    if not params:
-        return "defaults"
+    """The parameters that differ from the defaults, in words and schema order ("defaults" if
+    none): "latent factors 16, training passes 3"."""
+    return words.params_label(str(algorithm), params, limit=limit, changed_only=True) or (
+        "defaults")
+
+
+def _seed_of(entry: dict) -> str:
+    """' · seed 11' when the model's seed is not its algorithm's default ('' otherwise): two
+    models that differ only by their seed keep different names."""
+    params = entry.get("params") or {}
     try:
-        schema = get_algorithm(str(algorithm)).params
+        schema = {p.name: p for p in get_algorithm(str(entry.get("algorithm"))).params}
     except UserError:
-        schema = ()
-    defaults = {p.name: p.default for p in schema}
-    shown = [
-        f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
-        for key, value in params.items()
-        if defaults.get(key, object()) != value
-    ]
-    return ", ".join(shown[:limit]) + (" …" if len(shown) > limit else "") or "defaults"
+        return ""
+    for key in ("random_state", "seed"):
+        if key in params and key in schema and params[key] != schema[key].default:
+            return f" · seed {params[key]}"
+    return ""
 
 
 def model_name(entry: dict) -> str:
-    """'als (factors=16, iterations=3)', with the split for a model trained on one, and the id
-    when the parameters do not fit (so names stay unique)."""
+    """'ALS (WRMF) · latent factors 16, training passes 3 · seed 11', with the split for a
+    model trained on one, and the id when the parameters do not fit (so names stay unique)."""
     text = params_text(entry.get("algorithm"), entry.get("params"))
-    name = f"{entry.get('algorithm')} ({text})"
+    name = f"{words.algorithm_label(str(entry.get('algorithm')))} · {text}{_seed_of(entry)}"
     variant = str(entry.get("variant") or "")
     if variant.startswith("split="):
-        name += f" · trained on {variant[len('split='):].rsplit(':seed=', 1)[0]}"
+        name += f" · trained on {words.split_label(variant)}"
     elif variant:
         name += f" · {variant}"
     if text.endswith("…"):
@@ -530,43 +544,82 @@ def style_table(frame: pd.DataFrame) -> Any:
     return styler
 
 
-def column_help() -> dict[str, Any]:
-    """Column tooltips: each metric's one-line definition."""
+def column_help(keys: Sequence[str] = ()) -> dict[str, Any]:
+    """Column labels in words, each with its one-line help: every metric, the training time,
+    the model column (the index) and any other ``keys`` (a search's parameters, its status)."""
     out: dict[str, Any] = {
-        name: st.column_config.NumberColumn(METRIC_LABELS.get(name, name), help=text)
-        for name, text in evaluation.METRIC_INFO.items()
+        name: st.column_config.NumberColumn(metric_words(name), help=metric_help(name))
+        for name in (*evaluation.METRIC_INFO, *evaluation.SLICE_METRICS)
     }
     out["mean_popularity"] = st.column_config.NumberColumn(
-        "mean_popularity ↓", help=evaluation.METRIC_INFO["mean_popularity"] + "; lower is better"
+        metric_words("mean_popularity") + " ↓", help=metric_help("mean_popularity")
+        + " Lower is better."
     )
     out["fit_seconds"] = st.column_config.NumberColumn(
-        "fit_seconds ↓", help="training time on the split's train part; lower is better"
+        metric_words("fit_seconds") + " ↓",
+        help="Seconds to train the model on the split's train part. Lower is better.",
     )
+    out["_index"] = st.column_config.TextColumn("Model", help="The stored model, in words.")
+    for key in keys:
+        out.setdefault(key, st.column_config.Column(metric_words(key)))
     return out
 
 
+def which_precision(proto: Protocol) -> str:
+    """Which precision is which, in words (the page says it under the accuracy table)."""
+    headline, implicit = metric_words("precision"), metric_words("precision_implicit")
+    text_ = (
+        f"{headline} is precision as readers, LightFM, RecTools and Cornac count it: the hits "
+        f"in each user's top {proto.k} divided by {proto.k}, averaged over users. {implicit} is "
+        "the number the implicit library reports: hits divided by the smaller of k and the "
+        "user's held-out likes, summed over users before dividing."
+    )
+    try:
+        kind, args = parse_split_spec(proto.split)
+    except UserError:
+        kind, args = "", ()
+    if kind == "holdout" and len(args) == 1 and int(args[0]) <= proto.k:
+        text_ += (
+            f" With {int(args[0])} held-out likes per user and a top {proto.k}, implicit's "
+            f"equals recall, and the headline precision is {int(args[0])}/{proto.k} of it."
+        )
+    return text_
+
+
 def conventions_caption() -> str:
-    """Which library each accuracy metric follows, in one line."""
+    """Which library each accuracy metric follows, in words."""
     by_library: dict[str, list[str]] = {}
     for metric, library in evaluation.CONVENTIONS.items():
-        by_library.setdefault(library, []).append(metric)
-    implicit = ", ".join(by_library.get("implicit", []))
-    lightfm = ", ".join(by_library.get("lightfm", []))
+        by_library.setdefault(library, []).append(metric_words(metric))
+    implicit = "; ".join(by_library.get("implicit", []))
+    lightfm = "; ".join(by_library.get("lightfm", []))
     return (
-        f"Conventions: {lightfm} follow LightFM (precision = hits / k, averaged over users: "
-        f"precision@k as LightFM, RecTools and Cornac count it); {implicit} follow implicit "
-        "(precision_implicit = hits / min(k, held-out), summed over users then divided); the "
-        "rest are textbook. ↓ marks columns where lower is better."
+        f"Equal to LightFM's own numbers: {lightfm}. Equal to implicit's: {implicit}. The rest "
+        "are textbook definitions. ↓ marks columns where lower is better."
     )
 
 
+def glossary() -> pd.DataFrame:
+    """Every metric of the table in words: what it means, which library it equals, and its
+    name in the command line and the store."""
+    rows = []
+    for key in evaluation.METRICS:
+        label, help_ = words.metric_label(key)
+        rows.append({"Metric": label, "What it measures": help_,
+                     "Equals": {"lightfm": "LightFM", "implicit": "implicit"}.get(
+                         evaluation.CONVENTIONS.get(key, ""), "textbook"),
+                     "Name in the command line": key})
+    return pd.DataFrame(rows)
+
+
 def definitions() -> None:
-    """docs/METRICS.md, one click away."""
+    """Every metric in words, then docs/METRICS.md (the exact definitions), one click away."""
     box = st.expander("Metric definitions", icon=":material/menu_book:", key="eval_definitions",
                       on_change="rerun")
     with box:
         if not box.open:  # read and drawn only when opened
             return
+        st.dataframe(glossary(), hide_index=True, width="stretch", key="eval_glossary")
         try:
             st.markdown(METRICS_DOC.read_text(encoding="utf-8"))
         except OSError:
@@ -574,28 +627,45 @@ def definitions() -> None:
 
 
 ACCURACY_COLUMNS = (*evaluation.ACCURACY_METRICS, "auc_full")
+HIT_COLUMNS = ("precision", "precision_implicit", "recall", "hit_rate")
+"""The accuracy metrics that count hits (the first table); the others weigh where they rank."""
+TABLES = (
+    ("Accuracy: how many held-out likes the top k finds", "eval_table_accuracy"),
+    ("Accuracy: how high they rank", "eval_table_ranking"),
+    ("Beyond accuracy", "eval_table_beyond"),
+    ("Cost", "eval_table_cost"),
+)
+MODEL_COLUMN_WIDTH = 260
+"""Pixels of the model column, so a table's metrics fit beside it on a 1280-pixel screen."""
 
 
 def metrics_table(frame: pd.DataFrame, proto: Protocol, metas: dict[str, dict]) -> None:
-    """Two tables (accuracy, then beyond accuracy and time), best per column highlighted."""
-    accuracy = [c for c in frame.columns if c in ACCURACY_COLUMNS]
-    beyond = [c for c in frame.columns if c not in ACCURACY_COLUMNS]
-    for title, columns, key in (("Accuracy", accuracy, "eval_table_accuracy"),
-                                ("Beyond accuracy", beyond, "eval_table_beyond")):
+    """Four tables (hits, ranks, beyond accuracy, training time), best per column highlighted,
+    each narrow enough to show every column without scrolling on a 1280-pixel screen."""
+    hits = [c for c in frame.columns if c in HIT_COLUMNS]
+    ranks = [c for c in frame.columns if c in ACCURACY_COLUMNS and c not in HIT_COLUMNS]
+    beyond = [c for c in frame.columns if c not in ACCURACY_COLUMNS and c != "fit_seconds"]
+    cost = [c for c in frame.columns if c == "fit_seconds"]
+    config = column_help()
+    config["_index"] = st.column_config.TextColumn(
+        "Model", width=MODEL_COLUMN_WIDTH, help="The stored model, in words.")
+    for (title, key), columns in zip(TABLES, (hits, ranks, beyond, cost), strict=True):
         if not columns:
             continue
         st.markdown(f"**{title}**")
-        st.dataframe(style_table(frame[columns]), width="stretch", column_config=column_help(),
-                     placeholder="–", key=key)
+        st.dataframe(style_table(frame[columns]), width="stretch" if columns != cost else
+                     "content", column_config=config, placeholder="–", key=key)
+        if key == "eval_table_accuracy" and {"precision", "precision_implicit"} & set(columns):
+            text.caption(which_precision(proto))
     first = next(iter((m.get("metrics") or {}).get(proto.key) for m in metas.values()
                       if (m.get("metrics") or {}).get(proto.key)), {}) or {}
     users = first.get("n_users")
     how = (
-        "Models trained on the whole dataset are refit on the split's train part with their own "
-        "parameters; models trained on this split are evaluated as stored."
+        "Models trained on the whole dataset are trained again on the split's train part with "
+        "their own parameters; models trained on this split are evaluated as stored."
     )
-    st.caption(
-        text.fmt("Held-out metrics under {}", proto.label)
+    text.caption(
+        f"Measured on {proto.label}"
         + (f" ({int(users):,} test users)" if users else "")
         + f"; best per column highlighted. {how} {conventions_caption()}"
     )
@@ -639,7 +709,7 @@ def histogram_figure(frames: dict[str, pd.DataFrame], column: str, label: str) -
         )
     fig.update_layout(
         barmode="group", bargap=0.15, height=340, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis_title=f"per-user {label}", yaxis_title="% of test users",
+        xaxis_title=plotly_escape(f"{label} per user"), yaxis_title="% of test users",
         legend={"orientation": "h", "y": -0.25},
     )
     return fig
@@ -658,11 +728,13 @@ def distributions(metas: dict[str, dict], proto: Protocol) -> None:
     metric = state.bound(
         st.segmented_control, "Per-user metric", key=DIST_METRIC_KEY, param=DIST_METRIC,
         default="ndcg", valid=list(PER_USER_METRICS), options=list(PER_USER_METRICS),
-        format_func=PER_USER_METRICS.get, required=True,
+        format_func=lambda key: metric_words(PER_USER_METRICS[key]), required=True,
+        help="How each test user's list scores; the chart shows how many users get each score.",
     ) or "ndcg"
-    st.plotly_chart(histogram_figure(frames, metric, PER_USER_METRICS[metric]), width="stretch",
+    label = metric_words(PER_USER_METRICS[metric])
+    st.plotly_chart(histogram_figure(frames, metric, label), width="stretch",
                     key="eval_histogram", config={"displaylogo": False})
-    zero = ", ".join(f"{name.split(' · ')[0]} {100 * (f[metric] == 0).mean():.0f}%"
+    zero = "; ".join(f"{100 * (f[metric] == 0).mean():.0f}% for {name}"
                      for name, f in frames.items())
     kept = f" Not kept for {', '.join(missing)} (evaluated elsewhere)." if missing else ""
     text.caption(f"Share of test users with no hit at all: {zero}.{kept}")
@@ -691,7 +763,7 @@ def slices_figure(frame: pd.DataFrame, metric: str) -> go.Figure:
             hovertext=[plotly_escape(d) for d in part["definition"]],
             hovertemplate="%{x}: %{y:.4f}<br>%{hovertext}",
         ))
-    fig.update_layout(barmode="group", height=360, yaxis_title=metric,
+    fig.update_layout(barmode="group", height=360, yaxis_title=plotly_escape(metric_words(metric)),
                       margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       legend={"orientation": "h", "y": -0.2})
     return fig
@@ -708,7 +780,8 @@ def slices(metas: dict[str, dict], proto: Protocol) -> None:
     metric = state.bound(
         st.segmented_control, "Slice metric", key=SLICE_METRIC_KEY, param=SLICE_METRIC,
         default="recall", valid=list(evaluation.SLICE_METRICS),
-        options=list(evaluation.SLICE_METRICS), required=True,
+        options=list(evaluation.SLICE_METRICS), format_func=metric_words, required=True,
+        help="The metric measured on each slice of users and items.",
     ) or "recall"
     st.plotly_chart(slices_figure(frame, metric), width="stretch", key="eval_slices",
                     config={"displaylogo": False})
@@ -742,12 +815,20 @@ def metrics_section(data: Dataset, spec: str, view: state.View, proto: Protocol)
     middle, right = st.columns([4, 1], vertical_alignment="center")
     recompute = middle.checkbox(
         "Recompute", key=RECOMPUTE_KEY,
-        help="Evaluate again even when the store already holds metrics for this protocol.",
+        help="Evaluate again even when the store already holds metrics for these settings.",
     )
     pressed = right.button("Evaluate", key=RUN_KEY, type="primary", icon=":material/play_arrow:",
                            width="stretch", disabled=not picked)
     if pressed and picked:
-        outcome_note(run_evaluations(data, picked, proto, recompute))
+        outcomes = run_evaluations(data, picked, proto, recompute)
+        if any(o.how in ("refit", "stored") for o in outcomes):
+            # new metrics in the store: the whole page reruns, so the sidebar's model label
+            # (and every other list of models) shows them; the note follows the rerun
+            st.session_state[OUTCOME_KEY] = outcomes
+            st.rerun(scope="app")
+        outcome_note(outcomes)
+    elif OUTCOME_KEY in st.session_state:
+        outcome_note(st.session_state.pop(OUTCOME_KEY))
     if not picked:
         st.info("Pick one or more models to evaluate.")
         return
@@ -756,13 +837,13 @@ def metrics_section(data: Dataset, spec: str, view: state.View, proto: Protocol)
     pending = [names.get(m, m) for m in picked if m in metas and model_name(metas[m])
                not in frame.index]
     if frame.empty:
-        text.info(f"Not evaluated under {proto.label} yet: press Evaluate (a few seconds "
-                  "per model on the demo).", icon=":material/leaderboard:")
+        text.info(f"Not evaluated on {proto.label} yet: press Evaluate (a few seconds per "
+                  "model on the demo).", icon=":material/leaderboard:")
         definitions()
         return
     metrics_table(frame, proto, metas)
     if pending:
-        text.caption(f"Not evaluated under this protocol yet: {', '.join(pending)}.")
+        text.caption(f"Not evaluated with these settings yet: {', '.join(pending)}.")
     definitions()
     reproduce(spec, {m: metas[m] for m in metas if model_name(metas[m]) in frame.index}, proto)
     distributions(metas, proto)
@@ -771,27 +852,28 @@ def metrics_section(data: Dataset, spec: str, view: state.View, proto: Protocol)
 
 # -------------------------------------------------------------------------------- parameters
 def param_input(param: Param, value: Any, key: str) -> Any:
-    """One widget for one schema parameter."""
+    """One widget for one schema parameter, labelled in words (the key stays ``param.name``)."""
+    label = param.label
     if param.type is bool:
-        return st.checkbox(param.name, value=bool(value), help=param.help, key=key)
+        return st.checkbox(label, value=bool(value), help=param.help, key=key)
     if param.choices is not None:
         options = list(param.choices)
-        return st.selectbox(param.name, options,
+        return st.selectbox(label, options,
                             index=options.index(value) if value in options else 0,
                             help=param.help, key=key)
     if param.type is int:
         return st.number_input(
-            param.name, value=int(value), step=1, help=param.help, key=key,
+            label, value=int(value), step=1, help=param.help, key=key,
             min_value=int(param.low) if param.low is not None else None,
             max_value=int(param.high) if param.high is not None else None,
         )
     if param.type is float:
         return st.number_input(
-            param.name, value=float(value), format="%g", help=param.help, key=key,
+            label, value=float(value), format="%g", help=param.help, key=key,
             min_value=float(param.low) if param.low is not None else None,
             max_value=float(param.high) if param.high is not None else None,
         )
-    return st.text_input(param.name, value=str(value or ""), help=param.help, key=key)
+    return st.text_input(label, value=str(value or ""), help=param.help, key=key)
 
 
 def _view_entry(data: Dataset, view: state.View) -> dict | None:
@@ -824,8 +906,9 @@ def curve_figure(frame: pd.DataFrame, metric: str, title: str) -> go.Figure:
             x=rows["epoch"], y=rows["value"], mode="lines+markers", name=part,
             line={"color": COLOURS[position], "width": 3 if part == "test" else 2},
         ))
-    fig.update_layout(height=380, title=plotly_escape(title), xaxis_title="epoch",
-                      yaxis_title=metric,
+    fig.update_layout(height=380, title=plotly_escape(title),
+                      xaxis_title="Training pass (epoch)",
+                      yaxis_title=plotly_escape(metric_words(metric)),
                       margin={"l": 10, "r": 10, "t": 50, "b": 10},
                       legend={"orientation": "h", "y": -0.2})
     fig.update_xaxes(dtick=1 if frame["epoch"].max() <= 20 else None)
@@ -843,16 +926,19 @@ def curves_section(data: Dataset, view: state.View, proto: Protocol) -> None:
     algorithm = state.bound(
         top[0].selectbox, "Algorithm", key=CURVE_ALGO_KEY, param=CURVE_ALGORITHM,
         default=names[_default_algorithm(names, entry)], valid=names, options=names,
+        format_func=words.algorithm_label,
     )
     metrics = list(evaluation.ACCURACY_METRICS)
     metric = state.bound(top[1].selectbox, "Metric", key="eval_curve_metric", param=CURVE_METRIC,
-                         default=metrics[0], valid=metrics, options=metrics)
+                         default=metrics[0], valid=metrics, options=metrics,
+                         format_func=metric_words,
+                         help="Measured on the test part after every training pass.")
     cls = get_algorithm(algorithm)
     from_model = entry if entry and entry.get("algorithm") == algorithm else None
     base = parse_params(algorithm, (from_model or {}).get("params"))
     top[2].caption(text.md_escape(
-        f"Starting from the parameters of {from_model['model_id']}." if from_model
-        else f"Starting from {algorithm}'s defaults."
+        f"Starting from the parameters of the model in the sidebar ({model_name(from_model)})."
+        if from_model else f"Starting from the defaults of {words.algorithm_label(algorithm)}."
     ))
     source = from_model["model_id"] if from_model else "defaults"
     with st.form(f"{CURVE_FORM}_{algorithm}_{source}", border=True):
@@ -865,9 +951,9 @@ def curves_section(data: Dataset, view: state.View, proto: Protocol) -> None:
                 )
         drawn = st.form_submit_button("Draw learning curve", type="primary",
                                       icon=":material/show_chart:", key="eval_curve_run")
-    text.caption(f"Fitted once on the train part of {proto.label}; after each epoch the metric "
-                 "is measured on the test part (training items excluded) and on the train part "
-                 "(nothing excluded), on up to 2,000 test users.")
+    text.caption(f"Trained once on the train part of {proto.label}; after each training pass "
+                 "the metric is measured on the test part (training items excluded) and on the "
+                 "train part (nothing excluded), on up to 2,000 test users.")
     if drawn:
         try:
             params = parse_params(algorithm, values)
@@ -877,7 +963,7 @@ def curves_section(data: Dataset, view: state.View, proto: Protocol) -> None:
         payload = curve_payload(data, algorithm, params, proto, metric)
         path = _cache_path("curves", payload)
         if _read_frame(path) is None:
-            bar = st.progress(0.0, text=f"Training {algorithm}…")
+            bar = st.progress(0.0, text=f"Training {words.algorithm_label(algorithm)}…")
             try:
                 frame = evaluation.learning_curve(
                     data, algorithm, params, proto.split, proto.k, metric, proto.seed,
@@ -905,27 +991,32 @@ def curves_section(data: Dataset, view: state.View, proto: Protocol) -> None:
 
 def draw_curve(frame: pd.DataFrame, payload: dict) -> None:
     metric = payload["metric"]
-    label = f"{payload['algorithm']} ({params_text(payload['algorithm'], payload['params'])})"
+    name = words.algorithm_label(payload["algorithm"])
+    label = f"{name} · {params_text(payload['algorithm'], payload['params'])}"
     epochs = int(frame["epoch"].max()) if len(frame) else 0
-    st.plotly_chart(curve_figure(frame, metric, f"{metric}@{payload['k']} per epoch: {label}"),
+    measured = words.metric_label(f"{metric}@{payload['k']}")[0]
+    title = f"{measured}, per training pass: {label}"
+    st.plotly_chart(curve_figure(frame, metric, title),
                     width="stretch", key="eval_curve_chart", config={"displaylogo": False})
     test = frame[(frame["metric"] == metric) & (frame["split"] == "test")]
     if len(test):
         best = test.loc[test["value"].idxmax()]
-        text.caption(f"{epochs} epochs on {payload['split']} (seed {payload['seed']}); best "
-                     f"test {metric} {best['value']:.4f} at epoch {int(best['epoch'])}.")
+        where = words.split_label(payload["split"], seed=payload["seed"])
+        text.caption(f"{epochs} training passes on {where}; best on the test part: "
+                     f"{metric_words(metric)} {best['value']:.4f} after pass "
+                     f"{int(best['epoch'])}.")
     extra = [m for m in ("mse", "loss") if m in set(frame["metric"])]
     if extra:
-        box = st.expander("MSE and training loss (the WRMF post's curves)",
+        box = st.expander("Mean squared error and training loss (the WRMF post's curves)",
                           icon=":material/stacked_line_chart:", key="eval_curve_more",
                           on_change="rerun")
         with box:
             if not box.open:  # drawn only when opened
                 return
             cols = st.columns(len(extra))
-            for column, name in zip(cols, extra, strict=True):
-                column.plotly_chart(curve_figure(frame, name, name), width="stretch",
-                                    key=f"eval_curve_{name}", config={"displaylogo": False})
+            for column, key in zip(cols, extra, strict=True):
+                column.plotly_chart(curve_figure(frame, key, metric_words(key)), width="stretch",
+                                    key=f"eval_curve_{key}", config={"displaylogo": False})
 
 
 # ----------------------------------------------------------------------------------- search
@@ -1017,19 +1108,25 @@ def parcoords_figure(table: pd.DataFrame, searched: Sequence[str], metric: str,
     for name in searched:
         column = table[name]
         param = schema.get(name)
+        words_ = plotly_escape(param.label if param is not None else name)
         if param is not None and (param.choices is not None or param.type in (bool, str)):
             labels = sorted({str(v) for v in column})
             codes = [labels.index(str(v)) for v in column]
-            dims.append({"label": name, "values": codes, "tickvals": list(range(len(labels))),
+            dims.append({"label": words_, "values": codes,
+                         "tickvals": list(range(len(labels))),
                          "ticktext": [plotly_escape(label) for label in labels]})
             continue
         values = column.astype(float)
         if param is not None and param.log and (values > 0).all():
-            dims.append({"label": f"log10 {name}", "values": np.log10(values)})
+            ticks = _log_ticks(values)  # a log axis that reads in the parameter's own values
+            dims.append({"label": f"{words_} (log scale)", "values": np.log10(values),
+                         "tickvals": np.log10(ticks).tolist(),
+                         "ticktext": [f"{tick:g}" for tick in ticks]})
         else:
-            dims.append({"label": name, "values": values})
+            dims.append({"label": words_, "values": values})
     score = table[metric].astype(float).fillna(0.0)
-    dims.append({"label": metric, "values": score, "tickformat": ".3f"})
+    dims.append({"label": plotly_escape(metric_words(metric)), "values": score,
+                 "tickformat": ".3f"})
     fig = go.Figure(go.Parcoords(
         line={"color": score, "colorscale": "Viridis", "showscale": False},
         dimensions=dims,
@@ -1038,22 +1135,38 @@ def parcoords_figure(table: pd.DataFrame, searched: Sequence[str], metric: str,
     return fig
 
 
+def _log_ticks(values: pd.Series) -> list[float]:
+    """Tick values for a log axis over ``values``: the values themselves when few, else 1, 2
+    and 5 times the powers of ten between their ends."""
+    distinct = sorted({float(v) for v in values})
+    if len(distinct) <= 6:
+        return distinct
+    low, high = distinct[0], distinct[-1]
+    ticks = [m * 10.0**e for e in range(math.floor(math.log10(low)),
+                                         math.ceil(math.log10(high)) + 1) for m in (1, 2, 5)]
+    inside = [t for t in ticks if low <= t <= high]
+    return inside if len(inside) >= 2 else [low, high]
+
+
 def search_section(data: Dataset, spec: str, view: state.View, proto: Protocol) -> None:
     names = [n for n in sorted(algorithms()) if _usable(n, data)]
     top = st.columns([2, 1.4, 2, 3], vertical_alignment="bottom")
     algorithm = state.bound(
         top[0].selectbox, "Algorithm", key=SEARCH_ALGO_KEY, param=SEARCH_ALGORITHM,
         default=names[_default_algorithm(names, _view_entry(data, view))], valid=names,
-        options=names,
+        options=names, format_func=words.algorithm_label,
     )
     mode = state.bound(top[1].segmented_control, "Search", key=SEARCH_MODE_KEY,
                        param=SEARCH_MODE, default="grid", valid=("grid", "random"),
-                       options=["grid", "random"], required=True) or "grid"
+                       options=["grid", "random"], format_func=SEARCH_MODES.get,
+                       required=True) or "grid"
     metrics = list(evaluation.ACCURACY_METRICS)
     metric = state.bound(top[2].selectbox, "Rank by", key="eval_search_metric",
-                         param=SEARCH_METRIC, default=metrics[0], valid=metrics, options=metrics)
+                         param=SEARCH_METRIC, default=metrics[0], valid=metrics, options=metrics,
+                         format_func=metric_words)
     top[3].caption("Grid: give comma-separated values; every combination is tried. "
-                   "Random: N draws from the schema's ranges (log-uniform where marked).")
+                   "Random: values drawn from each parameter's search range (on a log scale "
+                   "where that suits it).")
     cls = get_algorithm(algorithm)
     with st.form(f"eval_search_form_{algorithm}_{mode}", border=True):
         texts: dict[str, str] = {}
@@ -1065,22 +1178,24 @@ def search_section(data: Dataset, spec: str, view: state.View, proto: Protocol) 
                 helper = param.help + (f" Choices: {', '.join(map(str, param.choices))}."
                                        if param.choices else "")
                 texts[param.name] = columns[position % 3].text_input(
-                    param.name, value=_value_text(param.default), help=helper,
+                    param.label, value=_value_text(param.default), help=helper,
                     key=f"eval_grid_{algorithm}_{param.name}",
                 )
         else:
             left, right = st.columns([3, 1])
+            labels = {p.name: p.label for p in cls.params}
             sampled = left.multiselect(
-                "Parameters to sample", [p.name for p in cls.params],
+                "Parameters to draw", [p.name for p in cls.params],
                 default=tuning.default_space(algorithm), key=f"eval_random_{algorithm}_params",
+                format_func=lambda key: labels.get(key, key),
             )
             n_random = right.number_input("Candidates", 1, 500, 8, key="eval_random_n")
         left, middle, right = st.columns(3, vertical_alignment="bottom")
-        budget = left.number_input("Time budget (s, 0 = none)", 0, 24 * 3600, 0, step=30,
-                                     key="eval_search_budget")
+        budget = left.number_input("Time budget in seconds (0: none)", 0, 24 * 3600, 0, step=30,
+                                   key="eval_search_budget")
         submitted = middle.form_submit_button("Search", type="primary", icon=":material/tune:",
                                              key="eval_search_run", width="stretch")
-    text.caption(f"Every candidate is fitted on the train part of {proto.label} and ranked by "
+    text.caption(f"Every candidate is trained on the train part of {proto.label} and ranked by "
                  "the metric. Rows are saved as they finish: pressing Search again with the "
                  "same form resumes where a time budget (or a closed tab) stopped it.")
     if submitted:
@@ -1129,35 +1244,56 @@ def search_table(payload: dict) -> pd.DataFrame:
     return frame.sort_values(metric, ascending=False, na_position="last").reset_index(drop=True)
 
 
+def search_columns(algorithm: str, columns: Sequence[str]) -> dict[str, Any]:
+    """The search table's column labels in words: parameters, metrics, time, status."""
+    schema = {p.name: p for p in get_algorithm(algorithm).params}
+    out: dict[str, Any] = {}
+    for key in columns:
+        if key in schema:
+            out[key] = st.column_config.Column(schema[key].label, help=schema[key].help)
+        elif key in evaluation.METRIC_INFO:
+            out[key] = st.column_config.NumberColumn(metric_words(key), format="%.4f",
+                                                     help=metric_help(key))
+        elif key == "fit_seconds":
+            out[key] = st.column_config.NumberColumn(metric_words(key), format="%.2f",
+                                                     help=words.metric_label(key)[1])
+        elif key == "best_epoch":
+            out[key] = st.column_config.NumberColumn(
+                "Best training pass", help="The pass after which the metric was highest.")
+        elif key == "status":
+            out[key] = st.column_config.TextColumn(
+                "Status", help="ok, or why the candidate did not finish.")
+        else:
+            out[key] = st.column_config.Column(metric_words(key))
+    return out
+
+
 def show_search(data: Dataset, spec: str, payload: dict) -> None:
     result, request = payload["result"], payload["request"]
     metric = result["metric"]
     table = search_table(payload)
     state_text = ("complete" if result["complete"]
                   else "stopped by the time budget: press Search again to resume")
-    st.subheader(f"{request['algorithm']}: {result['n_done']} of {result['n_candidates']} "
-                 "candidates", anchor=False)
+    st.subheader(f"{words.algorithm_label(request['algorithm'])}: {result['n_done']} of "
+                 f"{result['n_candidates']} candidates", anchor=False)
+    where = words.split_label(request["split"], k=request["k"], seed=request["seed"])
     text.caption(f"Search {state_text}; {result['n_resumed']} row(s) came from an earlier run. "
-                 f"Ranked by {metric}@{request['k']} on {request['split']} (seed "
-                 f"{request['seed']}). Click a column header to sort.")
+                 f"Ranked by {metric_words(metric)} on {where}. Click a column header to sort.")
     if table.empty:
         st.info("No candidate has finished yet.")
         return
     st.dataframe(table, width="stretch", hide_index=True, key="eval_search_table",
-                 column_config={m: st.column_config.NumberColumn(METRIC_LABELS.get(m, m),
-                                                                format="%.4f",
-                                                                help=evaluation.METRIC_INFO[m])
-                                for m in evaluation.ACCURACY_METRICS if m in table})
+                 column_config=search_columns(request["algorithm"], table.columns))
     ok = table[table["status"] == "ok"] if "status" in table else table
     if result["searched"] and len(ok) > 1:
         st.plotly_chart(parcoords_figure(ok, result["searched"], metric, request["algorithm"]),
                         width="stretch", key="eval_search_parcoords",
-                        config={"displaylogo": False})
+                        config={"displaylogo": False, "displayModeBar": False})
     best = result.get("best")
     if not best:
         return
     shown = params_text(request["algorithm"], best.get("params"), limit=6)
-    st.markdown(text.fmt("**Best:** {} {:.4f} with {}", metric,
+    st.markdown(text.fmt("**Best:** {} {:.4f} with {}", metric_words(metric),
                          best.get(metric, float("nan")), shown))
     if st.button("Save the best model", key=SEARCH_SAVE_KEY, icon=":material/save:",
                  help="Fits it on the split's train part, stores it with its metrics and "

@@ -15,8 +15,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import requests
 import streamlit as st
 
+from .. import words
 from ..algorithms import algorithms, get_algorithm, parse_params
 from ..algorithms.base import Param
 from ..dataset import Dataset
@@ -50,7 +52,7 @@ def render() -> tuple[Dataset | None, str]:
     _draw_links(links, state.carried() if _plain_name(view.dataset) else {})
     with st.sidebar:
         st.markdown("### Dataset")
-        spec = _dataset_picker(view.dataset, links)
+        spec = _dataset_picker(view.dataset, links, status)
     try:
         data = _load(spec, status, opening)
     except UserError as error:
@@ -160,13 +162,18 @@ def _is_file_spec(spec: str) -> bool:
 def _dataset_label(row: dict) -> str:
     if row["synthetic"]:
         return f"{row['name']} (synthetic demo data)"
-    return row["name"] if row["local"] else f"{row['name']} (not downloaded)"
+    name = words.dataset_name(row["name"])
+    return name if row["local"] else f"{name} (not downloaded)"
 
 
-def _dataset_picker(current: str, links) -> str:
+def _dataset_picker(current: str, links, status=None) -> str:
     """The dataset select box. The URL's dataset is shown only if a link may open it
     (:func:`recsys_core.datasets.require_shareable`); a path it may not open leaves the box
-    empty and is returned as is, so loading it gives the one sentence and the page stops."""
+    empty and is returned as is, so loading it gives the one sentence and the page stops.
+
+    A registry dataset that is not on this machine stops the page after saying so in the main
+    area (``status``, the slot at its top), with the download button in the sidebar
+    (:func:`_not_downloaded`)."""
     rows = loaders.source_rows()
     registry = [row["name"] for row in rows]
     labels = {row["name"]: _dataset_label(row) for row in rows}
@@ -202,7 +209,7 @@ def _dataset_picker(current: str, links) -> str:
             key="sidebar_dataset_refused", on_change=pick, label_visibility="collapsed",
         )
         with st.expander("Upload interactions", icon=":material/upload_file:"):
-            _upload_form()
+            upload_form()
         return current  # loaders.dataset refuses it with one sentence
     else:
         shown = f" `{base}`" if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", base) else ""
@@ -229,26 +236,132 @@ def _dataset_picker(current: str, links) -> str:
     )
     row = next((r for r in rows if r["name"] == choice), None)
     if row is not None and not row["local"] and row["remote"]:
-        st.info(f"{choice} is not on this machine yet. {row['size']}".strip())
-        if st.button(f"Download {choice}", key="download_dataset", icon=":material/download:"):
-            bar = st.progress(0.0, text="Starting the download…")
-            try:
-                fetch_dataset(choice, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
-            except UserError as error:
-                text.error(str(error))
-            else:
-                loaders.clear_sources()
-                st.rerun()
-        _draw_links(links)
-        st.stop()
+        _not_downloaded(row, links, status if status is not None else st.empty())
     with st.expander("Upload interactions", icon=":material/upload_file:"):
-        _upload_form()
+        upload_form()
     return choice
 
 
-def _upload_form() -> None:
+def _not_downloaded(row: dict, links, slot) -> None:
+    """A registry dataset that is not on this machine: the sidebar offers its download, the
+    main area (``slot``) says so in one sentence with what the app can do instead (the demo
+    data, an upload on the Data page). A failed download replaces that sentence with one
+    saying what happened (:func:`download_failure`), never the exception's text. Stops the
+    page (there is no dataset to show)."""
+    name = row["name"]
+    what = words.dataset_name(name)
+    size = f" ({row['size']})" if row.get("size") else ""
+    text.info(f"{what} is not on this machine yet{size}.")
+    pressed = st.button(f"Download {what}", key="download_dataset", icon=":material/download:")
+    failure = None
+    if pressed:
+        with slot.container():
+            bar = st.progress(0.0, text=f"Downloading {what}…")
+
+        def progress(fraction: float, message: str) -> None:
+            bar.progress(min(max(float(fraction), 0.0), 1.0),
+                         text=text.md_escape(f"Downloading {what}: {message}"))
+
+        try:
+            fetch_dataset(name, progress=progress)
+        except UserError as error:
+            failure = download_failure(name, error)
+        else:
+            loaders.clear_sources()
+            st.rerun()
+    with slot.container():
+        if failure is not None:
+            text.error(failure, icon=":material/cloud_off:")
+        else:
+            text.info(
+                f"{what} is not on this machine yet. Press Download {what} in the sidebar, "
+                "or use the demo data or upload a file on the Data page.",
+                icon=":material/cloud_download:",
+            )
+        _alternatives()
+    _draw_links(links)
+    st.stop()
+
+
+def _alternatives() -> None:
+    """What to do instead of a dataset that cannot be had: the demo, or an upload."""
+
+    def use_demo() -> None:
+        state.set_view(dataset=state.DEFAULT_DATASET, **dict.fromkeys(DATASET_CHANGE_CLEARS))
+
+    left, right, _ = st.columns([1, 1.3, 2], vertical_alignment="center")
+    left.button("Use the demo data", key="use_demo_instead", icon=":material/science:",
+                on_click=use_demo)
+    right.page_link("pages/data.py", label="Upload a file on the Data page",
+                    icon=":material/upload_file:",
+                    query_params={state.DATASET: state.DEFAULT_DATASET, "section": "upload"})
+
+
+_THEN = "Use the demo data or upload a file on the Data page."
+_AGAIN = "Try again, or use the demo data or upload a file on the Data page."
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """``error`` and what caused it (``raise ... from``), outermost first."""
+    chain: list[BaseException] = []
+    found: BaseException | None = error
+    while found is not None and found not in chain and len(chain) < 10:
+        chain.append(found)
+        found = found.__cause__ or found.__context__
+    return chain
+
+
+def download_failure(name: str, error: BaseException) -> str:
+    """One sentence on a failed download for the app: what happened, in words, and what to do
+    in the app (the demo data, an upload on the Data page, or trying again). Nothing of the
+    exception's own text (addresses, library names) and no command-line advice.
+
+    Parameters
+    ----------
+    name : str
+        The registry name of the dataset (``"movielens-100k"``).
+    error : BaseException
+        What :func:`recsys_core.datasets.fetch_dataset` raised (a ``DownloadError`` that keeps
+        the network error as its cause).
+
+    Returns
+    -------
+    str
+        E.g. ``"Could not download MovieLens 100k: this machine is offline or cannot reach its
+        server. Use the demo data or upload a file on the Data page."``
+    """
+    what = words.dataset_name(name)
+    causes = _causes(error)
+    message = " ".join(str(error).lower().split())
+    status = re.search(r"\bhttp (\d{3})\b", message)
+    network = [c for c in causes[1:] if isinstance(c, requests.ConnectionError) or (
+        isinstance(c, OSError) and not isinstance(c, requests.RequestException))]
+    if any(isinstance(c, requests.Timeout) for c in causes) or "timed out" in message \
+            or "stalled" in message:
+        reason, then = "its server did not answer in time", _AGAIN
+    elif "cut off" in message or "bytes but" in message:
+        reason, then = "the download was cut off", _AGAIN
+    elif "checksum" in message:
+        reason = "the file that arrived failed its checksum (damaged on the way or changed at "
+        reason += "the source)"
+        then = _AGAIN
+    elif network or "could not connect" in message:
+        reason, then = "this machine is offline or cannot reach its server", _THEN
+    elif status is not None:
+        reason = f"its server answered with an error (HTTP {status.group(1)})"
+        then = "Try again later, or use the demo data or upload a file on the Data page."
+    else:
+        reason, then = "the file that arrived is not the release expected", _THEN
+    return f"Could not download {what}: {reason}. {then}"
+
+
+def upload_form(prefix: str = "up") -> None:
     """Upload an interactions file (and an items file). ``save_upload`` loads it before keeping
-    it, so a bad file gets one sentence naming it as the user named it, and nothing is kept."""
+    it, so a bad file gets one sentence naming it as the user named it, and nothing is kept.
+
+    ``prefix`` keeps the widget keys of two forms apart (the sidebar's ``up``, the Data page's
+    own); the sidebar's keys are ``up_main`` and ``up_items``.
+    """
     st.caption(
         "A csv, tsv or parquet file with user and item columns (optional weight, rating, "
         "timestamp), and optionally an items file with item_id, name, image_url, category, tags."
@@ -256,14 +369,19 @@ def _upload_form() -> None:
     from ..uploads import SUFFIXES
 
     kinds = sorted(suffix.lstrip(".") for suffix in SUFFIXES)
-    with st.form("upload_form", clear_on_submit=False, border=False):
-        main = st.file_uploader("Interactions", type=kinds, key="up_main")
-        items = st.file_uploader("Items (optional)", type=kinds, key="up_items")
-        submitted = st.form_submit_button("Use this data")
+    form = "upload_form" if prefix == "up" else f"{prefix}_form"
+    with st.form(form, clear_on_submit=False, border=False):
+        main = st.file_uploader("Interactions", type=kinds, key=f"{prefix}_main")
+        items = st.file_uploader("Items (optional)", type=kinds, key=f"{prefix}_items")
+        submitted = st.form_submit_button(
+            "Use this data", key=f"{prefix}_submit",
+            type="secondary" if prefix == "up" else "primary",  # the Data page's own form
+        )
     if submitted:
         if main is None:
             text.error("Choose an interactions file first, then press Use this data.")
             return
+        names = [main.name] + ([items.name] if items is not None else [])
         try:
             spec = save_upload(
                 main.getvalue(),
@@ -273,43 +391,30 @@ def _upload_form() -> None:
             )
             loaders.dataset(spec)  # kept only once it loaded: this fills the cache
         except UserError as error:  # one sentence naming the file as uploaded; nothing was kept
-            text.error(str(error))
+            text.error(upload_failure(str(error), names))
             return
         state.set_view(dataset=spec, models=None, item=None, user=None)
         st.rerun()
 
 
+def upload_failure(message: str, names: list[str]) -> str:
+    """A refused upload's sentence, naming the user's own file: the loader's sentence names it
+    almost always; when it does not ("An id column has empty values..."), the file names are
+    put in front."""
+    if not any(name and name in message for name in names):
+        shown = " and ".join(names)
+        message = f"{shown}: {message[:1].lower()}{message[1:]}"
+    return message
+
+
 # ----------------------------------------------------------------------------------------- model
-def _params_summary(algorithm: str | None, params: dict | None, limit: int = 3) -> str:
-    """The parameters that differ from the defaults first, then the leading ones (schema order);
-    seeds and thread counts left out."""
-    if not params:
-        return ""
-    try:
-        schema = get_algorithm(str(algorithm)).params
-    except UserError:
-        schema = ()
-    defaults = {p.name: p.default for p in schema}
-    order = [p.name for p in schema] or list(params)
-    order = [k for k in order if k in params and k not in {"random_state", "num_threads"}]
-    changed = [k for k in order if k in defaults and params[k] != defaults[k]]
-    rest = [k for k in order if k not in changed and not isinstance(params[k], bool)]
-
-    def show(key: str) -> str:
-        value = params[key]
-        if isinstance(value, bool):
-            return key if value else f"no {key}"
-        return f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
-
-    return ", ".join(show(k) for k in (changed + rest)[:limit])
-
-
 def _metric_summary(metrics: dict | None) -> str:
+    """' · top-10 precision 0.123' from the latest stored evaluation ('' without one)."""
     if not metrics:
         return ""
     latest = list(metrics.values())[-1]
     if isinstance(latest, dict) and isinstance(latest.get("precision"), int | float):
-        return f" · p@{latest.get('k', 10)} {float(latest['precision']):.3f}"
+        return f" · top-{latest.get('k', 10)} precision {float(latest['precision']):.3f}"
     return ""  # none stored, or NaN written as null
 
 
@@ -323,13 +428,18 @@ def _trained_at(created: str | None) -> str:
 
 
 def model_label(entry: dict) -> str:
-    """'als (factors=40, …) · 3 Dec 14:05 · p@10 0.123'.
+    """'ALS (WRMF) · latent factors 40, … · 3 Dec 14:05 · top-10 precision 0.123'.
 
-    The same text from one minute to the next (no "3 min ago"): the browser keeps a select
-    box's choice as its label, so a label that changes by itself would lose the choice.
+    The algorithm and the parameters that differ from its defaults in words
+    (:func:`recsys_core.words.params_label`), when it was trained, and the precision of its
+    latest stored evaluation. The same text from one minute to the next (no "3 min ago"): the
+    browser keeps a select box's choice as its label, so a label that changes by itself would
+    lose the choice.
     """
-    params = _params_summary(entry.get("algorithm"), entry.get("params"))
-    label = f"{entry.get('algorithm')} ({params})" if params else str(entry.get("algorithm"))
+    algorithm = entry.get("algorithm")
+    params = words.params_label(str(algorithm), entry.get("params"), limit=2, changed_only=True)
+    name = words.algorithm_label(str(algorithm))
+    label = f"{name} · {params}" if params else name
     when = _trained_at(entry.get("created"))
     return label + (f" · {when}" if when else "") + _metric_summary(entry.get("metrics"))
 
@@ -385,7 +495,7 @@ def _param_widget(algorithm: str, param: Param, value: Any, preset: str | None =
     # one key per preset, so choosing a preset shows its values (not the last ones typed)
     prefix = f"param_{algorithm}_{preset}" if preset else f"param_{algorithm}"
     key = f"{prefix}_{param.name}"
-    label = param.name
+    label = param.label  # words; the key stays param.name (URL, --param, the store)
     if param.type is bool:
         return st.checkbox(label, value=bool(value), help=param.help, key=key)
     if param.choices is not None:
@@ -417,10 +527,19 @@ def _param_widget(algorithm: str, param: Param, value: Any, preset: str | None =
     return st.text_input(label, value=str(value or ""), help=param.help, key=key)
 
 
+def _preset_label(preset: str) -> str:
+    """'(defaults)' -> 'Defaults'; 'sketchfab-best' -> 'Sketchfab best'."""
+    if preset == "(defaults)":
+        return "Defaults"
+    words_ = preset.replace("-", " ").replace("_", " ")
+    return words_[:1].upper() + words_[1:]
+
+
 def _usable(cls, data: Dataset) -> str | None:
     """Why an algorithm cannot train on this dataset (None if it can)."""
     if "ratings" in cls.needs and data.ratings is None:
-        return f"{cls.name} needs explicit ratings, which {data.label} does not have."
+        return (f"{words.algorithm_label(cls.name)} needs explicit ratings, which {data.label} "
+                "does not have.")
     return None
 
 
@@ -434,7 +553,7 @@ def _train_form(data: Dataset, spec: str) -> None:
             "Algorithm",
             names,
             index=default,
-            format_func=lambda n: f"{n} — {registry[n].label or n}",
+            format_func=words.algorithm_label,
             key="train_algorithm",
         )
         cls = get_algorithm(algorithm)
@@ -444,7 +563,11 @@ def _train_form(data: Dataset, spec: str) -> None:
             text.warning(problem)
             return
         presets = ["(defaults)"] + list(cls.presets)
-        preset = st.selectbox("Preset", presets, key=f"train_preset_{algorithm}")
+        preset = st.selectbox(
+            "Starting values", presets, key=f"train_preset_{algorithm}",
+            format_func=_preset_label,
+            help="The algorithm's defaults, or a set of values known to work on a dataset.",
+        )
         base = parse_params(algorithm, None, None if preset == "(defaults)" else preset)
         with st.form(f"{TRAIN_FORM}_{algorithm}_{preset}", border=False):
             chosen = None if preset == "(defaults)" else preset
@@ -455,13 +578,14 @@ def _train_form(data: Dataset, spec: str) -> None:
 
 
 def _run_training(data: Dataset, spec: str, algorithm: str, values: dict) -> None:
-    bar = st.progress(0.0, text=f"Training {algorithm}…")
+    name = words.algorithm_label(algorithm)
+    bar = st.progress(0.0, text=f"Training {name}…")
     st.button("Cancel", key="cancel_training", help="Stops training; nothing is saved.")
 
     def progress(fraction: float, message: str) -> None:
         bar.progress(
             min(max(float(fraction), 0.0), 1.0),
-            text=text.md_escape(message or f"Training {algorithm}…"),
+            text=text.md_escape(message or f"Training {name}…"),
         )
 
     base, cut = split_spec(spec)
@@ -475,6 +599,6 @@ def _run_training(data: Dataset, spec: str, algorithm: str, values: dict) -> Non
         return
     loaders.clear_model_listing()
     verb = "Reused" if result.reused else "Trained"
-    text.toast(f"{verb} {algorithm} model {result.model_id}", icon=":material/check_circle:")
+    text.toast(f"{verb} {name} model {result.model_id}", icon=":material/check_circle:")
     state.set_view(models=[result.model_id])
     st.rerun()

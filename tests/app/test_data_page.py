@@ -237,3 +237,38 @@ def test_data_without_categories_or_tags_has_friendly_empty_states():
     assert at.selectbox(key="sidebar_dataset").format_func(f"{spec}@kcore=3,5") == (
         "plain.csv (uploaded), k-core 3/5"
     )
+
+
+def test_the_upload_section_takes_the_visitors_own_file():
+    """What a failed download points to: section=upload opens the form in the main area (its
+    own keys, beside the sidebar's); pressing it without a file says so in one sentence."""
+    at = open_page("data", dataset="demo", section="upload")
+    assert not at.exception, at.exception
+    assert data_page.SECTIONS["upload"] == "Your own data"
+    uploaders = {u.proto.label: u for u in at.get("file_uploader")}
+    assert at.get("file_uploader")
+    main = [u for u in at.main.get("file_uploader")]
+    assert [u.proto.label for u in main] == ["Interactions", "Items (optional)"]
+    assert "Interactions" in uploaders
+    [submit] = [b for b in at.main.get("form_submit_button") if b.label == "Use this data"]
+    submit.click().run()
+    assert not at.exception
+    assert [shown(e.value) for e in at.main.error] == [
+        "Choose an interactions file first, then press Use this data."
+    ]
+    assert _dataset_param(at) == "demo"
+
+
+@pytest.mark.parametrize("section", list(data_page.SECTIONS))
+def test_every_section_reads_as_words(section):
+    from .test_evaluate_page import assert_no_raw_keys
+
+    at = open_page("data", dataset="demo", section=section)
+    assert not at.exception, at.exception
+    texts = assert_no_raw_keys(at, area=at.main)
+    assert data_page.SECTIONS[section] in texts
+    for element in at.dataframe:
+        config = json.loads(element.proto.columns or "{}")
+        for column in element.value.columns:
+            label = (config.get(str(column)) or {}).get("label") or str(column)
+            assert "_" not in label and label[:1].isupper(), (section, column, label)

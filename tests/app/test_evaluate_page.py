@@ -1,7 +1,10 @@
 """The Evaluate page (AppTest): the table equals the command line, metrics are recorded in the
 store and reused, learning curves, and a tiny grid search that saves its best model. The two
-precisions are labelled apart (hits / k, and implicit's hits / min(k, held-out)); metrics stored
-while ``precision`` meant implicit's convention are shown under implicit's name."""
+precisions are labelled apart (hits / k, and implicit's hits / min(k, held-out)) and the page says
+which is which; metrics stored while ``precision`` meant implicit's convention are shown under
+implicit's name. Every label a person reads is words: no metric, parameter or protocol key
+(``precision_k``, ``auc_full``, ``random_state``, ``holdout:5:seed=0``) shows anywhere on the
+page, in any section, nor in the sidebar's training form."""
 
 from __future__ import annotations
 
@@ -9,8 +12,11 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 
+import pandas as pd
 import pytest
+from google.protobuf.json_format import MessageToDict
 
 from recsys_core import evaluation, tuning
 from recsys_core.datasets import load_dataset
@@ -50,9 +56,16 @@ def counted(monkeypatch):
 
 
 def _table(at, column="precision", without="status"):
-    """The first table drawn with ``column`` and without ``without`` (the metrics table by
-    default; the search's table has a status column)."""
+    """The metrics, one row per model: the page's metric tables (hits, ranks, beyond accuracy,
+    cost; indexed by model) side by side; with ``without=None``, the first table drawn with
+    ``column`` (the search's table has a status column)."""
     tables = [d.value for d in at.dataframe]
+    if without == "status":
+        found = [f for f in tables if f.index.name == "model" and "status" not in f]
+        assert found, f"no metrics table; drawn: {[list(f.columns) for f in tables]}"
+        merged = pd.concat(found, axis=1)
+        assert column in merged, list(merged.columns)
+        return merged
     found = [f for f in tables if column in f.columns and (not without or without not in f)]
     assert found, f"no table with {column!r}; drawn: {[list(f.columns) for f in tables]}"
     return found[0]
@@ -65,6 +78,106 @@ def _labels(at, column="precision") -> dict[str, str]:
             config = json.loads(element.proto.columns or "{}")
             return {key: value.get("label") for key, value in config.items()}
     raise AssertionError(f"no table with {column!r}")
+
+
+# ------------------------------------------------------------------------ what a person reads
+RAW_KEYS = (
+    "precision_k", "precision_implicit", "auc_full", "hit_rate", "mean_popularity",
+    "fit_seconds", "diversity_", "n_users", "n_test", "random_state", "calculate_training_loss",
+    "num_threads", "no_components", "use_item_features", "holdout:5:seed=0", "@k=", "seed=",
+    "holdout:5", "p@10",
+)
+"""Keys that stay keys (URL, CLI, store) and never show as text on the page."""
+NOT_READ = frozenset({
+    "id", "formId", "pageScriptHash", "queryString", "page", "icon", "json", "spec",
+    "arrowData", "columns", "config", "theme", "type",
+})
+"""Proto fields that are not text a person reads (ids, links, data, chart specs handled
+apart)."""
+
+
+def _walk(node) -> Iterator:
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from _walk(child)
+
+
+def _strings(value, out: list[str]) -> None:
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key not in NOT_READ:
+                _strings(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            _strings(item, out)
+
+
+def _chart_texts(spec: dict) -> list[str]:
+    """Titles, axis titles, trace names, categories, hover texts and parallel-coordinate
+    labels of a Plotly figure."""
+    out: list[str] = []
+
+    def visit(value, key=""):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if k in ("title",) and isinstance(v, dict):
+                    _strings(v.get("text", ""), out)
+                elif k in ("name", "label", "ticktext", "hovertext", "text") and not (
+                        isinstance(v, dict)):
+                    _strings(v, out)
+                elif k in ("x", "y") and isinstance(v, list):
+                    _strings([i for i in v if isinstance(i, str)], out)
+                else:
+                    visit(v, k)
+        elif isinstance(value, list):
+            for item in value:
+                visit(item, key)
+
+    visit(spec.get("data", []))
+    visit(spec.get("layout", {}))
+    return out
+
+
+def _headers(element) -> list[str]:
+    """The column headers a dataframe shows: its column config's labels, else the column
+    names (shown raw), and the index's."""
+    config = json.loads(element.proto.columns or "{}")
+    frame = element.value
+    out = [(config.get(str(c)) or {}).get("label") or str(c) for c in frame.columns]
+    index = config.get("_index") or {}
+    if not index.get("hidden"):
+        out.append(index.get("label") or str(frame.index.name or ""))
+    return out
+
+
+def visible_text(at, *, area=None) -> list[str]:
+    """Every text the page shows: widget labels, options, values and helps, tabs, expanders,
+    alerts, captions, markdown (unescaped), dataframe headers, chart texts. Code blocks (the
+    command line, on purpose) are left out."""
+    out: list[str] = []
+    root = at._tree if area is None else area
+    for node in _walk(root):
+        proto = getattr(node, "proto", None)
+        if proto is None or getattr(node, "type", "") == "code":
+            continue
+        data = MessageToDict(proto)
+        _strings(data, out)
+        if getattr(node, "type", "") == "plotly_chart" and data.get("spec"):
+            out += _chart_texts(json.loads(data["spec"]))
+        if getattr(node, "type", "") == "dataframe":
+            out += _headers(node)
+    return [shown(text) for text in out if text]
+
+
+def assert_no_raw_keys(at, *, area=None, allowed: tuple[str, ...] = ()) -> list[str]:
+    """No key of :data:`RAW_KEYS` in any text the page shows; returns the texts."""
+    texts = visible_text(at, area=area)
+    for key in RAW_KEYS:
+        found = [t for t in texts if key in t and not any(a in t for a in allowed)]
+        assert not found, (key, found[:3])
+    return texts
 
 
 def _cli_metrics(session_home) -> dict:
@@ -94,20 +207,29 @@ def test_table_equals_the_cli_and_is_reused_from_the_store(als_id, session_home,
     at.button(key="eval_run").click().run()
     assert not at.exception, at.exception
     assert counted["evaluate_model"] == 1
-    shown = _table(at).iloc[0]
+    row = _table(at).iloc[0]
     expected = _cli_metrics(session_home)
     for metric in ("precision", "precision_implicit", "recall", "ndcg", "map", "auc",
                    "hit_rate", "mrr"):
-        assert shown[metric] == pytest.approx(expected[metric], abs=1e-9), metric
+        assert row[metric] == pytest.approx(expected[metric], abs=1e-9), metric
     # holdout:5 at k = 10: hits / k is half of implicit's hits / 5 (which equals recall)
-    assert shown["precision"] == pytest.approx(shown["recall"] / 2, abs=1e-12)
-    assert shown["precision_implicit"] == pytest.approx(shown["recall"], abs=1e-12)
+    assert row["precision"] == pytest.approx(row["recall"] / 2, abs=1e-12)
+    assert row["precision_implicit"] == pytest.approx(row["recall"], abs=1e-12)
     labels = _labels(at)
     assert labels["precision"] == "Precision (hits / k)"
-    assert labels["precision_implicit"] == (
-        "Precision (implicit's convention: hits / min(k, held-out))")
-    assert any("precision = hits / k" in c.value and "precision_implicit = hits / min(k, "
-               "held-out)" in c.value for c in at.caption)
+    assert labels["precision_implicit"] == "Implicit's precision"
+    # the page says which precision is which, right under the table
+    captions = [shown(c.value) for c in at.caption]
+    which = [c for c in captions if c.startswith("Precision (hits / k) is precision as readers")]
+    assert len(which) == 1, captions
+    assert "top 10 divided by 10, averaged over users" in which[0]
+    assert "Implicit's precision is the number the implicit library reports: hits divided by " \
+        "the smaller of k and the user's held-out likes" in which[0]
+    assert "implicit's equals recall, and the headline precision is 5/10 of it" in which[0]
+    # the sidebar's model label shows the new precision at once, not after a full rerun
+    label = next(o for o in at.selectbox(key="sidebar_model").options
+                 if o.startswith("ALS (WRMF) · latent factors 16, training passes 3 · "))
+    assert label.endswith(f" · top-10 precision {expected['precision']:.3f}"), label
 
     # recorded in the model's meta, with the slices, under the protocol key
     recorded = ModelStore().meta(als_id)["metrics"][PROTOCOL]
@@ -117,6 +239,8 @@ def test_table_equals_the_cli_and_is_reused_from_the_store(als_id, session_home,
         "light users", "heavy users", "popular items", "long-tail items"]
     assert sum(s["n_users"] for s in recorded["slices"][:2]) == expected["n_users"]
     assert any(c.value.startswith("Share of test users with no hit") for c in at.caption)
+    texts = assert_no_raw_keys(at)  # the table, the histograms, the slices, the sidebar
+    assert "5 held-out likes per user" in texts  # the split box shows the protocol in words
     assert not at.code  # the command line is drawn only when its expander is opened
     at.session_state["eval_cli"] = True
     at.run()
@@ -155,7 +279,8 @@ def test_learning_curve_is_plotted_per_epoch_and_cached(als_id, counted):
     assert not at.exception, at.exception
     assert counted["learning_curve"] == 1
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    main = next(c for c in charts if "per epoch" in json.dumps(c["layout"].get("title", "")))
+    main = next(c for c in charts
+                if "per training pass" in json.dumps(c["layout"].get("title", "")))
     traces = {t["name"]: t for t in main["data"]}
     assert set(traces) == {"train", "test"}
     for trace in traces.values():
@@ -168,6 +293,9 @@ def test_learning_curve_is_plotted_per_epoch_and_cached(als_id, counted):
     at.button(key="eval_curve_run").click().run()  # same form: read from the cache
     assert counted["learning_curve"] == 0
     assert at.get("plotly_chart")
+    texts = assert_no_raw_keys(at)
+    assert "Track training loss" in texts  # the form's parameters read as words
+    assert main["layout"]["yaxis"]["title"]["text"] == "Precision (hits / k)"
 
 
 def _values(encoded):
@@ -196,6 +324,10 @@ def test_tiny_grid_search_shows_its_table_and_saves_the_best(als_id, counted):
     assert list(table["precision"]) == sorted(table["precision"], reverse=True)
     assert len(at.get("plotly_chart")) == 1  # the parallel coordinates
 
+    labels = _labels(at, "status")
+    assert labels["factors"] == "Latent factors" and labels["status"] == "Status"
+    assert labels["precision_implicit"] == "Implicit's precision"
+    assert_no_raw_keys(at)  # the table's headers, the parallel coordinates, the form
     at.button(key="eval_search_run").click().run()  # the same form resumes: nothing refit
     assert counted["evaluate_model"] == 2
     assert any("2 row(s) came from an earlier run" in shown(c.value) for c in at.caption)
@@ -241,7 +373,8 @@ def test_metrics_stored_before_the_split_show_under_implicits_name(session_home,
     assert row["precision_implicit"] == pytest.approx(0.5)
     assert "precision_k" not in _table(at).columns
     options = at.selectbox(key="sidebar_model").options
-    assert any(model_id.split("-")[0] in o and "p@10 0.250" in o for o in options), options
+    assert any(o.startswith("ALS (WRMF) · latent factors 8, training passes 2 · ")
+               and o.endswith("top-10 precision 0.250") for o in options), options
     at.button(key="eval_run").click().run()
     assert not at.exception, at.exception
     assert counted["evaluate_model"] == 1  # evaluated again, not reused
@@ -256,8 +389,8 @@ def test_bad_split_in_the_url_is_one_clear_sentence(als_id):
     assert not at.exception
     assert [shown(e.value) for e in at.error] == [
         "Split spec 'holdout:zero' has 'zero' where a whole number is expected; use holdout:N, "
-        "holdout:N:F, random:P, leave-last:N or a predefined split name. Showing holdout:5 "
-        "instead."
+        "holdout:N:F, random:P, leave-last:N or a predefined split name. Showing 5 held-out "
+        "likes per user instead."
     ]
     assert at.selectbox(key="eval_split").value == "holdout:5"
     assert at.number_input(key="eval_k").value == 1
@@ -277,8 +410,8 @@ def test_a_url_with_the_curve_controls_reopens_the_same_view(als_id, counted):
     assert at.selectbox(key="eval_curve_algorithm").value == "bpr"
     assert at.selectbox(key="eval_curve_metric").value == "ndcg"
     assert at.number_input(key="eval_curve_bpr_defaults_factors")  # bpr's form, its defaults
-    assert any("Fitted once on the train part of random:0.2, seed 3, k=5" in shown(c.value)
-               for c in at.caption)
+    assert any("Trained once on the train part of Random 20% held out · seed 3 · top 5"
+               in shown(c.value) for c in at.caption)
     with pytest.raises(KeyError):
         at.multiselect(key="eval_models")  # the Metrics tab is closed: it did not run
     assert counted == {"evaluate_model": 0, "learning_curve": 0}
@@ -308,8 +441,8 @@ def test_the_chart_metrics_come_from_the_url_and_changes_go_back_to_it(als_id):
     assert at.segmented_control(key="eval_slice_metric").value == "ndcg"
     charts = {c["data"][0]["type"]: c
               for c in (json.loads(p.proto.spec) for p in at.get("plotly_chart"))}
-    assert charts["histogram"]["layout"]["xaxis"]["title"]["text"] == "per-user recall"
-    assert charts["bar"]["layout"]["yaxis"]["title"]["text"] == "ndcg"
+    assert charts["histogram"]["layout"]["xaxis"]["title"]["text"] == "Recall per user"
+    assert charts["bar"]["layout"]["yaxis"]["title"]["text"] == "NDCG"
 
     at.segmented_control(key="eval_dist_metric").set_value("ndcg").run()
     assert not at.exception
@@ -323,3 +456,64 @@ def test_old_links_with_a_section_label_still_open_it(als_id):
     at = open_page("evaluate", dataset="demo", model=als_id, section="Search")
     assert not at.exception
     assert at.selectbox(key="eval_search_algorithm").value == "als"
+
+
+@pytest.fixture(scope="module")
+def lightfm_id(session_home):
+    """A LightFM model (its evaluation has AUC over the whole catalogue), evaluated here."""
+    from recsys_core.ui import evaluate_page, loaders
+
+    demo = load_dataset("demo")
+    model_id = train(demo, "lightfm", {"no_components": 8, "epochs": 2,
+                                       "random_state": 13}).model_id
+    evaluate_page.evaluate_stored_model(demo, model_id, evaluate_page.Protocol())
+    loaders.clear_model_listing()
+    return model_id
+
+
+def test_every_column_and_control_reads_as_words(lightfm_id, als_id):
+    """The stored table of a LightFM model and an ALS one: every column in words with a
+    one-line help, the two precisions apart, AUC over the whole catalogue named so."""
+    from recsys_core.ui import evaluate_page
+
+    evaluate_page.evaluate_stored_model(load_dataset("demo"), als_id, evaluate_page.Protocol())
+    at = open_page("evaluate", dataset="demo", model=f"{lightfm_id},{als_id}")
+    assert not at.exception, at.exception
+    table = _table(at)
+    assert len(table) == 2
+    labels = _labels(at)
+    assert labels["auc_full"] == "AUC, all items"
+    assert labels["precision"] == "Precision (hits / k)"
+    assert set(labels) >= {"precision", "precision_implicit", "recall", "auc_full"}
+    for element in at.dataframe:
+        config = json.loads(element.proto.columns or "{}")
+        for column in element.value.columns:
+            entry = config.get(str(column)) or {}
+            assert entry.get("label") and "_" not in entry["label"], column
+            assert entry.get("help", "").strip(), column
+        assert config["_index"]["label"] == "Model"
+    names = list(table.index)
+    assert names[0].startswith("LightFM · ") and "seed 13" in names[0], names
+    texts = assert_no_raw_keys(at)
+    assert "Implicit's precision" in texts and "AUC, all items" in texts
+    # the model picker shows the same words
+    assert at.multiselect(key="eval_models").value == [lightfm_id, als_id]
+    assert all("_" not in option for option in at.multiselect(key="eval_models").options)
+
+
+def test_the_protocol_reads_as_words_in_every_control(als_id):
+    at = open_page("evaluate", dataset="demo", model=als_id, split="holdout:2", seed="4",
+                   eval_k="20", section="search")
+    assert not at.exception, at.exception
+    box = at.selectbox(key="eval_split")
+    assert box.value == "holdout:2"
+    assert box.label == "Held-out likes (the test)"
+    assert "2 held-out likes per user" in box.options and "Random 20% held out" in box.options
+    assert box.help.startswith("For every user with at least 4 likes, 2 random likes are hidden")
+    assert at.number_input(key="eval_seed").label == "Random seed"
+    assert at.number_input(key="eval_k").label == "List length (k)"
+    assert at.selectbox(key="eval_search_algorithm").options[0] == "ALS (WRMF)"
+    assert "Implicit's precision" in at.selectbox(key="eval_search_metric").options
+    texts = assert_no_raw_keys(at)
+    assert any("trained on the train part of 2 held-out likes per user · seed 4 · top 20" in t
+               for t in texts), texts

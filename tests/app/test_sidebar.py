@@ -68,3 +68,78 @@ def test_unknown_dataset_in_the_url_falls_back_to_the_demo(app_models):
     at = open_page("start", dataset="no-such-dataset")
     assert not at.exception
     assert any("Unknown dataset" in w.value for w in at.warning)
+
+
+# ------------------------------------------------------------------------ words, not keys
+def _widget(at, key: str):
+    for kind in ("number_input", "checkbox", "selectbox", "text_input"):
+        try:
+            return getattr(at, kind)(key=key)
+        except KeyError:
+            continue
+    raise AssertionError(f"no widget with key {key!r}")
+
+
+def test_the_training_form_reads_as_words_and_keeps_its_keys(app_models):
+    """Every algorithm's form: labels and one-line helps from its Params, the widget keys (and
+    so the URL, --param and the store) still the parameter names."""
+    from recsys_core.algorithms import algorithms
+    from recsys_core.words import algorithm_label
+
+    from .test_evaluate_page import assert_no_raw_keys
+
+    at = open_page("similar", dataset="demo", model=app_models["als"])
+    box = at.selectbox(key="train_algorithm")
+    registry = algorithms()
+    assert box.options == [algorithm_label(name) for name in sorted(registry)]
+    assert "ALS (WRMF)" in box.options and "als" not in box.options
+    checked = 0
+    for name in sorted(registry):
+        at.selectbox(key="train_algorithm").select(name).run()
+        assert not at.exception, (name, at.exception)
+        if "ratings" in registry[name].needs:  # refused on the demo, with a reason
+            continue
+        for param in registry[name].params:
+            widget = _widget(at, f"param_{name}_{param.name}")  # the key is the name
+            assert widget.label == param.label, (name, param.name, widget.label)
+            assert widget.help == param.help, (name, param.name)
+            checked += 1
+        assert_no_raw_keys(at, area=at.sidebar)
+    assert checked >= 30
+    at.selectbox(key="train_algorithm").select("als").run()
+    assert at.selectbox(key="train_preset_als").options == ["Defaults", "Sketchfab best"]
+    assert at.number_input(key="param_als_random_state").label == "Random seed"
+    assert at.checkbox(key="param_als_calculate_training_loss").label == "Track training loss"
+
+
+def test_model_labels_read_as_words(app_models):
+    from recsys_core.ui.sidebar import model_label
+
+    entry = {"algorithm": "als", "params": {"factors": 40, "alpha": 50.0, "iterations": 15,
+                                            "regularization": 0.01, "random_state": 3,
+                                            "calculate_training_loss": False},
+             "created": "2026-12-03T14:05:00", "metrics": {
+                 "holdout:5:seed=0@k=10": {"precision": 0.1234, "k": 10}}}
+    assert model_label(entry) == (
+        "ALS (WRMF) · latent factors 40, confidence scale (alpha) 50 · 3 Dec 14:05 · "
+        "top-10 precision 0.123"
+    )
+    assert model_label({"algorithm": "popularity", "params": {"weighted": False}}) == (
+        "Popularity")
+    at = open_page("similar", dataset="demo", model=app_models["als"])
+    options = at.selectbox(key="sidebar_model").options
+    assert any(o.startswith("ALS (WRMF) · latent factors 24, training passes 6 · ")
+               for o in options), options
+    assert not [o for o in options if "=" in o or "_" in o], options
+
+
+def test_an_upload_error_names_the_users_own_file():
+    from recsys_core.ui.sidebar import upload_failure
+
+    named = "likes.csv has the column(s) 'customer', 'sku' but needs a user column."
+    assert upload_failure(named, ["likes.csv"]) == named
+    assert upload_failure("An id column has empty values; fill them in or remove those rows.",
+                          ["likes.csv", "items.csv"]) == (
+        "likes.csv and items.csv: an id column has empty values; fill them in or remove those "
+        "rows."
+    )
