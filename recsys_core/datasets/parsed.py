@@ -39,8 +39,11 @@ cannot be written (a read-only or full disk) the data is parsed and returned as 
 
 **Writing** is atomic: the arrays go to a temporary folder that is renamed into place, under a
 lock on the key, so concurrent loads of the same content parse once (the others wait, then read
-it) and readers never see half an entry. Nothing is fsynced: after a crash, a damaged entry is
-just parsed again.
+it) and readers never see half an entry. The entry (its fingerprint, then its arrays) is written
+by a thread once the parse is over, so the load returns at once and the caller's next step (a
+training, a page) runs meanwhile; the lock is released when the entry is whole, and a command's
+process ends only then (the thread is not a daemon; :func:`wait` waits for it). Nothing is
+fsynced: after a crash, a damaged entry is just parsed again.
 
 ``python -m recsys_core cache list`` shows the entries; ``cache clean`` removes them.
 """
@@ -48,6 +51,7 @@ just parsed again.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -55,6 +59,7 @@ import math
 import os
 import re
 import shutil
+import threading
 import time
 import uuid
 import warnings
@@ -220,42 +225,100 @@ def load_or_parse(
     if found is not None:
         _done(progress, found, cached=True)
         return found
-    with contextlib.ExitStack() as stack:
-        try:
-            from ..store import _file_lock
-
-            (base / _LOCKS).mkdir(exist_ok=True)
-            stack.enter_context(_file_lock(base / _LOCKS / f"{key}.lock", on_wait=lambda: (
-                progress and progress(0.0, "waiting for another parse of this file")
-            )))
-        except OSError as error:
-            logger.debug("parsing %s without the cache: %s", label, error)
-            return parse(progress)[0]
+    try:
+        (base / _LOCKS).mkdir(exist_ok=True)
+        lock = _KeyLock(base / _LOCKS / f"{key}.lock")
+        lock.acquire(on_wait=lambda: progress and progress(
+            0.0, "waiting for another parse of this file"
+        ))
+    except OSError as error:
+        logger.debug("parsing %s without the cache: %s", label, error)
+        return parse(progress)[0]
+    handed_over = False
+    try:
         found = _read(folder, key, max_rows, label, items_label, name, path)  # written meanwhile?
         if found is not None:
             _done(progress, found, cached=True)
             return found
         started = time.perf_counter()
-        dataset, items = parse(_capped(progress))
+        dataset, items = parse(progress)
         seconds = time.perf_counter() - started
-        if progress is not None:
-            progress(0.98, "keeping the parsed arrays")
         try:
             unchanged = _stats(files) == stats
         except OSError:
             unchanged = False
         if unchanged:  # a file written to while it was parsed is not kept under the old content
-            _write(base, key, dataset, items, label=label, items_label=items_label,
-                   seconds=seconds)
-        _done(progress, dataset, cached=False)
+            handed_over = _keep_in_background(
+                lock, base, key, dataset, items, label=label, items_label=items_label,
+                seconds=seconds,
+            )
+            if not handed_over:
+                _write(base, key, dataset, items, label=label, items_label=items_label,
+                       seconds=seconds)
         return dataset
+    finally:
+        if not handed_over:
+            lock.release()
 
 
-def _capped(progress: Progress | None) -> Progress | None:
-    """The parse's progress, kept below 97% (what is left is writing the arrays)."""
-    if progress is None:
-        return None
-    return lambda fraction, message="": progress(min(float(fraction), 0.97), message)
+class _KeyLock:
+    """An exclusive ``flock`` on an entry's lock file, held through its own file descriptor, so
+    that the thread that writes the entry can release it after the loading thread has returned.
+    Threads and processes exclude each other alike; the kernel drops it if the process dies."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def acquire(self, on_wait: Callable[[], Any]) -> None:
+        assert self._fd is not None
+        try:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                on_wait()
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases the lock
+
+
+_PENDING: list[threading.Thread] = []
+_PENDING_LOCK = threading.Lock()
+
+
+def _keep_in_background(lock: _KeyLock, *args: Any, **kwargs: Any) -> bool:
+    """Write the entry (its fingerprint, then its arrays) in a thread that releases ``lock``
+    when done, so the load returns as soon as the parse is over. The thread is not a daemon: a
+    command's process ends once the entry is whole. False if no thread could be started."""
+
+    def keep() -> None:
+        try:
+            _write(*args, **kwargs)
+        finally:
+            lock.release()
+
+    thread = threading.Thread(target=keep, name="recsys-keep-parsed", daemon=False)
+    with _PENDING_LOCK:
+        _PENDING[:] = [t for t in _PENDING if t.is_alive()]
+        try:
+            thread.start()
+        except RuntimeError:
+            return False
+        _PENDING.append(thread)
+    return True
+
+
+def wait(timeout: float | None = None) -> None:
+    """Wait until the parsed files this process is keeping are written."""
+    with _PENDING_LOCK:
+        threads = list(_PENDING)
+    for thread in threads:
+        thread.join(timeout)
 
 
 def _done(progress: Progress | None, dataset: Dataset, *, cached: bool) -> None:
@@ -663,4 +726,5 @@ __all__ = [
     "file_hash",
     "load_or_parse",
     "root",
+    "wait",
 ]

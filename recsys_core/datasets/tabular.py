@@ -1073,7 +1073,7 @@ def _read_parquet(
     # Batches small enough that one of them, decoded, stays under BATCH_BYTES even if every row
     # holds the longest value of a dictionary column; the running total stops at max_bytes.
     longest = _longest_dictionary_value(path, label, _text_fields(parquet, wanted))
-    batch_rows = int(min(1 << 16, max(1, BATCH_BYTES // (longest + 8))))
+    batch_rows = int(min(1 << 20, max(1, BATCH_BYTES // (longest + 8))))
     # Text ids are read as dictionaries: each distinct id is decoded once per row group, not
     # once per row, and the rows keep small integer codes.
     schema = parquet.schema_arrow
