@@ -24,12 +24,17 @@ __all__ = [
     "GRID_CSS",
     "SafeHtml",
     "category_colour",
+    "csv_cell",
+    "csv_text",
     "escape",
+    "file_name",
+    "item_picture",
     "md_escape",
     "plotly_escape",
     "safe_href",
     "safe_internal_href",
     "safe_url",
+    "score_chips",
     "thumbnail_card",
     "thumbnail_grid_html",
 ]
@@ -355,6 +360,123 @@ def thumbnail_grid_html(
     )
 
 
+_CSS_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f'\"()\\<>]")
+
+
+def _css_url(url: str) -> str:
+    """``url("...")`` for a CSS value: every character that could end the string or the
+    ``url()`` (quotes, brackets, backslash, whitespace, controls, ``<>``) percent-encoded."""
+    return 'url("' + _CSS_URL_UNSAFE.sub(lambda m: f"%{ord(m[0]):02X}", url) + '")'
+
+
+PICTURE_CSS = """
+.rx-pic{display:block;width:100%;aspect-ratio:4/3;border-radius:12px;
+ background-color:var(--rx-accent,#64748b);background-position:center;background-size:cover;
+ background-repeat:no-repeat;box-shadow:0 2px 10px rgba(0,0,0,.12)}
+""".strip()
+
+
+def item_picture(
+    *, name: Any, image_url: Any, category: Any = "", fallback_url: Any = None
+) -> SafeHtml:
+    """An item's picture, large (the selected item), that never shows a broken-image icon.
+
+    Drawn as the CSS backgrounds of a 4:3 box (``role="img"``, labelled with the name): the
+    image, and under it the item's generated picture, so an ``image_url`` that cannot load
+    (404, offline host, not an image) leaves the generated picture in view. No ``<img>``, no
+    script (Streamlit's ``st.html`` strips ``onerror``).
+
+    Parameters
+    ----------
+    name : str
+        The item's name (escaped; the box's label and tooltip).
+    image_url : str
+        http(s) or a ``data:image/`` URI; anything else shows the generated picture only.
+    category : str, optional
+        Tints the box while the picture loads.
+    fallback_url : str, optional
+        Shown under an http(s) ``image_url``: a ``data:image/`` URI. None uses the item's
+        generated picture (:func:`recsys_core.thumbnails.placeholder_data_uri`).
+    """
+    image = safe_url(image_url)
+    layers = [image] if image else []
+    if not image or _HTTP.match(image):
+        if fallback_url is None:
+            from .thumbnails import placeholder_data_uri
+
+            fallback_url = placeholder_data_uri(name, category)
+        fallback = safe_url(fallback_url)
+        if fallback and _DATA_IMAGE.match(fallback):
+            layers.append(fallback)
+    backgrounds = ",".join(_css_url(layer) for layer in layers) or "none"
+    label = escape(name)
+    return SafeHtml(
+        f"<style>{PICTURE_CSS}</style>"
+        f'<div class="rx-pic" role="img" aria-label="{label}" title="{label}" '
+        f'style="--rx-accent:{category_colour(category)};'
+        f'background-image:{escape(backgrounds)}"></div>'
+    )
+
+
+CHIPS_CSS = """
+.rx-chips{display:flex;flex-wrap:wrap;gap:6px;margin:2px 0 10px}
+.rx-chip{display:inline-flex;align-items:center;gap:6px;max-width:100%;padding:2px 4px 2px 10px;
+ border-radius:999px;font-size:.85rem;line-height:1.5;background:rgba(127,127,127,.12);
+ border:1px solid rgba(127,127,127,.2)}
+.rx-chip-name{overflow-wrap:anywhere}
+.rx-chip-score{flex:none;padding:0 7px;border-radius:999px;font-size:.72rem;font-weight:600;
+ font-variant-numeric:tabular-nums;color:#fff;background:rgba(15,15,20,.62)}
+.rx-chip.rx-chip-plain{padding:1px 10px;font-size:.8rem}
+.rx-chips-empty{opacity:.75;font-size:.9rem}
+.rx-chip-link{align-self:center;margin-left:4px;font-size:.85rem;color:inherit;opacity:.8}
+.rx-chip-link:hover{opacity:1}
+""".strip()
+
+
+def score_chips(
+    labels: Sequence[Any],
+    scores: Sequence[Any] | None = None,
+    *,
+    empty_text: str = "None.",
+    link: tuple[Any, Any] | None = None,
+) -> SafeHtml:
+    """Chips, each a label (escaped) with its score (3 significant figures) beside it.
+
+    Parameters
+    ----------
+    labels : sequence of str, length n
+        E.g. the tags a model suggests for an item (user-generated: escaped).
+    scores : sequence of float, length n, optional
+        Their scores, in the same order; None shows the labels alone (an item's own tags).
+    empty_text : str
+        Shown (escaped) when there are no labels.
+    link : (text, url), optional
+        A link out after the chips (http(s) only, new tab), e.g. the item's own page.
+    """
+    if scores is None:
+        pairs = [(label, None) for label in labels]
+    else:
+        pairs = list(zip(labels, scores, strict=True))
+    chips = ""
+    for label, score in pairs:
+        shown = _format_score(score)
+        title = f"{label}: score {shown}" if shown else str(label)
+        badge = f'<span class="rx-chip-score">{escape(shown)}</span>' if shown else ""
+        chips += (
+            f'<span class="rx-chip{" rx-chip-plain" if not shown else ""}" '
+            f'title="{escape(title)}"><span class="rx-chip-name">{escape(label)}</span>'
+            f"{badge}</span>"
+        )
+    body = chips or f'<span class="rx-chips-empty">{escape(empty_text)}</span>'
+    out = escape(safe_href(link[1])) if link else ""
+    if out:
+        body += (
+            f'<a class="rx-chip-link" href="{out}" target="_blank" '
+            f'rel="noopener noreferrer nofollow">{escape(link[0])}&nbsp;&#8599;</a>'
+        )
+    return SafeHtml(f'<style>{CHIPS_CSS}</style><div class="rx-chips">{body}</div>')
+
+
 # ------------------------------------------------------------------------- markdown and plotly
 WORD_JOINER = "\u2060"
 """Invisible, zero-width, no line break: splits a pattern that Streamlit's Markdown rewrites in
@@ -419,3 +541,59 @@ def plotly_escape(text: Any) -> str:
     if text is None:
         return ""
     return _html.escape(str(text), quote=False)
+
+
+# ------------------------------------------------------------------------------------ exports
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection"),
+# the full-width forms included (some locales of Excel read them as the ASCII ones).
+_FORMULA_START = tuple("=+-@\t\r") + ("\uff1d", "\uff0b", "\uff0d", "\uff20")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_FILE_PART = re.compile(r"[^A-Za-z0-9._]+")
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell for a CSV file that a spreadsheet shows as text, never runs as a formula.
+
+    A string that starts (after any spaces) with ``= + - @``, a tab or a carriage return gets
+    a leading ``'``, unless it is a plain number (``-1.5``). Anything that is not a string is
+    returned as it is (numbers stay numbers).
+    """
+    if not isinstance(value, str):
+        return value
+    start = value.lstrip(" ")
+    if start.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(start):
+        return "'" + value
+    return value
+
+
+def csv_text(frame: Any) -> str:
+    """``frame`` (a pandas DataFrame) as CSV text, every text cell through :func:`csv_cell`.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame, shape [n_rows, n_columns]
+        What a page shows (item names and ids are user-generated).
+
+    Returns
+    -------
+    str
+        The CSV, with a header row and no index column.
+    """
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    safe = frame.copy()
+    safe.columns = [csv_cell(str(column)) for column in safe.columns]
+    for column in safe.columns:
+        if not (is_numeric_dtype(safe[column]) or is_bool_dtype(safe[column])):
+            safe[column] = safe[column].astype(object).map(csv_cell)
+    return safe.to_csv(index=False)
+
+
+def file_name(*parts: Any, ext: str = "csv") -> str:
+    """A download's file name from parts that may hold anything (ids, model labels):
+    letters, digits, ``.`` and ``_`` kept, every other run of characters one ``-``, each part
+    at most 40 characters, e.g. ``file_name("similar", "i42", "ALS (WRMF)")`` is
+    ``"similar-i42-ALS-WRMF.csv"``."""
+    kept = [_FILE_PART.sub("-", str(part)).strip("-.")[:40].strip("-.") for part in parts]
+    stem = "-".join(part for part in kept if part) or "download"
+    return f"{stem}.{ext}"

@@ -8,10 +8,15 @@ import pytest
 
 from recsys_core.html import (
     SafeHtml,
+    csv_cell,
+    csv_text,
     escape,
+    file_name,
+    item_picture,
     safe_href,
     safe_internal_href,
     safe_url,
+    score_chips,
     thumbnail_card,
     thumbnail_grid_html,
 )
@@ -211,3 +216,122 @@ def test_score_badge_formatting(score, shown):
         assert not badges
     else:
         assert len(badges) == 1 and shown in "".join(found.text)
+
+
+
+# ---------------------------------------------------------------------------- the selected item
+def _backgrounds(markup: str) -> list[str]:
+    """The url(...) layers of the picture box's background-image, in order."""
+    import re
+
+    (box,) = [attrs for tag, attrs in parse(markup).elements if tag == "div"]
+    style = box["style"]
+    return re.findall(r'url\("([^"]*)"\)', style.split("background-image:", 1)[1])
+
+
+def test_the_picture_falls_back_to_the_generated_one_under_an_http_image():
+    markup = item_picture(name="Old chair", image_url="https://img.example/c.jpg",
+                          category="Furniture")
+    found = parse(markup)
+    assert "img" not in tags(found)  # no <img>: nothing that can show a broken-image icon
+    (box,) = [attrs for tag, attrs in found.elements if tag == "div"]
+    assert box["role"] == "img" and box["aria-label"] == "Old chair"
+    assert _backgrounds(markup) == [
+        "https://img.example/c.jpg", placeholder_data_uri("Old chair", "Furniture")
+    ]  # the image over the item's own generated picture
+    generated = item_picture(name="Old chair", image_url=placeholder_data_uri("Old chair"))
+    assert _backgrounds(generated) == [placeholder_data_uri("Old chair")]  # nothing to fall to
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "", None, "/relative.png", "x"])
+def test_the_picture_of_an_unsafe_or_missing_image_is_the_generated_one(url):
+    markup = item_picture(name=EVIL_NAME, image_url=url, category=EVIL_TAG)
+    assert _backgrounds(markup) == [placeholder_data_uri(EVIL_NAME, EVIL_TAG)]
+    assert "javascript" not in markup.lower()
+
+
+def test_the_picture_url_cannot_leave_its_css_string():
+    markup = item_picture(name=EVIL_NAME, image_url='https://h/a") ;background:url("x\\ y\'<',
+                          category=EVIL_TAG)
+    found = parse(markup)
+    assert set(tags(found)) == {"style", "div"}
+    layers = _backgrounds(markup)
+    assert layers[0] == "https://h/a%22%29%20;background:url%28%22x%5C%20y%27%3C"
+    assert len(layers) == 2
+    (box,) = [attrs for tag, attrs in found.elements if tag == "div"]
+    assert box["aria-label"] == EVIL_NAME and box["title"] == EVIL_NAME  # values, intact
+
+
+# ---------------------------------------------------------------------------- chips
+def test_chips_show_each_label_with_its_score_as_text():
+    markup = score_chips([EVIL_TAG, "wood"], [0.83123, 0.0001])
+    found = parse(markup)
+    assert set(tags(found)) == {"style", "div", "span"}
+    text = "".join(found.text)
+    assert EVIL_TAG in text and "0.831" in text and "1.0e-04" in text
+    names = [attrs for _, attrs in found.elements if attrs.get("class") == "rx-chip-name"]
+    scores = [attrs for _, attrs in found.elements if attrs.get("class") == "rx-chip-score"]
+    assert len(names) == len(scores) == 2
+    with pytest.raises(ValueError):
+        score_chips(["a", "b"], [0.1])  # one score per label
+    empty = parse(score_chips([], [], empty_text=EVIL_NAME))
+    assert EVIL_NAME in "".join(empty.text) and "img" not in tags(empty)
+
+
+def test_plain_chips_and_their_link_out():
+    found = parse(score_chips(["wood"], link=("Open its page", "https://sketchfab.com/m/1")))
+    assert not [a for _, a in found.elements if a.get("class") == "rx-chip-score"]
+    (link,) = [attrs for tag, attrs in found.elements if tag == "a"]
+    assert link["href"] == "https://sketchfab.com/m/1" and link["target"] == "_blank"
+    assert "noopener" in link["rel"]
+    bad = parse(score_chips(["wood"], link=("Open", "javascript:alert(1)")))
+    assert "a" not in tags(bad)
+
+
+# ---------------------------------------------------------------------------- CSV exports
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+SUM(A1:A2)", "'+SUM(A1:A2)"),
+        ("-1+2", "'-1+2"),
+        ("@cmd", "'@cmd"),
+        ("\t=x", "'\t=x"),
+        ("\r=x", "'\r=x"),
+        ("  =HYPERLINK(\"http://x\")", "'  =HYPERLINK(\"http://x\")"),
+        ("\uff1d1+1", "'\uff1d1+1"),
+        ("-42", "-42"),
+        ("+3.5e2", "+3.5e2"),
+        ("Plain = name", "Plain = name"),
+        ("", ""),
+        (-1.5, -1.5),
+        (None, None),
+    ],
+)
+def test_csv_cells_never_run_as_formulas(value, written):
+    assert csv_cell(value) == written
+
+
+def test_csv_text_neutralises_every_text_column_and_keeps_numbers():
+    import csv
+    import io
+
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"name": ["=1+1", "ok"], "category": ["@x", "Lamps"], "score": [-0.5, 2.0],
+         "rank": [1, 2], "=header": ["a", "b"]}
+    )
+    rows = list(csv.reader(io.StringIO(csv_text(frame))))
+    assert rows[0] == ["name", "category", "score", "rank", "'=header"]
+    assert rows[1] == ["'=1+1", "'@x", "-0.5", "1", "a"]
+    assert rows[2] == ["ok", "Lamps", "2.0", "2", "b"]
+
+
+def test_file_names_keep_only_safe_characters():
+    assert file_name("similar", "i42", "ALS (WRMF)") == "similar-i42-ALS-WRMF.csv"
+    assert file_name("user", "../../etc/passwd", EVIL_NAME) == (
+        "user-etc-passwd-img-src-x-onerror-alert-1.csv"
+    )
+    assert file_name("", "...") == "download.csv"
+    assert len(file_name("x" * 500)) <= 44
