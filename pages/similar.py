@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from recsys_core import html
 from recsys_core.ui import sidebar, state, text, widgets
 
 data, spec = sidebar.render()
@@ -26,17 +27,35 @@ if picked is None:  # no item in the URL: the example item, in the URL (and the 
 
 widgets.selected_item_panel(data, spec, picked)
 model = widgets.model_or_stop(data, spec, view.model)
-
-k = widgets.k_slider("How many", key="similar_k")
+label = model.label or model.name
 
 if not model.supports("similar_items"):
     text.info(
-        f"{model.label or model.name} recommends without a notion of item similarity; "
-        "pick another model in the sidebar."
+        f"{label} recommends without a notion of item similarity; pick another model in the "
+        "sidebar."
     )
     st.stop()
+
+head, how_many, save = st.columns([5, 3, 1.2], vertical_alignment="bottom")
+with how_many:
+    k = widgets.k_slider("How many", key="similar_k")
 indices, scores = model.similar_items(picked, k)
-text.subheader(f"Most similar, by {model.label or model.name}")
+with head:
+    text.subheader(f"Most similar, by {label}")
+with save:
+    widgets.download_csv(
+        widgets.items_table(
+            data,
+            indices,
+            scores,
+            similar_to=data.item_id(picked),
+            similar_to_name=data.item_name(picked),
+            model=label,
+        ),
+        file_name=html.file_name("similar", data.item_id(picked), label),
+        key="similar_csv",
+        help="Download these items as a CSV file (rank, id, name, category, score, model)",
+    )
 widgets.grid(
     data,
     spec,
@@ -48,17 +67,21 @@ widgets.grid(
 )
 
 if model.supports("tags"):
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Suggested tags for this item", anchor=False)
-        tags, tag_scores = model.suggest_tags(picked, 8)
-        shown = [f"{t} ({s:.2f})" for t, s in zip(tags, tag_scores, strict=True)]
-        text.write(", ".join(shown) or "none")
-    with right:
-        st.subheader("Items most like a tag", anchor=False)
-        names = model.tag_names()
-        own = list(data.items.at[picked, "tags"])
-        default = names.index(own[0]) if own and own[0] in names else 0
+    st.subheader("Suggested tags for this item", anchor=False)
+    st.caption(
+        f"The tags {label} places closest to this item, with their score (higher is closer)."
+    )
+    tags, tag_scores = model.suggest_tags(picked, 8)
+    st.html(html.score_chips(list(tags), list(tag_scores), empty_text="No tag to suggest."))
+
+    st.subheader("Items for a tag", anchor=False)
+    st.caption(f"Pick any tag: the items {label} places closest to it.")
+    names = model.tag_names()
+    own = list(data.items.at[picked, "tags"])
+    default = names.index(own[0]) if own and own[0] in names else 0
+    with st.columns([2, 3])[0]:
         tag = st.selectbox("Tag", names, index=default, key="similar_tag")
-    tag_items, tag_scores = model.items_for_tag(tag, k)
-    widgets.grid(data, spec, tag_items, scores=tag_scores, page="similar", key="similar_tag_grid")
+    tag_items, tag_item_scores = model.items_for_tag(tag, k)
+    widgets.grid(
+        data, spec, tag_items, scores=tag_item_scores, page="similar", key="similar_tag_grid"
+    )

@@ -4,6 +4,7 @@ or a new user (cold start) who picks a few items and gets recommendations at onc
 import numpy as np
 import streamlit as st
 
+from recsys_core import html
 from recsys_core.ui import sidebar, state, text, widgets
 from recsys_core.ui import users as ui
 
@@ -31,15 +32,27 @@ if mode == "new":
     if not model.supports("recommend_for_history"):
         text.info(f"{model.label or model.name} cannot recommend for a user it was not trained on.")
         st.stop()
-    with st.columns([3, 2])[1]:
+    label = model.label or model.name
+    slider, save = st.columns([3, 2, 0.8], vertical_alignment="bottom")[1:]
+    with slider:
         k = widgets.k_slider("How many recommendations", key="users_k")
     indices, scores = model.recommend_for_history(np.asarray(picks, np.int64), k)
+    with save:
+        widgets.download_csv(
+            ui.export_table(
+                data, user="new user", model=label, first=("pick", picks),
+                recommended=indices, scores=scores,
+            ),
+            file_name=html.file_name("new-user", label),
+            key="users_new_csv",
+            help="Download the picks and the recommendations as a CSV file",
+        )
     left, right = st.columns([2, 3], gap="large")
     with left:
         st.subheader(f"Their picks ({len(picks)})", anchor=False)
         widgets.grid(data, spec, picks, page="similar", min_width=110, key="users_picks_grid")
     with right:
-        text.subheader(f"Recommended by {model.label or model.name}")
+        text.subheader(f"Recommended by {label}")
         widgets.grid(
             data,
             spec,
@@ -62,7 +75,8 @@ if user is None:
     st.rerun()
 
 model = widgets.model_or_stop(data, spec, view.model)
-head, slider = st.columns([3, 2], vertical_alignment="bottom")
+label = model.label or model.name
+head, slider, save = st.columns([3, 2, 0.8], vertical_alignment="bottom")
 head.markdown(ui.user_line(data, user))
 with slider:
     k = widgets.k_slider("How many recommendations", key="users_k")
@@ -75,13 +89,25 @@ except NotImplementedError as error:
     text.info(str(error))
 why = ui.cached_explanations(view.model, data, spec, user, indices) if len(indices) else None
 
+shown = history
+if len(history) > ui.HISTORY_LIMIT and not st.session_state.get("users_history_all"):
+    shown = history[: ui.HISTORY_LIMIT]
+with save:
+    widgets.download_csv(
+        ui.export_table(
+            data, user=data.user_id(user), model=label, first=("history", shown),
+            recommended=indices, scores=scores, why=why,
+        ),
+        file_name=html.file_name("user", data.user_id(user), label),
+        key="users_csv",
+        help="Download the history shown and the recommendations as a CSV file",
+    )
+
 left, right = st.columns([2, 3], gap="large")
 with left:
     st.subheader(f"Their history ({len(history):,})", anchor=False)
-    shown = history
     if len(history) > ui.HISTORY_LIMIT:
-        if not st.toggle(f"Show all {len(history):,}", key="users_history_all"):
-            shown = history[: ui.HISTORY_LIMIT]
+        st.toggle(f"Show all {len(history):,}", key="users_history_all")
     st.caption(
         f"{how.capitalize()}"
         + (f"; the first {len(shown)} shown." if len(shown) < len(history) else ".")
@@ -96,12 +122,12 @@ with left:
         key="users_history_grid",
     )
 with right:
-    text.subheader(f"Recommended by {model.label or model.name}")
+    text.subheader(f"Recommended by {label}")
     text.caption(
         "Seen items left out. Under each card, the liked items that contributed most, "
         "with their share of the score."
         if why
-        else f"Seen items left out. {model.label or model.name} does not explain its choices."
+        else f"Seen items left out. {label} does not explain its choices."
     )
     ui.recommendation_grid(
         data,

@@ -12,22 +12,24 @@ more about a taste than a best-seller does, the idea behind IDF weighting); ties
 
 New-user (cold start) mode is in the URL too: ``mode=new&picks=<item ids, comma-separated>``
 (:func:`recsys_core.ui.state.dump_list`), so the picks survive a reload, a link and the back
-button. Every action adds at most one pick (Enter in the search adds its best match; a match
-chosen from the list adds that one), except *Three of one taste*, which says it adds three.
+button. Every action adds at most one pick (Enter in the search box adds the highlighted
+suggestion, the best match unless the arrows moved it; a click on a suggestion adds that one),
+except *Three of one taste*, which says it adds three.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from .. import html
 from ..algorithms.base import Recommender
 from ..dataset import Dataset
 from ..errors import UnknownIdError
-from ..thumbnails import parse_item_reference
 from . import grid_component, loaders, state, text, widgets
 
 ACTIVE_QUANTILE = 0.9
@@ -40,7 +42,6 @@ BANDS = ("active", "light")
 # widget keys
 MODE = "users_mode"
 NEW_QUERY = "users_new_query"
-NEW_MATCH = "users_new_match"
 NEW_PICKS = "users_new_picks"
 
 MODES = {"known": ":material/person: A user in the data", "new": ":material/person_add: A new user"}
@@ -173,10 +174,13 @@ def _short(text: str, limit: int = 30) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def because_caption(data: Dataset, contributors: np.ndarray, shares: np.ndarray) -> str:
-    """'because you liked Foo (42%) and Bar (17%)' (plain text; escaped where drawn)."""
+def because_caption(
+    data: Dataset, contributors: np.ndarray, shares: np.ndarray, *, short: bool = True
+) -> str:
+    """'because you liked Foo (42%) and Bar (17%)' (plain text; escaped where drawn); names
+    cut to 30 characters unless ``short`` is False."""
     parts = [
-        f"{_short(data.item_name(int(i)))} ({share:.0%})"
+        f"{_short(data.item_name(int(i))) if short else data.item_name(int(i))} ({share:.0%})"
         for i, share in zip(contributors, shares)
         if share > 0
     ]
@@ -401,29 +405,6 @@ def _add_pick(data: Dataset, index: int) -> None:
         _set_picks([*picks, item_id])
 
 
-def _on_new_query(data: Dataset) -> None:
-    """Enter in the search adds one item: the one a pasted link or id names, else the best
-    (most popular) match; the other matches stay listed to choose from."""
-    st.session_state[NEW_MATCH] = None
-    query = str(st.session_state.get(NEW_QUERY) or "").strip()
-    if not query:
-        return
-    reference = parse_item_reference(query)
-    if reference and data.has_item(reference):
-        _add_pick(data, data.item_index(reference))
-        return
-    matches = data.search_items(query, limit=widgets.SEARCH_LIMIT)
-    if len(matches):
-        _add_pick(data, int(matches[0]))
-
-
-def _on_new_match(data: Dataset) -> None:
-    chosen = st.session_state.get(NEW_MATCH)
-    if chosen is not None:
-        _add_pick(data, int(chosen))
-    st.session_state[NEW_MATCH] = None  # ready for the next one
-
-
 def _on_add_surprise(data: Dataset) -> None:
     """Add three items a person with one taste might like: popular items of one category."""
     rng = np.random.default_rng()
@@ -443,18 +424,21 @@ def _on_add_surprise(data: Dataset) -> None:
 def new_user_picks(data: Dataset) -> list[int]:
     """Search items and add them one at a time; returns the picks' indices (from the URL).
 
-    The picks are a multiselect of the picks only (remove one with its cross); adding goes
-    through the search box, so typing in the multiselect never adds anything.
+    The search box suggests while typing (:func:`recsys_core.ui.widgets.item_search`); each
+    pick adds one item. The picks are a multiselect of the picks only (remove one with its
+    cross), so typing in the multiselect never adds anything.
     """
     picks = picks_in_url(data)
     cols = st.columns([4, 2, 2], vertical_alignment="bottom")
-    cols[0].text_input(
-        "Search items to add",
-        key=NEW_QUERY,
-        placeholder="Part of a name, then Enter adds the best match",
-        on_change=_on_new_query,
-        args=(data,),
-    )
+    with cols[0]:
+        widgets.item_search(
+            data,
+            key=NEW_QUERY,
+            label="Search items to add",
+            placeholder="Part of a name, then Enter adds the best match",
+            on_pick=functools.partial(_add_pick, data),
+            marked={data.item_index(i): "added" for i in picks},
+        )
     cols[1].button(
         "Three of one taste",
         key="users_new_surprise",
@@ -473,24 +457,6 @@ def new_user_picks(data: Dataset) -> list[int]:
         args=([],),
         disabled=not picks,
     )
-    query = str(st.session_state.get(NEW_QUERY) or "").strip()
-    reference = parse_item_reference(query) if query else None
-    if query and not (reference and data.has_item(reference)):
-        found = [int(i) for i in data.search_items(query, limit=widgets.SEARCH_LIMIT)]
-        if found:
-            more = " (the most popular)" if len(found) == widgets.SEARCH_LIMIT else ""
-            st.selectbox(
-                f"{len(found)} match(es){more}: choose one to add it",
-                found,
-                index=None,
-                key=NEW_MATCH,
-                format_func=lambda i: widgets.item_label(data, i),
-                placeholder="Add one of the matches",
-                on_change=_on_new_match,
-                args=(data,),
-            )
-        else:
-            text.warning(f"No item matches {query!r}; try another part of a name.")
     chosen = state.bound(
         st.multiselect,
         "Items this new user liked",
@@ -504,3 +470,35 @@ def new_user_picks(data: Dataset) -> list[int]:
         placeholder="Search above to add items",
     )
     return [data.item_index(i) for i in chosen]
+
+
+# ------------------------------------------------------------------------------ export
+def export_table(
+    data: Dataset,
+    *,
+    user: str,
+    model: str,
+    first: tuple[str, Sequence[int]],
+    recommended: Sequence[int],
+    scores: Sequence[float],
+    why: list[tuple[np.ndarray, np.ndarray]] | None = None,
+) -> pd.DataFrame:
+    """What the page shows, as one table: the items on the left (``first``: its list name,
+    "history" or "pick", and the items in the order shown), then the recommendations with
+    their scores and, when the model explains, "because you liked ...".
+
+    Returns
+    -------
+    pandas.DataFrame, shape [len(first items) + len(recommended), 9]
+        Columns: user_id, list, rank, item_id, name, category, score, because, model.
+    """
+    name, shown = first
+    left = widgets.items_table(data, shown, None, user_id=user, list=name)
+    left["because"] = ""
+    right = widgets.items_table(data, recommended, scores, user_id=user, list="recommended")
+    right["because"] = [
+        because_caption(data, *why[n], short=False) if why else "" for n in range(len(right))
+    ]
+    table = pd.concat([left, right], ignore_index=True)
+    table["model"] = model
+    return table

@@ -8,9 +8,10 @@ that changes the URL, so the browser's back button walks back through the items 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from .. import html
@@ -18,7 +19,7 @@ from ..algorithms.base import Recommender
 from ..dataset import Dataset
 from ..errors import UserError
 from ..thumbnails import parse_item_reference
-from . import grid_component, loaders, state, text
+from . import grid_component, loaders, search_box, state, text
 
 SEARCH_LIMIT = 40
 
@@ -39,52 +40,149 @@ def item_label(data: Dataset, index: int) -> str:
     )
 
 
-def item_picker(data: Dataset, current: int | None, key: str = "item") -> int | None:
-    """Search box over names (type-ahead), paste a link or id, or surprise me.
+def suggestions(
+    data: Dataset, query: str, *, marked: dict[int, str] | None = None
+) -> tuple[list[dict[str, str]], str]:
+    """What the search box suggests for ``query``: (options, a note over them).
 
-    Every pick is written to the URL by a widget callback (so it happens once, when the person
-    acts: a search text left in the box never overrides the back button or a clicked thumbnail).
-    Enter picks the most popular match at once, and a list of the other matches stays open to
-    choose from. Returns the item index of the view (``current``).
+    Every word of the query, in any order, as the start of a word of the name
+    (``Dataset.search_items``: "typewriter chrome" finds "Chrome Typewriter"), most liked
+    first, up to :data:`SEARCH_LIMIT`; a pasted link or id suggests its item; no match, the
+    closest names; an empty query, none (only a hint). ``marked`` adds a badge to some items
+    (``{index: "selected"}``).
+
+    Returns
+    -------
+    (options, note) : list of dict (``id``, ``name``, ``meta``, ``colour``, ``mark``: plain
+        text, see :func:`recsys_core.ui.search_box.show`) and one line of plain text.
     """
-    query_key, match_key = f"{key}_query", f"{key}_match"
+    text = (query or "").strip()
+    reference = parse_item_reference(text) if text else None
+    if reference and data.has_item(reference):
+        found, note = [data.item_index(reference)], "The item this link or id names"
+    elif not text:
+        found, note = [], "Type part of a name (words in any order), or paste an item link or id"
+    else:
+        found = data.search_items(text, limit=SEARCH_LIMIT).tolist()
+        if found:
+            many = " (the most liked first)" if len(found) == SEARCH_LIMIT else ""
+            note = f"{len(found)} match{'es' if len(found) > 1 else ''}{many}"
+        else:
+            found = _all_but_one_word(data, text, n=5) or data.closest_items(text, n=5)
+            note = f"No item has every word of “{text}”" + (
+                "; the closest names:" if found else "; try part of a name."
+            )
+    marked = marked or {}
+    options = []
+    for index in found:
+        index = int(index)
+        category = str(data.items.at[index, "category"] or "")
+        likes = f"{int(data.item_counts[index]):,} likes"
+        options.append(
+            {
+                "id": data.item_id(index),
+                "name": data.item_name(index),
+                "meta": f"{category} · {likes}" if category else likes,
+                "colour": html.category_colour(category),
+                "mark": marked.get(index, ""),
+            }
+        )
+    return options, note
+
+
+def _all_but_one_word(data: Dataset, text: str, n: int) -> list[int]:
+    """Items that have every word of ``text`` but one (a typo in one word), most liked
+    first; [] for a one-word query."""
+    words = text.split()
+    if len(words) < 2:
+        return []
+    found: set[int] = set()
+    for left_out in range(len(words)):
+        rest = " ".join(words[:left_out] + words[left_out + 1 :])
+        found.update(int(i) for i in data.search_items(rest, limit=n))
+    return sorted(found, key=lambda i: (-int(data.item_counts[i]), i))[:n]
+
+
+def resolve_pick(data: Dataset, chosen: str | None, query: str) -> int | None:
+    """The item a pick in the search box names: the suggestion chosen, else what the query
+    names (a pasted link or id), else its best match; None when nothing matches."""
+    if chosen is not None and data.has_item(chosen):
+        return data.item_index(chosen)
+    text = (query or "").strip()
+    if not text:
+        return None
+    reference = parse_item_reference(text)
+    if reference and data.has_item(reference):
+        return data.item_index(reference)
+    matches = data.search_items(text, limit=1)
+    return int(matches[0]) if len(matches) else None
+
+
+def item_search(
+    data: Dataset,
+    *,
+    key: str,
+    label: str,
+    placeholder: str,
+    on_pick: Callable[[int], None],
+    marked: dict[int, str] | None = None,
+) -> None:
+    """A search box over item names that suggests while typing (:mod:`.search_box`); a pick
+    (Enter: the highlighted suggestion or the best match; or a click) calls ``on_pick(index)``
+    once, in a callback, and the whole page reruns.
+
+    Not a fragment of its own: a pick then reruns the page once, URL and all (a fragment
+    would rerun itself first and the page after it, a moment in which the page looks done
+    but still shows the old item). Typing reruns the page (or the fragment the box is in),
+    cheaply: everything on it is cached.
+    """
+
+    def picked(chosen: str | None, query: str) -> None:
+        index = resolve_pick(data, chosen, query)
+        if index is not None:
+            on_pick(index)
+
+    typed = search_box.query(key)
+    options, note = suggestions(data, typed, marked=marked)
+    search_box.show(
+        key=key,
+        label=label,
+        placeholder=placeholder,
+        answered=typed,
+        options=options,
+        note=note,
+        on_pick=picked,
+    )
+
+
+def item_picker(data: Dataset, current: int | None, key: str = "item") -> int | None:
+    """Search box over names that suggests while typing, paste a link or id, or surprise me.
+
+    Every pick is written to the URL by a callback (so it happens once, when the person acts:
+    a search text left in the box never overrides the back button or a clicked thumbnail).
+    Enter picks the highlighted suggestion (the most liked match unless the arrows moved it),
+    a click picks that one; the text stays, and the box shows its suggestions again when
+    focused. Returns the item index of the view (``current``).
+    """
 
     def pick(index: int) -> None:
         state.set_view(item=data.item_id(int(index)))
 
-    def on_query() -> None:
-        query = (st.session_state.get(query_key) or "").strip()
-        st.session_state.pop(match_key, None)
-        if not query:
-            return
-        reference = parse_item_reference(query)
-        if reference and data.has_item(reference):
-            pick(data.item_index(reference))
-            return
-        matches = data.search_items(query, limit=SEARCH_LIMIT)
-        if len(matches):
-            pick(int(matches[0]))
-            st.session_state[match_key] = int(matches[0])
-
-    def on_match() -> None:
-        chosen = st.session_state.get(match_key)
-        if chosen is not None:
-            pick(int(chosen))
-
     def on_surprise() -> None:
         rng = np.random.default_rng()
         weights = np.sqrt(data.item_counts.astype(float) + 1)
-        st.session_state.pop(query_key, None)
-        st.session_state.pop(match_key, None)
         pick(int(rng.choice(data.n_items, p=weights / weights.sum())))
 
     cols = st.columns([5, 1], vertical_alignment="bottom")
-    cols[0].text_input(
-        "Find an item",
-        key=query_key,
-        placeholder="Search by name, or paste an item link or id",
-        on_change=on_query,
-    )
+    with cols[0]:
+        item_search(
+            data,
+            key=f"{key}_query",
+            label="Find an item",
+            placeholder="Search by name, or paste an item link or id",
+            on_pick=pick,
+            marked={} if current is None else {int(current): "selected"},
+        )
     cols[1].button(
         "Surprise me",
         key=f"{key}_surprise",
@@ -92,28 +190,6 @@ def item_picker(data: Dataset, current: int | None, key: str = "item") -> int | 
         width="stretch",
         on_click=on_surprise,
     )
-    query = (st.session_state.get(query_key) or "").strip()
-    if query and not (parse_item_reference(query) and data.has_item(parse_item_reference(query))):
-        matches = [int(i) for i in data.search_items(query, limit=SEARCH_LIMIT)]
-        if not matches:
-            close = data.closest_items(query)
-            hint = "; closest: " + ", ".join(data.item_name(i) for i in close) if close else ""
-            text.warning(f"No item matches {query!r}{hint}.")
-        else:
-            options: dict = {}
-            if st.session_state.get(match_key) not in matches:  # no pick yet: start from the view
-                st.session_state.pop(match_key, None)
-                options["index"] = matches.index(current) if current in matches else None
-            more = " (the most popular shown)" if len(matches) == SEARCH_LIMIT else ""
-            st.selectbox(
-                f"{len(matches)} match(es){more}",
-                matches,
-                format_func=lambda i: item_label(data, i),
-                key=match_key,
-                placeholder="Choose one of the matches",
-                on_change=on_match,
-                **options,
-            )
     return current
 
 
@@ -132,28 +208,27 @@ def k_slider(label: str, *, key: str) -> int:
 
 
 def selected_item_panel(data: Dataset, spec: str, index: int) -> None:
-    """The selected item, large: thumbnail, name, category, tags, link to its page, interactions."""
+    """The selected item: its picture, name, category, likes, id, tags and a link to its page.
+
+    Compact (about 150 px high) so the grid under it starts on a laptop's first screen. The
+    picture never shows a broken-image icon: an ``image_url`` that cannot load leaves the
+    item's generated picture in view (:func:`recsys_core.html.item_picture`).
+    """
     image = loaders.images(data, spec, [index])[0]
     row = data.items.iloc[int(index)]
-    left, right = st.columns([1, 3], vertical_alignment="center")
-    left.html(
-        f'<img src="{html.escape(html.safe_url(image))}" alt="{html.escape(row["name"])}" '
-        'style="width:100%;max-width:320px;border-radius:14px;'
-        'box-shadow:0 2px 10px rgba(0,0,0,.12)">'
-    )
+    left, right = st.columns([1, 4], vertical_alignment="center")
+    left.html(html.item_picture(name=row["name"], image_url=image, category=row["category"]))
     with right:
         text.subheader(row["name"])
-        tags = ", ".join(map(str, row["tags"])) if len(row["tags"]) else "none"
-        details = [
-            text.fmt("**Category:** {}", row["category"] or "—"),
-            text.fmt("**Tags:** {}", tags),
-            text.fmt("**Interactions:** {:,}", int(data.item_counts[int(index)])),
-            text.fmt("**Id:** {}", row["item_id"]),
-        ]
-        st.markdown("  \n".join(details))
-        link = html.safe_href(row.get("url", ""))
-        if link:
-            st.link_button("Open its page", link, icon=":material/open_in_new:")
+        count = int(data.item_counts[int(index)])
+        line = text.fmt("{:,} interactions · id {}", count, row["item_id"])
+        if row["category"]:
+            line = text.fmt("**{}** · ", row["category"]) + line
+        st.markdown(line)
+        tags = [str(tag) for tag in row["tags"]]
+        st.html(
+            html.score_chips(tags, empty_text="No tags.", link=("Open its page", row.get("url")))
+        )
 
 
 def grid(
@@ -199,6 +274,47 @@ def grid(
         )
     markup = html.thumbnail_grid_html(cards, min_width=min_width, empty_text=empty_text)
     grid_component.show(markup, key=key or grid_key(page, indices, empty_text))
+
+
+def items_table(
+    data: Dataset,
+    indices: Sequence[int],
+    scores: Sequence[float] | None = None,
+    **columns: object,
+) -> pd.DataFrame:
+    """What a grid shows, as a table: ``columns`` (the same value on every row, e.g. the
+    model), then rank, item id, name, category and score (empty without scores).
+
+    Returns
+    -------
+    pandas.DataFrame, shape [n_items, len(columns) + 5]
+    """
+    indices = [int(i) for i in indices if int(i) >= 0]
+    frame = pd.DataFrame({name: [value] * len(indices) for name, value in columns.items()})
+    frame["rank"] = np.arange(1, len(indices) + 1)
+    frame["item_id"] = [data.item_id(i) for i in indices]
+    frame["name"] = [data.item_name(i) for i in indices]
+    frame["category"] = [str(data.items.at[i, "category"] or "") for i in indices]
+    frame["score"] = (
+        [float(scores[n]) for n in range(len(indices))] if scores is not None else np.nan
+    )
+    return frame
+
+
+def download_csv(frame: pd.DataFrame, *, file_name: str, key: str, help: str) -> None:
+    """A compact "CSV" button that downloads ``frame`` (text cells safe from spreadsheet
+    formulas: :func:`recsys_core.html.csv_text`), without rerunning the page."""
+    st.download_button(
+        "CSV",
+        data=html.csv_text(frame),
+        file_name=file_name,
+        mime="text/csv",
+        key=key,
+        help=help,
+        icon=":material/download:",
+        on_click="ignore",
+        width="stretch",
+    )
 
 
 def grid_key(page: str, indices: Sequence[int], note: str = "") -> str:

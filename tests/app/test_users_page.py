@@ -13,6 +13,7 @@ from recsys_core.ui import state, widgets
 from recsys_core.ui import users as users_ui
 
 from .helpers import cards, grid_item_ids, html_blocks, open_page
+from .test_similar_page import csv_rows, offered_files, search, search_box_data
 
 
 def _grids(at):
@@ -27,6 +28,12 @@ def _param(at, key):
 @pytest.fixture(scope="module")
 def demo():
     return load_dataset("demo")
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """``read(url) -> (file name, bytes)`` of a file the page offered for download."""
+    return offered_files(monkeypatch)
 
 
 def _moderate_user(demo, low=8, high=20):
@@ -151,13 +158,26 @@ def test_new_user_picks_one_at_a_time_into_the_url_and_gets_recommendations(app_
     assert not _grids(at)  # nothing picked yet: a friendly hint instead
     assert at.info
 
-    # Enter in the search adds exactly one item, the best match, however many match
+    # typing suggests (every word, any order) and adds nothing by itself
     matches = [int(i) for i in demo.search_items("rocket", limit=widgets.SEARCH_LIMIT)]
     assert len(matches) >= 3
-    at.text_input(key=users_ui.NEW_QUERY).input("rocket").run()
+    search(at, users_ui.NEW_QUERY, "rocket")
+    assert [o["id"] for o in search_box_data(at, users_ui.NEW_QUERY)["options"]] == [
+        demo.item_id(i) for i in matches
+    ]
+    assert _param(at, "picks") is None
+    # Enter adds exactly one item, the best match, however many match
+    search(at, users_ui.NEW_QUERY, "rocket", pick={"id": None, "query": "rocket"})
     assert state.parse_list(_param(at, "picks")) == [demo.item_id(matches[0])]
-    # choosing one of the listed matches adds that one
-    at.selectbox(key=users_ui.NEW_MATCH).set_value(matches[2]).run()
+    # the same again adds nothing; the item is marked as added among the suggestions
+    search(at, users_ui.NEW_QUERY, "rocket", pick={"id": None, "query": "rocket"})
+    assert state.parse_list(_param(at, "picks")) == [demo.item_id(matches[0])]
+    marks = {o["id"]: o["mark"] for o in search_box_data(at, users_ui.NEW_QUERY)["options"]}
+    assert marks[demo.item_id(matches[0])] == "added"
+    assert sum(1 for mark in marks.values() if mark) == 1
+    # choosing one of the suggestions adds that one
+    search(at, users_ui.NEW_QUERY, "rocket",
+           pick={"id": demo.item_id(matches[2]), "query": "rocket"})
     assert not at.exception
     picks = [matches[0], matches[2]]
     ids = [demo.item_id(i) for i in picks]
@@ -235,3 +255,42 @@ def test_evil_names_stay_text_in_history_and_explanations(tmp_path):
                 assert "javascript:" not in (value or "").lower()
     assert "&lt;img src=x onerror=alert(1)&gt;" in "".join(html_blocks(pages[0]))
     assert EVIL_NAME not in "".join(html_blocks(pages[0]))
+
+
+def test_the_csv_download_is_the_history_and_recommendations_shown(app_models, demo, downloads):
+    user = _moderate_user(demo)
+    user_id = demo.user_id(user)
+    at = open_page("users", dataset="demo", model=app_models["als"], user=user_id, k="6")
+    assert not at.exception
+    name, content = downloads(at.get("download_button")[0].proto.url)
+    assert name.startswith(f"user-{user_id}-") and name.endswith(".csv")
+    rows = csv_rows(content)
+    history_grid, recs_grid = _grids(at)
+    history = [r for r in rows if r["list"] == "history"]
+    recommended = [r for r in rows if r["list"] == "recommended"]
+    assert len(history) + len(recommended) == len(rows)
+    assert [r["item_id"] for r in history] == grid_item_ids(history_grid)
+    assert [r["item_id"] for r in recommended] == grid_item_ids(recs_grid)
+    assert {r["user_id"] for r in rows} == {user_id}
+    model = ModelStore().load(app_models["als"], demo)
+    expected, scores = model.recommend(user, 6)
+    assert np.allclose([float(r["score"]) for r in recommended], scores, atol=1e-6)
+    assert [int(r["rank"]) for r in recommended] == list(range(1, 7))
+    assert all(r["because"].startswith("because you liked ") for r in recommended)
+    top, _ = model.explain(user, int(expected[0]), k=2)
+    assert demo.item_name(int(top[0])) in recommended[0]["because"]  # whole names, not cut
+    assert {r["model"] for r in rows} == {model.label or model.name}
+    assert all(r["score"] == "" and r["because"] == "" for r in history)
+
+
+def test_the_new_user_csv_has_the_picks_and_recommendations(app_models, demo, downloads):
+    picks = [demo.item_ids[3], demo.item_ids[9]]
+    at = open_page("users", dataset="demo", model=app_models["als"], mode="new",
+                   picks=state.dump_list(picks), k="5")
+    assert not at.exception
+    _, content = downloads(at.get("download_button")[0].proto.url)
+    rows = csv_rows(content)
+    assert [r["item_id"] for r in rows if r["list"] == "pick"] == picks
+    recommended = [r["item_id"] for r in rows if r["list"] == "recommended"]
+    assert recommended == grid_item_ids(_grids(at)[1]) and len(recommended) == 5
+    assert {r["user_id"] for r in rows} == {"new user"}
