@@ -5,7 +5,7 @@ import streamlit as st
 from recsys_core import overlap
 from recsys_core.errors import UserError
 from recsys_core.ui import compare as ui
-from recsys_core.ui import loaders, sidebar, state, text, widgets
+from recsys_core.ui import first_visit, loaders, sidebar, state, text, widgets
 from recsys_core.ui import users as users_ui
 
 data, spec = sidebar.render()
@@ -20,26 +20,29 @@ st.caption(
 )
 
 entries = [e for e in loaders.model_entries(data.fingerprint) if not e.get("damaged")]
-if len(entries) < ui.MIN_MODELS:
-    st.info(
-        "Comparing needs at least two trained models for this dataset: train another one in the "
-        "sidebar (for example item-knn beside als)."
-    )
+if not entries:
+    first_visit.train_first_model(data)  # a fresh store's demo: reruns with its first model
+mode = ui.mode_of(view)
+named = [m for m in view.models if m in {e["model_id"] for e in entries}]
+if len(named) < ui.MIN_MODELS and sum(ui.supports(e, mode) for e in entries) < ui.MIN_MODELS:
+    text.info(ui.too_few_sentence(data, entries, mode), icon=":material/compare:")
+    if len(entries) >= ui.MIN_MODELS:  # the other mode may have two: let the person switch
+        ui.mode_selector(view, data.example_item, ui.default_user_id(data))
     st.stop()
-chosen = ui.model_selector(entries, view)
+models_col, mode_col, k_col = st.columns([3, 1.4, 1.2], vertical_alignment="bottom")
+with models_col:
+    chosen = ui.model_selector(entries, view, mode)
+with mode_col:
+    mode = ui.mode_selector(view, data.example_item, ui.default_user_id(data))
+with k_col:
+    k = widgets.k_slider("How many", key="compare_k")
 view = state.view()
 if len(chosen) < ui.MIN_MODELS:
     st.info("Pick at least two models to compare.")
     st.stop()
 names = ui.letters(chosen)
 by_id = {e["model_id"]: e for e in entries}
-titles = {m: f"{names[m]} · {by_id[m].get('algorithm')}" for m in chosen}
-
-mode_col, k_col = st.columns([3, 2], vertical_alignment="bottom")
-with mode_col:
-    mode = ui.mode_selector(view, data.example_item, ui.default_user_id(data))
-with k_col:
-    k = widgets.k_slider("How many", key="compare_k")
+titles = ui.titles(chosen, by_id)
 
 if mode == "item":
     current = widgets.resolve_item(data, view.item)
@@ -52,6 +55,7 @@ if mode == "item":
         state.set_view(item=data.item_id(picked))
         st.rerun()
     ui.item_header(data, spec, picked)
+    anchor = data.item_id(picked)
 else:
     users_ui.user_picker(data, key="compare_user")
     user = users_ui.resolve_user(data, view.user)
@@ -62,6 +66,7 @@ else:
         state.set_view(user=data.user_id(users_ui.default_user(data)))
         st.rerun()
     st.markdown(users_ui.user_line(data, user) + " · seen items left out")
+    anchor = data.user_id(user)
 view = state.view()
 
 ui.metrics_table([by_id[m] for m in chosen], titles)
@@ -81,7 +86,7 @@ for model_id in chosen:
             results[model_id] = model.recommend(user, k)
     except NotImplementedError:
         notes[model_id] = (
-            f"{label} has no notion of item similarity."
+            f"{label} has no notion of item similarity; compare it on the same user instead."
             if mode == "item"
             else f"{label} cannot recommend to a known user."
         )
@@ -110,32 +115,14 @@ for column, model_id in zip(st.columns(len(chosen), gap="medium"), chosen):
             key=f"compare_grid_{names[model_id]}",
         )
 
+if results:
+    ui.download(
+        ui.results_frame(data, chosen, titles, results, mode=mode, anchor=anchor, entries=by_id),
+        dataset=data.name,
+        mode=mode,
+        anchor=anchor,
+    )
+
 if len(lists) >= ui.MIN_MODELS:
     st.subheader("Overlap", anchor=False)
-    table = overlap.pairwise_overlap(lists)
-    by_letter = {names[m]: titles[m] for m in chosen}
-    table["first"] = table["first"].map(by_letter)
-    table["second"] = table["second"].map(by_letter)
-    st.dataframe(
-        table.rename(
-            columns={
-                "first": "Model",
-                "second": "Other model",
-                "shared": "Shared items",
-                "jaccard": "Jaccard",
-                "rbo": f"RBO (p = {overlap.DEFAULT_P})",
-            }
-        ),
-        hide_index=True,
-        column_config={
-            "Jaccard": st.column_config.ProgressColumn(format="%.3f", min_value=0, max_value=1),
-            f"RBO (p = {overlap.DEFAULT_P})": st.column_config.ProgressColumn(
-                format="%.3f", min_value=0, max_value=1
-            ),
-        },
-    )
-    st.caption(
-        "Jaccard: shared items over all items in the two lists, order ignored. RBO: rank-biased "
-        "overlap (Webber et al. 2010, extrapolated), which weighs agreement at the top most; "
-        "1 means the same ranking, 0 nothing in common."
-    )
+    ui.overlap_table(overlap.pairwise_overlap(lists), {names[m]: titles[m] for m in chosen})

@@ -1,7 +1,10 @@
-"""The Compare page's pieces: model choice (in the URL), Item / User mode, metrics table, columns.
+"""The Compare page's pieces: model choice (in the URL), Item / User mode, metrics and overlap
+tables, the columns' export.
 
 Models are named by a letter (A to D) in the order chosen, so the columns, the overlap table and
-the "also in" captions stay short even when two models share an algorithm.
+the "also in" captions stay short even when two models share an algorithm. The page opens with
+two models that take part in its mode: similar items need a model with a notion of item
+similarity (not popularity); recommendations to a user, any recommending model.
 """
 
 from __future__ import annotations
@@ -14,7 +17,17 @@ import pandas as pd
 import streamlit as st
 
 from .. import html
+from ..algorithms import algorithms, loader
+from ..dataset import Dataset
 from ..evaluation import METRICS
+from ..words import (
+    algorithm_label,
+    metric_label,
+    overlap_label,
+    params_label,
+    split_help,
+    split_label,
+)
 from . import loaders, sidebar, state, text
 from . import users as users_ui
 
@@ -31,32 +44,92 @@ LAST_USER = "compare_last_user"
 PROTOCOL = "compare_protocol"
 EDITING = "compare_models_editing"
 
-MODES = {"item": ":material/category: Same item", "user": ":material/person: Same user"}
+MODES = {"item": ":material/category: Item", "user": ":material/person: User"}
+"""The mode control's options, under its label "Compare on the same"."""
+CAPABILITY = {"item": "similar_items", "user": "recommend"}
+"""What a model needs to take part in each mode."""
+CAN = {"item": "finds similar items", "user": "recommends to a user"}
+"""Each mode's capability in words ("Only one model here finds similar items ...")."""
+NOT_IN_MODE = {"item": "no similar items", "user": "cannot recommend to a user"}
+"""How the model picker marks a model that does not take part in the current mode."""
+SUGGESTED = ("item-knn", "als", "ease", "lightfm")
+"""Algorithms suggested to train next: fast, and each takes part in both modes."""
 
 NOT_RANKED = frozenset({"mean_popularity"})
 """Metrics with no better direction (popularity bias is a trait, not a score): not highlighted."""
 
 
 # ------------------------------------------------------------------------------ models
-def default_models(entries: Sequence[dict], wanted: Sequence[str]) -> list[str]:
-    """The URL's models that are stored (at most four); with fewer than two, filled up with the
-    newest other models, preferring algorithms not yet in the list."""
+def supports(entry: Mapping, mode: str) -> bool:
+    """Whether a stored model (a ``loaders.model_entries`` dict) takes part in ``mode``: "item"
+    needs similar items (popularity has none), "user" recommendations. Read from its family's
+    capabilities, without loading the model."""
+    cls = loader(str(entry.get("algorithm")))
+    return cls is not None and cls.supports(CAPABILITY.get(mode, "recommend"))
+
+
+def default_models(
+    entries: Sequence[dict], wanted: Sequence[str], mode: str | None = None
+) -> list[str]:
+    """The models to compare, at most four.
+
+    Two or more stored models in the URL (``wanted``) are kept as they are: a link names its
+    comparison. Fewer are completed to a pair with the newest other models that take part in
+    ``mode`` (:func:`supports`; any model when ``mode`` is None), preferring algorithms not yet
+    in the list; a URL's model that does not take part in ``mode`` is left out. The result has
+    fewer than two models only when fewer than two take part.
+    """
     ids = [e["model_id"] for e in entries]
     chosen = [m for m in dict.fromkeys(wanted) if m in ids][:MAX_MODELS]
     if len(chosen) >= MIN_MODELS:
         return chosen
-    algorithms = {e["algorithm"] for e in entries if e["model_id"] in chosen}
+    usable = [e for e in entries if mode is None or supports(e, mode)]
+    usable_ids = {e["model_id"] for e in usable}
+    chosen = [m for m in chosen if m in usable_ids]
+    taken = {e["algorithm"] for e in usable if e["model_id"] in chosen}
     for prefer_new_algorithm in (True, False):
-        for entry in entries:  # newest first
+        for entry in usable:  # newest first
             if len(chosen) >= MIN_MODELS:
                 return chosen
             if entry["model_id"] in chosen:
                 continue
-            if prefer_new_algorithm and entry["algorithm"] in algorithms:
+            if prefer_new_algorithm and entry["algorithm"] in taken:
                 continue
             chosen.append(entry["model_id"])
-            algorithms.add(entry["algorithm"])
+            taken.add(entry["algorithm"])
     return chosen
+
+
+def suggestion(data: Dataset, entries: Sequence[dict]) -> str | None:
+    """An algorithm to train next, in words: the first of :data:`SUGGESTED` this dataset can
+    train and the store does not hold yet (else the first it can train); None if none."""
+    registry = algorithms()
+    stored = {str(e.get("algorithm")) for e in entries}
+    trainable = [
+        name
+        for name in SUGGESTED
+        if name in registry and ("ratings" not in registry[name].needs or data.ratings is not None)
+    ]
+    fresh = [name for name in trainable if name not in stored] or trainable
+    return algorithm_label(fresh[0]) if fresh else None
+
+
+def too_few_sentence(data: Dataset, entries: Sequence[dict], mode: str) -> str:
+    """One sentence for fewer than two stored models that take part in ``mode``: which one,
+    and what to do (train another in the sidebar, or compare on the other mode where two can).
+    """
+    usable = [e for e in entries if supports(e, mode)]
+    other = "user" if mode == "item" else "item"
+    can_switch = sum(supports(e, other) for e in entries) >= MIN_MODELS
+    train = suggestion(data, entries)
+    how_many = "two" if not usable else "another one"
+    todo = f"train {how_many} in the sidebar" + (f" ({train}, for example)" if train else "")
+    if can_switch:
+        todo += f", or compare on the same {other} instead"
+    if not usable:
+        return f"No model here {CAN[mode]} yet: {todo}."
+    only = algorithm_label(str(usable[0].get("algorithm")))
+    return f"Only one model here {CAN[mode]} ({only}): {todo}."
 
 
 def letters(model_ids: Sequence[str]) -> dict[str, str]:
@@ -64,23 +137,39 @@ def letters(model_ids: Sequence[str]) -> dict[str, str]:
     return {model_id: LETTERS[i] for i, model_id in enumerate(model_ids)}
 
 
+def titles(model_ids: Sequence[str], entries: Mapping[str, dict]) -> dict[str, str]:
+    """{model id: "A · ALS (WRMF)"}: the column titles, in words."""
+    names = letters(model_ids)
+    return {
+        m: f"{names[m]} · {algorithm_label(str(entries[m].get('algorithm')))}" for m in model_ids
+    }
+
+
 def _on_models() -> None:
     # a person who narrows the choice to fewer than two is mid-edit: do not fill it up again
     st.session_state[EDITING] = len(st.session_state.get(MODELS) or []) < MIN_MODELS
 
 
-def model_selector(entries: Sequence[dict], view: state.View) -> list[str]:
+def model_selector(
+    entries: Sequence[dict], view: state.View, mode: str | None = None
+) -> list[str]:
     """A multiselect of the dataset's stored models, bound to the URL's ``model`` (comma list).
 
-    The URL's models are completed to a pair (:func:`default_models`) and written back, with a
-    rerun so the page links carry them, unless the person is narrowing the choice.
+    The URL's models are completed to a pair that takes part in ``mode``
+    (:func:`default_models`) and written back, with a rerun so the page links carry them,
+    unless the person is narrowing the choice. A model that does not take part in ``mode`` is
+    still offered, marked as such.
     """
     ids = [e["model_id"] for e in entries]
     labels = {e["model_id"]: sidebar.model_label(e) for e in entries}
+    if mode is not None:
+        for entry in entries:
+            if not supports(entry, mode):
+                labels[entry["model_id"]] += f" · {NOT_IN_MODE[mode]}"
     if st.session_state.get(EDITING):
         chosen = [m for m in view.models if m in ids][:MAX_MODELS]
     else:
-        chosen = default_models(entries, view.models)
+        chosen = default_models(entries, view.models, mode)
     if list(view.models) != chosen:
         state.set_view(models=chosen or None)
         st.rerun()
@@ -124,14 +213,13 @@ def mode_selector(view: state.View, default_item: str, default_user: str) -> str
     mode = mode_of(view)
     st.session_state[MODE] = mode
     st.segmented_control(
-        "Compare on",
+        "Compare on the same",
         list(MODES),
         key=MODE,
         format_func=MODES.get,
         required=True,
         on_change=_on_mode,
         args=(default_item, default_user),
-        label_visibility="collapsed",
     )
     return mode
 
@@ -166,14 +254,22 @@ def metrics_frame(
 
 
 def metrics_table(entries: Sequence[dict], names: Mapping[str, str]) -> pd.DataFrame | None:
-    """Draw the metrics of the chosen models (best per column highlighted); None if none."""
+    """Draw the metrics of the chosen models (best per column highlighted); None if none.
+
+    The frame keeps the metric keys as its columns; people read
+    :func:`recsys_core.words.metric_label`'s words, with its help on the header, and the
+    protocol in :func:`recsys_core.words.split_label`'s words.
+    """
     found = protocols(entries)
     if not found:
         return None
     protocol = found[0]
     if len(found) > 1:
         protocol = st.selectbox(
-            "Evaluation protocol", found, key=PROTOCOL,
+            "Evaluation protocol",
+            found,
+            key=PROTOCOL,
+            format_func=split_label,
             help="Metrics are comparable only within one protocol (split, seed and k).",
         )
     frame = metrics_frame(entries, names, protocol)
@@ -181,14 +277,135 @@ def metrics_table(entries: Sequence[dict], names: Mapping[str, str]) -> pd.DataF
     styler = frame.style.format("{:.4f}", na_rep="–").highlight_max(
         subset=ranked, axis=0, props="font-weight:700;background-color:rgba(18,184,134,.28)"
     )
-    st.dataframe(styler, width="stretch", placeholder="–")
+    config = {}
+    for column in frame.columns:
+        label, help_ = metric_label(column)
+        config[column] = st.column_config.Column(label, help=help_ or None)
+    st.dataframe(styler, width="stretch", placeholder="–", column_config=config)
     missing = [n for n, row in frame.iterrows() if row.isna().all()]
+    how = split_help(protocol)
     text.caption(
-        f"Held-out metrics ({protocol}); best per column highlighted"
+        f"Held-out metrics ({split_label(protocol)}); best per column highlighted"
         + ("; mean popularity is not ranked." if "mean_popularity" in frame else ".")
         + (f" Not evaluated under this protocol: {', '.join(missing)}." if missing else "")
+        + (f" {how}" if how else "")
     )
     return frame
+
+
+# ------------------------------------------------------------------------------ overlap
+OVERLAP_COLUMNS = ("first", "second", "shared", "jaccard", "rbo")
+"""The overlap table's columns: :func:`recsys_core.overlap.pairwise_overlap`'s keys."""
+
+
+def overlap_table(table: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
+    """Draw :func:`recsys_core.overlap.pairwise_overlap`'s table with the models' titles
+    (``names``: {letter: title}). Its keys stay the columns; people read
+    :func:`recsys_core.words.overlap_label`'s words, with the one-line help on each header.
+    Returns the frame drawn."""
+    shown = table[list(OVERLAP_COLUMNS)].copy()
+    shown["first"] = shown["first"].map(lambda n: names.get(n, n))
+    shown["second"] = shown["second"].map(lambda n: names.get(n, n))
+    config: dict = {}
+    for column in OVERLAP_COLUMNS:
+        label, help_ = overlap_label(column)
+        if column in {"jaccard", "rbo"}:
+            config[column] = st.column_config.ProgressColumn(
+                label, help=help_, format="%.3f", min_value=0, max_value=1
+            )
+        elif column == "shared":
+            config[column] = st.column_config.NumberColumn(label, help=help_)
+        else:
+            config[column] = st.column_config.TextColumn("Model" if column == "first" else
+                                                         "Other model")
+    st.dataframe(shown, hide_index=True, column_config=config)
+    st.caption(
+        " ".join(
+            text.fmt("**{}** — {}{}", label, help_[:1].lower(), help_[1:])
+            for label, help_ in (overlap_label("jaccard"), overlap_label("rbo"))
+        )
+    )
+    return shown
+
+
+# ------------------------------------------------------------------------------ export
+def results_frame(
+    data: Dataset,
+    chosen: Sequence[str],
+    names: Mapping[str, str],
+    results: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    *,
+    mode: str,
+    anchor: str,
+    entries: Mapping[str, dict] | None = None,
+) -> pd.DataFrame:
+    """What the columns show, as one table: a row per card, column by column, in rank order.
+
+    Parameters
+    ----------
+    data : Dataset
+    chosen : sequence of str
+        Model ids in column order; one without results (a note instead) has no rows.
+    names : mapping
+        ``{model id: "A · ALS (WRMF)"}``: the column titles (:func:`titles`).
+    results : mapping
+        ``{model id: (item indices int [k], scores float [k])}``, as the grids got them.
+    mode : str
+        ``"item"`` (items similar to ``anchor``) or ``"user"`` (recommended to ``anchor``).
+    anchor : str
+        The id of the item or user compared on.
+    entries : mapping, optional
+        ``{model id: model_entries dict}``, for the ``algorithm`` column.
+
+    Returns
+    -------
+    pandas.DataFrame, shape [n_cards, 10]
+        ``model`` (its title), ``model_id``, ``algorithm``, ``for_item`` or ``for_user``,
+        ``rank`` (1 first), ``item_id``, ``name``, ``category``, ``score`` and ``also_in``
+        (the letters of the other columns that list the same item, space separated).
+    """
+    lists = {m: as_int_list(results[m][0]) for m in chosen if m in results}
+    letter = {m: names[m].split(" · ")[0] for m in lists}
+    rows = []
+    for model_id, items in lists.items():
+        scores = np.asarray(results[model_id][1], dtype=float)
+        algorithm = ((entries or {}).get(model_id) or {}).get("algorithm") or ""
+        for rank, index in enumerate(items, start=1):
+            others = [letter[o] for o, listed in lists.items() if o != model_id and index in listed]
+            rows.append(
+                {
+                    "model": names[model_id],
+                    "model_id": model_id,
+                    "algorithm": algorithm,
+                    f"for_{mode}": anchor,
+                    "rank": rank,
+                    "item_id": data.item_id(index),
+                    "name": data.item_name(index),
+                    "category": data.items.at[index, "category"],
+                    "score": float(scores[rank - 1]),
+                    "also_in": " ".join(others),
+                }
+            )
+    columns = [
+        "model", "model_id", "algorithm", f"for_{mode}", "rank", "item_id", "name", "category",
+        "score", "also_in",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def download(frame: pd.DataFrame, *, dataset: str, mode: str, anchor: str) -> None:
+    """The download button for :func:`results_frame`'s table: a CSV whose text cells a
+    spreadsheet shows as text (:func:`recsys_core.html.csv_text`), never runs."""
+    st.download_button(
+        "Download these lists (CSV)",
+        data=html.csv_text(frame),
+        file_name=html.file_name("compare", dataset, mode, anchor),
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+        key="compare_csv",
+        help="One row per card: the model, its rank, the item's id, name and category, the score.",
+    )
 
 
 # ------------------------------------------------------------------------------ drawing
@@ -203,42 +420,52 @@ def also_in_captions(
     return out
 
 
-def item_header(data, spec: str, index: int) -> None:
-    """The compared item, compact: small thumbnail, name, category, interactions."""
-    image = loaders.images(data, spec, [index])[0]
-    row = data.items.iloc[int(index)]
-    colour = html.category_colour(row["category"])
-    st.html(
+def header_html(
+    *, name: str, category: str, image_url: str, count: int, item_id: str
+) -> html.SafeHtml:
+    """The compared item, compact: its picture, name, category, interactions and id.
+
+    The picture is :func:`recsys_core.html.item_picture`: an ``image_url`` that cannot load
+    leaves the item's generated picture in view, never a broken-image icon. Every string is
+    escaped.
+    """
+    picture = html.item_picture(name=name, image_url=image_url, category=category)
+    return html.SafeHtml(
         '<div style="display:flex;align-items:center;gap:14px;margin:2px 0 6px">'
-        f'<img src="{html.escape(html.safe_url(image))}" alt="{html.escape(row["name"])}" '
-        f'style="width:96px;aspect-ratio:4/3;object-fit:cover;border-radius:10px;'
-        f'background:{colour};box-shadow:0 1px 6px rgba(0,0,0,.15)">'
+        f'<div style="width:96px;flex:none">{picture}</div>'
         '<div style="min-width:0"><div style="font-weight:700;font-size:1.05rem">'
-        f'{html.escape(row["name"])}</div><div style="opacity:.75;font-size:.85rem">'
-        f'{html.escape(row["category"] or "no category")} · '
-        f'{int(data.item_counts[int(index)]):,} interactions · id {html.escape(row["item_id"])}'
+        f'{html.escape(name)}</div><div style="opacity:.75;font-size:.85rem">'
+        f'{html.escape(category or "no category")} · '
+        f"{int(count):,} interactions · id {html.escape(item_id)}"
         "</div></div></div>"
     )
 
 
-HIDDEN_PARAMS = frozenset({"random_state", "num_threads", "calculate_training_loss"})
+def item_header(data: Dataset, spec: str, index: int) -> None:
+    """The compared item, compact: small picture, name, category, interactions."""
+    row = data.items.iloc[int(index)]
+    st.html(
+        header_html(
+            name=row["name"],
+            category=row["category"],
+            image_url=loaders.images(data, spec, [index])[0],
+            count=int(data.item_counts[int(index)]),
+            item_id=str(row["item_id"]),
+        )
+    )
 
 
 def model_subtitle(entry: dict) -> None:
-    """One line under a column's title: key parameters and age (the full label on hover)."""
-    params = entry.get("params") or {}
-    shown = [
-        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-        for k, v in params.items()
-        if k not in HIDDEN_PARAMS
-    ]
+    """One line under a column's title: key parameters in words
+    (:func:`recsys_core.words.params_label`) and age (the full label on hover)."""
+    params = params_label(str(entry.get("algorithm")), entry.get("params"), limit=3)
     when = loaders.age(entry.get("created"))
     variant = "trained on a split" if entry.get("variant") else ""
-    text = " · ".join(part for part in (", ".join(shown[:3]), variant, when) if part)
+    line = " · ".join(part for part in (params, variant, when) if part)
     st.html(
         f'<div title="{html.escape(sidebar.model_label(entry))}" style="font-size:.8rem;'
         'opacity:.7;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;margin-top:-6px">'
-        f"{html.escape(text or 'default parameters')}</div>"
+        f"{html.escape(line or 'default parameters')}</div>"
     )
 
 

@@ -110,3 +110,18 @@ def test_with_the_switch_off_the_demo_says_how_to_train(fresh_home):
     assert not at.exception
     assert any("No model is trained on demo" in shown(i.value) for i in at.info)
     assert ModelStore().list() == []
+
+
+def test_compare_on_a_fresh_demo_trains_the_first_model_then_asks_for_a_second(first_model_on):
+    from recsys_core.ui import compare as compare_ui
+
+    at = open_page("compare", dataset="demo")
+    assert not at.exception, at.exception
+    [entry] = ModelStore().list()
+    assert training.is_first_model(entry.meta)
+    assert [shown(i.value) for i in at.info] == [
+        "Only one model here finds similar items (ALS (WRMF)): train another one in the sidebar "
+        "(Item k-NN, for example)."
+    ]
+    assert not at.get("segmented_control") and not _grids(at)
+    assert compare_ui.MODELS not in [m.key for m in at.multiselect]
