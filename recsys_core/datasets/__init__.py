@@ -4,8 +4,10 @@ Each source module registers a :class:`Source`: a name, a one-line description, 
 data is on disk, how to fetch it and how to load it. ``load_dataset(spec)`` takes a registry name
 or a path to a csv / tsv / parquet file of interactions.
 
-Loaded datasets are memoised in-process by (name, options, file stamps); the app adds Streamlit's
-cache on top.
+Registry datasets and ``@kcore`` cuts are memoised in-process by (spec, options); a file (and an
+upload) is parsed once into ``RECSYS_HOME/cache/parsed``, keyed by its content, and every later
+load, in any process, reads its arrays back (:mod:`recsys_core.datasets.parsed`); the app adds
+Streamlit's cache on top.
 
 ``load_dataset`` opens any path: the command line is run by the machine's own user. A spec that
 comes from a link (the app's URL) goes through :func:`require_shareable` first, which allows only

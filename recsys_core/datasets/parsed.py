@@ -342,7 +342,8 @@ def _read(
         if meta["n_rows"] > max_rows:
             return None
         dataset = _assemble(folder, meta, label, items_label, name, path)
-    except _Damaged as reason:
+    except Exception as error:  # noqa: BLE001 - a kept copy never fails a load
+        reason = error if isinstance(error, _Damaged) else f"{type(error).__name__} reading it"
         logger.warning(
             "The parsed copy of %s in the cache is damaged (%s); parsing the file again.",
             label, reason,
