@@ -484,18 +484,17 @@ def compute(
             return projection.project_model(model, method, progress=_bar(slot, label), **kwargs)
         key = (data.fingerprint, model_id or id(model), method, settings.points,
                settings.perplexity, settings.sample)
+        n = settings.sample or (data.n_items if settings.points == "items" else data.n_users)
+        if preview is not None and n > FIRST_PICTURE_FROM:
+            # before the background job starts: it would compete for the interpreter's lock
+            slot.progress(0.0, text=text.md_escape(f"{label}Drawing a first picture (PCA)…"))
+            preview(projection.project_model(model, "pca", what=settings.points,
+                                             model_id=model_id))
         jobs = _jobs()
         job = jobs.attach(
             key, lambda progress: projection.project_model(model, method, progress=progress,
                                                            **kwargs)
         )
-        n = settings.sample or (data.n_items if settings.points == "items" else data.n_users)
-        if preview is not None and n > FIRST_PICTURE_FROM:
-            slot.progress(0.0, text=text.md_escape(f"{label}Drawing a first picture (PCA)…"))
-            first = projection.project_model(model, "pca", what=settings.points,
-                                             model_id=model_id)
-            job.polled = time.monotonic()
-            preview(first)
         show = _bar(slot, label)
         while True:
             job.polled = time.monotonic()

@@ -15,7 +15,6 @@ renders labels as a small HTML subset).
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -59,16 +58,21 @@ def _log_counts(counts: np.ndarray) -> np.ndarray:
 
 
 def _classes(values: np.ndarray, limit: int = MAX_LEGEND) -> tuple[np.ndarray, list[str]]:
-    """Class labels with the rarest pooled as "other" beyond ``limit``; the order to draw
-    (natural: "Taste group 2" before "Taste group 10"; "other" and "(none)" last)."""
-    values = np.asarray(values).astype(str)
-    values = np.where(values == "", "(none)", values)
-    counts = Counter(values.tolist())
-    keep = [name for name, _ in counts.most_common(limit)]
-    if len(counts) > limit:
-        values = np.where(np.isin(values, keep), values, "other")
-        keep.append("other")
-    return values, sorted(keep, key=lambda c: (c in ("other", "(none)"), words.natural_key(c)))
+    """(each value's class index into the names, the class names in drawing order): the
+    ``limit`` largest classes, the rest pooled as "other"; sorted naturally ("Taste group 2"
+    before "Taste group 10"), "other" and "(none)" last. Empty values are "(none)"."""
+    text = pd.Series(np.asarray(values, dtype=object)).fillna("").astype(str)
+    codes, uniques = pd.factorize(text.where(text != "", "(none)"), sort=False)
+    counts = np.bincount(codes, minlength=len(uniques))
+    order = np.argsort(-counts, kind="stable")
+    keep = [str(uniques[i]) for i in order[:limit]]
+    pooled = len(uniques) > limit
+    names = sorted(keep + (["other"] if pooled else []),
+                   key=lambda c: (c in ("other", "(none)"), words.natural_key(c)))
+    where = {name: i for i, name in enumerate(names)}
+    other = where.get("other", -1)
+    lookup = np.array([where.get(str(u), other) for u in uniques], dtype=np.int64)
+    return lookup[codes], names
 
 
 def _class_colours(names: list[str]) -> dict[str, str]:
@@ -99,9 +103,11 @@ def class_values(data: Dataset, rows: np.ndarray, points: str, colour: str) -> n
     if frame is None or colour not in frame.columns:
         return np.full(len(rows), "(none)", dtype=object)
     values = frame[colour].to_numpy()[rows]
-    if colour == "group":
+    if colour == "group":  # worded once per distinct group, not once per point
         names = (getattr(data, "extras", None) or {}).get("group_labels")
-        return np.asarray(words.group_labels(values, names), dtype=object)
+        codes, uniques = pd.factorize(pd.Series(values, dtype=object))
+        labels = np.asarray([*words.group_labels(list(uniques), names), "(none)"], dtype=object)
+        return labels[codes]  # -1 (a missing group) is the last: "(none)"
     return values
 
 
@@ -124,10 +130,8 @@ def colouring(data: Dataset, rows: np.ndarray, *, points: str = "items",
     rows = np.asarray(rows, dtype=np.int64)
     title = words.colour_label(colour)[0]
     if colour in ("category", "group"):
-        values, names = _classes(class_values(data, rows, points, colour))
+        codes, names = _classes(class_values(data, rows, points, colour))
         palette = _class_colours(names)
-        index = {name: i for i, name in enumerate(names)}
-        codes = np.fromiter((index[v] for v in values), dtype=np.int64, count=len(values))
         return Colouring(codes, names, [palette[n] for n in names], title)
     if colour == "tag" and points == "items":
         tags = data.items["tags"].to_numpy()[rows]

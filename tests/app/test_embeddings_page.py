@@ -422,3 +422,10 @@ def test_the_csv_has_one_line_per_point_and_tag(app_models, demo):
     assert (table["kind"] == "tag").sum() == len(result.tag_names)
     assert list(table.columns[:5]) == ["kind", "id", "name", "category", "likes"]
     assert np.isfinite(table[["x", "y"]].to_numpy(float)).all()
+
+
+def test_classes_beyond_the_legend_are_pooled_and_sorted_by_number():
+    values = np.array(["g10", "g2", "g2", "", "g1", None, "g10"], dtype=object)
+    codes, names = emap._classes(values, limit=3)
+    assert names == ["g2", "g10", "(none)", "other"]  # by number, the pooled and empty last
+    assert [names[c] for c in codes] == ["g10", "g2", "g2", "(none)", "other", "(none)", "g10"]
