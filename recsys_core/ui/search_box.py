@@ -124,11 +124,12 @@ function render(s) {
   }
   s.active = Math.max(0, Math.min(s.active, options.length - 1));
   s.list.replaceChildren();
-  if (s.data.note) {
+  const waiting = !fresh(s) && Boolean(typed(s));  // the answer for what is typed is on its way
+  if (s.data.note || waiting) {
     const note = document.createElement('li');
     note.className = 'rxs-note';
     note.setAttribute('role', 'presentation');
-    note.textContent = String(s.data.note);
+    note.textContent = waiting ? 'Searching\u2026' : String(s.data.note);
     s.list.appendChild(note);
   }
   options.forEach((option, index) => {
@@ -171,7 +172,7 @@ function render(s) {
     s.list.appendChild(row);
   });
   s.list.classList.toggle('rxs-stale', !fresh(s));
-  const shown = s.open && (options.length > 0 || Boolean(s.data.note));
+  const shown = s.open && (options.length > 0 || Boolean(s.data.note) || waiting);
   s.list.hidden = !shown;
   s.input.setAttribute('aria-expanded', String(shown));
   if (shown && options.length) {
