@@ -562,7 +562,18 @@ def _top_k_partition(scores: np.ndarray, k: int) -> np.ndarray:
     negated = np.negative(scores)  # NaN sorts last in a partition, so it is never chosen
     n_items = negated.shape[1]
     if k < n_items:
-        part = np.argpartition(negated, k - 1, axis=1)[:, :k]
+        order = np.argpartition(negated, (k - 1, k), axis=1)
+        part = order[:, :k]
+        cut = np.take_along_axis(negated, order[:, k - 1 : k + 1], axis=1)
+        tied = np.flatnonzero(cut[:, 0] == cut[:, 1])
+        if len(tied):  # a tie at the cut: the lower indices of the tied scores win
+            rows = negated[tied]
+            value = cut[tied, :1]
+            better = rows < value
+            equal = rows == value
+            wanted = k - better.sum(axis=1, keepdims=True)
+            chosen = better | (equal & (np.cumsum(equal, axis=1) <= wanted))
+            part[tied] = np.nonzero(chosen)[1].reshape(len(tied), k)
     else:
         part = np.broadcast_to(np.arange(n_items), negated.shape).copy()
     values = np.take_along_axis(negated, part, axis=1)

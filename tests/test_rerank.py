@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -492,3 +491,23 @@ def test_the_demo_measurements_of_the_issue():
     lists = reranker.select(_Scorer(model, split.train).scores(users), users, 10)
     assert (lists >= 0).all()
     assert not (demo.items["category"].to_numpy()[lists] == category).any()
+
+
+def test_evaluations_top_k_breaks_ties_at_the_cut_by_lower_index():
+    """Lists with and without a re-ranking agree on ties (counts as scores): the lower index
+    wins at the cut too, as in ``model.recommend``; NaN and -inf are never chosen."""
+    from recsys_core.evaluation import _top_k_partition
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n = int(rng.integers(2, 60))
+        k, b = int(rng.integers(1, n + 1)), int(rng.integers(1, 6))
+        scores = rng.integers(0, 5, size=(b, n)).astype(np.float32)
+        scores[rng.random((b, n)) < 0.1] = -np.inf
+        scores[rng.random((b, n)) < 0.05] = np.nan
+        got = _top_k_partition(scores, k)
+        for row in range(b):
+            values = np.where(np.isnan(scores[row]), -np.inf, scores[row])
+            order = np.lexsort((np.arange(n), -values))[:k]
+            want = [int(i) if np.isfinite(values[i]) else -1 for i in order]
+            assert got[row].tolist() == want
