@@ -23,7 +23,7 @@ TRAINED = "_first_model_trained"
 """session_state key: the id of the first model this session trained (or waited for)."""
 
 TRAINING_NOTE = (
-    "**Getting ready:** training a first model ({algorithm}) on the demo, so every page has "
+    "**Getting ready:** training a first model, {algorithm}, on the demo, so every page has "
     "recommendations to show. It takes a few seconds and happens once."
 )
 NO_MODEL = (
