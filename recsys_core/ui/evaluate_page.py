@@ -600,16 +600,19 @@ def conventions_caption() -> str:
 
 
 def glossary() -> pd.DataFrame:
-    """Every metric of the table in words: what it means, which library it equals, and its
-    name in the command line and the store."""
+    """Every metric of the tables as their headers name it: what it measures (with its full
+    label), which library's number it equals, and its name in the command line and the store
+    (index: the header's words)."""
     rows = []
     for key in evaluation.METRICS:
         label, help_ = words.metric_label(key)
-        rows.append({"Metric": label, "What it measures": help_,
-                     "Equals": {"lightfm": "LightFM", "implicit": "implicit"}.get(
+        short = metric_words(key)  # as in the tables' headers
+        rows.append({"Metric": short,
+                     "What it measures": help_ if label == short else f"{label}: {help_}",
+                     "Equals": {"lightfm": "LightFM's", "implicit": "implicit's"}.get(
                          evaluation.CONVENTIONS.get(key, ""), "textbook"),
                      "Name in the command line": key})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).set_index("Metric")
 
 
 def definitions() -> None:
@@ -619,9 +622,13 @@ def definitions() -> None:
     with box:
         if not box.open:  # read and drawn only when opened
             return
-        st.dataframe(glossary(), hide_index=True, width="stretch", key="eval_glossary")
+        st.table(glossary())  # a static table: long explanations wrap
         try:
-            st.markdown(METRICS_DOC.read_text(encoding="utf-8"))
+            doc = METRICS_DOC.read_text(encoding="utf-8")
+            title, _, rest = doc.partition("\n")  # its own title, smaller under the glossary
+            heading = title.lstrip("# ").strip() if title.startswith("# ") else ""
+            body = rest if heading else doc
+            st.markdown(f"#### {heading}: exact definitions\n{body}" if heading else body)
         except OSError:
             st.markdown("\n".join(f"- **{k}**: {v}" for k, v in evaluation.METRIC_INFO.items()))
 

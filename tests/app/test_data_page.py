@@ -272,3 +272,14 @@ def test_every_section_reads_as_words(section):
         for column in element.value.columns:
             label = (config.get(str(column)) or {}).get("label") or str(column)
             assert "_" not in label and label[:1].isupper(), (section, column, label)
+
+
+def test_a_dataset_that_does_not_open_offers_the_upload_in_the_main_area(tmp_path):
+    refused = tmp_path / "likes.csv"
+    refused.write_text("user,item\nu1,a\n")
+    at = open_page("data", dataset=str(refused))  # a path no link may open
+    assert not at.exception, at.exception
+    assert any("upload your own here" in shown(i.value) for i in at.main.info)
+    assert [u.proto.label for u in at.main.get("file_uploader")] == [
+        "Interactions", "Items (optional)"]
+    assert str(tmp_path) not in "\n".join(shown(t.value) for t in at.main.info)

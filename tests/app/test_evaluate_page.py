@@ -499,6 +499,18 @@ def test_every_column_and_control_reads_as_words(lightfm_id, als_id):
     # the model picker shows the same words
     assert at.multiselect(key="eval_models").value == [lightfm_id, als_id]
     assert all("_" not in option for option in at.multiselect(key="eval_models").options)
+    # the definitions, one click away: each header's words, what it measures, and the key the
+    # command line and the store use (the one place keys are shown, on purpose)
+    at.session_state["eval_definitions"] = True
+    at.run()
+    glossary = at.table[0].value
+    assert list(glossary.columns) == ["What it measures", "Equals", "Name in the command line"]
+    assert glossary.loc["Implicit's precision", "Name in the command line"] == (
+        "precision_implicit")
+    assert glossary.loc["Implicit's precision", "Equals"] == "implicit's"
+    assert glossary.loc["AUC, all items", "What it measures"].startswith(
+        "AUC over the whole catalogue: ")
+    assert glossary.loc["Precision (hits / k)", "Equals"] == "LightFM's"
 
 
 def test_the_protocol_reads_as_words_in_every_control(als_id):
