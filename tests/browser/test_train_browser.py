@@ -19,9 +19,9 @@ def test_train_a_model_from_the_form_and_see_its_grid(page, app_url, app_models)
         has=page.get_by_text("Algorithm", exact=True)
     )
     algorithm.click()
-    page.get_by_role("option", name="item-knn — Item k-NN").click()
+    page.get_by_role("option", name="Item k-NN", exact=True).click()
     wait_for_app(page)
-    k_input = sidebar.get_by_label("K", exact=True)
+    k_input = sidebar.get_by_label("Neighbours per item (K)", exact=True)  # the key stays K
     k_input.fill("7")  # inside the form: sent with the Train button
     sidebar.get_by_role("button", name="Train").click()
     page.wait_for_function(
