@@ -623,7 +623,7 @@ def params_label(
 
 _DATASET_NAMES = {
     "demo": "the demo data",
-    "sketchfab": "the Sketchfab likes",
+    "sketchfab": "Sketchfab data",
 }
 """Registry names whose words are not the name's own parts."""
 

@@ -257,6 +257,8 @@ def body(data: Dataset, spec: str) -> None:
     with tabs["Metrics"]:
         if tabs["Metrics"].open:
             metrics_section(data, spec, view, proto)
+        else:  # a note left by an Evaluate press is not shown on a later visit
+            st.session_state.pop(OUTCOME_KEY, None)
     with tabs["Learning curves"]:
         if tabs["Learning curves"].open:
             curves_section(data, view, proto)
