@@ -24,7 +24,7 @@ from ..algorithms.base import Param
 from ..dataset import Dataset
 from ..datasets import fetch_dataset, file_labels, is_path_spec, kcore_spec, split_spec
 from ..errors import UserError
-from ..training import train
+from ..training import train, wants_first_model
 from ..uploads import is_upload, save_upload, source_for, upload_files
 from . import loaders, navigation, state, text
 
@@ -450,7 +450,9 @@ def _model_picker(data: Dataset, spec: str, view: state.View) -> None:
     entries = loaders.model_entries(data.fingerprint)
     good = [e for e in entries if not e.get("damaged")]
     damaged = [e for e in entries if e.get("damaged")]
-    if not good:
+    if not good and wants_first_model(data):  # the page is training it (ui/first_visit.py)
+        st.caption("Training a first model on the demo: it appears here in a few seconds.")
+    elif not good:
         st.info("No trained model for this dataset yet: train one below.")
     else:
         ids = [e["model_id"] for e in good]
