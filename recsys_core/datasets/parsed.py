@@ -547,15 +547,25 @@ def _load(folder: Path, meta: dict, name: str) -> np.ndarray:
     return array
 
 
-def _matrix(folder: Path, meta: dict, kind: str, shape: tuple[int, int]) -> sp.csr_matrix:
+def _matrix(
+    folder: Path, meta: dict, kind: str, shape: tuple[int, int],
+    loaded: dict[str, np.ndarray], checked: set[tuple[str, str]],
+) -> sp.csr_matrix:
+    """One CSR matrix, its structure checked; index arrays the matrices share are read once
+    (``loaded``, by name) and checked once (``checked``: (indptr, indices) pairs)."""
     names = meta["matrices"][kind]
-    indptr = _load(folder, meta, names["indptr"])
-    indices = _load(folder, meta, names["indices"])
+    pattern = (names["indptr"], names["indices"])
+    indptr, indices = (
+        loaded[name] if name in loaded else _load(folder, meta, name) for name in pattern
+    )
     data = _load(folder, meta, names["data"])
+    if pattern in checked:
+        if data.shape != indices.shape:
+            raise _Damaged(f"the {kind} matrix's parts do not fit together")
+        _check_values(data, kind)
+        return sp.csr_matrix((data, indices, indptr), shape=shape, copy=False)
     if indptr.dtype.name not in _INDEX_DTYPES or indices.dtype.name not in _INDEX_DTYPES:
         raise _Damaged(f"the {kind} index arrays are not integers")
-    if data.dtype.name not in _DATA_DTYPES[kind]:
-        raise _Damaged(f"the {kind} values are {data.dtype.name}")
     n_rows, n_cols = shape
     if indptr.ndim != 1 or len(indptr) != n_rows + 1 or indices.ndim != 1:
         raise _Damaged(f"the {kind} matrix does not have the dataset's shape")
@@ -565,9 +575,17 @@ def _matrix(folder: Path, meta: dict, kind: str, shape: tuple[int, int]) -> sp.c
         raise _Damaged(f"the {kind} row pointers go backwards")
     if len(indices) and (int(indices.min()) < 0 or int(indices.max()) >= n_cols):
         raise _Damaged(f"the {kind} column indices are out of range")
+    _check_values(data, kind)
+    loaded.update({pattern[0]: indptr, pattern[1]: indices})
+    checked.add(pattern)
+    return sp.csr_matrix((data, indices, indptr), shape=shape, copy=False)
+
+
+def _check_values(data: np.ndarray, kind: str) -> None:
+    if data.dtype.name not in _DATA_DTYPES[kind]:
+        raise _Damaged(f"the {kind} values are {data.dtype.name}")
     if not bool(np.isfinite(data).all()):
         raise _Damaged(f"the {kind} values are not all finite")
-    return sp.csr_matrix((data, indices, indptr), shape=shape, copy=False)
 
 
 def _read_items(folder: Path) -> pd.DataFrame:
@@ -593,7 +611,11 @@ def _assemble(
     folder: Path, meta: dict, label: str, items_label: str | None, name: str, path: Path
 ) -> Dataset:
     shape = (meta["shape"][0], meta["shape"][1])
-    matrices = {kind: _matrix(folder, meta, kind, shape) for kind in meta["matrices"]}
+    loaded: dict[str, np.ndarray] = {}
+    checked: set[tuple[str, str]] = set()
+    matrices = {
+        kind: _matrix(folder, meta, kind, shape, loaded, checked) for kind in meta["matrices"]
+    }
     user_ids = _load(folder, meta, "user_ids")
     item_ids = _load(folder, meta, "item_ids")
     for ids, size in ((user_ids, shape[0]), (item_ids, shape[1])):
