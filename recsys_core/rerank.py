@@ -618,8 +618,9 @@ class Reranker:
         """The m best items of each row, best first (ties: lower index), and their scores:
         int64 and float32 [b, m], -1 / -inf padding.
 
-        The m-th best score of each row comes from an in-place partition of a copy kept per
-        thread (a new [b, n_items] array per block costs more in page faults than the
+        A lower bound of the m-th best score of each row comes from an in-place partition of
+        a sample of the row (every stride-th score, stride 1 to 4) copied into a buffer kept
+        per thread (a new [b, n_items] array per block costs more in page faults than the
         partition itself), then the few items at or above it are sorted.
         """
         from .evaluation import _top_k
@@ -630,10 +631,15 @@ class Reranker:
         if m >= n:
             pool = _top_k(scores, m)
             return pool, _gather(scores, pool)
+        # the m-th best of every stride-th score is at most the m-th best of all, and keeps
+        # about m * stride candidates: wide rows partition a quarter of their scores
+        stride = max(1, min(4, n // (16 * m)))
+        width = -(-n // stride)
         work, mask = self._buffers(b, n)
-        np.copyto(work, scores)
-        work.partition(n - m, axis=1)
-        bound = np.maximum(work[:, n - m], np.finfo(np.float32).min)  # -inf: finite ones only
+        sample = work[:, :width]
+        np.copyto(sample, scores[:, ::stride])
+        sample.partition(width - m, axis=1)
+        bound = np.maximum(sample[:, width - m], np.finfo(np.float32).min)  # finite ones only
         np.greater_equal(scores, bound[:, None], out=mask)
         flat = np.flatnonzero(mask)
         rows = flat // n
@@ -799,7 +805,15 @@ class _Similarity:
         rows = np.arange(len(chosen))[:, None]
         safe = np.maximum(chosen, 0)
         if self.vectors is not None:
-            total = (self.vectors[rows, safe] * valid[:, :, None]).sum(axis=1, dtype=np.float64)
+            if np.array_equal(chosen[0], np.arange(chosen.shape[1])) and valid.all() and (
+                chosen == chosen[0]
+            ).all():  # the first k of every row: a slice, no gather
+                picked = self.vectors[:, : chosen.shape[1]]
+            else:
+                picked = np.take_along_axis(self.vectors, safe[:, :, None], axis=1)
+                if not valid.all():
+                    picked = picked * valid[:, :, None]
+            total = picked.sum(axis=1, dtype=np.float64)
             same = np.einsum("bd,bd->b", total, total) - n
         else:
             codes = np.where(valid, self.codes[rows, safe], -1)
@@ -842,28 +856,15 @@ def _greedy(
     closed = np.where(valid, 0.0, -np.inf)  # -inf: not a candidate (padding, or chosen)
     nearest = None  # [b, m]: max similarity to the chosen ones (no term before the first)
     weight = diversity * (1.0 - calibration)
-    kl_of = None
-    if calibration > 0:
-        n_codes = target.shape[1]
-        counts = np.zeros((b, n_codes), dtype=np.float64)
-        code_column = np.where(codes >= 0, codes, n_codes)  # the last column: no category
-        scale = np.where(target.sum(axis=1) > 0, calibration, 0.0)[:, None]
-        absent = (target == 0).astype(np.float64)
-        row_index = rows[:, None]
-        with_none = bool((codes < 0).any())
-
-        def kl_of() -> np.ndarray:
-            kl = _kl_after(target, counts, absent, with_none)  # [b, n_codes + 1]
-            kl *= scale
-            return kl[row_index, code_column]
+    calibrated = _Calibration(target, codes, calibration) if calibration > 0 else None
 
     chosen = np.full((b, k), -1, dtype=np.int64)
     for step in range(k):
         gain = relevance + closed
         if nearest is not None:
             gain -= weight * nearest
-        if kl_of is not None:
-            gain -= kl_of()
+        if calibrated is not None:
+            gain -= calibrated.penalty()
         pick = np.argmax(gain, axis=1)
         ok = gain[rows, pick] > -np.inf
         every = bool(ok.all())
@@ -884,10 +885,8 @@ def _greedy(
                 np.maximum(nearest, near, out=nearest)
             else:
                 nearest[live] = np.maximum(nearest[live], near)
-        if kl_of is not None:
-            code = codes[live, live_pick]
-            known = code >= 0
-            counts[live[known], code[known]] += 1.0
+        if calibrated is not None:
+            calibrated.add(live, codes[live, live_pick])
     return chosen
 
 
@@ -909,22 +908,15 @@ def _greedy_one(
     weight = diversity * (1.0 - calibration)
     vectors = similarity.vectors[0] if similarity is not None and similarity.vectors is not None \
         else None
-    if calibration > 0:
-        n_codes = target.shape[1]
-        counts = np.zeros((1, n_codes))
-        code_column = np.where(codes >= 0, codes, n_codes)
-        scale = calibration if target.sum() > 0 else 0.0
-        absent = (target == 0).astype(np.float64)
-        with_none = bool((codes < 0).any())
+    calibrated = _Calibration(target, codes[None, :], calibration) if calibration > 0 else None
+    row = np.zeros(1, dtype=np.int64)
     chosen: list[int] = []
     for step in range(min(int(k), m)):
         gain = relevance + closed
         if nearest is not None:
             gain -= weight * nearest
-        if calibration > 0:
-            kl = _kl_after(target, counts, absent, with_none)[0]
-            kl *= scale
-            gain -= kl[code_column]
+        if calibrated is not None:
+            gain -= calibrated.penalty()[0]
         pick = int(gain.argmax())
         if gain[pick] == -np.inf:
             break
@@ -940,43 +932,71 @@ def _greedy_one(
                 nearest = near.astype(np.float64)
             else:
                 np.maximum(nearest, near, out=nearest)
-        if calibration > 0 and codes[pick] >= 0:
-            counts[0, codes[pick]] += 1.0
+        if calibrated is not None:
+            calibrated.add(row, codes[pick : pick + 1])
     return np.asarray(chosen, dtype=np.int64)
 
 
-def _kl_after(
-    target: np.ndarray, counts: np.ndarray, absent: np.ndarray, with_none: bool
-) -> np.ndarray:
-    """KL(target || smoothed list distribution) after adding one item of each category, and
-    (last column, when ``with_none``) after adding an item without one, up to a constant per
-    row (no choice changes it). float64 [b, n_codes + 1]; the last column is 0 without
-    ``with_none``.
+class _Calibration:
+    """Steck's calibration term of the greedy for a block of rows, one step at a time.
 
-    Smoothing as Steck's: ``q~ = (1 - a) q + a p`` with a = 0.01, so KL stays finite. Adding
-    an item of category j changes only the j-th term of the cross entropy, so each column is
-    that change (``-p_j (log(A_j + s) - log(A_j))``, A the smoothed counts over n + 1, s the
-    added share). ``absent`` is 1.0 where the target is 0 (its terms vanish; the 1 keeps their
-    log finite).
+    ``penalty()`` is, for each candidate, ``c * KL(p || q~)`` of the list with that candidate
+    added, up to a constant per row (no choice changes it): ``q~ = (1 - a) q + a p`` (Steck's
+    smoothing, a = 0.01, so KL stays finite), p the history's categories, q the list's. Adding
+    an item of category j changes only the j-th term of the cross entropy, by
+    ``-p_j log(1 + s / A_j)`` (A the smoothed counts over n + 1, s = (1 - a) / (n + 1)); an item
+    without a category changes n + 1 back to n in every term (computed only when some
+    candidate has none). Rows whose history has no categorised item get no penalty.
+
+    Parameters
+    ----------
+    target : float64 [b, n_codes]
+        Each row's history distribution (rows of 0: none).
+    codes : int [b, m]
+        The candidates' categories (-1: none).
     """
-    a = _CALIBRATION_ALPHA
-    n = counts.sum(axis=1, keepdims=True)
-    share = (1.0 - a) / (n + 1.0)
-    after = counts * share + a * target + absent  # every category, before the one added
-    log_after = np.log(after)
-    out = np.empty((len(target), target.shape[1] + 1))
-    kl = out[:, :-1]
-    np.log(after + share, out=kl)
-    kl -= log_after
-    kl *= -target
-    if not with_none:
-        out[:, -1] = 0.0
-        return out
-    # an item without a category leaves the counts and changes n + 1 back to n: every term
-    cross = (target * log_after).sum(axis=1, keepdims=True)
-    unchanged = counts * ((1.0 - a) / np.maximum(n, 1.0)) + a * target + absent
-    out[:, -1:] = cross - (target * np.log(unchanged)).sum(axis=1, keepdims=True)
-    return out
+
+    def __init__(self, target: np.ndarray, codes: np.ndarray, calibration: float) -> None:
+        a = _CALIBRATION_ALPHA
+        b, n_codes = target.shape
+        self.target = target
+        self.scale = np.where(target.sum(axis=1) > 0, calibration, 0.0)[:, None]
+        self.weight = -target * self.scale  # -c p_j
+        self.smoothed = a * target + (target == 0)  # the 1 where p_j = 0 keeps logs finite
+        self.counts = np.zeros((b, n_codes))
+        self.n = np.zeros((b, 1))
+        column = np.where(codes >= 0, codes, n_codes)  # the last column: no category
+        self.flat = np.arange(b)[:, None] * (n_codes + 1) + column
+        self.with_none = bool((codes < 0).any())
+        self.out = np.zeros((b, n_codes + 1))
+
+    def penalty(self) -> np.ndarray:
+        """float64 [b, m]: each candidate's calibration penalty (subtract from its gain)."""
+        a = _CALIBRATION_ALPHA
+        share = (1.0 - a) / (self.n + 1.0)
+        after = self.counts * share
+        after += self.smoothed
+        part = self.out[:, :-1]
+        np.divide(share, after, out=part)
+        np.log1p(part, out=part)
+        part *= self.weight
+        if self.with_none:
+            unchanged = self.counts * ((1.0 - a) / np.maximum(self.n, 1.0)) + self.smoothed
+            change = self.target * (np.log(after) - np.log(unchanged))
+            self.out[:, -1] = change.sum(axis=1) * self.scale[:, 0]
+        return np.take(self.out, self.flat)
+
+    def add(self, rows: np.ndarray, codes: np.ndarray) -> None:
+        """Count the category of the item just chosen in each of ``rows``."""
+        if len(codes) == 1:  # one user's list: scalars, not fancy indexing
+            code = int(codes[0])
+            if code >= 0:
+                self.counts[rows[0], code] += 1.0
+                self.n[rows[0], 0] += 1.0
+            return
+        known = codes >= 0
+        self.counts[rows[known], codes[known]] += 1.0
+        self.n[rows[known]] += 1.0
 
 
 def _codes(items: pd.DataFrame, n_items: int) -> tuple[np.ndarray | None, tuple[str, ...]]:

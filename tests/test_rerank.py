@@ -321,18 +321,27 @@ def test_dials_match_their_definition(small, use_vectors, dials):
         assert got.tolist() == [int(i) for i in want], (dials, row)
 
 
-def test_kl_columns_differ_as_the_full_kl(small):
+def test_calibration_penalties_differ_as_the_full_kl():
+    """Each candidate's penalty is the list's KL with it added, up to a constant per row."""
     rng = np.random.default_rng(5)
     target = rng.dirichlet(np.ones(5), size=4)
     target[0, 2] = 0.0
     target[0] /= target[0].sum()
-    counts = rng.integers(0, 4, size=(4, 5)).astype(float)
-    got = rerank._kl_after(target, counts, (target == 0).astype(float), True)
-    for row in range(4):
-        listed = [c for c in range(5) for _ in range(int(counts[row, c]))]
-        full = [reference_kl(target[row], listed + [c]) for c in range(5)]
-        full.append(reference_kl(target[row], listed + [-1]))
-        np.testing.assert_allclose(got[row] - got[row, 0], np.array(full) - full[0], atol=1e-9)
+    candidates = np.tile([0, 1, 2, 3, 4, -1], (4, 1))
+    for calibration in (1.0, 0.4):
+        calibrated = rerank._Calibration(target, candidates, calibration)
+        listed = [[] for _ in range(4)]
+        for _ in range(3):  # after 0, 1 and 2 items chosen
+            got = calibrated.penalty()
+            for row in range(4):
+                full = [reference_kl(target[row], listed[row] + [int(c)])
+                        for c in candidates[row]]
+                np.testing.assert_allclose(got[row] - got[row, 0],
+                                           calibration * (np.array(full) - full[0]), atol=1e-9)
+            picked = rng.integers(-1, 5, size=4)
+            calibrated.add(np.arange(4), picked)
+            for row in range(4):
+                listed[row].append(int(picked[row]))
 
 
 @given(seed=st.integers(0, 10_000), low=st.floats(0, 1), high=st.floats(0, 1),
