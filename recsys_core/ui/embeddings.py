@@ -51,6 +51,8 @@ NEAR = "near"
 PERPLEXITY = "perplexity"
 SAMPLE = "sample"
 SECOND_KEY = "emb_second"
+PARAMETERS_KEY = "emb_parameters"
+"""Session state: whether the Parameters expander is open (its widgets are drawn only then)."""
 SELECTION = "emb_selection"
 """Session state: the rows last selected with the box or lasso, with the map they belong to."""
 
@@ -168,28 +170,38 @@ def controls(data: Dataset, model: Recommender) -> Settings:
     n = data.n_items if points == "items" else data.n_users
     low = min(MIN_SAMPLE, n)
     default_sample = min(n, TSNE_DEFAULT_SAMPLE)
-    with st.expander("Parameters", icon=":material/tune:"):
-        left, middle, right = st.columns(3)
-        perplexity = state.bound(
-            left.slider, "t-SNE perplexity", key="emb_perplexity", param=PERPLEXITY,
-            default=DEFAULT_PERPLEXITY, parse=_clamped(5, 100), min_value=5, max_value=100,
-            disabled=method != "tsne",
-            help="About how many neighbours each point keeps close: low values show small, "
-            "tight clusters; high values keep more of the global layout.",
-        )
-        sample = state.bound(
-            middle.number_input, "Sample size", key=f"emb_sample_{points}", param=SAMPLE,
-            default=default_sample, parse=_clamped(low, n), min_value=low, max_value=n,
-            step=max(100, n // 100), disabled=method == "pca",
-            help=f"t-SNE and UMAP map a stratified sample when this is below {n:,} (PCA always "
-            "maps everything: it takes a moment). About a minute for 25,000 items on 2 cores; "
-            f"above {FIRST_PICTURE_FROM:,} points a PCA map is shown while it is computed.",
-        )
-        k = state.bound(
-            right.slider, "Neighbours shown", key="emb_k", param=state.K,
-            default=state.DEFAULT_K, parse=_clamped(state.K_MIN, state.K_MAX),
-            min_value=state.K_MIN, max_value=state.K_MAX,
-        )
+    perplexity_parse, sample_parse = _clamped(5, 100), _clamped(low, n)
+    k_parse = _clamped(state.K_MIN, state.K_MAX)
+    box = st.expander("Parameters", icon=":material/tune:", key=PARAMETERS_KEY,
+                      on_change="rerun")
+    with box:
+        if not box.open:  # drawn only when opened: three fewer widgets on every visit
+            perplexity = state.read(PERPLEXITY, DEFAULT_PERPLEXITY, perplexity_parse)
+            sample = state.read(SAMPLE, default_sample, sample_parse)
+            k = state.read(state.K, state.DEFAULT_K, k_parse)
+        else:
+            left, middle, right = st.columns(3)
+            perplexity = state.bound(
+                left.slider, "t-SNE perplexity", key="emb_perplexity", param=PERPLEXITY,
+                default=DEFAULT_PERPLEXITY, parse=perplexity_parse, min_value=5, max_value=100,
+                disabled=method != "tsne",
+                help="About how many neighbours each point keeps close: low values show "
+                "small, tight clusters; high values keep more of the global layout.",
+            )
+            sample = state.bound(
+                middle.number_input, "Sample size", key=f"emb_sample_{points}", param=SAMPLE,
+                default=default_sample, parse=sample_parse, min_value=low, max_value=n,
+                step=max(100, n // 100), disabled=method == "pca",
+                help=f"t-SNE and UMAP map a stratified sample when this is below {n:,} (PCA "
+                "always maps everything: it takes a moment). About a minute for 25,000 items "
+                f"on 2 cores; above {FIRST_PICTURE_FROM:,} points a PCA map is shown while it "
+                "is computed.",
+            )
+            k = state.bound(
+                right.slider, "Neighbours shown", key="emb_k", param=state.K,
+                default=state.DEFAULT_K, parse=k_parse,
+                min_value=state.K_MIN, max_value=state.K_MAX,
+            )
     sample_value = None if method == "pca" or int(sample) >= n else int(sample)
     return Settings(method, points, colour, tag, int(perplexity), sample_value, int(k), second)
 

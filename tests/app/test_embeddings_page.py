@@ -304,6 +304,10 @@ def test_a_url_with_every_control_set_reopens_the_same_view(app_models, demo):
               for key in ("emb_method", "emb_points", "emb_colour_items", "emb_tag")}
     assert values == {"emb_method": "tsne", "emb_points": "items", "emb_colour_items": "tag",
                       "emb_tag": tag}
+    # the parameters are drawn only when their expander is open
+    assert not [w for w in [*at.slider, *at.number_input] if w.key.startswith("emb_")]
+    at.session_state[ui.PARAMETERS_KEY] = True
+    at.run()
     assert at.slider(key="emb_perplexity").value == 20
     assert at.number_input(key="emb_sample_items").value == 400
     assert at.slider(key="emb_k").value == 7
@@ -345,6 +349,8 @@ def test_bad_values_in_the_url_fall_back_to_the_defaults(app_models, demo):
     assert at.selectbox(key="emb_method").value == "tsne"
     assert at.selectbox(key="emb_points").value == "items"
     assert at.selectbox(key="emb_colour_items").value == "group"
+    at.session_state[ui.PARAMETERS_KEY] = True
+    at.run()
     assert at.slider(key="emb_perplexity").value == ui.DEFAULT_PERPLEXITY
     assert at.number_input(key="emb_sample_items").value == ui.MIN_SAMPLE  # clamped up
     assert at.slider(key="emb_k").value == 50  # clamped down
