@@ -117,6 +117,8 @@ def test_the_second_load_reads_the_kept_arrays(parses, files, monkeypatch):
     assert parses == ["likes.csv"]  # not parsed again
     assert_same(first, again)
     assert again.fingerprint == recomputed_fingerprint(again) == recomputed_fingerprint(first)
+    assert "item_counts" in again.__dict__  # read back, not counted again
+    assert np.array_equal(again.item_counts, again.replace().item_counts)
     assert again.items.loc[again.item_index("i3"), "tags"] == ["a", "b"]
     assert again.extras["duplicates_dropped"] == 1
     notes = [str(w.message) for w in again_notes]
@@ -296,6 +298,12 @@ def _object_array_quietly(folder: Path) -> None:
     np.save(folder / "user_ids.npy", np.array(list(ids), dtype=object), allow_pickle=True)
 
 
+def _counts_off(folder: Path) -> None:
+    counts = np.load(folder / "item_counts.npy")
+    counts[0] += 1
+    np.save(folder / "item_counts.npy", counts)
+
+
 def _missing(folder: Path) -> None:
     (folder / "item_ids.npy").unlink()
 
@@ -313,6 +321,7 @@ DAMAGE = {
     "object array in meta": (_object_array, "a dtype the cache never writes"),
     "object array": (_object_array_quietly, "user_ids.npy holds objects"),
     "missing array": (_missing, "item_ids.npy is missing"),
+    "counts off": (_counts_off, "item_counts.npy does not count the interactions"),
     "items not parquet": (_items_garbage, "items.parquet is truncated or not parquet"),
 }
 

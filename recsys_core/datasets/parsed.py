@@ -7,7 +7,7 @@ go through) parses a csv / tsv / parquet file once and keeps the result under
     <key>/meta.json            what the arrays are, the parse's notes, the dataset's fingerprint
     <key>/<name>.npy           CSR parts (indptr, indices, data) of interactions, ratings and
                                timestamps (an index array the matrices share is kept once),
-                               user_ids and item_ids (fixed-width text)
+                               user_ids and item_ids (fixed-width text), item_counts
     <key>/items.parquet        the items file as read (before it is aligned to the item ids)
     .stamps/<path hash>.json   a file's content hash, valid while its stat is unchanged
     .locks/<key>.lock          held while that entry is parsed and written
@@ -31,11 +31,12 @@ again.
 **Reading back** is ``np.load(..., allow_pickle=False)``, memory-mapped for arrays over 1 MB (the
 page cache shares them between the app's processes), with every part checked against the meta
 (dtype, shape) and the CSR structure checked (``indptr`` monotone from 0 to nnz, indices within
-the columns, finite values) before scipy sees it. The entry's stored fingerprint is the one
-computed from these arrays when they were written, so it is not recomputed. A damaged entry
-(truncated, garbage, foreign shapes, an object array) is reported in one sentence in the log
-(stderr on the command line), removed and parsed again; it never fails a load. If the cache
-cannot be written (a read-only or full disk) the data is parsed and returned as before.
+the columns, finite values) before scipy sees it. The entry's fingerprint and item counts are
+the ones computed from these arrays when they were written, so they are not computed again (the
+counts must add up to the interactions). A damaged entry (truncated, garbage, foreign shapes, an
+object array) is reported in one sentence in the log (stderr on the command line), removed and
+parsed again; it never fails a load. If the cache cannot be written (a read-only or full disk)
+the data is parsed and returned as before.
 
 **Writing** is atomic: the arrays go to a temporary folder that is renamed into place, under a
 lock on the key, so concurrent loads of the same content parse once (the others wait, then read
@@ -390,6 +391,7 @@ def _write(
             matrices[kind] = parts
         for ids in ("user_ids", "item_ids"):
             _save(temp, ids, np.asarray(getattr(dataset, ids)), arrays)
+        _save(temp, "item_counts", np.asarray(dataset.item_counts, dtype=np.int64), arrays)
         if items is not None:
             _save_items(temp / ITEMS, items)
         extras = {k: v for k, v in dataset.extras.items() if k not in ("source_path", "warnings")}
@@ -644,8 +646,16 @@ def _assemble(
         )
     except (ValueError, TypeError, KeyError) as error:  # DatasetError is a ValueError
         raise _Damaged(f"its parts do not make a dataset ({type(error).__name__})") from None
-    # computed from these very arrays when they were written (checked above for structure)
+    # computed from these very arrays when they were written (checked above for structure):
+    # the fingerprint hashes them all, the counts go over every interaction (a pass of 20M)
     dataset.__dict__["fingerprint"] = meta["fingerprint"]
+    if "item_counts" in meta["arrays"]:
+        counts = np.array(_load(folder, meta, "item_counts"))
+        if (counts.shape != (shape[1],) or counts.dtype != np.int64 or bool((counts < 0).any())
+                or int(counts.sum()) != dataset.n_interactions):
+            raise _Damaged("item_counts.npy does not count the interactions")
+        counts.setflags(write=False)
+        dataset.__dict__["item_counts"] = counts
     return dataset
 
 
