@@ -5,7 +5,7 @@ import streamlit as st
 from recsys_core import overlap
 from recsys_core.errors import UserError
 from recsys_core.ui import compare as ui
-from recsys_core.ui import first_visit, loaders, sidebar, state, text, widgets
+from recsys_core.ui import first_visit, loaders, sidebar, state, steering, text, widgets
 from recsys_core.ui import users as users_ui
 
 data, spec = sidebar.render()
@@ -22,9 +22,12 @@ st.caption(
 entries = [e for e in loaders.model_entries(data.fingerprint) if not e.get("damaged")]
 if not entries:
     first_visit.train_first_model(data)  # a fresh store's demo: reruns with its first model
+steer = steering.current(data)
+side = ui.side_by_side_toggle(steer)  # one model is enough to compare with its steered self
+least = 1 if side else ui.MIN_MODELS
 mode = ui.mode_of(view)
 named = [m for m in view.models if m in {e["model_id"] for e in entries}]
-if len(named) < ui.MIN_MODELS and sum(ui.supports(e, mode) for e in entries) < ui.MIN_MODELS:
+if len(named) < least and sum(ui.supports(e, mode) for e in entries) < least:
     text.info(ui.too_few_sentence(data, entries, mode), icon=":material/compare:")
     if len(entries) >= ui.MIN_MODELS:  # the other mode may have two: let the person switch
         ui.mode_selector(view, data.example_item, ui.default_user_id(data))
@@ -37,12 +40,12 @@ with mode_col:
 with k_col:
     k = widgets.k_slider("How many", key="compare_k")
 view = state.view()
-if len(chosen) < ui.MIN_MODELS:
-    st.info("Pick at least two models to compare.")
+if len(chosen) < least:
+    st.info("Pick at least two models to compare." if least > 1 else "Pick a model to compare.")
     st.stop()
-names = ui.letters(chosen)
 by_id = {e["model_id"]: e for e in entries}
 titles = ui.titles(chosen, by_id)
+columns = ui.columns(chosen, titles, steered=steer.active, side_by_side=side)
 
 if mode == "item":
     current = widgets.resolve_item(data, view.item)
@@ -70,59 +73,71 @@ else:
 view = state.view()
 
 ui.metrics_table([by_id[m] for m in chosen], titles)
+if side and len(chosen) > ui.SIDE_MODELS:
+    st.caption(f"With and without the steering: the first {ui.SIDE_MODELS} models.")
+steering.note(steer, calibration_applies=mode == "user")
 
 results, notes = {}, {}
-for model_id in chosen:
+for column in columns:
     try:
-        model = loaders.model(model_id, data, spec)
+        model = loaders.model(column.model_id, data, spec)
     except UserError as error:
-        notes[model_id] = str(error)
+        notes[column.key] = str(error)
         continue
     label = model.label or model.name
+    answer = steering.source(steer, model, column.model_id, data, spec) if column.steered else model
     try:
         if mode == "item":
-            results[model_id] = model.similar_items(picked, k)
+            results[column.key] = answer.similar_items(picked, k)
         else:
-            results[model_id] = model.recommend(user, k)
+            results[column.key] = answer.recommend(user, k)
     except NotImplementedError:
-        notes[model_id] = (
+        notes[column.key] = (
             f"{label} has no notion of item similarity; compare it on the same user instead."
             if mode == "item"
             else f"{label} cannot recommend to a known user."
         )
 
-lists = {names[m]: ui.as_int_list(results[m][0]) for m in chosen if m in results}
+lists = {c.key: ui.as_int_list(results[c.key][0]) for c in columns if c.key in results}
 shared = overlap.shared_items(lists)
-for column, model_id in zip(st.columns(len(chosen), gap="medium"), chosen):
-    with column:
-        entry = by_id[model_id]
-        st.markdown(text.fmt("#### {}", titles[model_id]))
-        ui.model_subtitle(entry)
-        if model_id in notes:
-            text.info(notes[model_id], icon=":material/block:")
+for place, column in zip(st.columns(len(columns), gap="medium"), columns):
+    with place:
+        st.markdown(text.fmt("#### {}", column.title))
+        ui.model_subtitle(by_id[column.model_id])
+        if column.key in notes:
+            text.info(notes[column.key], icon=":material/block:")
             continue
-        indices, scores = results[model_id]
+        indices, scores = results[column.key]
         widgets.grid(
             data,
             spec,
             indices,
             scores=scores,
             page="compare",
-            captions=ui.also_in_captions(lists, names[model_id]),
+            captions=ui.also_in_captions(lists, column.key),
             shared=shared,
-            min_width=ui.CARD_WIDTH[len(chosen)],
-            empty_text="Nothing to show for this one.",
-            key=f"compare_grid_{names[model_id]}",
+            min_width=ui.CARD_WIDTH[len(columns)],
+            empty_text=steering.empty_text(steer, "Nothing to show for this one.")
+            if column.steered
+            else "Nothing to show for this one.",
+            key=f"compare_grid_{column.key.replace(ui.STEERED_MARK, '_steered')}",
         )
 
 if results:
+    keys = [c.key for c in columns]
     ui.download(
-        ui.results_frame(data, chosen, titles, results, mode=mode, anchor=anchor, entries=by_id),
+        ui.results_frame(
+            data, keys, {c.key: c.title for c in columns}, results, mode=mode, anchor=anchor,
+            entries={c.key: by_id[c.model_id] for c in columns},
+            model_ids={c.key: c.model_id for c in columns},
+            steering={c.key: steer.text if c.steered else "" for c in columns}
+            if steer.active else None,
+        ),
         dataset=data.name,
         mode=mode,
         anchor=anchor,
     )
 
-if len(lists) >= ui.MIN_MODELS:
+if len(lists) >= 2:
     st.subheader("Overlap", anchor=False)
-    ui.overlap_table(overlap.pairwise_overlap(lists), {names[m]: titles[m] for m in chosen})
+    ui.overlap_table(overlap.pairwise_overlap(lists), {c.key: c.title for c in columns})

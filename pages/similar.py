@@ -3,7 +3,7 @@
 import streamlit as st
 
 from recsys_core import html
-from recsys_core.ui import sidebar, state, text, widgets
+from recsys_core.ui import sidebar, state, steering, text, widgets
 
 data, spec = sidebar.render()
 if data is None:
@@ -39,7 +39,9 @@ if not model.supports("similar_items"):
 head, how_many, save = st.columns([5, 3, 1.2], vertical_alignment="bottom")
 with how_many:
     k = widgets.k_slider("How many", key="similar_k")
-indices, scores = model.similar_items(picked, k)
+steer = steering.current(data)
+steered = steering.source(steer, model, view.model, data, spec)
+indices, scores = steered.similar_items(picked, k)
 with head:
     text.subheader(f"Most similar, by {label}")
 with save:
@@ -51,18 +53,22 @@ with save:
             similar_to=data.item_id(picked),
             similar_to_name=data.item_name(picked),
             model=label,
+            **({"steering": steer.text} if steer.active else {}),
         ),
         file_name=html.file_name("similar", data.item_id(picked), label),
         key="similar_csv",
         help="Download these items as a CSV file (rank, id, name, category, score, model)",
     )
+steering.note(steer, calibration_applies=False)
 widgets.grid(
     data,
     spec,
     indices,
     scores=scores,
     page="similar",
-    empty_text="This model has no neighbours for this item (it may have no interactions).",
+    empty_text=steering.empty_text(
+        steer, "This model has no neighbours for this item (it may have no interactions)."
+    ),
     key="similar_grid",
 )
 

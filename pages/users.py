@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from recsys_core import html
-from recsys_core.ui import sidebar, state, text, widgets
+from recsys_core.ui import sidebar, state, steering, text, widgets
 from recsys_core.ui import users as ui
 
 data, spec = sidebar.render()
@@ -36,12 +36,14 @@ if mode == "new":
     slider, save = st.columns([3, 2, 0.8], vertical_alignment="bottom")[1:]
     with slider:
         k = widgets.k_slider("How many recommendations", key="users_k")
-    indices, scores = model.recommend_for_history(np.asarray(picks, np.int64), k)
+    steer = steering.current(data)
+    steered = steering.source(steer, model, view.model, data, spec)
+    indices, scores = steered.recommend_for_history(np.asarray(picks, np.int64), k)
     with save:
         widgets.download_csv(
             ui.export_table(
                 data, user="new user", model=label, first=("pick", picks),
-                recommended=indices, scores=scores,
+                recommended=indices, scores=scores, steering=steer.text,
             ),
             file_name=html.file_name("new-user", label),
             key="users_new_csv",
@@ -53,6 +55,7 @@ if mode == "new":
         widgets.grid(data, spec, picks, page="similar", min_width=110, key="users_picks_grid")
     with right:
         text.subheader(f"Recommended by {label}")
+        steering.note(steer)
         widgets.grid(
             data,
             spec,
@@ -60,7 +63,9 @@ if mode == "new":
             scores=scores,
             page="similar",
             min_width=140,
-            empty_text="The model has nothing to recommend from these picks.",
+            empty_text=steering.empty_text(
+                steer, "The model has nothing to recommend from these picks."
+            ),
             key="users_new_recommendations",
         )
     st.stop()
@@ -82,8 +87,9 @@ with slider:
     k = widgets.k_slider("How many recommendations", key="users_k")
 
 history, how = ui.history_order(data, user)
+steer = steering.current(data)
 try:
-    indices, scores = model.recommend(user, k)
+    indices, scores = steering.source(steer, model, view.model, data, spec).recommend(user, k)
 except NotImplementedError as error:
     indices, scores = np.zeros(0, np.int64), np.zeros(0, np.float32)
     text.info(str(error))
@@ -96,7 +102,7 @@ with save:
     widgets.download_csv(
         ui.export_table(
             data, user=data.user_id(user), model=label, first=("history", shown),
-            recommended=indices, scores=scores, why=why,
+            recommended=indices, scores=scores, why=why, steering=steer.text,
         ),
         file_name=html.file_name("user", data.user_id(user), label),
         key="users_csv",
@@ -129,6 +135,7 @@ with right:
         if why
         else f"Seen items left out. {label} does not explain its choices."
     )
+    steering.note(steer)
     ui.recommendation_grid(
         data,
         spec,
@@ -137,5 +144,7 @@ with right:
         why,
         view=view,
         min_width=150,
-        empty_text="The model has nothing new to recommend to this user.",
+        empty_text=steering.empty_text(
+            steer, "The model has nothing new to recommend to this user."
+        ),
     )

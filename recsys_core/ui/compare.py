@@ -5,12 +5,18 @@ Models are named by a letter (A to D) in the order chosen, so the columns, the o
 the "also in" captions stay short even when two models share an algorithm. The page opens with
 two models that take part in its mode: similar items need a model with a notion of item
 similarity (not popularity); recommendations to a user, any recommending model.
+
+When the lists are steered (the sidebar's *Steer the lists*, :mod:`recsys_core.ui.steering`),
+every column shows its model's steered list; the toggle *Each model with and without the
+steering* (``rerank_side=1`` in the URL) puts each model's own list beside its steered one
+(``A`` and ``A′``), with the shared items marked and the overlap figures as for two models.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -20,6 +26,7 @@ from .. import html
 from ..algorithms import algorithms, loader
 from ..dataset import Dataset
 from ..evaluation import METRICS
+from ..rerank import split_protocol_key
 from ..words import (
     algorithm_label,
     metric_label,
@@ -28,7 +35,7 @@ from ..words import (
     split_help,
     split_label,
 )
-from . import loaders, sidebar, state, text
+from . import loaders, sidebar, state, steering, text
 from . import users as users_ui
 
 MIN_MODELS, MAX_MODELS = 2, 4
@@ -43,6 +50,14 @@ LAST_ITEM = "compare_last_item"
 LAST_USER = "compare_last_user"
 PROTOCOL = "compare_protocol"
 EDITING = "compare_models_editing"
+SIDE_KEY = "compare_rerank_side"
+
+SIDE_PARAM = "rerank_side"
+"""URL parameter: ``1`` puts each model's own list beside its steered one."""
+SIDE_MODELS = 2
+"""Models shown with and without the steering at most (two columns each)."""
+STEERED_MARK = "′"
+"""Marks a steered column's letter: ``A′`` is model A's steered list."""
 
 MODES = {"item": ":material/category: Item", "user": ":material/person: User"}
 """The mode control's options, under its label "Compare on the same"."""
@@ -189,6 +204,65 @@ def model_selector(
     )
 
 
+# ------------------------------------------------------------------------------ steering
+@dataclass(frozen=True)
+class Column:
+    """One column of the page: a model's list, steered or not.
+
+    Attributes
+    ----------
+    key : str
+        The list's name in the overlap table and the "also in" captions: the model's letter,
+        ``A``, with :data:`STEERED_MARK` for its steered list when both are shown (``A′``).
+    model_id : str
+    title : str
+        ``"A · ALS (WRMF)"``; ``"A′ · ALS (WRMF), steered"``.
+    steered : bool
+        Whether the list is steered.
+    """
+
+    key: str
+    model_id: str
+    title: str
+    steered: bool
+
+
+def columns(
+    chosen: Sequence[str], titles: Mapping[str, str], *, steered: bool, side_by_side: bool
+) -> list[Column]:
+    """The page's columns: one per chosen model (steered when ``steered``), or, side by side,
+    each of the first :data:`SIDE_MODELS` models without and with the steering."""
+    names = letters(chosen)
+    if not (steered and side_by_side):
+        return [Column(names[m], m, titles[m], steered) for m in chosen]
+    out = []
+    for model_id in chosen[:SIDE_MODELS]:
+        letter, title = names[model_id], titles[model_id]
+        out.append(Column(letter, model_id, title, False))
+        rest = title.split(" · ", 1)[1] if " · " in title else title
+        out.append(Column(letter + STEERED_MARK, model_id,
+                          f"{letter}{STEERED_MARK} · {rest}, steered", True))
+    return out
+
+
+def side_by_side_toggle(steer: steering.Steering) -> bool:
+    """The toggle *Each model with and without the steering*, bound to the URL's
+    ``rerank_side``; drawn only when the lists are steered (False otherwise)."""
+    if not steer.active:
+        return False
+    return bool(state.bound(
+        st.toggle,
+        "Each model with and without the steering",
+        key=SIDE_KEY,
+        param=SIDE_PARAM,
+        default=False,
+        parse=lambda raw: raw == "1",
+        dump=lambda on: "1" if on else "",
+        help=f"Put each model's own list beside its steered one (the first {SIDE_MODELS} "
+        "models), with the items in both marked and how far the two lists overlap.",
+    ))
+
+
 # ------------------------------------------------------------------------------ mode
 def mode_of(view: state.View) -> str:
     """"user" when the URL names a user and no item, else "item"."""
@@ -230,6 +304,8 @@ def protocols(entries: Sequence[dict]) -> list[str]:
     counts: dict[str, int] = {}
     for entry in entries:
         for protocol in entry.get("metrics") or {}:
+            if split_protocol_key(protocol)[1]:  # a steered evaluation (a sweep's point)
+                continue
             counts[protocol] = counts.get(protocol, 0) + 1
     return sorted(counts, key=lambda p: (-counts[p], p))
 
@@ -338,6 +414,8 @@ def results_frame(
     mode: str,
     anchor: str,
     entries: Mapping[str, dict] | None = None,
+    model_ids: Mapping[str, str] | None = None,
+    steering: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """What the columns show, as one table: a row per card, column by column, in rank order.
 
@@ -356,13 +434,20 @@ def results_frame(
         The id of the item or user compared on.
     entries : mapping, optional
         ``{model id: model_entries dict}``, for the ``algorithm`` column.
+    model_ids : mapping, optional
+        ``{column: model id}`` when the columns are not model ids (:class:`Column` keys: a
+        model with and without the steering); ``entries`` is then keyed by column too.
+    steering : mapping, optional
+        ``{column: canonical re-ranking string}`` (``""`` for a model's own list): adds a
+        last column, ``steering``.
 
     Returns
     -------
-    pandas.DataFrame, shape [n_cards, 10]
+    pandas.DataFrame, shape [n_cards, 10 or 11]
         ``model`` (its title), ``model_id``, ``algorithm``, ``for_item`` or ``for_user``,
         ``rank`` (1 first), ``item_id``, ``name``, ``category``, ``score`` and ``also_in``
-        (the letters of the other columns that list the same item, space separated).
+        (the letters of the other columns that list the same item, space separated), and
+        ``steering`` when given.
     """
     lists = {m: as_int_list(results[m][0]) for m in chosen if m in results}
     letter = {m: names[m].split(" · ")[0] for m in lists}
@@ -372,25 +457,26 @@ def results_frame(
         algorithm = ((entries or {}).get(model_id) or {}).get("algorithm") or ""
         for rank, index in enumerate(items, start=1):
             others = [letter[o] for o, listed in lists.items() if o != model_id and index in listed]
-            rows.append(
-                {
-                    "model": names[model_id],
-                    "model_id": model_id,
-                    "algorithm": algorithm,
-                    f"for_{mode}": anchor,
-                    "rank": rank,
-                    "item_id": data.item_id(index),
-                    "name": data.item_name(index),
-                    "category": data.items.at[index, "category"],
-                    "score": float(scores[rank - 1]),
-                    "also_in": " ".join(others),
-                }
-            )
+            row = {
+                "model": names[model_id],
+                "model_id": (model_ids or {}).get(model_id, model_id),
+                "algorithm": algorithm,
+                f"for_{mode}": anchor,
+                "rank": rank,
+                "item_id": data.item_id(index),
+                "name": data.item_name(index),
+                "category": data.items.at[index, "category"],
+                "score": float(scores[rank - 1]),
+                "also_in": " ".join(others),
+            }
+            if steering is not None:
+                row["steering"] = steering.get(model_id, "")
+            rows.append(row)
     columns = [
         "model", "model_id", "algorithm", f"for_{mode}", "rank", "item_id", "name", "category",
         "score", "also_in",
     ]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=columns + (["steering"] if steering is not None else []))
 
 
 def download(frame: pd.DataFrame, *, dataset: str, mode: str, anchor: str) -> None:

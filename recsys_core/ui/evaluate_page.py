@@ -265,6 +265,9 @@ def body(data: Dataset, spec: str) -> None:
     with tabs["Search"]:
         if tabs["Search"].open:
             search_section(data, spec, view, proto)
+    from .steering_sweep import section as steering_sweep  # here: it follows the protocol
+
+    steering_sweep(data, spec, proto)
 
 
 # --------------------------------------------------------------------------- labels, params

@@ -19,6 +19,8 @@ import streamlit as st
 from . import state
 
 APP_SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
+STEERING = "rerank"
+"""The steering's URL parameter (``recsys_core.ui.steering.PARAM``): the links carry it too."""
 GOTO = "_nav_goto"
 """session_state key: a page a thumbnail click asked for (followed at the start of the next run)."""
 
@@ -71,6 +73,9 @@ def links(params: dict[str, str] | None = None) -> None:
     shows), so the links carry what is on screen.
     """
     params = state.carried() if params is None else params
+    steering = st.query_params.get(STEERING)
+    if params and steering:  # the sidebar's Steer the lists (recsys_core/ui/steering.py)
+        params = {**params, STEERING: steering}
     for section in dict.fromkeys(info.section for info in PAGES):
         st.caption(section)
         for info in (i for i in PAGES if i.section == section):

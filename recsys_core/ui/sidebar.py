@@ -26,7 +26,7 @@ from ..datasets import fetch_dataset, file_labels, is_path_spec, kcore_spec, spl
 from ..errors import UserError
 from ..training import train, wants_first_model
 from ..uploads import is_upload, save_upload, source_for, upload_files
-from . import loaders, navigation, state, text
+from . import loaders, navigation, state, steering, text
 
 TRAIN_FORM = "train_form"
 DEFAULT_ALGORITHM = "als"
@@ -68,6 +68,7 @@ def render() -> tuple[Dataset | None, str]:
         )
         st.markdown("### Model")
         _model_picker(data, spec, state.view())
+        steering.sidebar(data, spec)
         if {**state.carried(), state.DATASET: spec} != carried:
             _draw_links(links, {**state.carried(), state.DATASET: spec})
         _train_form(data, spec)

@@ -482,15 +482,20 @@ def export_table(
     recommended: Sequence[int],
     scores: Sequence[float],
     why: list[tuple[np.ndarray, np.ndarray]] | None = None,
+    steering: str = "",
 ) -> pd.DataFrame:
     """What the page shows, as one table: the items on the left (``first``: its list name,
     "history" or "pick", and the items in the order shown), then the recommendations with
     their scores and, when the model explains, "because you liked ...".
 
+    ``steering`` (the canonical re-ranking string of :mod:`recsys_core.ui.steering`) adds a
+    last column, ``steering``, on the recommendations' rows, when the lists are steered.
+
     Returns
     -------
-    pandas.DataFrame, shape [len(first items) + len(recommended), 9]
-        Columns: user_id, list, rank, item_id, name, category, score, because, model.
+    pandas.DataFrame, shape [len(first items) + len(recommended), 9 or 10]
+        Columns: user_id, list, rank, item_id, name, category, score, because, model (and
+        steering).
     """
     name, shown = first
     left = widgets.items_table(data, shown, None, user_id=user, list=name)
@@ -501,4 +506,6 @@ def export_table(
     ]
     table = pd.concat([left, right], ignore_index=True)
     table["model"] = model
+    if steering:
+        table["steering"] = [steering if name == "recommended" else "" for name in table["list"]]
     return table
