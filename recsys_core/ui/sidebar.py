@@ -547,6 +547,9 @@ def _usable(cls, data: Dataset) -> str | None:
 
 
 def _train_form(data: Dataset, spec: str) -> None:
+    from . import training_panel
+
+    training_panel.render(data, spec)  # jobs training on this dataset: progress, Cancel
     registry = algorithms()
     names = sorted(registry)
     first = not loaders.model_entries(data.fingerprint)
@@ -581,6 +584,15 @@ def _train_form(data: Dataset, spec: str) -> None:
 
 
 def _run_training(data: Dataset, spec: str, algorithm: str, values: dict) -> None:
+    from . import training_panel
+
+    base, cut = split_spec(spec)
+    source = source_for(base) if is_upload(base) else None
+    if source is not None and cut is not None:  # an upload cut to a k-core
+        source["spec"] = kcore_spec(source["spec"], *cut)
+    if training_panel.in_background(data):  # a large dataset: a process of its own, polled
+        training_panel.start(data, spec, algorithm, values, source=source)
+        return
     name = words.algorithm_label(algorithm)
     bar = st.progress(0.0, text=f"Training {name}…")
     st.button("Cancel", key="cancel_training", help="Stops training; nothing is saved.")
@@ -591,10 +603,6 @@ def _run_training(data: Dataset, spec: str, algorithm: str, values: dict) -> Non
             text=text.md_escape(message or f"Training {name}…"),
         )
 
-    base, cut = split_spec(spec)
-    source = source_for(base) if is_upload(base) else None
-    if source is not None and cut is not None:  # an upload cut to a k-core
-        source["spec"] = kcore_spec(source["spec"], *cut)
     try:
         result = train(data, algorithm, values, progress=progress, source=source)
     except UserError as error:
