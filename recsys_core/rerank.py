@@ -32,6 +32,7 @@ from __future__ import annotations
 import difflib
 import math
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -76,7 +77,7 @@ SWEEP_METRICS = (
 _DECIMALS = 3  # dials are kept to 3 decimals, so the string round-trips exactly
 _ESCAPES = (("%", "%25"), (",", "%2C"), ("|", "%7C"), ("=", "%3D"))
 _CALIBRATION_ALPHA = 0.01  # Steck's smoothing of the list's distribution
-_CHUNK = 256  # rows re-ranked at once in a block
+_CHUNK = 1024  # rows re-ranked at once in a block
 
 
 # -------------------------------------------------------------------------------- the settings
@@ -243,7 +244,7 @@ class RerankSettings:
         wanted_categories = self.exclude_categories + self.only_categories
         wanted_tags = self.exclude_tags + self.only_tags
         if wanted_categories:
-            known = _category_names(dataset.items)
+            known = sorted(_dataset_codes(dataset)[1])
             for name in ("exclude_categories", "only_categories"):
                 changes[name] = tuple(
                     _match(value, known, "category", dataset) for value in getattr(self, name)
@@ -274,6 +275,12 @@ def parse_rerank(
     return settings.with_filters(
         exclude_categories=exclude_categories, only_categories=only_categories
     )
+
+
+def choices(dataset: Any) -> dict[str, list[str]]:
+    """What the filters can name in a dataset: ``{"categories": [...], "tags": [...]}``, each
+    sorted (empty without any), for pickers."""
+    return {"categories": sorted(_dataset_codes(dataset)[1]), "tags": _tag_names(dataset.items)}
 
 
 def protocol_key_with(base_key: str, settings: RerankSettings | str | None) -> str:
@@ -340,13 +347,6 @@ def _unescape(text: str) -> str:
     for raw, escaped in reversed(_ESCAPES):
         text = text.replace(escaped, raw).replace(escaped.lower(), raw)
     return text
-
-
-def _category_names(items: pd.DataFrame) -> list[str]:
-    if "category" not in items:
-        return []
-    column = items["category"].fillna("").astype(str)
-    return sorted(set(column[column.str.strip() != ""]))
 
 
 def _tag_names(items: pd.DataFrame) -> list[str]:
@@ -437,7 +437,7 @@ class Reranker:
         self.popularity = counts.astype(np.float64)
         top = math.log1p(max(float(counts.max(initial=0)), 1.0))
         self._tail = (1.0 - np.log1p(self.popularity) / top).astype(np.float32)  # 1 = unseen
-        self.codes, self.category_names = _codes(dataset.items, self.n_items)
+        self.codes, self.category_names = _dataset_codes(dataset)
         self.allowed = self._allowed(dataset)
         blocked = np.flatnonzero(~self.allowed).astype(np.int64)
         self.blocked = blocked if len(blocked) else None
@@ -458,12 +458,12 @@ class Reranker:
     def _allowed(self, dataset: Any) -> np.ndarray:
         s = self.settings
         allowed = np.ones(self.n_items, dtype=bool)
-        if s.only_categories or s.exclude_categories:
-            column = dataset.items["category"].fillna("").astype(str).to_numpy()
+        if s.only_categories or s.exclude_categories:  # names resolved: each has a code
+            code_of = {name: code for code, name in enumerate(self.category_names)}
             if s.only_categories:
-                allowed &= np.isin(column, s.only_categories)
+                allowed &= np.isin(self.codes, [code_of[n] for n in s.only_categories])
             if s.exclude_categories:
-                allowed &= ~np.isin(column, s.exclude_categories)
+                allowed &= ~np.isin(self.codes, [code_of[n] for n in s.exclude_categories])
         if s.only_tags or s.exclude_tags:
             only, excluded = set(s.only_tags), set(s.exclude_tags)
             tags = dataset.items["tags"]
@@ -626,8 +626,6 @@ class Reranker:
         from .evaluation import _top_k
 
         b, n = scores.shape
-        if np.isnan(scores.sum()):  # one fast pass; NaN never chosen
-            scores[np.isnan(scores)] = -np.inf
         if m >= n:
             pool = _top_k(scores, m)
             return pool, _gather(scores, pool)
@@ -639,6 +637,10 @@ class Reranker:
         sample = work[:, :width]
         np.copyto(sample, scores[:, ::stride])
         sample.partition(width - m, axis=1)
+        if np.isnan(sample[:, -1]).any():  # a partition puts NaN last: never chosen, so -inf
+            scores[np.isnan(scores)] = -np.inf
+            np.copyto(sample, scores[:, ::stride])
+            sample.partition(width - m, axis=1)
         bound = np.maximum(sample[:, width - m], np.finfo(np.float32).min)  # finite ones only
         np.greater_equal(scores, bound[:, None], out=mask)
         flat = np.flatnonzero(mask)
@@ -654,8 +656,22 @@ class Reranker:
         negated = np.full((b, max(width, m)), np.inf, dtype=np.float32)
         negated[rows, within] = -scores[rows, cols]
         columns = np.full(negated.shape, -1, dtype=np.int64)
-        columns[rows, within] = cols  # ascending in a row: a stable sort keeps lower first
-        order = np.argsort(negated, axis=1, kind="stable")[:, :m]
+        columns[rows, within] = cols  # ascending in a row
+        if negated.shape[1] > m:  # the m best of the candidates, then a sort of those only
+            part = np.argpartition(negated, (m - 1, m), axis=1)
+            cut = np.take_along_axis(negated, part[:, m - 1 : m + 1], axis=1)
+            part = part[:, :m]
+            tied = np.flatnonzero(cut[:, 0] == cut[:, 1])
+            if len(tied):  # a tie at the cut: the lower indices win (they come first)
+                value = cut[tied, :1]
+                better = negated[tied] < value
+                equal = negated[tied] == value
+                wanted = m - better.sum(axis=1, keepdims=True)
+                chosen = better | (equal & (np.cumsum(equal, axis=1) <= wanted))
+                part[tied] = np.nonzero(chosen)[1].reshape(len(tied), m)
+            negated = np.take_along_axis(negated, part, axis=1)
+            columns = np.take_along_axis(columns, part, axis=1)
+        order = np.lexsort((columns, negated), axis=1)
         pool = np.take_along_axis(columns, order, axis=1)
         values = -np.take_along_axis(negated, order, axis=1)
         pool[np.isneginf(values)] = -1
@@ -804,16 +820,14 @@ class _Similarity:
         n = valid.sum(axis=1).astype(np.float64)
         rows = np.arange(len(chosen))[:, None]
         safe = np.maximum(chosen, 0)
-        if self.vectors is not None:
-            if np.array_equal(chosen[0], np.arange(chosen.shape[1])) and valid.all() and (
-                chosen == chosen[0]
-            ).all():  # the first k of every row: a slice, no gather
-                picked = self.vectors[:, : chosen.shape[1]]
-            else:
-                picked = np.take_along_axis(self.vectors, safe[:, :, None], axis=1)
-                if not valid.all():
-                    picked = picked * valid[:, :, None]
-            total = picked.sum(axis=1, dtype=np.float64)
+        if self.vectors is not None:  # a gather per position (take_along_axis is slow here)
+            total = np.zeros((len(chosen), self.vectors.shape[2]))
+            every = np.arange(len(chosen))
+            for position in range(chosen.shape[1]):
+                picked = self.vectors[every, safe[:, position]]
+                if not valid[:, position].all():
+                    picked = picked * valid[:, position, None]
+                total += picked
             same = np.einsum("bd,bd->b", total, total) - n
         else:
             codes = np.where(valid, self.codes[rows, safe], -1)
@@ -997,6 +1011,26 @@ class _Calibration:
         known = codes >= 0
         self.counts[rows[known], codes[known]] += 1.0
         self.n[rows[known]] += 1.0
+
+
+_CODES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_CODES_LOCK = threading.Lock()
+
+
+def _dataset_codes(dataset: Any) -> tuple[np.ndarray | None, tuple[str, ...]]:
+    """:func:`_codes` of a dataset's items, computed once per dataset (a Dataset is frozen)."""
+    with _CODES_LOCK:
+        found = _CODES.get(dataset)
+    if found is None:
+        found = _codes(dataset.items, int(dataset.n_items))
+        if found[0] is not None:
+            found[0].setflags(write=False)
+        try:
+            with _CODES_LOCK:
+                _CODES[dataset] = found
+        except TypeError:  # an object without weak references: not kept
+            pass
+    return found
 
 
 def _codes(items: pd.DataFrame, n_items: int) -> tuple[np.ndarray | None, tuple[str, ...]]:
@@ -1204,6 +1238,7 @@ __all__ = [
     "SWEEP_VALUES",
     "RerankSettings",
     "Reranker",
+    "choices",
     "parse_rerank",
     "pool_size",
     "protocol_key_with",

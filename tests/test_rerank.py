@@ -520,3 +520,10 @@ def test_evaluations_top_k_breaks_ties_at_the_cut_by_lower_index():
             order = np.lexsort((np.arange(n), -values))[:k]
             want = [int(i) if np.isfinite(values[i]) else -1 for i in order]
             assert got[row].tolist() == want
+
+
+def test_choices_list_what_filters_can_name(small):
+    dataset, _ = small
+    got = rerank.choices(dataset)
+    assert got["categories"] == ["Art", "Food", "Music", "Sport"]
+    assert got["tags"] == ["even", "odd", "t0", "t1", "t2"]
