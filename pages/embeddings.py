@@ -13,10 +13,9 @@ view = state.view()
 
 st.title("Embeddings", anchor=False)
 st.caption(
-    "Each point is placed by the model's vectors: nearby points are ones the model finds alike. "
-    "Hover a point for its name, click it to select it, or draw a box or lasso to list several; "
-    "the wheel zooms and a drag pans. The star is the selected item, the orange points its "
-    "nearest neighbours in the model's own space (not the map's)."
+    "Nearby points are ones the model finds alike. Hover a point for its name, click it to select "
+    "it, draw a box or lasso to list several; the wheel zooms, a drag pans. The star is the "
+    "selected item, the orange points its nearest neighbours in the model's own space."
 )
 model = widgets.model_or_stop(data, spec, view.model)
 if not projection.has_vectors(model):

@@ -225,8 +225,6 @@ def explorer(data: Dataset, spec: str, model: Recommender) -> None:
     view = state.view()
     items_map = settings.points == "items"
     current = widgets.resolve_item(data, view.item) if items_map else None
-    if items_map:
-        widgets.item_picker(data, current, key="emb_item")
 
     left, right = st.columns(2) if settings.second else (st.container(), None)
     holder: list = []  # the first picture's place, only when one is drawn (see compute)
@@ -276,6 +274,8 @@ def explorer(data: Dataset, spec: str, model: Recommender) -> None:
     downloads(data, result, settings, f"{view.model}-{settings.method}",
               figure=lambda: emap.build_figure(data, result, near_tag=near,
                                                tag_items=tag_items, **options))
+    if items_map:  # under the map, so the map is in view on a laptop screen
+        widgets.item_picker(data, current, key="emb_item")
     if not items_map:
         user_list(data, view, rows)
         return

@@ -83,7 +83,7 @@ function diamondPath(ctx, x, y, r) {
 }
 
 const LEGEND_RIGHT_FROM = 760;  // px of width: the legend sits at the right, else below
-const LEGEND_WIDTH = 250;
+const LEGEND_WIDTH = 270;
 const DRAG_PX = 4;
 const INSET = { top: 46, bottom: 30, side: 14 };  // px kept clear around the fitted map
 const PIXELS_FROM = 15000;  // more points than this are drawn into the pixels directly

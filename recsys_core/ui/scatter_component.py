@@ -96,7 +96,7 @@ CSS = r"""
 .rx-sc-tip-hint { margin-top: 0.2rem; font-size: 0.75rem; color: rgba(49, 51, 63, 0.55); }
 .rx-sc-legend { font-size: 0.82rem; line-height: 1.25; color: #31333f; overflow-y: auto; }
 .rx-sc-legend:empty { display: none; }
-.rx-sc-legend-right .rx-sc-legend { flex: 0 0 250px; width: 250px; }
+.rx-sc-legend-right .rx-sc-legend { flex: 0 0 270px; width: 270px; }
 .rx-sc-legend-title { font-weight: 600; margin: 0.1rem 0 0.35rem 0.3rem; }
 .rx-sc-entries { display: flex; flex-wrap: wrap; gap: 1px 0.4rem; }
 .rx-sc-legend-right .rx-sc-entries { flex-direction: column; flex-wrap: nowrap; }

@@ -89,8 +89,7 @@ def test_no_plotly_every_item_drawn_and_a_click_selects_the_item(page, app_url, 
     model = ModelStore().load(app_models["als"], demo)
     neighbours, _ = model.similar_items(demo.item_index(expected), 5)
     assert {demo.item_id(i) for i in neighbours} <= set(_grid_items(page))
-    star = page.evaluate(f"() => {SCATTER}.meta.highlight")
-    assert star is not None  # the clicked item is the star now
+    page.wait_for_function(f"() => Boolean({SCATTER}.meta.highlight)")  # the star is drawn
     screenshot(page, "embeddings-clicked")
 
 
@@ -260,17 +259,18 @@ def test_a_clicked_item_and_back_and_forward(page, app_url, app_models, demo):
         seen.append(item)
 
     def star_is(item: str) -> None:
+        """The URL's item, and the map redrawn with its star on that item's point."""
         page.wait_for_function(
             "id => new URLSearchParams(location.search).get('item') === id", arg=item
         )
         wait_for_app(page)
-        star = page.evaluate(f"() => {SCATTER}.meta.highlight")
-        at = page.evaluate(
-            f"""r => {{ const s = {SCATTER}; const p = [...s.rows].indexOf(r);
-            return {{x: s.xs[p], y: s.ys[p]}}; }}""",
-            demo.item_index(item),
+        page.wait_for_function(  # the map's data arrive just after the run ends
+            f"""r => {{ const s = {SCATTER}; const star = s.meta.highlight;
+            const p = [...s.rows].indexOf(r);
+            return star && p >= 0 && Math.abs(star.x - s.xs[p]) < 1e-4
+              && Math.abs(star.y - s.ys[p]) < 1e-4; }}""",
+            arg=demo.item_index(item), timeout=20_000,
         )
-        assert star == pytest.approx(at, abs=1e-4), item
 
     star_is(seen[2])
     page.go_back()
