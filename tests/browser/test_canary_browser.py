@@ -150,9 +150,14 @@ def test_each_item_name_is_its_own_text(watched, app_url, canary, world):
             canary,
         )
         assert name in headers(watched), (name, headers(watched))
-        assert f"Category: {row['category']}" in text
-        assert f"Tags: {', '.join(row['tags'])}" in text
-        assert f"Id: {row['item_id']}" in text
+        # the panel's facts line ("**category** · N interactions · id X") and one chip per tag
+        assert f"{row['category']} · " in text
+        assert f"interactions · id {row['item_id']}" in text
+        chips = watched.eval_on_selector_all(
+            ".rx-chip-name", "chips => chips.map(c => c.textContent)"
+        )
+        for tag in row["tags"]:
+            assert str(tag) in chips, (tag, chips)
     screenshot(watched, "canary-similar")
 
 
