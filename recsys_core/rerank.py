@@ -606,7 +606,7 @@ class Reranker:
         pool, pool_scores = self._pool(scores, pool_size(k, self.n_items))
         users = np.asarray(users, dtype=np.int64)
         out = np.full((len(pool), k), -1, dtype=np.int64)
-        for first in range(0, len(pool), _CHUNK):  # small arrays: they stay in cache
+        for first in range(0, len(pool), _CHUNK):  # bounded memory for the greedy's arrays
             part = slice(first, first + _CHUNK)
             target = self._target(self.interactions[users[part]]) if self._calibrates else None
             chosen = self._rerank(pool[part], pool_scores[part], k, target, True)
