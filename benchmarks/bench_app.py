@@ -69,6 +69,8 @@ SETTLED = """() => {
   if (!charts.every(c => c.querySelector('.main-svg'))) return false;
   const maps = [...main.querySelectorAll('[class*="st-key-scatter_"]')];
   if (!maps.every(c => c.querySelector('.rx-scatter[data-state=drawn]'))) return false;
+  const parts = [...main.querySelectorAll('.stBidiComponent')];  // components v2: mounted
+  if (!parts.every(c => c.querySelector('[data-testid^=stBidiComponent] > *'))) return false;
   const inView = img => { const r = img.getBoundingClientRect();
     return r.bottom > 0 && r.top < innerHeight && r.width > 0; };
   return [...main.querySelectorAll('img')].every(img => img.complete || !inView(img));
@@ -151,12 +153,27 @@ def serve(script: Path, home: str):
         log.close()
 
 
+GRIDS = {"similar": 1, "compare": 2, "users": 2}
+"""Thumbnail grids each page draws: a visit has settled only once they are in the page (a
+components v2 element mounts after the script run ends, so SETTLED alone could pass before)."""
+
+
+def _grids_drawn(tab, url: str) -> None:
+    page = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+    if GRIDS.get(page):
+        tab.wait_for_function(
+            "n => document.querySelectorAll('[data-testid=stMain] .rx-grid .rx-card').length"
+            " >= n", arg=GRIDS[page], timeout=TIMEOUT_MS, polling=20,
+        )
+
+
 def visit(context, url: str) -> float:
-    """Seconds from opening ``url`` in a new tab until the page has settled."""
+    """Seconds from opening ``url`` in a new tab until the page has settled (its grids drawn)."""
     tab = context.new_page()
     try:
         start = time.perf_counter()
         tab.goto(url, timeout=TIMEOUT_MS)
+        _grids_drawn(tab, url)
         tab.wait_for_function(SETTLED, timeout=TIMEOUT_MS, polling=50)
         seconds = time.perf_counter() - start
         errors = tab.locator("[data-testid=stException]").count()

@@ -290,6 +290,9 @@ def _split_words(spec: str) -> tuple[str, bool] | None:
     return f"Predefined split {name}", False
 
 
+RERANK_SEPARATOR = "|rerank:"  # recsys_core.rerank.KEY_SEPARATOR (words imports nothing heavy)
+
+
 def split_label(spec: Any, k: int | None = None, seed: int | None = None) -> str:
     """A split (spec, protocol key or model variant) in words, with its seed and list length.
 
@@ -309,6 +312,7 @@ def split_label(spec: Any, k: int | None = None, seed: int | None = None) -> str
         ``"5 held-out likes per user · seed 0 · top 10"``; the spec itself when unreadable.
     """
     text = str(spec).strip() if spec is not None else "given"
+    text, _, steering = text.partition(RERANK_SEPARATOR)
     base, stored_seed, stored_k = _parse_stored(text)
     seed = stored_seed if seed is None else seed
     k = stored_k if k is None else k
@@ -321,6 +325,8 @@ def split_label(spec: Any, k: int | None = None, seed: int | None = None) -> str
         parts.append(f"seed {seed}")
     if k is not None:
         parts.append(f"top {int(k)}")
+    if steering:  # a re-ranked protocol key: "… · steered: popularity 0.5, diversity 0.3"
+        parts.append("steered: " + ", ".join(p.replace("=", " ") for p in steering.split(",")))
     return SEP.join(parts)
 
 

@@ -282,3 +282,13 @@ def test_short_metric_labels_fit_a_header_and_keep_the_two_precisions_apart():
     assert words.metric_short("no_such") == "no_such"
     shorts = [words.metric_short(k) for k in evaluation.METRICS]
     assert len(set(shorts)) == len(shorts)
+
+
+def test_a_steered_protocol_key_reads_as_words_and_the_separator_is_the_reranks():
+    from recsys_core import rerank
+
+    assert words.RERANK_SEPARATOR == rerank.KEY_SEPARATOR
+    key = rerank.protocol_key_with("holdout:5:seed=0@k=10", "popularity=0.5,diversity=0.3")
+    assert words.split_label(key) == (
+        "5 held-out likes per user · seed 0 · top 10 · steered: popularity 0.5, diversity 0.3"
+    )

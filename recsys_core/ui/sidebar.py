@@ -413,7 +413,10 @@ def _metric_summary(metrics: dict | None) -> str:
     """' · top-10 precision 0.123' from the latest stored evaluation ('' without one)."""
     if not metrics:
         return ""
-    latest = list(metrics.values())[-1]
+    plain = [v for key, v in metrics.items() if words.RERANK_SEPARATOR not in str(key)]
+    if not plain:  # only re-ranked evaluations: the label names the model's own lists
+        return ""
+    latest = plain[-1]
     if isinstance(latest, dict) and isinstance(latest.get("precision"), int | float):
         return f" · top-{latest.get('k', 10)} precision {float(latest['precision']):.3f}"
     return ""  # none stored, or NaN written as null

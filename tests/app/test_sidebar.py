@@ -126,6 +126,10 @@ def test_model_labels_read_as_words(app_models):
     )
     assert model_label({"algorithm": "popularity", "params": {"weighted": False}}) == (
         "Popularity")
+    steered = dict(entry, metrics={**entry["metrics"],  # stored after it: not the model's own
+                                   "holdout:5:seed=0@k=10|rerank:popularity=1": {
+                                       "precision": 0.05, "k": 10}})
+    assert model_label(steered).endswith("top-10 precision 0.123")
     at = open_page("similar", dataset="demo", model=app_models["als"])
     options = at.selectbox(key="sidebar_model").options
     assert any(o.startswith("ALS (WRMF) · latent factors 24, training passes 6 · ")
