@@ -9,7 +9,7 @@ How a job runs
 --------------
 :func:`start` writes the job's request into its status file and starts
 ``python -m recsys_core.training_jobs run KEY``: a fresh interpreter in its own process group,
-which lowers its own priority (``os.nice``, :data:`NICE`), keeps to a thread budget
+which lowers its own priority (``os.nice``, :func:`niceness`), keeps to a thread budget
 (:func:`thread_budget`: OpenMP and BLAS pools), loads the dataset the way the app did, checks
 its fingerprint and calls :func:`recsys_core.training.train`, the same function
 ``python -m recsys_core train`` calls, so the model lands in the store exactly as from the CLI
@@ -74,10 +74,10 @@ BACKGROUND_ENV = "RECSYS_BACKGROUND_TRAINING"
 """Environment variable: the number of interactions from which the app trains in a job."""
 BACKGROUND_MIN_INTERACTIONS = 1_000_000
 """Datasets with at least this many interactions train in a job (the default of
-:data:`BACKGROUND_ENV`). A job costs about 1.5-2 s before the first epoch (a new interpreter
-imports numpy, scipy and implicit, then reads the dataset from the parse cache): on the demo
-(200k interactions) that is longer than item k-NN or popularity take and a third of ALS, so
-small datasets keep training inside the script run, where they feel instant. From about a
+:data:`BACKGROUND_ENV`). A job costs about 3 s before it trains (measured on a shared 2-core
+machine: 1.3 s until the new interpreter runs, 1.5-2 s more to import the algorithms and read
+the dataset back): on the demo (200k interactions) item k-NN fits in 0.2 s and ALS in 2-4 s in
+the script run, so small datasets keep training there, where they feel instant. From about a
 million interactions ALS takes tens of seconds and more, and would hold the server's cores."""
 THREADS_ENV = "RECSYS_TRAINING_THREADS"
 """Environment variable: the thread budget of a job (default :func:`thread_budget`)."""
@@ -86,6 +86,8 @@ NICE = 10
 tenth of a core that a normal one wants too, so the server's threads come first. The child
 stays in the server's session (its own process group, not a new session), so it shares the
 server's autogroup and the nice value counts against the server's own threads."""
+NICE_ENV = "RECSYS_TRAINING_NICE"
+"""Environment variable: the niceness a job adds (default :data:`NICE`; 0 to 19)."""
 CANCEL_GRACE = 3.0
 """Seconds between SIGTERM and SIGKILL when a job does not stop by itself."""
 KEEP_FINISHED = 24 * 3600.0
@@ -308,6 +310,13 @@ def thread_budget(n_cores: int | None = None) -> int:
     return max(1, (n_cores or cores()) - 1)
 
 
+def niceness() -> int:
+    """How much a job lowers its priority: :data:`NICE_ENV` if set (0 to 19), else
+    :data:`NICE`."""
+    raw = os.environ.get(NICE_ENV, "").strip()
+    return min(19, int(raw)) if raw.isdigit() else NICE
+
+
 def background_threshold() -> int:
     """Interactions from which the app trains in a job (:data:`BACKGROUND_ENV`, default
     :data:`BACKGROUND_MIN_INTERACTIONS`)."""
@@ -383,7 +392,7 @@ def start(
         "label": dataset.label,
         "n_interactions": int(dataset.n_interactions),
         "threads": int(threads or thread_budget()),
-        "nice": NICE,
+        "nice": niceness(),
     }
     json.dumps(request)  # JSON-serialisable, or fail here rather than in the child
     store = ModelStore()
@@ -449,10 +458,15 @@ def _launch(key: str, fd: int, request: dict, store) -> JobStatus:
     return status(key)  # type: ignore[return-value]
 
 
+_EXIT_CODES: dict[str, int] = {}
+"""How this server's children ended, by key (negative: killed by that signal)."""
+
+
 def _reap(key: str) -> None:
     with _CHILDREN_LOCK:
         process = _CHILDREN.get(key)
         if process is not None and process.poll() is not None:
+            _EXIT_CODES[key] = process.returncode
             del _CHILDREN[key]
 
 
@@ -495,10 +509,19 @@ def _settle(key: str, current: JobStatus) -> JobStatus:
     elif current.cancel_requested or _cancel_requested(key, current.run):
         changes = {"state": "cancelled", "message": "Cancelled", "finished": now}
     else:
-        changes = {"state": "failed", "finished": now, "error": (
-            "The training process stopped without a word (the machine may have run out of "
-            "memory); try fewer factors or a smaller dataset.")}
+        changes = {"state": "failed", "finished": now, "error": _vanished(key)}
     return _update(key, **changes) or current
+
+
+def _vanished(key: str) -> str:
+    """The sentence for a job process that ended without writing how."""
+    with _CHILDREN_LOCK:
+        code = _EXIT_CODES.pop(key, None)
+    if code is None or code == -signal.SIGKILL:  # not ours to know, or killed outright
+        return ("The training process was killed (the machine may have run out of memory); "
+                "try fewer factors or a smaller dataset.")
+    return ("The training process stopped unexpectedly; the details are in the job's log on "
+            "the server.")
 
 
 def _remove_partial(store, key: str) -> None:
@@ -692,16 +715,17 @@ def _one_sentence(error: BaseException, algorithm: str) -> str:
         return (f"Training {algorithm_label(algorithm)} ran out of memory; try fewer factors "
                 "or a smaller dataset (a k-core on the Data page).")
     return (f"Training {algorithm_label(algorithm)} stopped with an unexpected error "
-            f"({type(error).__name__}); the details are in the server's log.")
+            f"({type(error).__name__}); the details are in the job's log on the server.")
 
 
 def run_child(key: str) -> int:
     """The job process: train what ``key``'s status asks for, reporting into it."""
-    with contextlib.suppress(OSError):
-        os.nice(NICE)
     current = _read(key)
     if current is None or not current.active:
         return 1
+    nice = current.request.get("nice")
+    with contextlib.suppress(OSError):
+        os.nice(nice if isinstance(nice, int) and 0 <= nice <= 19 else NICE)
     reporter = _Reporter(current)
     if reporter.cancelled():
         reporter.write(force=True, state="cancelled", message="Cancelled", pid=os.getpid(),

@@ -212,6 +212,18 @@ def test_an_error_in_the_child_comes_back_as_one_sentence(demo):
     assert not ModelStore().exists(job.key)
 
 
+def test_an_unexpected_error_in_the_child_is_one_sentence_and_its_trace_stays_in_the_log(demo):
+    # an option the loader cannot even look up (a list where a value is expected): a TypeError
+    job = training_jobs.start(demo, "item-knn", {"K": 14}, spec="demo", options={"seed": [1]})
+    final = training_jobs.wait(job.key, timeout=120)
+    assert final.state == "failed"
+    assert final.error == ("Training Item k-NN stopped with an unexpected error (TypeError); "
+                           "the details are in the job's log on the server.")
+    log = (training_jobs.jobs_dir() / f"{job.key}.log").read_text()
+    assert "Traceback" in log and "TypeError" in log
+    assert not ModelStore().exists(job.key)
+
+
 def test_a_dataset_that_changed_is_refused_in_one_sentence(demo):
     # the dataset on screen is the demo, but the spec loads its 5-core: another fingerprint
     job = training_jobs.start(demo, "item-knn", {"K": 13}, spec="demo@kcore=5,5")
@@ -227,7 +239,7 @@ def test_a_process_killed_from_outside_is_reported_failed(demo):
     os.killpg(running.pid, signal.SIGKILL)
     final = _wait_for(job.key, lambda s: not s.active, timeout=20)
     assert final.state == "failed"
-    assert "stopped without a word" in final.error
+    assert final.error.startswith("The training process was killed")
     assert not ModelStore().exists(job.key)
     assert _store_leftovers(ModelStore()) == []
 
@@ -267,3 +279,14 @@ def test_only_large_datasets_train_in_the_background(demo, monkeypatch):
     assert training_jobs.runs_in_background(demo)
     monkeypatch.setenv(training_jobs.BACKGROUND_ENV, "0")
     assert training_jobs.runs_in_background(demo)
+
+
+def test_the_niceness_can_be_set_and_stays_in_range(monkeypatch):
+    monkeypatch.delenv(training_jobs.NICE_ENV, raising=False)
+    assert training_jobs.niceness() == training_jobs.NICE
+    monkeypatch.setenv(training_jobs.NICE_ENV, "19")
+    assert training_jobs.niceness() == 19
+    monkeypatch.setenv(training_jobs.NICE_ENV, "40")
+    assert training_jobs.niceness() == 19
+    monkeypatch.setenv(training_jobs.NICE_ENV, "-5")  # raising priority is not offered
+    assert training_jobs.niceness() == training_jobs.NICE
