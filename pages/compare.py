@@ -100,10 +100,14 @@ for column in columns:
 
 lists = {c.key: ui.as_int_list(results[c.key][0]) for c in columns if c.key in results}
 shared = overlap.shared_items(lists)
+level = "#####" if len(columns) > 3 else "####"  # four narrow columns: headings on one line
 for place, column in zip(st.columns(len(columns), gap="medium"), columns):
     with place:
-        st.markdown(text.fmt("#### {}", column.title))
-        ui.model_subtitle(by_id[column.model_id])
+        st.markdown(level + text.fmt(" {}", column.heading))
+        ui.model_subtitle(
+            by_id[column.model_id],
+            steering.summary(steer.settings) if side and column.steered else "",
+        )
         if column.key in notes:
             text.info(notes[column.key], icon=":material/block:")
             continue

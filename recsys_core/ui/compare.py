@@ -58,6 +58,7 @@ SIDE_MODELS = 2
 """Models shown with and without the steering at most (two columns each)."""
 STEERED_MARK = "′"
 """Marks a steered column's letter: ``A′`` is model A's steered list."""
+STEERED_SUFFIX = ", steered"
 
 MODES = {"item": ":material/category: Item", "user": ":material/person: User"}
 """The mode control's options, under its label "Compare on the same"."""
@@ -216,7 +217,7 @@ class Column:
         ``A``, with :data:`STEERED_MARK` for its steered list when both are shown (``A′``).
     model_id : str
     title : str
-        ``"A · ALS (WRMF)"``; ``"A′ · ALS (WRMF), steered"``.
+        ``"A · ALS (WRMF)"``; ``"A′ · ALS (WRMF), steered"`` (tables, the CSV).
     steered : bool
         Whether the list is steered.
     """
@@ -225,6 +226,12 @@ class Column:
     model_id: str
     title: str
     steered: bool
+
+    @property
+    def heading(self) -> str:
+        """The column's heading: its title without ", steered" (the letter's prime and the
+        line under it say so), so headings stay on one line and the grids start level."""
+        return self.title.removesuffix(STEERED_SUFFIX)
 
 
 def columns(
@@ -241,7 +248,7 @@ def columns(
         out.append(Column(letter, model_id, title, False))
         rest = title.split(" · ", 1)[1] if " · " in title else title
         out.append(Column(letter + STEERED_MARK, model_id,
-                          f"{letter}{STEERED_MARK} · {rest}, steered", True))
+                          f"{letter}{STEERED_MARK} · {rest}{STEERED_SUFFIX}", True))
     return out
 
 
@@ -541,13 +548,16 @@ def item_header(data: Dataset, spec: str, index: int) -> None:
     )
 
 
-def model_subtitle(entry: dict) -> None:
+def model_subtitle(entry: dict, steered: str = "") -> None:
     """One line under a column's title: key parameters in words
-    (:func:`recsys_core.words.params_label`) and age (the full label on hover)."""
+    (:func:`recsys_core.words.params_label`) and age (the full label on hover); for a steered
+    list shown beside the model's own, ``steered`` (how, in words) instead."""
     params = params_label(str(entry.get("algorithm")), entry.get("params"), limit=3)
     when = loaders.age(entry.get("created"))
     variant = "trained on a split" if entry.get("variant") else ""
     line = " · ".join(part for part in (params, variant, when) if part)
+    if steered:
+        line = f"steered: {steered}"
     st.html(
         f'<div title="{html.escape(sidebar.model_label(entry))}" style="font-size:.8rem;'
         'opacity:.7;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;margin-top:-6px">'

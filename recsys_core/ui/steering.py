@@ -245,7 +245,7 @@ def sidebar(data: Dataset, spec: str) -> Steering:
             _bound(st.slider, DIAL_WORDS[dial], dial, float(getattr(shown, dial)),
                    min_value=0.0, max_value=1.0, step=0.05, format="%.2f",
                    help=DIAL_HELP[dial][:1].upper() + DIAL_HELP[dial][1:] + ".")
-        st.caption("Filters: the lists still hold as many items")
+        st.caption("Filters (the lists keep their length)")
         if categories:
             for field in ("exclude_categories", "only_categories"):
                 _bound(st.multiselect, FILTER_WORDS[field], field, list(getattr(shown, field)),
@@ -256,20 +256,18 @@ def sidebar(data: Dataset, spec: str) -> Steering:
                        options=tags, placeholder="None", help=FILTER_HELP[field])
         top = int(data.item_counts.max(initial=0))
         left, right = st.columns(2)
-        _likes_input(left, "At least … likes", "min_popularity", shown.min_popularity,
+        _likes_input(left, "Min. likes", "min_popularity", shown.min_popularity,
                      shown.max_popularity, True, top)
-        _likes_input(right, "At most … likes", "max_popularity", shown.max_popularity,
+        _likes_input(right, "Max. likes", "max_popularity", shown.max_popularity,
                      shown.min_popularity, False, top)
     refused = st.session_state.pop(ERROR_KEY, None)
     if refused:
         text.warning(refused)
     if steer.active:
-        words, reset = st.columns([5, 2], vertical_alignment="center")
-        words.markdown(text.fmt(":material/tune: {}", summary(shown)),
-                       help="The lists on Similar items, Users and Compare are steered so.")
-        reset.button("Reset", key=RESET_KEY, type="tertiary", icon=":material/restart_alt:",
-                     on_click=state.set_view, kwargs={PARAM: None},
-                     help="Show the models' own lists again")
+        words, reset = st.columns([3, 1], vertical_alignment="center", gap="small")
+        words.caption(f"{ICON} " + text.fmt("{}", summary(shown)))
+        reset.button("Reset", key=RESET_KEY, type="tertiary", on_click=state.set_view,
+                     kwargs={PARAM: None}, help="Show the models' own lists again")
     slot = st.empty()
     if steer.problem:
         with slot:
@@ -293,7 +291,7 @@ def note(steer: Steering, *, calibration_applies: bool = True) -> None:
     line = f"{ICON} **Steered:** " + text.fmt("{}", summary(steer.settings))
     if steer.settings.calibration > 0 and not calibration_applies:
         line += " (calibration follows a user's history, so it leaves similar items as they are)"
-    line += " · change it in the sidebar's *Steer the lists*"
+    line += " · scores are the model's · change it in the sidebar's *Steer the lists*"
     st.caption(line)
 
 

@@ -169,7 +169,7 @@ def figure(frame: pd.DataFrame, dial: str, axis: str, marked: float | None = Non
     fig = go.Figure(
         go.Scatter(
             x=ordered[axis], y=ordered["precision"], mode="lines+markers+text",
-            text=[plotly_escape(f"{word} {v}") for v in values], textposition="top center",
+            text=values, textposition="top center",
             hovertext=hover, hoverinfo="text", marker={"size": 10, "color": "#4C78A8"},
             line={"color": "#4C78A8", "width": 2}, name=plotly_escape(word), showlegend=False,
         )
@@ -181,12 +181,14 @@ def figure(frame: pd.DataFrame, dial: str, axis: str, marked: float | None = Non
                 x=mine[axis], y=mine["precision"], mode="markers", hoverinfo="skip",
                 marker={"size": 18, "color": "rgba(0,0,0,0)",
                         "line": {"color": "#E45756", "width": 3}},
-                name="The sidebar's setting", showlegend=True,
+                name=plotly_escape(f"{word} as the sidebar sets it"), showlegend=True,
             ))
     fig.update_layout(
-        height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        title={"text": plotly_escape(f"{y_label} against {x_label.lower()}, {word} from 0 to 1"),
+               "x": 0, "xanchor": "left", "font": {"size": 14}},
         xaxis_title=plotly_escape(x_label), yaxis_title=plotly_escape(y_label),
-        legend={"orientation": "h", "y": 1.08, "x": 1, "xanchor": "right"},
+        legend={"orientation": "h", "y": -0.22, "x": 0, "xanchor": "left"},
     )
     fig.update_xaxes(zeroline=False)
     return fig
@@ -260,10 +262,10 @@ def _body(data: Dataset, spec: str, proto) -> None:
     name = words.algorithm_label(str(meta.get("algorithm")))
     fixed = steering.summary(base)
     text.caption(
-        f"{name} on {proto.label}"
-        + (f", with {fixed} fixed" if fixed else "")
-        + ". Each point is one setting of the dial; up and to the right is better for coverage "
-        "and novelty, up and to the left for popularity."
+        f"{name} on {proto.label}, one point per setting of the dial (its value beside it)"
+        + (f"; the rest of the steering ({fixed}) as the sidebar sets it" if fixed else "")
+        + ". Up and to the right is better for coverage and novelty, up and to the left for "
+        "popularity."
     )
     if missing:
         how = ("" if stored else f" {name} is first trained again on the split's train part "
@@ -294,8 +296,14 @@ def _body(data: Dataset, spec: str, proto) -> None:
         width="stretch", key="sweep_chart", config={"displaylogo": False},
     )
     table(frame, dial)
-    text.caption(
-        "Stored with model " + target + ": the same numbers from the command line: "
-        f"python -m recsys_core evaluate --model {target} -k {proto.k} --sweep {dial}"
-        + (f' --rerank "{base}"' if str(base) else "")
-    )
+    text.caption(f"Stored with model {target} (trained on the split's train part); the same "
+                 "numbers from the command line:")
+    st.code(command(target, proto.k, dial, base), language="bash", wrap_lines=True)
+
+
+def command(model_id: str, k: int, dial: str, base: RerankSettings) -> str:
+    """The command line that prints the same sweep (read from the store)."""
+    import shlex
+
+    line = f"python -m recsys_core evaluate --model {model_id} -k {int(k)} --sweep {dial}"
+    return line + (f" --rerank {shlex.quote(str(base))}" if str(base) else "")

@@ -76,8 +76,8 @@ def test_similar_shows_the_rerankers_list(app_models, demo, setting):
     plain, _ = _model(app_models["als"], demo).similar_items(demo.item_index(item), K)
     assert grid != _ids(demo, plain)  # the steering changed the list
     notes = [shown(c.value) for c in at.caption if "Steered:" in c.value]
-    assert notes == [f":material/tune: **Steered:** {steering.summary(reranker.settings)} · change "
-                     "it in the sidebar's *Steer the lists*"]
+    assert notes == [f":material/tune: **Steered:** {steering.summary(reranker.settings)} · scores "
+                     "are the model's · change it in the sidebar's *Steer the lists*"]
 
 
 def test_an_excluded_category_leaves_none_of_it_and_still_k_items(app_models, demo):
@@ -196,8 +196,10 @@ def test_compare_puts_each_model_with_and_without_the_steering(app_models, demo)
     grids = _grids(at)
     assert len(grids) == 4  # A, A steered, B, B steered (the first two models)
     titles = [shown(m.value) for m in at.markdown if m.value.startswith("####")]
-    assert titles == ["#### A · ALS (WRMF)", "#### A′ · ALS (WRMF), steered",
-                      "#### B · Item k-NN", "#### B′ · Item k-NN, steered"]
+    assert titles == ["##### A · ALS (WRMF)", "##### A′ · ALS (WRMF)",
+                      "##### B · Item k-NN", "##### B′ · Item k-NN"]
+    subtitles = [h.proto.body for h in at.get("html") if "steered: " in h.proto.body]
+    assert len(subtitles) == 2 and all(">steered: Variety 0.8<" in h for h in subtitles)
     lists = {}
     for (name, model_id, steered), grid in zip(
         [("A", ids[0], False), ("A′", ids[0], True), ("B", ids[1], False), ("B′", ids[1], True)],
@@ -296,7 +298,7 @@ def test_the_sidebar_writes_one_canonical_parameter(app_models, demo):
     assert _param(at, "rerank").endswith(",min_popularity=20")  # refused: the URL stays
     assert [w for w in _warnings(at) if "above max_popularity" in w] == [
         "min_popularity (20) is above max_popularity (5); no item can pass both."]
-    summary = [shown(m.value) for m in at.sidebar.markdown if "Long tail" in m.value]
+    summary = [shown(c.value) for c in at.sidebar.caption if "Long tail" in c.value]
     assert summary == [":material/tune: Long tail 1 · no Electronics, Music · ≥ 20 likes"]
     at.slider(key="steer_popularity").set_value(0.0).run()
     assert _param(at, "rerank") == "exclude_category=Electronics|Music,min_popularity=20"

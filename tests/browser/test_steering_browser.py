@@ -1,0 +1,229 @@
+"""Steer the lists in a real browser: a dial and a filter set in the sidebar change the grid and
+the URL; three changes of a dial in a row each take effect; Similar -> Users -> Compare keep the
+steering; a reload and the back button reopen the same steered grid; Compare puts a model
+beside its steered self; Evaluate sweeps a dial. Screenshots at 1400x1000 and 1280x720."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from recsys_core.datasets import load_dataset
+from recsys_core.rerank import Reranker
+from recsys_core.store import ModelStore
+from recsys_core.ui import steering_sweep
+
+from .conftest import screenshot, wait_for_app
+
+K = 10
+SIDEBAR = "section[data-testid='stSidebar']"
+SIZES = {"1400x1000": (1400, 1000), "1280x720": (1280, 720)}
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load_dataset("demo")
+
+
+def _query(page) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
+
+
+def _grid_ids(page, grid: int = 0) -> list[str]:
+    hrefs = page.evaluate(
+        "n => { const g = document.querySelectorAll('.rx-grid')[n];"
+        " return g ? [...g.querySelectorAll('a.rx-name')].map(a => a.getAttribute('href')) : []; }",
+        grid,
+    )
+    return [parse_qs(urlparse(h).query).get("item", [""])[0] for h in hrefs]
+
+
+def _wait_grid(page, expected: list[str], grid: int = 0) -> None:
+    page.wait_for_function(
+        "([n, ids]) => { const g = document.querySelectorAll('.rx-grid')[n]; if (!g) return false;"
+        " const got = [...g.querySelectorAll('a.rx-name')].map(a =>"
+        " new URLSearchParams(a.getAttribute('href').split('?')[1]).get('item'));"
+        " return got.join() === ids.join(); }",
+        arg=[grid, expected],
+    )
+
+
+def _wait_param(page, key: str, value: str | None) -> None:
+    page.wait_for_function(
+        "([k, v]) => new URLSearchParams(location.search).get(k) === v", arg=[key, value]
+    )
+
+
+def _open_steering(page) -> None:
+    expander = page.locator(f"{SIDEBAR} [data-testid='stExpander']", has_text="Steer the lists")
+    if expander.locator("details").get_attribute("open") is None:
+        expander.get_by_text("Steer the lists").click()
+    _slider(page, "popularity").wait_for(state="attached")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stSidebar] details')]"
+        ".some(d => d.open && d.innerText.includes('Long tail'))")
+
+
+def _slider(page, dial: str):
+    return page.locator(f"{SIDEBAR} .st-key-steer_{dial} input[type=range]")
+
+
+def _similar(demo, model_id: str, settings: str, item: str, k: int = K) -> list[str]:
+    model = ModelStore().load(model_id, demo)
+    indices, _ = Reranker(settings, model, demo).similar_items(demo.item_index(item), k)
+    return [demo.item_id(int(i)) for i in indices]
+
+
+def _category(demo, item_id: str) -> str:
+    return demo.items.at[demo.item_index(item_id), "category"]
+
+
+def test_steer_in_the_sidebar_then_walk_the_pages(page, app_url, app_models, demo):
+    als, item = app_models["als"], demo.example_item
+    page.goto(f"{app_url}/similar?dataset=demo&model={als}&item={item}&k={K}")
+    wait_for_app(page)
+    plain = _grid_ids(page)
+    _open_steering(page)
+
+    # a filter: leave out the item's own category
+    box = page.locator(f"{SIDEBAR} [data-testid='stMultiSelect']", has_text="Leave out categories")
+    box.scroll_into_view_if_needed()
+    page.wait_for_timeout(400)  # the expander's opening animation
+    box.locator("input").click()
+    page.keyboard.type("Electro")
+    page.get_by_role("option", name="Electronics").click()
+    page.keyboard.press("Escape")
+    _wait_param(page, "rerank", "exclude_category=Electronics")
+    wait_for_app(page)
+    expected = _similar(demo, als, "exclude_category=Electronics", item)
+    _wait_grid(page, expected)
+    assert len(expected) == K and "Electronics" not in {_category(demo, i) for i in expected}
+    assert expected != plain
+
+    # the dial, three times in a row: each takes effect
+    thumb = _slider(page, "popularity")
+    for key, value in (("End", "1"), ("ArrowLeft", "0.95"), ("ArrowLeft", "0.9")):
+        thumb.focus()
+        thumb.press(key)
+        wanted = f"popularity={value},exclude_category=Electronics"
+        _wait_param(page, "rerank", wanted)
+        wait_for_app(page)
+        _wait_grid(page, _similar(demo, als, wanted, item))
+    steered = "popularity=0.9,exclude_category=Electronics"
+    page.get_by_text("Long tail 0.9 · no Electronics").first.wait_for()
+    page.get_by_text("Steered:").first.wait_for()
+    screenshot(page, "steering-sidebar-open-1400x1000")
+    similar_grid = _grid_ids(page)
+
+    # Similar -> Users -> Compare keep the steering
+    page.locator(f"{SIDEBAR} a[data-testid='stPageLink-NavLink']", has_text="Users").click()
+    page.wait_for_function("() => location.pathname === '/users'")
+    wait_for_app(page)
+    assert _query(page)["rerank"] == steered
+    user = _query(page)["user"]
+    model = ModelStore().load(als, demo)
+    recs, _ = Reranker(steered, model, demo).recommend(demo.user_index(user), 12)
+    users_grid = [demo.item_id(int(i)) for i in recs]
+    _wait_grid(page, users_grid, grid=1)
+    page.get_by_text("Steered:").first.wait_for()
+
+    page.locator(f"{SIDEBAR} a[data-testid='stPageLink-NavLink']", has_text="Compare").click()
+    page.wait_for_function("() => location.pathname === '/compare'")
+    wait_for_app(page)
+    query = _query(page)
+    assert query["rerank"] == steered
+    page.get_by_text("Steered:").first.wait_for()
+    models = query["model"].split(",")
+    assert len(models) == 2 and page.locator(".rx-grid").count() == 2
+    compare_grids = []
+    for n, model_id in enumerate(models):
+        source = Reranker(steered, ModelStore().load(model_id, demo), demo)
+        indices, _ = source.similar_items(demo.item_index(item), 12)
+        compare_grids.append([demo.item_id(int(i)) for i in indices])
+        _wait_grid(page, compare_grids[-1], grid=n)
+
+    # a reload, then back: the same steered grids
+    page.reload()
+    wait_for_app(page)
+    assert _query(page)["rerank"] == steered
+    for n, ids in enumerate(compare_grids):
+        _wait_grid(page, ids, grid=n)
+    _back_to(page, "/users")
+    assert _query(page)["rerank"] == steered
+    _wait_grid(page, users_grid, grid=1)
+    _back_to(page, "/similar")
+    _wait_grid(page, similar_grid)
+    assert _query(page)["rerank"] == steered
+    page.reload()
+    wait_for_app(page)
+    _wait_grid(page, similar_grid)
+
+
+def _back_to(page, path: str, most: int = 5) -> None:
+    """Press back until the browser is on ``path`` (a page may have added entries of its own:
+    the model or user it shows)."""
+    for _ in range(most):
+        page.go_back()
+        wait_for_app(page)
+        if urlparse(page.url).path == path:
+            return
+    raise AssertionError(f"{path} is not {most} steps back")
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_screenshots(browser, app_url, app_models, demo, size):
+    width, height = SIZES[size]
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    als, knn = app_models["als"], app_models["item-knn"]
+    steered = "popularity=0.75,diversity=0.25,exclude_category=Electronics"
+    try:
+        page.goto(f"{app_url}/similar?dataset=demo&model={als}&item={demo.example_item}"
+                  f"&rerank={steered}")
+        wait_for_app(page)
+        _open_steering(page)
+        page.get_by_text("Steered:").first.wait_for()
+        screenshot(page, f"steering-similar-{size}")
+
+        user = demo.example_user
+        page.goto(f"{app_url}/compare?dataset=demo&model={als},{knn}&user={user}&k=8"
+                  f"&rerank={steered}&rerank_side=1")
+        wait_for_app(page)
+        assert page.locator(".rx-grid").count() == 4
+        page.get_by_text("steered: Long tail 0.75 · Variety 0.25 · no Electronics").first.wait_for()
+        screenshot(page, f"steering-compare-{size}")
+    finally:
+        context.close()
+
+
+def test_evaluate_sweep(browser, app_url, app_models, demo):
+    als = app_models["als"]
+    meta = ModelStore().meta(als)
+    target, stored = steering_sweep.target_model(meta, demo, "holdout:5", 0)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    try:
+        page.goto(f"{app_url}/evaluate?dataset=demo&model={als}&sweep=popularity"
+                  "&rerank=exclude_category=Electronics")
+        wait_for_app(page)
+        page.get_by_role("button", name="Sweep Long tail").click()
+        page.locator("[data-testid='stPlotlyChart']").last.wait_for()
+        wait_for_app(page)
+        assert ModelStore().exists(target)
+        chart = page.locator("[data-testid='stExpander']", has_text="what a dial costs")
+        chart.scroll_into_view_if_needed()
+        screenshot(page, "steering-evaluate-sweep-1400x1000")
+        page.set_viewport_size({"width": 1280, "height": 720})
+        page.reload()
+        wait_for_app(page)
+        assert page.get_by_role("button", name="Sweep Long tail").count() == 0  # stored
+        page.locator("[data-testid='stExpander']", has_text="what a dial costs") \
+            .scroll_into_view_if_needed()
+        screenshot(page, "steering-evaluate-sweep-1280x720")
+    finally:
+        context.close()
+        if not stored and ModelStore().exists(target):
+            ModelStore().delete(target)  # the session's store as the other tests expect it
