@@ -15,12 +15,28 @@ Goals (issue #4): recsys_core / implicit <= 1.2, per-user loop / recsys_core >= 
 
     python benchmarks/bench_evaluation.py                 # Sketchfab size (~1-2 minutes)
     python benchmarks/bench_evaluation.py --users 3000 --items 5000 --likes 100000   # quick
+
+At scale (issue #13: ``evaluate`` of ALS on a 20M-interaction file within 1.0x of implicit, memory
+bounded by blocks): ``--scales`` runs MovieLens-20M-shaped matrices (``make_synthetic``'s
+``synthetic_matrix``: users and interactions times the scale, items times its square root; 1.0 is
+138,493 x 26,744 x 20M), each in a fresh process that builds the matrix, splits it ``holdout:5``,
+fits ALS once (``--scale-iterations``, default 3: the cost of an evaluation does not depend on
+the fit's quality) and then times both evaluators alternately on the same model and split (best
+of ``--repeats``). Peak memory is the evaluator's own: the process's peak resident size is reset
+(``/proc/self/clear_refs``) before each call, and the table shows the peak above the resident
+size at the call. The last line extrapolates to the 20M shape (scores to compute grow with users
+x items, scale^1.5) and gives the command that measures it (about 4 GB and 5 minutes)::
+
+    python benchmarks/bench_evaluation.py --scales 0.05,0.1,0.25      # 1M, 2M, 5M (~2 minutes)
+    python benchmarks/bench_evaluation.py --scales 1                  # the 20M shape itself
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -76,6 +92,156 @@ def best_of(repeats: int, call):
     return min(walls), min(cpus), value
 
 
+ML20M = (138_493, 26_744, 20_000_263)
+"""Users, items and interactions of MovieLens 20M (the shape ``--scales 1`` builds)."""
+
+
+def ml20m_shape(scale: float) -> tuple[int, int, int]:
+    """Users and interactions times ``scale``, items times its square root."""
+    users, items, rows = ML20M
+    return (max(int(round(users * scale)), 50), max(int(round(items * scale**0.5)), 50),
+            max(int(round(rows * scale)), 1_000))
+
+
+def _memory_kb() -> dict[str, int]:
+    """VmRSS and VmHWM (peak) of this process, in kB."""
+    found = {}
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                found[line.split(":")[0]] = int(line.split()[1])
+    return found
+
+
+def _reset_peak() -> bool:
+    """Reset this process's peak resident size (Linux >= 4.0); False where not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def measured(call) -> tuple[float, float, float, object]:
+    """(wall s, CPU s, peak MB above the resident size at the call, value) of one call."""
+    resettable = _reset_peak()
+    before = _memory_kb()["VmRSS"]
+    start, cpu = time.perf_counter(), time.process_time()
+    value = call()
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    peak = _memory_kb()["VmHWM"] if resettable else float("nan")
+    return wall, cpu, (peak - before) / 1024, value
+
+
+def scale_child(scale: float, k: int, factors: int, iterations: int, repeats: int) -> dict:
+    """One scale in this process: build, split, fit, then both evaluators on the same model."""
+    import pandas as pd
+    from implicit.evaluation import ranking_metrics_at_k
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from make_synthetic import synthetic_matrix
+
+    from recsys_core.dataset import Dataset
+    from recsys_core.evaluation import _block_rows, evaluate
+    from recsys_core.split import make_split
+    from recsys_core.training import fit_model
+
+    n_users, n_items, n_rows = ml20m_shape(scale)
+    start = time.perf_counter()
+    likes = synthetic_matrix(n_users, n_items, n_rows, random_state=0)
+    dataset = Dataset(
+        name="bench", interactions=likes, user_ids=np.arange(n_users).astype(str),
+        item_ids=np.arange(n_items).astype(str),
+        items=pd.DataFrame({"item_id": np.arange(n_items).astype(str)}),
+    )
+    split = make_split(dataset, "holdout:5", random_state=0)
+    made = time.perf_counter() - start
+    model = fit_model(dataset, "als", {"factors": factors, "iterations": iterations,
+                                       "regularization": 0.1, "alpha": 50.0},
+                      interactions=split.train)
+    del dataset, likes
+    runs: dict[str, list] = {"ours": [], "implicit": []}
+    calls = {
+        "ours": lambda: evaluate(model, split.train, split.test, k),
+        "implicit": lambda: ranking_metrics_at_k(model.model_, split.train, split.test, K=k,
+                                                 show_progress=False),
+    }
+    values = {}
+    for _ in range(repeats):  # alternate, so load from other work falls on both
+        for name, call in calls.items():
+            wall, cpu, peak, values[name] = measured(call)
+            runs[name].append((wall, cpu, peak))
+    ours, reference = values["ours"], values["implicit"]
+    same = all(abs(ours.metrics[mine] - reference[theirs]) <= 1e-9
+               for mine, theirs in (("precision_implicit", "precision"), ("map", "map"),
+                                    ("ndcg", "ndcg"), ("auc", "auc")))
+    block = _block_rows(n_items, None)
+    return {
+        "scale": scale, "users": n_users, "items": n_items, "interactions": int(split.train.nnz
+                                                                              + split.test.nnz),
+        "test_users": int(ours.protocol["n_users"]), "made": made,
+        "fit": float(model.fit_seconds_), "implicit_threads": model.model_.num_threads,
+        "block_rows": block, "block_mb": block * n_items * 4 / 2**20,
+        **{f"{name}_{what}": min(run[i] for run in runs[name])
+           for name in runs for i, what in enumerate(("wall", "cpu", "peak_mb"))},
+        "same": same,
+    }
+
+
+def run_scales(args) -> None:
+    """Each scale in a child process; one table."""
+    scales = [float(part) for part in args.scales.split(",") if part.strip()]
+    load = "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+    blas = os.environ.get("OPENBLAS_NUM_THREADS", "library default")
+    print(f"# evaluate vs implicit ranking_metrics_at_k at scale: {os.cpu_count()} cores, "
+          f"load {load}; BLAS threads {blas}; ALS factors {args.factors}, "
+          f"{args.scale_iterations} iterations; holdout:5, k={args.k}, best of {args.repeats}")
+    print()
+    print("| scale | users x items | interactions | test users | block (rows, MB) | "
+          "ours wall s | implicit wall s | ours / implicit | ours CPU / implicit CPU | "
+          "ours peak MB | implicit peak MB | equal (1e-9) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    rows = []
+    for scale in scales:
+        command = [sys.executable, __file__, "--child-scale", str(scale), "-k", str(args.k),
+                   "--factors", str(args.factors), "--scale-iterations",
+                   str(args.scale_iterations), "--repeats", str(args.repeats)]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            print(f"| {scale:g} | failed: {done.stderr.strip().splitlines()[-1:]} |")
+            continue
+        row = json.loads(done.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        print(f"| {scale:g} | {row['users']:,} x {row['items']:,} | {row['interactions']:,} | "
+              f"{row['test_users']:,} | {row['block_rows']:,}, {row['block_mb']:.1f} | "
+              f"{row['ours_wall']:.2f} | {row['implicit_wall']:.2f} | "
+              f"{row['ours_wall'] / row['implicit_wall']:.2f} | "
+              f"{row['ours_cpu'] / row['implicit_cpu']:.2f} | {row['ours_peak_mb']:.0f} | "
+              f"{row['implicit_peak_mb']:.0f} | {'yes' if row['same'] else 'NO'} |", flush=True)
+    if not rows:
+        return
+    print()
+    implicit_threads = rows[-1]["implicit_threads"] or "all cores"
+    print(f"implicit's threads: {implicit_threads}; ours scores with one BLAS call per block. "
+          "Peak = the evaluator's peak resident size above the size at the call.")
+    largest = max(rows, key=lambda row: row["scale"])
+    if largest["scale"] < 1:
+        grow = (1 / largest["scale"]) ** 1.5  # users x items
+        from recsys_core.evaluation import _block_rows
+
+        users, items, n_rows = ml20m_shape(1.0)
+        block = _block_rows(items, None)
+        print(f"20M shape ({users:,} x {items:,} x {n_rows:,}), extrapolated from scale "
+              f"{largest['scale']:g} by users x items (x{grow:.1f}): ours ~"
+              f"{largest['ours_wall'] * grow:.0f} s, implicit ~"
+              f"{largest['implicit_wall'] * grow:.0f} s; blocks of {block:,} rows keep our "
+              f"scores at {block * items * 4 / 2**20:.0f} MB. Measure it with: "
+              "python benchmarks/bench_evaluation.py --scales 1 (about 4 GB, 5 minutes).")
+    goal = all(row["ours_wall"] <= row["implicit_wall"] for row in rows)
+    print(f"goal ours <= 1.0x implicit at every scale: {'met' if goal else 'MISSED'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=15_000)
@@ -89,7 +255,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--threads", type=int, default=0,
                         help="BLAS and implicit threads while evaluating (0: library defaults)")
+    parser.add_argument("--scales", default="",
+                        help="comma-separated MovieLens-20M shape scales (1 = 20M) to compare "
+                        "with implicit at, each in a fresh process, e.g. 0.05,0.1,0.25")
+    parser.add_argument("--scale-iterations", type=int, default=3,
+                        help="ALS iterations of the model evaluated at each scale")
+    parser.add_argument("--child-scale", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child_scale is not None:
+        print(json.dumps(scale_child(args.child_scale, args.k, args.factors,
+                                     args.scale_iterations, args.repeats)))
+        return
+    if args.scales:
+        run_scales(args)
+        return
     from threadpoolctl import threadpool_limits
 
     limit = threadpool_limits(args.threads, "blas") if args.threads else None

@@ -100,6 +100,9 @@ and implicit's convention is ``precision_implicit``. Version 1 (no marker) had i
 
 _PER_USER_COLUMN = {"map": "ap", "hit_rate": "hit", "mrr": "rr"}
 _BLOCK_BUDGET = 1 << 21  # scores per block: 8 MB of float32, so a block stays in cache
+BLOCK_MEMORY_CAP = 64 << 20
+"""Most bytes of float32 scores one block may hold (rows x items x 4), whatever ``block_size``
+asks: an evaluation's working memory does not grow with the number of users."""
 
 
 # ----------------------------------------------------------------------------------- the result
@@ -300,7 +303,9 @@ def evaluate(
     users : array of int, optional
         Evaluate only these rows (a sample); default every row with a test item.
     block_size : int, optional
-        Users scored at once; default so that a block holds about 2**21 scores (8 MB).
+        Users scored at once; default so that a block holds about 2**21 scores (8 MB). Never
+        more than :data:`BLOCK_MEMORY_CAP` (64 MB) of float32 scores; the results do not
+        depend on it.
     progress : callable, optional
         ``progress(fraction, message)`` after each block.
     rerank : callable, optional
@@ -352,9 +357,7 @@ def evaluate(
     codes = _category_codes(item_categories, n_items)
     vectors = _unit_vectors(model, item_vectors, n_items)
 
-    if block_size is None:
-        block_size = max(16, min(4096, _BLOCK_BUDGET // max(n_items, 1)))
-    block_size = max(1, int(block_size))
+    block_size = _block_rows(n_items, block_size)
 
     cg = 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))
     cg_sum = np.cumsum(cg)
@@ -433,6 +436,16 @@ def evaluate(
     if progress is not None and len(users) == 0:
         progress(1.0, "No user has a test item")
     return EvaluationResult(metrics=metrics, per_user=per_user, protocol=protocol)
+
+
+def _block_rows(n_items: int, block_size: int | None) -> int:
+    """Users scored at once: ``block_size`` (default about :data:`_BLOCK_BUDGET` scores, 16 to
+    4,096 rows), never more than :data:`BLOCK_MEMORY_CAP` bytes of float32 scores nor fewer
+    than one row."""
+    per_row = 4 * max(int(n_items), 1)
+    if block_size is None:
+        block_size = max(16, min(4096, _BLOCK_BUDGET // max(int(n_items), 1)))
+    return max(1, min(int(block_size), BLOCK_MEMORY_CAP // per_row))
 
 
 def _aggregate(per_user: pd.DataFrame, ids: np.ndarray, n_items: int, full_auc: bool) -> dict:

@@ -17,13 +17,15 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recsys_core import Dataset
+from recsys_core import Dataset, evaluation
 from recsys_core.algorithms.base import Recommender
 from recsys_core.evaluation import (
+    BLOCK_MEMORY_CAP,
     CONVENTIONS,
     METRIC_INFO,
     METRICS,
     METRICS_VERSION,
+    _block_rows,
     evaluate,
     evaluate_model,
     learning_curve,
@@ -428,6 +430,43 @@ def test_blocks_bound_the_scores_held_at_once():
     model = FixedScores(scores)
     evaluate(model, None, test, 5, block_size=8)
     assert max(model.calls) <= 8 and sum(model.calls) == int((np.diff(test.indptr) > 0).sum())
+
+
+@pytest.mark.parametrize("n_items", [1, 30, 26_744, 2_000_000, 50_000_000])
+def test_a_block_never_holds_more_than_the_memory_cap_of_scores(n_items):
+    for asked in (None, 1, 16, 4096, 10**9):
+        rows = _block_rows(n_items, asked)
+        assert 1 <= rows and (rows == 1 or rows * n_items * 4 <= BLOCK_MEMORY_CAP), (asked, rows)
+        if asked is not None:
+            assert rows <= asked
+    # the 20M shape (138k x 26,744): 78 users at a time, 8 MB of scores, not 14 GB
+    assert _block_rows(26_744, None) == 78
+
+
+def test_results_and_progress_are_identical_across_block_sizes(data, monkeypatch):
+    dataset, split = data
+    model = fit_model(dataset, "als", {"factors": 8, "iterations": 3}, interactions=split.train)
+    n_items = split.train.shape[1]
+    n_users = int((np.diff(split.test.indptr) > 0).sum())
+    reference = evaluate(model, split.train, split.test, 10, full_auc=True, block_size=1)
+    monkeypatch.setattr(evaluation, "BLOCK_MEMORY_CAP", 23 * n_items * 4)
+    sizes: list[int] = []
+    original = model._score_users
+    monkeypatch.setattr(model, "_score_users",
+                        lambda users: sizes.append(len(users)) or original(users))
+    calls: list[float] = []
+    for asked in (7, 23, None, 10**6):
+        calls.clear()
+        sizes.clear()
+        result = evaluate(model, split.train, split.test, 10, full_auc=True, block_size=asked,
+                          progress=lambda fraction, message: calls.append(fraction))
+        assert max(sizes) == min(asked or 23, 23) and sum(sizes) == n_users
+        assert calls == sorted(calls) and calls[-1] == 1.0 and len(calls) == len(sizes)
+        pd.testing.assert_frame_equal(result.per_user, reference.per_user, check_exact=True)
+        assert result.metrics.keys() == reference.metrics.keys()
+        for name, value in reference.metrics.items():
+            assert result.metrics[name] == value or (math.isnan(value)
+                                                     and math.isnan(result.metrics[name])), name
 
 
 def test_training_items_are_never_recommended_and_nan_scores_never_win():
