@@ -558,16 +558,31 @@ def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
     starts = np.cumsum(counts) - counts
     within = np.arange(len(rows)) - starts[rows]
     padded = max(int(counts.max()), k)
-    values = np.full((n_rows, padded), np.inf, dtype=np.float32)  # negated: best first
-    values[rows, within] = -scores[rows, cols]
-    columns = np.full((n_rows, padded), -1, dtype=np.int64)
-    columns[rows, within] = cols  # ascending within a row, so a stable sort keeps lower first
-    order = np.argsort(values, axis=1, kind="stable")[:, :k]
-    ids = np.take_along_axis(columns, order, axis=1)
-    ids[np.isposinf(np.take_along_axis(values, order, axis=1))] = -1
+    # one int64 key per candidate, (negated score, column) in order: the negated score's bits
+    # made order-preserving (-0 as +0) above the column, so a partition plus a sort of k keys
+    # gives best first with ties by lower index (NaN is never a candidate)
+    keys = np.full((n_rows, padded), np.iinfo(np.int64).max, dtype=np.int64)  # padding last
+    keys[rows, within] = (_ordered_bits(np.negative(scores[rows, cols]) + np.float32(0.0))
+                          << 32) | cols
+    if padded > k:
+        keys = np.take_along_axis(keys, np.argpartition(keys, k - 1, axis=1)[:, :k], axis=1)
+    else:
+        keys = keys[:, :k]
+    keys.sort(axis=1)
+    ids = keys & 0xFFFFFFFF
+    ids[(keys >> 32) >= _POSITIVE_INFINITY_BITS] = -1  # -inf scores (training items), padding
     if bad.any():
         ids[bad] = _top_k_partition(scores[bad], k)
     return ids
+
+
+_POSITIVE_INFINITY_BITS = int(np.array(np.inf, dtype=np.float32).view(np.int32))
+
+
+def _ordered_bits(values: np.ndarray) -> np.ndarray:
+    """float32 (no NaN) -> int64 whose order is the values' order (-0 before +0)."""
+    bits = values.view(np.int32).astype(np.int64)
+    return np.where(bits < 0, bits ^ 0x7FFFFFFF, bits)
 
 
 def _top_k_partition(scores: np.ndarray, k: int) -> np.ndarray:
