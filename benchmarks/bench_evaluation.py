@@ -23,9 +23,11 @@ bounded by blocks): ``--scales`` runs MovieLens-20M-shaped matrices (``make_synt
 fits ALS once (``--scale-iterations``, default 3: the cost of an evaluation does not depend on
 the fit's quality) and then times both evaluators alternately on the same model and split (best
 of ``--repeats``). Peak memory is the evaluator's own: the process's peak resident size is reset
-(``/proc/self/clear_refs``) before each call, and the table shows the peak above the resident
-size at the call. The last line extrapolates to the 20M shape (scores to compute grow with users
-x items, scale^1.5) and gives the command that measures it (about 4 GB and 5 minutes)::
+(``/proc/self/clear_refs``) before one more call of each, after the timed ones, and the table
+shows the peak above the resident size at the call (glibc's mmap threshold fixed and its free
+memory trimmed first, so what earlier steps freed is not counted nor reused). The last
+line extrapolates to the 20M shape (scores to compute grow with users x items, scale^1.5) and
+gives the command that measures it (about 4 GB and 5 minutes)::
 
     python benchmarks/bench_evaluation.py --scales 0.05,0.1,0.25      # 1M, 2M, 5M (~2 minutes)
     python benchmarks/bench_evaluation.py --scales 1                  # the 20M shape itself
@@ -123,8 +125,25 @@ def _reset_peak() -> bool:
         return False
 
 
+def _release_freed_memory() -> None:
+    """glibc only: map every allocation over 64 kB (returned to the system when freed) and
+    release what the heap keeps free; nothing elsewhere."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, 65536)  # M_MMAP_THRESHOLD, which also stops its dynamic growth
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def measured(call) -> tuple[float, float, float, object]:
     """(wall s, CPU s, peak MB above the resident size at the call, value) of one call."""
+    import gc
+
+    gc.collect()
     resettable = _reset_peak()
     before = _memory_kb()["VmRSS"]
     start, cpu = time.perf_counter(), time.process_time()
@@ -170,8 +189,13 @@ def scale_child(scale: float, k: int, factors: int, iterations: int, repeats: in
     values = {}
     for _ in range(repeats):  # alternate, so load from other work falls on both
         for name, call in calls.items():
-            wall, cpu, peak, values[name] = measured(call)
-            runs[name].append((wall, cpu, peak))
+            wall, cpu, _, values[name] = measured(call)
+            runs[name].append((wall, cpu))
+    # then one untimed call each for memory, glibc's mmap threshold fixed and its free memory
+    # trimmed: every large array is mapped when made and returned when freed, so what an
+    # earlier step freed is not resident and a call's peak is its own
+    _release_freed_memory()
+    peaks = {name: measured(call)[2] for name, call in calls.items()}
     ours, reference = values["ours"], values["implicit"]
     same = all(abs(ours.metrics[mine] - reference[theirs]) <= 1e-9
                for mine, theirs in (("precision_implicit", "precision"), ("map", "map"),
@@ -184,7 +208,8 @@ def scale_child(scale: float, k: int, factors: int, iterations: int, repeats: in
         "fit": float(model.fit_seconds_), "implicit_threads": model.model_.num_threads,
         "block_rows": block, "block_mb": block * n_items * 4 / 2**20,
         **{f"{name}_{what}": min(run[i] for run in runs[name])
-           for name in runs for i, what in enumerate(("wall", "cpu", "peak_mb"))},
+           for name in runs for i, what in enumerate(("wall", "cpu"))},
+        **{f"{name}_peak_mb": peaks[name] for name in runs},
         "same": same,
     }
 
