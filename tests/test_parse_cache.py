@@ -284,6 +284,12 @@ def _index_out_of_range(folder: Path) -> None:
     np.save(folder / "interactions.indices.npy", indices)
 
 
+def _negative_index(folder: Path) -> None:
+    indices = np.load(folder / "interactions.indices.npy")
+    indices[0] = -1
+    np.save(folder / "interactions.indices.npy", indices)
+
+
 def _object_array(folder: Path) -> None:
     ids = np.load(folder / "user_ids.npy")
     planted = np.array([str(x) for x in ids], dtype=object)
@@ -318,6 +324,7 @@ DAMAGE = {
     "wrong shapes": (_wrong_shape, "matrix does not have the dataset's shape"),
     "wrong dtype": (_wrong_dtype, "does not have the dtype and shape"),
     "index out of range": (_index_out_of_range, "column indices are out of range"),
+    "negative index": (_negative_index, "column indices are out of range"),
     "object array in meta": (_object_array, "a dtype the cache never writes"),
     "object array": (_object_array_quietly, "user_ids.npy holds objects"),
     "missing array": (_missing, "item_ids.npy is missing"),

@@ -32,7 +32,7 @@ again.
 **Reading back** is ``np.load(..., allow_pickle=False)``, memory-mapped for arrays over 1 MB (the
 page cache shares them between the app's processes), with every part checked against the meta
 (dtype, shape) and the CSR structure checked (``indptr`` monotone from 0 to nnz, indices within
-the columns, finite values) before scipy sees it. The entry's fingerprint and item counts are
+the columns, finite likes) before scipy sees it. The entry's fingerprint and item counts are
 the ones computed from these arrays when they were written, so they are not computed again (the
 counts must add up to the interactions). A damaged entry (truncated, garbage, foreign shapes, an
 object array) is reported in one sentence in the log (stderr on the command line), removed and
@@ -600,7 +600,8 @@ def _matrix(
         raise _Damaged(f"the {kind} matrix's parts do not fit together")
     if n_rows and bool(np.any(indptr[1:] < indptr[:-1])):
         raise _Damaged(f"the {kind} row pointers go backwards")
-    if len(indices) and (int(indices.min()) < 0 or int(indices.max()) >= n_cols):
+    # one pass: seen as unsigned, a negative index is larger than any column
+    if len(indices) and int(indices.view(indices.dtype.str.replace("i", "u")).max()) >= n_cols:
         raise _Damaged(f"the {kind} column indices are out of range")
     _check_values(data, kind)
     loaded.update({pattern[0]: indptr, pattern[1]: indices})
@@ -609,9 +610,11 @@ def _matrix(
 
 
 def _check_values(data: np.ndarray, kind: str) -> None:
+    """The values' dtype; and for the likes, what models train on, that every one is finite
+    (ratings and timestamps are only read where they are shown)."""
     if data.dtype.name not in _DATA_DTYPES[kind]:
         raise _Damaged(f"the {kind} values are {data.dtype.name}")
-    if not bool(np.isfinite(data).all()):
+    if kind == "interactions" and not bool(np.isfinite(data).all()):
         raise _Damaged(f"the {kind} values are not all finite")
 
 
