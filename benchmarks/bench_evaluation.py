@@ -25,7 +25,8 @@ the fit's quality) and then times both evaluators alternately on the same model 
 of ``--repeats``). Peak memory is the evaluator's own: the process's peak resident size is reset
 (``/proc/self/clear_refs``) before one more call of each, after the timed ones, and the table
 shows the peak above the resident size at the call (glibc's mmap threshold fixed and its free
-memory trimmed first, so what earlier steps freed is not counted nor reused). The last
+memory trimmed first, so what earlier steps freed is not counted nor reused), beside
+tracemalloc's peak of one more call (numpy's arrays, steadier than the resident size). The last
 line extrapolates to the 20M shape (scores to compute grow with users x items, scale^1.5) and
 gives the command that measures it (about 4 GB and 5 minutes)::
 
@@ -41,6 +42,7 @@ import os
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -196,6 +198,12 @@ def scale_child(scale: float, k: int, factors: int, iterations: int, repeats: in
     # earlier step freed is not resident and a call's peak is its own
     _release_freed_memory()
     peaks = {name: measured(call)[2] for name, call in calls.items()}
+    traced = {}
+    for name, call in calls.items():  # and numpy's allocations, as tracemalloc sees them
+        tracemalloc.start()
+        call()
+        traced[name] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
     ours, reference = values["ours"], values["implicit"]
     same = all(abs(ours.metrics[mine] - reference[theirs]) <= 1e-9
                for mine, theirs in (("precision_implicit", "precision"), ("map", "map"),
@@ -210,6 +218,7 @@ def scale_child(scale: float, k: int, factors: int, iterations: int, repeats: in
         **{f"{name}_{what}": min(run[i] for run in runs[name])
            for name in runs for i, what in enumerate(("wall", "cpu"))},
         **{f"{name}_peak_mb": peaks[name] for name in runs},
+        **{f"{name}_traced_mb": traced[name] for name in runs},
         "same": same,
     }
 
@@ -225,7 +234,8 @@ def run_scales(args) -> None:
     print()
     print("| scale | users x items | interactions | test users | block (rows, MB) | "
           "ours wall s | implicit wall s | ours / implicit | ours CPU / implicit CPU | "
-          "ours peak MB | implicit peak MB | equal (1e-9) |")
+          "traced peak MB, ours / implicit | resident peak MB, ours / implicit | "
+          "equal (1e-9) |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     rows = []
     for scale in scales:
@@ -242,14 +252,16 @@ def run_scales(args) -> None:
               f"{row['test_users']:,} | {row['block_rows']:,}, {row['block_mb']:.1f} | "
               f"{row['ours_wall']:.2f} | {row['implicit_wall']:.2f} | "
               f"{row['ours_wall'] / row['implicit_wall']:.2f} | "
-              f"{row['ours_cpu'] / row['implicit_cpu']:.2f} | {row['ours_peak_mb']:.0f} | "
+              f"{row['ours_cpu'] / row['implicit_cpu']:.2f} | {row['ours_traced_mb']:.0f} / "
+              f"{row['implicit_traced_mb']:.0f} | {row['ours_peak_mb']:.0f} / "
               f"{row['implicit_peak_mb']:.0f} | {'yes' if row['same'] else 'NO'} |", flush=True)
     if not rows:
         return
     print()
     implicit_threads = rows[-1]["implicit_threads"] or "all cores"
     print(f"implicit's threads: {implicit_threads}; ours scores with one BLAS call per block. "
-          "Peak = the evaluator's peak resident size above the size at the call.")
+          "Peak memory above the call's start: traced = tracemalloc's peak (numpy's arrays; "
+          "buffers a library allocates in C++ are not seen), resident = peak RSS.")
     largest = max(rows, key=lambda row: row["scale"])
     if largest["scale"] < 1:
         grow = (1 / largest["scale"]) ** 1.5  # users x items
