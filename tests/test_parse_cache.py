@@ -7,6 +7,7 @@ wrapping ``tabular._load_file``, the one function that reads a file.
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import logging
 import mmap
@@ -175,6 +176,21 @@ def test_an_edited_file_is_parsed_again_even_with_its_size_and_time(parses, file
     assert "u98" in set(changed.user_ids) and "u98" not in set(first.user_ids)
     load(path)
     assert parses == ["likes.csv"] * 2
+
+
+def test_the_content_hash_covers_every_byte(tmp_path, monkeypatch):
+    monkeypatch.setattr(parsed, "_HASH_PIECE", 1000)  # many pieces, hashed on every core
+    data = bytes(range(256)) * 20  # 5,120 bytes: 6 pieces
+    (tmp_path / "a.bin").write_bytes(data)
+    expected = hashlib.sha256(len(data).to_bytes(8, "big"))
+    for start in range(0, len(data), 1000):
+        expected.update(hashlib.sha256(data[start:start + 1000]).digest())
+    assert parsed.content_hash(tmp_path / "a.bin") == expected.hexdigest()
+    for position in (0, 2500, len(data) - 1):  # an edit in any piece changes it
+        edited = bytearray(data)
+        edited[position] ^= 1
+        (tmp_path / "b.bin").write_bytes(bytes(edited))
+        assert parsed.content_hash(tmp_path / "b.bin") != expected.hexdigest()
 
 
 def test_a_renamed_copy_is_not_parsed_again_and_is_named_as_it_is_now(parses, files):

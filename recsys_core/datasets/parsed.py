@@ -127,8 +127,6 @@ def content_hash(path: Path, progress: Progress | None = None) -> str:
     lets go of the GIL), so a large file is read at the speed of all of them."""
     size = os.stat(path).st_size
     pieces = max(-(-size // _HASH_PIECE), 1)
-    done = [0]
-    lock = threading.Lock()
 
     def piece(number: int) -> bytes:
         digest = hashlib.sha256()
@@ -143,23 +141,22 @@ def content_hash(path: Path, progress: Progress | None = None) -> str:
                     break
                 digest.update(view[:got])
                 start += got
-        if progress is not None and pieces > 2:
-            with lock:
-                done[0] += 1
-            progress(0.02 * done[0] / pieces, "checking the file")
         return digest.digest()
 
-    workers = min(pieces, os.cpu_count() or 1)
-    if workers > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(workers, thread_name_prefix="recsys-hash") as pool:
-            digests = list(pool.map(piece, range(pieces)))
-    else:
-        digests = [piece(number) for number in range(pieces)]
     top = hashlib.sha256(size.to_bytes(8, "big"))
-    for digest in digests:
-        top.update(digest)
+    workers = min(pieces, os.cpu_count() or 1)
+    with contextlib.ExitStack() as stack:
+        if workers > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = stack.enter_context(ThreadPoolExecutor(workers, "recsys-hash"))
+            digests = pool.map(piece, range(pieces))
+        else:
+            digests = map(piece, range(pieces))
+        for done, digest in enumerate(digests, 1):
+            top.update(digest)
+            if progress is not None and pieces > 2:  # from this thread only (the app's)
+                progress(0.02 * done / pieces, "checking the file")
     return top.hexdigest()
 
 
