@@ -348,7 +348,7 @@ def evaluate(
     )
     if item_popularity is None:
         source = train if train is not None else test
-        popularity = np.bincount(source.indices, minlength=n_items).astype(np.float64)
+        popularity = _item_counts(source.indices, n_items).astype(np.float64)
     else:
         popularity = np.asarray(item_popularity, dtype=np.float64).ravel()
         if popularity.shape != (n_items,):
@@ -364,7 +364,7 @@ def evaluate(
     positions = np.arange(1, k + 1, dtype=np.float64)
     scorer = _Scorer(model, train)
 
-    columns: dict[str, list[np.ndarray]] = {}
+    columns: dict[str, np.ndarray] = {}  # one array per value, filled block by block
     all_ids = np.full((len(users), k), -1, dtype=np.int64)
     for first in range(0, len(users), block_size):
         block = users[first : first + block_size]
@@ -412,13 +412,16 @@ def evaluate(
         if full_auc:
             values["auc_full"] = block_full_auc
         for key, value in values.items():
-            columns.setdefault(key, []).append(np.asarray(value))
+            value = np.asarray(value)
+            if key not in columns:
+                columns[key] = np.empty(len(users), dtype=value.dtype)
+            columns[key][first : first + len(block)] = value
         if progress is not None:
             done = min(first + len(block), len(users))
             progress(done / max(len(users), 1), f"Evaluated {done:,} of {len(users):,} users")
 
     per_user = pd.DataFrame(
-        {key: np.concatenate(parts) for key, parts in columns.items()}
+        columns
         if columns
         else {key: np.zeros(0) for key in ("user", "n_train", "n_test", "hits")}
     )
@@ -436,6 +439,15 @@ def evaluate(
     if progress is not None and len(users) == 0:
         progress(1.0, "No user has a test item")
     return EvaluationResult(metrics=metrics, per_user=per_user, protocol=protocol)
+
+
+def _item_counts(indices: np.ndarray, n_items: int) -> np.ndarray:
+    """``np.bincount(indices, minlength=n_items)`` a million entries at a time: bincount
+    casts int32 indices to int64, a copy the size of every interaction at once otherwise."""
+    counts = np.zeros(n_items, dtype=np.int64)
+    for first in range(0, len(indices), 1 << 20):
+        counts += np.bincount(indices[first : first + (1 << 20)], minlength=n_items)
+    return counts
 
 
 def _block_rows(n_items: int, block_size: int | None) -> int:
@@ -1288,7 +1300,7 @@ def slice_metrics(
                            per_user[~light], k))
 
     n_items = train.shape[1]
-    popularity = np.bincount(train.indices, minlength=n_items)
+    popularity = _item_counts(train.indices, n_items)
     n_head = min(max(1, int(round(head_fraction * n_items))), n_items - 1)
     head = np.zeros(n_items, dtype=bool)
     head[np.argsort(-popularity, kind="stable")[:n_head]] = True
