@@ -553,7 +553,7 @@ def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """
     n_rows, n_items = scores.shape
     stride = min(16, n_items // (16 * k))
-    if stride < 4 or n_rows == 0:
+    if stride < 4 or n_rows == 0 or n_items >= 1 << 31:  # a column must fit in 32 bits
         return _top_k_partition(scores, k)
     sample = scores[:, ::stride]
     width = sample.shape[1]
