@@ -548,8 +548,8 @@ def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
     Exact, without a partition of every full row: a row's k-th best score among every
     ``stride``-th item is a lower bound of its k-th best overall, so the items scoring at least
     that much (about ``k * stride`` of them) hold the top k. One comparison pass over the
-    block, then a small sort of the candidates. Rows where the bound fails (NaN, too many ties)
-    fall back to ``argpartition``.
+    block, then a partition of the candidates' (score, column) keys and a sort of k of them.
+    Rows where the bound fails (NaN, too many ties) fall back to ``argpartition``.
     """
     n_rows, n_items = scores.shape
     stride = min(16, n_items // (16 * k))
