@@ -155,6 +155,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_cache_list(args: argparse.Namespace) -> int:
     from ..datasets import parsed
 
+    parsed.wait()  # copies this process is still writing are listed too
     rows = parsed.entries()
     total = sum(row["bytes"] for row in rows)
     if args.json:
@@ -182,6 +183,7 @@ def cmd_cache_clean(args: argparse.Namespace) -> int:
     days = args.unused_days
     if days is not None and not (days >= 0):  # also refuses nan
         raise UserError(f"--unused-days takes a number of days >= 0, not {days:g}.")
+    parsed.wait()  # a copy still being written is cleaned too, not put back after
     removed, freed = parsed.clean(days)
     if args.json:
         print_json({"removed": removed, "bytes": freed})
