@@ -135,7 +135,8 @@ def test_steer_in_the_sidebar_then_walk_the_pages(page, app_url, app_models, dem
     assert query["rerank"] == steered
     page.get_by_text("Steered:").first.wait_for()
     models = query["model"].split(",")
-    assert len(models) == 2 and page.locator(".rx-grid").count() == 2
+    assert len(models) == 2
+    page.wait_for_function("() => document.querySelectorAll('.rx-grid').length === 2")
     compare_grids = []
     for n, model_id in enumerate(models):
         source = Reranker(steered, ModelStore().load(model_id, demo), demo)
@@ -190,8 +191,8 @@ def test_screenshots(browser, app_url, app_models, demo, size):
         user = demo.example_user
         page.goto(f"{app_url}/compare?dataset=demo&model={als},{knn}&user={user}&k=8"
                   f"&rerank={steered}&rerank_side=1")
-        wait_for_app(page)
-        assert page.locator(".rx-grid").count() == 4
+        wait_for_app(page)  # grids are components: they mount just after the run ends
+        page.wait_for_function("() => document.querySelectorAll('.rx-grid').length === 4")
         page.get_by_text("steered: Long tail 0.75 · Variety 0.25 · no Electronics").first.wait_for()
         screenshot(page, f"steering-compare-{size}")
     finally:
