@@ -50,7 +50,8 @@ def _progress_texts(at) -> list[str]:
     return [element.proto.text for element in at.sidebar.get("progress")]
 
 
-def _until(at, condition, timeout: float = 120.0):
+# generous: a job runs at nice 10, so on a machine busy with other work it gets little CPU
+def _until(at, condition, timeout: float = 300.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition(at):
