@@ -231,7 +231,7 @@ def test_evil_names_stay_text_in_history_and_explanations(tmp_path):
 
     from .test_safety import EVIL_NAME, Elements, evil_files
 
-    likes, items = evil_files(tmp_path, n_users=43)  # content of its own (test_safety 40, browser 41)
+    likes, items = evil_files(tmp_path, n_users=43)  # own content (not 40 or 41)
     dataset = tabular.load_file(likes, items_path=items)
     source = {"spec": str(likes), "data_dir": None, "options": {"items_path": str(items)}}
     knn = train(dataset, "item-knn", {"K": 10}, source=source).model_id
