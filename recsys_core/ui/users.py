@@ -35,7 +35,7 @@ from . import grid_component, loaders, state, text, widgets
 ACTIVE_QUANTILE = 0.9
 LIGHT_QUANTILE = 0.25
 LIGHT_MIN = 3
-HISTORY_LIMIT = 48
+HISTORY_LIMIT = 24
 USER_SEARCH_LIMIT = 40
 BANDS = ("active", "light")
 
