@@ -205,10 +205,11 @@ class _ImplicitFactorModel(Recommender):
         return self._fold_in(history) @ self.model_.item_factors.T
 
     def _similar_scores(self, items: np.ndarray) -> np.ndarray:
-        if self._normed_items is None:
-            self._normed_items = normalise_rows(self.model_.item_factors)
-            self._normed_items_f = np.asfortranarray(self._normed_items)
         normed = self._normed_items
+        if normed is None:  # a model is shared by the app's sessions (threads): the Fortran
+            normed = normalise_rows(self.model_.item_factors)  # copy is set before the array
+            self._normed_items_f = np.asfortranarray(normed)  # another thread checks
+            self._normed_items = normed
         if len(items) == 1:  # one item: a matrix-vector product (Fortran order is the fast one)
             return (self._normed_items_f @ normed[int(items[0])])[None, :]
         return normed[items] @ normed.T
