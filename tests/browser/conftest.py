@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -55,12 +56,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(app_models, session_home):
-    """A `streamlit run app.py` on a free loopback port, with the session's RECSYS_HOME."""
+@contextmanager
+def serve_app(home: Path, log_name: str = "streamlit.log", **env_changes: str):
+    """A `streamlit run app.py` on a free loopback port with ``RECSYS_HOME=home`` (and
+    ``env_changes``); yields its URL and stops it after. The health check goes straight to the
+    server (no proxy from the environment)."""
     port = _free_port()
-    env = dict(os.environ, RECSYS_HOME=str(session_home))
-    log = open(session_home / "streamlit.log", "w")
+    env = dict(os.environ, RECSYS_HOME=str(home), **env_changes)
+    log = open(home / log_name, "w")  # noqa: SIM115
     process = subprocess.Popen(
         [
             sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
@@ -73,25 +76,35 @@ def app_url(app_models, session_home):
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/_stcore/health", timeout=1).ok:
-                break
-        except requests.RequestException:
-            time.sleep(0.3)
-        if process.poll() is not None:
-            raise RuntimeError((session_home / "streamlit.log").read_text())
-    else:
-        process.kill()
-        raise RuntimeError("streamlit did not start within 60 s")
-    yield url
-    process.terminate()
     try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+        deadline = time.monotonic() + 60
+        with requests.Session() as session:
+            session.trust_env = False
+            while time.monotonic() < deadline:
+                try:
+                    if session.get(f"{url}/_stcore/health", timeout=1).ok:
+                        break
+                except requests.RequestException:
+                    time.sleep(0.3)
+                if process.poll() is not None:
+                    raise RuntimeError((home / log_name).read_text())
+            else:
+                raise RuntimeError("streamlit did not start within 60 s")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(app_models, session_home):
+    """A `streamlit run app.py` on a free loopback port, with the session's RECSYS_HOME."""
+    with serve_app(session_home) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -4,19 +4,14 @@ itself, once, even for two sessions opened at the same time, and Similar items s
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from recsys_core import training
 from recsys_core.store import ModelStore
 
-from .conftest import ROOT, _free_port, screenshot, wait_for_app
+from .conftest import screenshot, serve_app, wait_for_app
 
 WATCH = """
 window.__seen = {note: false, bar: false};
@@ -39,40 +34,8 @@ def empty_home(tmp_path_factory) -> Path:
 def fresh_url(empty_home):
     """A `streamlit run app.py` on an empty RECSYS_HOME, with the first model allowed."""
     assert not (empty_home / "models").exists() or not any((empty_home / "models").iterdir())
-    port = _free_port()
-    env = dict(os.environ, RECSYS_HOME=str(empty_home), **{training.FIRST_MODEL_ENV: "on"})
-    log = open(empty_home / "streamlit.log", "w")
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-            "--server.headless", "true",
-            "--server.port", str(port),
-            "--server.address", "127.0.0.1",
-            "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none",
-        ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/_stcore/health", timeout=1).ok:
-                break
-        except requests.RequestException:
-            time.sleep(0.3)
-        if process.poll() is not None:
-            raise RuntimeError((empty_home / "streamlit.log").read_text())
-    else:
-        process.kill()
-        raise RuntimeError("streamlit did not start within 60 s")
-    yield url
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    with serve_app(empty_home, **{training.FIRST_MODEL_ENV: "on"}) as url:
+        yield url
 
 
 def _tab(browser, width=1400, height=1000):

@@ -8,17 +8,12 @@ that is offline, and nothing leaves the loopback interface.
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
-import time
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-import requests
 
-from .conftest import ROOT, screenshot, wait_for_app
+from .conftest import screenshot, serve_app, wait_for_app
 
 SENTENCE = (
     "Could not download MovieLens 100k: this machine is offline or cannot reach its server. "
@@ -39,40 +34,10 @@ def offline_url(tmp_path_factory):
     """`streamlit run app.py` with an empty RECSYS_HOME, every outside request refused."""
     home = tmp_path_factory.mktemp("offline_home")
     closed = f"http://127.0.0.1:{_port()}"
-    env = dict(os.environ, RECSYS_HOME=str(home), RECSYS_FIRST_MODEL="off",
-               HTTPS_PROXY=closed, HTTP_PROXY=closed, https_proxy=closed, http_proxy=closed,
-               NO_PROXY="", no_proxy="")
-    port = _port()
-    log = open(home / "streamlit.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-         "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    with requests.Session() as session:
-        session.trust_env = False  # the health check itself goes straight to the server
-        while time.monotonic() < deadline:
-            try:
-                if session.get(f"{url}/_stcore/health", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.3)
-            if process.poll() is not None:
-                raise RuntimeError((home / "streamlit.log").read_text())
-        else:
-            process.kill()
-            raise RuntimeError("streamlit did not start within 60 s")
-    yield url
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    proxies = dict(HTTPS_PROXY=closed, HTTP_PROXY=closed, https_proxy=closed, http_proxy=closed,
+                   NO_PROXY="", no_proxy="")
+    with serve_app(home, RECSYS_FIRST_MODEL="off", **proxies) as url:
+        yield url
 
 
 @pytest.mark.parametrize("size", [(1400, 1000), (1280, 720)], ids=["1400x1000", "1280x720"])

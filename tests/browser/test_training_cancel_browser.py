@@ -8,20 +8,16 @@ dataset would.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 
 import pytest
-import requests
 
 from recsys_core import training_jobs
 from recsys_core.algorithms import parse_params
 from recsys_core.datasets import load_dataset
 from recsys_core.store import ModelStore
 
-from .conftest import ROOT, _free_port, screenshot, wait_for_app
+from .conftest import screenshot, serve_app, wait_for_app
 
 SLOW = {"iterations": 3000, "factors": 12}
 QUICK = {"iterations": 6, "factors": 12}
@@ -32,35 +28,9 @@ GRID = "() => [...document.querySelectorAll('[data-testid=stMain] .rx-grid a[hre
 @pytest.fixture(scope="module")
 def jobs_url(app_models, session_home):
     """A server of this module's own, where every training from the sidebar is a job."""
-    port = _free_port()
-    env = dict(os.environ, RECSYS_HOME=str(session_home))
-    env[training_jobs.BACKGROUND_ENV] = "0"
-    log = open(session_home / "streamlit-jobs.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-         "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/_stcore/health", timeout=1).ok:
-                break
-        except requests.RequestException:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        raise RuntimeError("streamlit did not start within 60 s")
-    yield url
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    every_job = {training_jobs.BACKGROUND_ENV: "0"}
+    with serve_app(session_home, "streamlit-jobs.log", **every_job) as url:
+        yield url
 
 
 def _key(params: dict) -> str:
