@@ -94,7 +94,7 @@ def test_no_plotly_every_item_drawn_and_a_click_selects_the_item(page, app_url, 
 
 
 def test_the_tooltip_shows_a_hostile_name_as_text(page, app_url, tmp_path_factory):
-    likes, items = payload_files(tmp_path_factory.mktemp("emb-payloads"), "127.0.0.1:9")
+    likes, items = payload_files(tmp_path_factory.mktemp("emb-payloads"), "127.0.0.1:9", n_users=49)
     models = train_on(likes, items, algorithms=("als",))
     query = urlencode({"dataset": str(likes), "model": models["als"], "proj": "pca",
                        "colour": "category"}, quote_via=quote)
