@@ -55,8 +55,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
-from . import config
-from .errors import UserError
+from .. import config
+from ..errors import UserError
 
 Progress = Callable[[float, str], None]
 
@@ -1051,7 +1051,7 @@ def spark_params(raw: dict[str, Any], **overrides: Any) -> dict[str, Any]:
     Values out of the schema's range (Spark's default seed is a negative hash) fall back to the
     schema default; the raw values are kept separately by the caller.
     """
-    from .algorithms.spark_als import SparkALS
+    from ..algorithms.spark_als import SparkALS
 
     schema = {p.name: p for p in SparkALS.params}
     values = {name: p.default for name, p in schema.items()}
@@ -1102,8 +1102,8 @@ def store_factors(
     IdAlignmentError
         No user or item id in common, or (unless ``allow_missing``) items without factors.
     """
-    from .algorithms.spark_als import SparkALS
-    from .store import ModelStore
+    from ..algorithms.spark_als import SparkALS
+    from ..store import ModelStore
 
     users = align_factors(user_ids, user_factors, dataset.user_ids)
     items = align_factors(item_ids, item_factors, dataset.item_ids)
