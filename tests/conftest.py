@@ -31,6 +31,42 @@ def session_home(tmp_path_factory):
         os.environ["RECSYS_HOME"] = previous
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _scan_component_manifests_once():
+    """Scan the installed packages for components v2 manifests once per test session.
+
+    Every new ``AppTest`` builds its own component manager on its first ``run()``, and that
+    walks the metadata of every installed distribution (``streamlit.components.v2.
+    manifest_scanner.scan_component_manifests``, imported by name inside
+    ``BidiComponentManager.discover_and_register_components`` at each call): most of an app
+    test's own time. The installed packages do not change during a session, so the first
+    result is kept and returned (as a new list) to every later AppTest. Only this process is
+    patched: a served app (``streamlit run``, the browser tests) scans as it always does.
+
+    Patched when streamlit was imported while the tests were collected (every tests/app module
+    imports AppTest); otherwise no test of the session needs it yet and importing streamlit
+    here would cost a non-app run half a second.
+    """
+    import sys
+
+    if "streamlit" not in sys.modules:
+        yield
+        return
+    from streamlit.components.v2 import manifest_scanner
+
+    real = manifest_scanner.scan_component_manifests
+    found: list = []
+
+    def scan_once(*args, **kwargs):
+        if not found:
+            found.append(real(*args, **kwargs))
+        return list(found[0])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(manifest_scanner, "scan_component_manifests", scan_once)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(session_home, monkeypatch):
     monkeypatch.setenv("RECSYS_HOME", str(session_home))
