@@ -36,7 +36,9 @@ loaded, and from then on this process's listings report it too.
 ``meta.json`` keys (schema 1): ``schema``, ``model_id``, ``algorithm``, ``params``, ``dataset``
 (name), ``dataset_label``, ``fingerprint``, ``dataset_source`` (``{"spec", "data_dir",
 "options"}``: what to pass to ``load_dataset`` to get the dataset back; ``spec`` is a registry
-name or an absolute file path), ``n_users``, ``n_items``, ``versions`` (library versions),
+name or an absolute file path), ``reused_sources`` (optional: the other sources of the same
+content the model was asked to train on and reused for, in the same shape; see
+:meth:`ModelStore.add_sources`), ``n_users``, ``n_items``, ``versions`` (library versions),
 ``fit_seconds``, ``created`` (ISO 8601 UTC), ``metrics`` (``{protocol key: {metric: value}}``),
 ``extra`` (free-form dict from the caller).
 """
@@ -84,6 +86,8 @@ _STALE_TMP_SECONDS = 3600.0
 _PARKED = re.compile(r"^\.tmp-old-(?P<model_id>.+)-[0-9a-f]{8}$")
 _ALGORITHM_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 META_MAX_BYTES = 1 << 20
+MAX_REUSED_SOURCES = 64
+"""The most ``reused_sources`` a meta keeps (the newest; each a path of at most a few KB)."""
 """The largest ``meta.json`` read (1 MB; the store writes a few KB)."""
 _RECOVERY_WAIT_SECONDS = 2.0
 LISTING_CHECK_BYTES = 8 << 20
@@ -436,6 +440,32 @@ class ModelStore:
             _fsync_dir(path.parent)
         return meta
 
+    def add_sources(self, model_id: str, sources: builtins.list[dict]) -> bool:
+        """Record that ``model_id`` also stands for the dataset loaded from each of ``sources``
+        (``{"spec", "data_dir", "options"}``, as for :meth:`save`): a file with the same content
+        at another path, whose training reused this model. Kept in ``meta["reused_sources"]``
+        (at most :data:`MAX_REUSED_SOURCES`, the newest), so a link may open every file the
+        model was asked to train on (:func:`recsys_core.datasets.recorded_files`).
+
+        Returns
+        -------
+        bool
+            Whether the meta changed (a source it records already is left as it is).
+        """
+        with self.lock(model_id):
+            meta = self.meta(model_id)
+            known = sources_of(meta)
+            added: builtins.list[dict] = []
+            for source in map(_plain, sources):
+                fits = _is_source(source) and isinstance(source.get("spec"), str)
+                if fits and source not in known and source not in added:
+                    added.append(source)
+            if not added:
+                return False
+            reused = builtins.list(meta.get("reused_sources") or []) + added
+            self.update_meta(model_id, reused_sources=reused[-MAX_REUSED_SOURCES:])
+        return True
+
     def record_metrics(self, model_id: str, protocol: str, metrics: dict[str, Any]) -> dict:
         """Store one evaluation's metrics under ``meta["metrics"][protocol]`` (merged, atomic).
 
@@ -741,6 +771,18 @@ class ModelStore:
             pass
 
 
+def sources_of(meta: Any) -> builtins.list[dict]:
+    """Every source a model's meta records: ``dataset_source`` (the one it was trained on)
+    first, then its ``reused_sources`` (:meth:`ModelStore.add_sources`). Anything but a dict is
+    left out (the caller checks the fields it reads); a meta written before ``reused_sources``
+    existed gives its one source."""
+    if not isinstance(meta, dict):
+        return []
+    more = meta.get("reused_sources")
+    found = [meta.get("dataset_source")] + (more if isinstance(more, builtins.list) else [])
+    return [source for source in found if isinstance(source, dict)]
+
+
 def default_source(dataset: Dataset) -> dict:
     """How to load ``dataset`` again: its registry name, or its file path when it has one."""
     spec = dataset.extras.get("path") or dataset.extras.get("source") or dataset.name
@@ -1015,6 +1057,9 @@ _META_FIELDS: dict[str, Callable[[Any], bool]] = {
     "dataset_label": _optional(lambda v: isinstance(v, str)),
     "fingerprint": _optional(lambda v: isinstance(v, str)),
     "dataset_source": _optional(_is_source),
+    "reused_sources": _optional(
+        lambda v: isinstance(v, builtins.list) and all(_is_source(s) for s in v)
+    ),
     "variant": _optional(lambda v: isinstance(v, str)),
     "synthetic": _optional(lambda v: isinstance(v, bool)),
     "n_users": _optional(lambda v: _is_int(v) and v >= 0),
@@ -1181,4 +1226,5 @@ __all__ = [
     "default_source",
     "library_versions",
     "model_id_for",
+    "sources_of",
 ]

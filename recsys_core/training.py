@@ -18,7 +18,7 @@ from .algorithms import get_algorithm, parse_params
 from .algorithms.base import OnEpoch, Progress, Recommender
 from .dataset import Dataset
 from .errors import DatasetError, StoreError
-from .store import ModelStore, model_id_for
+from .store import ModelStore, default_source, model_id_for, sources_of
 
 
 def fit_model(
@@ -108,6 +108,11 @@ def train(
     on that id, so a second process (or browser session) asking for the same model waits for the
     first and then reuses its result; a damaged stored copy is retrained and replaced.
 
+    A reused model records ``source`` besides the one it was trained on
+    (:meth:`ModelStore.add_sources`): the same content in a file at another path gives the same
+    model, and a link may open every path the model was asked to train on. ``force`` keeps the
+    paths the replaced model recorded.
+
     Parameters
     ----------
     dataset, algorithm, params, preset, progress, on_epoch
@@ -131,6 +136,7 @@ def train(
     store = store if store is not None else ModelStore()
     values = parse_params(algorithm, params, preset)
     model_id = model_id_for(dataset.fingerprint, algorithm, values)
+    asked = source or default_source(dataset)
 
     def waiting() -> None:
         if progress is not None:
@@ -143,21 +149,35 @@ def train(
             except StoreError:
                 pass  # damaged: train again and replace it
             else:
+                store.add_sources(model_id, [asked])
                 if progress is not None:
                     progress(1.0, "Reused the stored model")
                 return TrainResult(model_id, model, store.meta(model_id).get("fit_seconds"), True)
+        earlier = _recorded_sources(store, model_id)
         model = fit_model(dataset, algorithm, values, progress=progress, on_epoch=on_epoch)
         saved = store.save(
             model,
             dataset,
             fit_seconds=model.fit_seconds_,
-            source=source,
+            source=asked,
             extra=extra,
             overwrite=True,
         )
+        if earlier and saved == model_id:
+            store.add_sources(model_id, earlier)  # the paths a replaced model could be opened by
     if saved != model_id:  # an adapter that changes its parameters in fit: keep its own key
         model_id = saved
     return TrainResult(model_id, model, model.fit_seconds_, False)
+
+
+def _recorded_sources(store: ModelStore, model_id: str) -> list[dict]:
+    """The sources a stored ``model_id`` records (none when absent or damaged)."""
+    if not store.exists(model_id):
+        return []
+    try:
+        return sources_of(store.meta(model_id))
+    except StoreError:
+        return []
 
 
 # ------------------------------------------------------------------------------- the first model

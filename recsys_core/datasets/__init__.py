@@ -261,32 +261,33 @@ def recorded_files(entries: Iterable[Any] | None = None) -> dict[str, dict]:
     Returns
     -------
     dict
-        ``{file spec: options}`` from each model's ``meta["dataset_source"]`` (an ``@kcore=``
-        part removed), newest model first; ``options`` is e.g. ``{"items_path": ...}`` (the
-        first recorded non-empty options win). Registry names and uploads are left out, and so
-        is any entry whose meta does not have that shape.
+        ``{file spec: options}`` from each model's ``meta["dataset_source"]`` and the
+        ``meta["reused_sources"]`` of files with the same content it was reused for
+        (:func:`recsys_core.store.sources_of`; an ``@kcore=`` part removed), newest model
+        first; ``options`` is e.g. ``{"items_path": ...}`` (the first recorded non-empty options
+        win). Registry names and uploads are left out, and so is any source that does not have
+        that shape.
     """
-    if entries is None:
-        from ..store import ModelStore
+    from ..store import ModelStore, sources_of
 
+    if entries is None:
         entries = ModelStore().list()
     files: dict[str, dict] = {}
     for entry in entries:
-        meta = getattr(entry, "meta", None)
-        source = meta.get("dataset_source") if isinstance(meta, dict) else None
-        spec = source.get("spec") if isinstance(source, dict) else None
-        if not isinstance(spec, str) or not spec or len(spec) > _MAX_SPEC_CHARS:
-            continue
-        try:
-            base, _ = split_spec(spec)
-        except DatasetError:
-            continue
-        if base.startswith("upload:") or not is_path_spec(base) or base in sources():
-            continue
-        options = source.get("options")
-        options = dict(options) if isinstance(options, dict) else {}
-        if not files.get(base):
-            files[base] = options
+        for source in sources_of(getattr(entry, "meta", None)):
+            spec = source.get("spec")
+            if not isinstance(spec, str) or not spec or len(spec) > _MAX_SPEC_CHARS:
+                continue
+            try:
+                base, _ = split_spec(spec)
+            except DatasetError:
+                continue
+            if base.startswith("upload:") or not is_path_spec(base) or base in sources():
+                continue
+            options = source.get("options")
+            options = dict(options) if isinstance(options, dict) else {}
+            if not files.get(base):
+                files[base] = options
     return files
 
 
