@@ -35,7 +35,6 @@ KNOWN_LONG: set[str] = {
     "ui.evaluate_page",
     "rerank",
     "store",
-    "projection",
     "training_jobs",
     "datasets.parsed",
     "thumbnails",

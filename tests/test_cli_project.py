@@ -19,7 +19,10 @@ from recsys_core.store import ModelStore
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "recsys_core", *args],
-        capture_output=True, text=True, env=dict(os.environ), timeout=300,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=300,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import types
 
@@ -76,19 +77,20 @@ def test_one_factor_vectors_still_project(home):
 
 # ------------------------------------------------------------------------------------ cache
 def _counting(monkeypatch, name):
+    """Count the calls of a runner of recsys_core.projection.methods ("pca", "tsne", "umap")."""
     calls = {"n": 0}
-    real = getattr(projection, name)
+    real = getattr(projection.methods, name)
 
     def counted(*args, **kwargs):
         calls["n"] += 1
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(projection, name, counted)
+    monkeypatch.setattr(projection.methods, name, counted)
     return calls
 
 
 def test_second_call_reads_the_cache(home, monkeypatch):
-    calls = _counting(monkeypatch, "_pca")
+    calls = _counting(monkeypatch, "pca")
     vectors, _ = _blobs()
     first = project(vectors, "pca", cache_name="m1")
     second = project(vectors, "pca", cache_name="m1")
@@ -102,7 +104,7 @@ def test_second_call_reads_the_cache(home, monkeypatch):
 
 
 def test_other_parameters_or_vectors_are_other_entries(home, monkeypatch):
-    calls = _counting(monkeypatch, "_pca")
+    calls = _counting(monkeypatch, "pca")
     vectors, _ = _blobs()
     project(vectors, "pca")
     project(vectors, "pca", metric="euclidean")
@@ -113,6 +115,30 @@ def test_other_parameters_or_vectors_are_other_entries(home, monkeypatch):
     assert calls["n"] == 4
     project(vectors, "pca", metric="euclidean")
     assert calls["n"] == 4
+
+
+def test_the_cache_key_is_the_one_entries_were_written_under():
+    """Entries written before the package split stay hits: the key of fixed input is pinned
+    (computed by the single-module projection.py of commit f0357e5)."""
+    vectors = np.arange(30, dtype=np.float32).reshape(10, 3)
+    plain = {"metric": "cosine", "random_state": 0}
+    assert projection.cache.cache_key(vectors, None, None, "pca", plain) == "d3dbeb71d774416f8822"
+    sampled = {**plain, "perplexity": 30.0, "sample": 5, "strata": "labels"}
+    strata = np.array(list("ababababab"))
+    key = projection.cache.cache_key(vectors, vectors[:2], strata, "tsne", sampled)
+    assert key == "4951f17f0ff8c16f0502"
+
+
+def test_an_entry_is_two_files_named_for_the_model_and_read_as_written(home):
+    vectors, _ = _blobs(n=40)
+    first = project(vectors, "pca", cache_name="als-1-items")
+    stem = projection.cache_dir() / f"als-1-items-{first.key}"
+    meta = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
+    assert meta["key"] == first.key and meta["n_total"] == 40 and meta["has_tags"] is False
+    with np.load(stem.with_suffix(".npz"), allow_pickle=False) as arrays:
+        assert sorted(arrays.files) == ["coords", "indices"]
+        np.testing.assert_array_equal(arrays["coords"], first.coords)
+    assert not [p for p in projection.cache_dir().iterdir() if p.name.startswith(".")]
 
 
 @pytest.mark.parametrize(
@@ -129,7 +155,7 @@ def test_other_parameters_or_vectors_are_other_entries(home, monkeypatch):
     ids=["garbage", "truncated", "bad-json", "wrong-key", "missing-npz", "pickled", "shape"],
 )
 def test_a_damaged_cache_entry_is_recomputed(home, monkeypatch, damage):
-    calls = _counting(monkeypatch, "_pca")
+    calls = _counting(monkeypatch, "pca")
     vectors, _ = _blobs()
     first = project(vectors, "pca", cache_name="m")
     npz = next(projection.cache_dir().glob("m-*.npz"))
@@ -203,8 +229,12 @@ def test_align_projection_uses_the_shared_rows_and_moves_tags():
     rotation = _rotation(2, seed=9)
     moved = (coords @ rotation.T * 3).astype(np.float32)
     source = Projection(
-        coords=moved[10:], indices=np.arange(10, 50), method="tsne", n_total=50,
-        tag_coords=(tags @ rotation.T * 3).astype(np.float32), tag_names=tuple("abcd"),
+        coords=moved[10:],
+        indices=np.arange(10, 50),
+        method="tsne",
+        n_total=50,
+        tag_coords=(tags @ rotation.T * 3).astype(np.float32),
+        tag_names=tuple("abcd"),
     )
     aligned = align_projection(source, target)
     np.testing.assert_allclose(aligned.coords, coords[10:], atol=1e-4)
@@ -217,7 +247,7 @@ def test_align_projection_uses_the_shared_rows_and_moves_tags():
 
 # ------------------------------------------------------------------------------------ t-SNE
 def test_tsne_of_the_demo_als_model_separates_the_planted_groups(app_models, tmp_path, monkeypatch):
-    monkeypatch.setattr(projection, "cache_dir", lambda: tmp_path)
+    monkeypatch.setattr(projection.cache, "cache_dir", lambda: tmp_path)
     demo = load_dataset("demo")
     model = ModelStore().load(app_models["als"], demo)
     groups = demo.items["group"].to_numpy()
@@ -299,7 +329,7 @@ def test_lightfm_tags_are_projected_with_the_items(app_models):
     stacked = np.vstack([model.item_vectors(), model.tag_vectors()])
     stacked = stacked / np.linalg.norm(stacked, axis=1, keepdims=True)
     expected = PCA(n_components=2, random_state=0).fit_transform(stacked)
-    np.testing.assert_allclose(got.tag_coords, expected[model.n_items_:], atol=1e-3)
+    np.testing.assert_allclose(got.tag_coords, expected[model.n_items_ :], atol=1e-3)
     cached = project_model(model, "pca", model_id=app_models["lightfm"])
     assert cached.cached and cached.tag_names == got.tag_names
 
@@ -352,3 +382,29 @@ def test_nan_vectors_name_the_row():
     vectors[4, 1] = np.nan
     with pytest.raises(UserError, match="Row 4 .* NaN"):
         project(vectors, cache=False)
+
+
+# ------------------------------------------------------------------------------------ result
+def test_places_and_missing_find_rows_on_a_sampled_map():
+    result = Projection(
+        coords=np.arange(8, dtype=np.float32).reshape(4, 2),
+        indices=np.array([2, 5, 7, 9]),
+        method="pca",
+        n_total=12,
+    )
+    assert result.places([9, 3, 2, 11]).tolist() == [3, 0]
+    assert result.missing([9, 3, 2, 11]) == 2 and result.missing([]) == 0
+    np.testing.assert_array_equal(result.positions([5])[0], [2, 3])
+    assert np.isnan(result.positions([0])).all()
+
+
+def test_latent_entries_keep_the_models_with_vectors():
+    entries = [
+        {"model_id": "a", "algorithm": "als"},
+        {"model_id": "b", "algorithm": "item-knn"},
+        {"model_id": "c", "algorithm": "bpr", "damaged": "meta.json is missing"},
+        {"model_id": "d", "algorithm": "no-such-algorithm"},
+        {"model_id": "e", "algorithm": "lightfm"},
+    ]
+    assert [e["model_id"] for e in projection.latent_entries(entries)] == ["a", "e"]
+    assert [e["model_id"] for e in projection.latent_entries(entries, exclude="a")] == ["e"]

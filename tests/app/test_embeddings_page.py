@@ -102,13 +102,13 @@ def test_the_url_item_is_highlighted_with_its_neighbours(app_models, demo):
 def test_a_second_view_reads_the_projection_from_the_cache(app_models, monkeypatch):
     projection.clear_cache(app_models["als"])
     calls = {"n": 0}
-    real = projection._pca
+    real = projection.methods.pca
 
     def counted(*args, **kwargs):
         calls["n"] += 1
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(projection, "_pca", counted)
+    monkeypatch.setattr(projection.methods, "pca", counted)
     first = open_page("embeddings", dataset="demo", model=app_models["als"], proj="pca")
     second = open_page("embeddings", dataset="demo", model=app_models["als"], proj="pca")
     assert not first.exception and not second.exception
