@@ -121,6 +121,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+SERVERS: dict[str, int] = {}
+"""The process id of each running :func:`serve` server, by URL (bench_scale reads its RSS)."""
+
+
 @contextmanager
 def serve(script: Path, home: str):
     """``streamlit run script`` on a free loopback port; yields its URL."""
@@ -136,6 +140,7 @@ def serve(script: Path, home: str):
         cwd=ROOT, env=dict(os.environ, RECSYS_HOME=home), stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
+    SERVERS[url] = server.pid
     try:
         for _ in range(300):
             try:
@@ -145,6 +150,7 @@ def serve(script: Path, home: str):
                 time.sleep(0.2)
         yield url
     finally:
+        SERVERS.pop(url, None)
         server.terminate()
         try:
             server.wait(10)

@@ -155,6 +155,17 @@ def measured(call) -> tuple[float, float, float, object]:
     return wall, cpu, (peak - before) / 1024, value
 
 
+HEADLINE = (("precision_implicit", "precision"), ("map", "map"), ("ndcg", "ndcg"),
+            ("auc", "auc"))
+"""(our metric, implicit's ``ranking_metrics_at_k`` key) pairs that must agree."""
+
+
+def metrics_equal(ours: dict, reference: dict, tolerance: float = 1e-9) -> bool:
+    """Whether our headline metrics equal implicit's (``reference``) within ``tolerance``."""
+    return all(abs(float(ours[mine]) - float(reference[theirs])) <= tolerance
+               for mine, theirs in HEADLINE)
+
+
 def scale_child(scale: float, k: int, factors: int, iterations: int, repeats: int) -> dict:
     """One scale in this process: build, split, fit, then both evaluators on the same model."""
     import pandas as pd
@@ -205,9 +216,7 @@ def scale_child(scale: float, k: int, factors: int, iterations: int, repeats: in
         traced[name] = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
     ours, reference = values["ours"], values["implicit"]
-    same = all(abs(ours.metrics[mine] - reference[theirs]) <= 1e-9
-               for mine, theirs in (("precision_implicit", "precision"), ("map", "map"),
-                                    ("ndcg", "ndcg"), ("auc", "auc")))
+    same = metrics_equal(ours.metrics, reference)
     block = _block_rows(n_items, None)
     return {
         "scale": scale, "users": n_users, "items": n_items, "interactions": int(split.train.nnz
