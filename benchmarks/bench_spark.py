@@ -107,7 +107,7 @@ def worker(algorithm: str, path: str, rank: int, iterations: int) -> dict:
         model.fit(matrix)
         out["fit_seconds"] = time.perf_counter() - start
     else:
-        from recsys_core import spark
+        from recsys_core.spark import session as spark
 
         start = time.perf_counter()
         session = spark.get_session("local[*]")
@@ -170,7 +170,8 @@ def main() -> int:
 
     from make_synthetic import synthetic_matrix
 
-    from recsys_core import config, spark
+    from recsys_core import config
+    from recsys_core.spark import session as spark
 
     if not (spark.pyspark_available() and spark.find_java()):
         print("pyspark or Java is missing: pip install -r requirements-spark.txt (Java 17+).")

@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import stat
+import subprocess
 import sys
 import time
 from contextlib import redirect_stdout
@@ -29,14 +30,22 @@ from recsys_core.algorithms.spark_als import SparkALS
 from recsys_core.dataset import Dataset
 from recsys_core.errors import ParameterError
 from recsys_core.spark import IdAlignmentError, SparkError
+from recsys_core.spark.imports import export_factors, store_factors
+from recsys_core.spark.session import (
+    JAVA_OPTIONS_ENV,
+    TIMEOUT_ENV,
+    check_reachable,
+    pyspark_missing_message,
+)
 from recsys_core.store import ModelStore
 
 HAVE_PYSPARK = spark.pyspark_available()
 HAVE_JAVA = spark.find_java() is not None
 needs_spark = [
     pytest.mark.spark,
-    pytest.mark.skipif(not HAVE_PYSPARK, reason="pyspark is not installed "
-                       "(pip install -r requirements-spark.txt)"),
+    pytest.mark.skipif(
+        not HAVE_PYSPARK, reason="pyspark is not installed (pip install -r requirements-spark.txt)"
+    ),
     pytest.mark.skipif(not HAVE_JAVA, reason="Java 17+ is not installed (Spark needs it)"),
 ]
 MASTER = "local[1]"
@@ -84,8 +93,12 @@ def _frame(seed: int = 3) -> pd.DataFrame:
 
 def _dataset(frame: pd.DataFrame | None = None) -> Dataset:
     frame = _frame() if frame is None else frame
-    items = pd.DataFrame({"item_id": sorted(set(frame["item"])),
-                          "name": [f"model {i}" for i in sorted(set(frame["item"]))]})
+    items = pd.DataFrame(
+        {
+            "item_id": sorted(set(frame["item"])),
+            "name": [f"model {i}" for i in sorted(set(frame["item"]))],
+        }
+    )
     return Dataset.from_frame("tiny", frame, items)
 
 
@@ -94,8 +107,9 @@ def _write_factor_folder(folder, ids, vectors, kind: str) -> None:
     table = pa.table(
         {
             "id": pa.array(np.asarray(ids, dtype=np.int32)),
-            "features": pa.array([list(map(float, v)) for v in vectors],
-                                 type=pa.list_(pa.float32())),
+            "features": pa.array(
+                [list(map(float, v)) for v in vectors], type=pa.list_(pa.float32())
+            ),
         }
     )
     pq.write_table(table, folder / kind / "part-00000.snappy.parquet")
@@ -104,13 +118,44 @@ def _write_factor_folder(folder, ids, vectors, kind: str) -> None:
 def _write_als_folder(folder, user_ids, user_vectors, item_ids, item_vectors, rank) -> None:
     """What ALSModel.save writes (metadata + userFactors/ + itemFactors/), made with pyarrow."""
     (folder / "metadata").mkdir(parents=True)
-    meta = {"class": "org.apache.spark.ml.recommendation.ALSModel", "sparkVersion": "4.1.1",
-            "paramMap": {"userCol": "user"}, "defaultParamMap": {"blockSize": 4096},
-            "rank": rank}
+    meta = {
+        "class": "org.apache.spark.ml.recommendation.ALSModel",
+        "sparkVersion": "4.1.1",
+        "paramMap": {"userCol": "user"},
+        "defaultParamMap": {"blockSize": 4096},
+        "rank": rank,
+    }
     (folder / "metadata" / "part-00000").write_text(json.dumps(meta) + "\n")
     (folder / "metadata" / "_SUCCESS").write_text("")
     _write_factor_folder(folder, user_ids, user_vectors, "userFactors")
     _write_factor_folder(folder, item_ids, item_vectors, "itemFactors")
+
+
+# ------------------------------------------------------------------------------- the layers
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [
+        ("recsys_core.spark", "recsys_core.spark.train"),
+        ("recsys_core.algorithms", "recsys_core.spark.imports"),
+        ("recsys_core.spark.imports", "recsys_core.algorithms"),
+        ("recsys_core.algorithms.spark_als", "recsys_core.cli.spark_cmds"),
+    ],
+)
+def test_the_spark_engine_imports_neither_the_store_nor_the_algorithms(first, then):
+    """spark-als uses the engine and spark.imports uses spark-als: both orders of import work,
+    and the engine alone (what spark-als imports) brings in neither the store nor a model."""
+    code = (
+        "import sys, importlib; import recsys_core.spark.session, recsys_core.spark.als; "
+        "print(sorted(m for m in sys.modules if m in ('recsys_core.store', "
+        "'recsys_core.algorithms', 'recsys_core.spark.imports'))); "
+        f"importlib.import_module({first!r}); importlib.import_module({then!r}); "
+        "print(importlib.import_module('recsys_core.algorithms').loader('spark-als') is not None)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["[]", "True"]
 
 
 # ------------------------------------------------------------------- errors (no Spark needed)
@@ -130,11 +175,11 @@ def test_masters_resolve_and_spark_remote_replaces_the_default(monkeypatch):
 
 @pytest.mark.parametrize("scheme", ["spark", "sc"])
 def test_unreachable_master_is_one_sentence_within_the_timeout(monkeypatch, scheme):
-    monkeypatch.setenv(spark.TIMEOUT_ENV, "2")
+    monkeypatch.setenv(TIMEOUT_ENV, "2")
     master = spark.resolve_master(f"{scheme}://127.0.0.1:{_closed_port()}")
     start = time.perf_counter()
     with pytest.raises(SparkError) as raised:
-        spark.check_reachable(master)
+        check_reachable(master)
     assert time.perf_counter() - start < 3
     message = str(raised.value)
     assert "unreachable" in message and "127.0.0.1" in message and message.count(". ") == 0
@@ -150,7 +195,7 @@ def test_missing_or_old_java_is_one_sentence(monkeypatch, tmp_path):
         spark.require_java()
     fake = tmp_path / "jdk" / "bin" / "java"
     fake.parent.mkdir(parents=True)
-    fake.write_text('#!/bin/sh\necho \'openjdk version "11.0.2" 2019-01-15\' >&2\n')
+    fake.write_text("#!/bin/sh\necho 'openjdk version \"11.0.2\" 2019-01-15' >&2\n")
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("JAVA_HOME", str(tmp_path / "jdk"))
     with pytest.raises(SparkError, match="Java 11"):
@@ -164,10 +209,11 @@ def test_missing_pyspark_is_one_sentence_and_stored_models_still_load(monkeypatc
     with pytest.raises(SparkError, match="requirements-spark.txt"):
         spark.get_session(MASTER)
     # the registry as it is where pyspark is absent: load-only
-    monkeypatch.setattr(algorithms, "_REGISTRY", {
-        k: v for k, v in algorithms._REGISTRY.items() if k != "spark-als"})
+    monkeypatch.setattr(
+        algorithms, "_REGISTRY", {k: v for k, v in algorithms._REGISTRY.items() if k != "spark-als"}
+    )
     monkeypatch.setattr(algorithms, "_LOAD_ONLY", {})
-    algorithms.register_load_only(SparkALS, spark.pyspark_missing_message("Training spark-als"))
+    algorithms.register_load_only(SparkALS, pyspark_missing_message("Training spark-als"))
     assert "spark-als" not in algorithms.algorithms()
     with pytest.raises(ParameterError, match="needs pyspark.*requirements-spark.txt"):
         algorithms.parse_params("spark-als", {"rank": "8"})
@@ -200,7 +246,7 @@ def test_fold_in_and_explain_follow_sparks_normal_equations():
     # Spark's implicit ALS: YtY + Y'(C - I)Y + regParam * n_u * I,  b = Y' C p
     a = y.T.astype(np.float64) @ y + (ys.T * (c - 1)) @ ys + 0.2 * len(c) * np.eye(5)
     user = np.linalg.solve(a, ys.T @ c)
-    np.testing.assert_allclose(model._fold_in(row)[0], user, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.fold_in(row)[0], user, rtol=1e-5, atol=1e-6)
     items, scores = model.recommend_for_history(row.indices, 3, weights=row.data)
     np.testing.assert_allclose(scores, (y @ user)[items], rtol=1e-4)
     model.user_factors_[4] = user
@@ -227,8 +273,10 @@ def test_align_factors_reorders_and_reports():
 
 def test_export_factors_reads_an_als_folder_with_pyarrow_alone(monkeypatch, tmp_path, fresh_home):
     monkeypatch.setitem(sys.modules, "pyspark", None)  # no Spark is used
-    frame = _frame().assign(user=lambda f: f["user"].str.replace("user-", ""),
-                            item=lambda f: f["item"].str.replace("item-", ""))
+    frame = _frame().assign(
+        user=lambda f: f["user"].str.replace("user-", ""),
+        item=lambda f: f["item"].str.replace("item-", ""),
+    )
     dataset = _dataset(frame)  # numeric ids, as an ALS trained on raw integer ids has
     rng = np.random.default_rng(2)
     users = rng.permutation(dataset.user_ids.astype(int))
@@ -237,21 +285,29 @@ def test_export_factors_reads_an_als_folder_with_pyarrow_alone(monkeypatch, tmp_
     item_vectors = rng.normal(size=(len(items), 3)).astype(np.float32)
     folder = tmp_path / "als"
     _write_als_folder(folder, users, user_vectors, items, item_vectors, 3)
-    stored = spark.export_factors(str(folder), dataset, params={"regParam": 0.3})
+    stored = export_factors(str(folder), dataset, params={"regParam": 0.3})
     model = stored.model
     for row, raw in enumerate(items):  # every factor row lands on its own id
-        np.testing.assert_array_equal(model.item_factors_[dataset.item_index(str(raw))],
-                                      item_vectors[row])
-    np.testing.assert_array_equal(model.user_factors_[dataset.user_index(str(users[0]))],
-                                  user_vectors[0])
+        np.testing.assert_array_equal(
+            model.item_factors_[dataset.item_index(str(raw))], item_vectors[row]
+        )
+    np.testing.assert_array_equal(
+        model.user_factors_[dataset.user_index(str(users[0]))], user_vectors[0]
+    )
     assert stored.missing_items == stored.extra_items == stored.missing_users == 0
     meta = ModelStore().meta(stored.model_id)
     assert meta["algorithm"] == "spark-als" and meta["params"]["rank"] == 3
     assert meta["params"]["regParam"] == 0.3 and meta["extra"]["spark_version"] == "4.1.1"
     # ids that are the dataset's matrix indices
-    _write_als_folder(tmp_path / "idx", np.arange(dataset.n_users), user_vectors,
-                      np.arange(dataset.n_items), item_vectors, 3)
-    by_index = spark.export_factors(str(tmp_path / "idx"), dataset, ids="index").model
+    _write_als_folder(
+        tmp_path / "idx",
+        np.arange(dataset.n_users),
+        user_vectors,
+        np.arange(dataset.n_items),
+        item_vectors,
+        3,
+    )
+    by_index = export_factors(str(tmp_path / "idx"), dataset, ids="index").model
     np.testing.assert_array_equal(by_index.item_factors_, item_vectors)
 
 
@@ -262,20 +318,29 @@ def test_factors_that_do_not_line_up_are_refused_in_one_sentence(tmp_path, fresh
     v = rng.normal(size=(dataset.n_items, 2)).astype(np.float32)
     params = {"rank": 2}
     with pytest.raises(IdAlignmentError, match="None of the 20 item ids of tiny"):
-        spark.store_factors(dataset.user_ids, u, np.array([f"x{i}" for i in range(20)]), v,
-                            dataset, params)
-    with pytest.raises(IdAlignmentError, match="1 of the 20 items of tiny have no factors.*"
-                       "--allow-missing"):
-        spark.store_factors(dataset.user_ids, u, dataset.item_ids[1:], v[1:], dataset, params)
-    stored = spark.store_factors(dataset.user_ids[2:], u[2:], dataset.item_ids[1:], v[1:],
-                                 dataset, params, allow_missing=True)
+        store_factors(
+            dataset.user_ids, u, np.array([f"x{i}" for i in range(20)]), v, dataset, params
+        )
+    with pytest.raises(
+        IdAlignmentError, match="1 of the 20 items of tiny have no factors.*--allow-missing"
+    ):
+        store_factors(dataset.user_ids, u, dataset.item_ids[1:], v[1:], dataset, params)
+    stored = store_factors(
+        dataset.user_ids[2:],
+        u[2:],
+        dataset.item_ids[1:],
+        v[1:],
+        dataset,
+        params,
+        allow_missing=True,
+    )
     assert (stored.missing_items, stored.missing_users, stored.folded_users) == (1, 2, 2)
     model = stored.model
     assert not model.item_factors_[0].any()
-    np.testing.assert_allclose(model.user_factors_[:2], model._fold_in(dataset.interactions[:2]))
+    np.testing.assert_allclose(model.user_factors_[:2], model.fold_in(dataset.interactions[:2]))
     _write_als_folder(tmp_path / "far", np.arange(dataset.n_users), u, np.arange(99, 119), v, 2)
     with pytest.raises(IdAlignmentError, match="index 118 but tiny has 20 items"):
-        spark.export_factors(str(tmp_path / "far"), dataset, ids="index")
+        export_factors(str(tmp_path / "far"), dataset, ids="index")
 
 
 def test_export_factors_cli_stores_a_browsable_model(tmp_path, fresh_home):
@@ -289,12 +354,20 @@ def test_export_factors_cli_stores_a_browsable_model(tmp_path, fresh_home):
     user_vectors = rng.normal(size=(dataset.n_users, 4)).astype(np.float32)
     item_vectors = rng.normal(size=(dataset.n_items, 4)).astype(np.float32)
     folder = tmp_path / "trained"
-    _write_als_folder(folder, np.arange(dataset.n_users), user_vectors,
-                      np.arange(dataset.n_items), item_vectors, 4)
+    _write_als_folder(
+        folder,
+        np.arange(dataset.n_users),
+        user_vectors,
+        np.arange(dataset.n_items),
+        item_vectors,
+        4,
+    )
     for name, ids in (("user_ids", dataset.user_ids), ("item_ids", dataset.item_ids)):
         (folder / name).mkdir()
-        pq.write_table(pa.table({"index": np.arange(len(ids), dtype=np.int32), "id": ids}),
-                       folder / name / "part-00000.parquet")
+        pq.write_table(
+            pa.table({"index": np.arange(len(ids), dtype=np.int32), "id": ids}),
+            folder / name / "part-00000.parquet",
+        )
     code, out = _cli("export-factors", str(folder), "--dataset", str(csv), "--json")
     assert code == 0
     payload = json.loads(out)
@@ -315,16 +388,16 @@ def test_export_factors_cli_stores_a_browsable_model(tmp_path, fresh_home):
 def session():
     if not (HAVE_PYSPARK and HAVE_JAVA):
         pytest.skip("pyspark or Java is not installed")
-    previous = os.environ.get(spark.JAVA_OPTIONS_ENV)
+    previous = os.environ.get(JAVA_OPTIONS_ENV)
     # C1 only: small jobs start about twice as fast (the JVM flag matters only if we start it)
-    os.environ[spark.JAVA_OPTIONS_ENV] = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+    os.environ[JAVA_OPTIONS_ENV] = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
     try:
         yield spark.get_session(MASTER, {"spark.sql.shuffle.partitions": "2"})
     finally:
         if previous is None:
-            os.environ.pop(spark.JAVA_OPTIONS_ENV, None)
+            os.environ.pop(JAVA_OPTIONS_ENV, None)
         else:
-            os.environ[spark.JAVA_OPTIONS_ENV] = previous
+            os.environ[JAVA_OPTIONS_ENV] = previous
         spark.stop_session()
 
 
@@ -340,8 +413,9 @@ def test_spark_als_trains_locally_and_behaves_like_a_latent_model(session, fresh
     assert np.abs(model.item_factors_).sum(axis=1).min() > 0
     # the final user factors are Spark's exact solve given the item factors: the fold-in of a
     # training user's history gives them back
-    np.testing.assert_allclose(model._fold_in(dataset.interactions), model.user_factors_,
-                               rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose(
+        model.fold_in(dataset.interactions), model.user_factors_, rtol=1e-3, atol=1e-5
+    )
     groups = np.array([int(i.split("-")[1]) // 10 for i in dataset.item_ids])
     neighbours, _ = model.similar_items(np.arange(dataset.n_items), 3)
     assert (groups[neighbours] == groups[:, None]).mean() >= 0.9
@@ -356,9 +430,11 @@ def test_spark_als_trains_locally_and_behaves_like_a_latent_model(session, fresh
 def test_master_unreachable_fails_before_spark_starts(session, monkeypatch):
     from recsys_core.training import fit_model
 
-    monkeypatch.setenv(spark.TIMEOUT_ENV, "1")
+    monkeypatch.setenv(TIMEOUT_ENV, "1")
     with pytest.raises(SparkError, match="unreachable"):
-        fit_model(_dataset(), "spark-als", {**FAST, "master": f"spark://127.0.0.1:{_closed_port()}"})
+        fit_model(
+            _dataset(), "spark-als", {**FAST, "master": f"spark://127.0.0.1:{_closed_port()}"}
+        )
 
 
 @_apply(needs_spark)
@@ -373,18 +449,23 @@ def test_spark_train_reads_parquet_on_spark_and_aligns_to_the_dataset(
     # the same interactions as a parquet folder in two files, with other column names, a
     # pair split in two rows (summed on Spark's side), identical rows (counted once, as the file
     # loader does), a null id and a zero weight
-    spark_rows = frame.rename(columns={"user": "customer_id", "item": "product_id",
-                                       "weight": "plays"})
+    spark_rows = frame.rename(
+        columns={"user": "customer_id", "item": "product_id", "weight": "plays"}
+    )
     first = spark_rows.iloc[[0]].assign(plays=spark_rows["plays"].iloc[0] - 0.25)
-    extra = pd.DataFrame({"customer_id": [None, "user-1"], "product_id": ["item-1", "item-2"],
-                          "plays": [1.0, 0.0]})
+    extra = pd.DataFrame(
+        {"customer_id": [None, "user-1"], "product_id": ["item-1", "item-2"], "plays": [1.0, 0.0]}
+    )
     parquet = tmp_path / "interactions"
     parquet.mkdir()
-    halves = [pd.concat([first, spark_rows.iloc[1:40]]),
-              pd.concat([spark_rows.iloc[[0]].assign(plays=0.25), spark_rows.iloc[40:], extra])]
+    halves = [
+        pd.concat([first, spark_rows.iloc[1:40]]),
+        pd.concat([spark_rows.iloc[[0]].assign(plays=0.25), spark_rows.iloc[40:], extra]),
+    ]
     for n, part in enumerate(halves):
-        pq.write_table(pa.Table.from_pandas(part, preserve_index=False),
-                       parquet / f"part-{n}.parquet")
+        pq.write_table(
+            pa.Table.from_pandas(part, preserve_index=False), parquet / f"part-{n}.parquet"
+        )
     out = tmp_path / "spark-model"
     args = ["spark-train", str(parquet), "--dataset", str(csv), "--output", str(out), "--json"]
     for key, value in FAST.items():
@@ -407,7 +488,7 @@ def test_spark_train_reads_parquet_on_spark_and_aligns_to_the_dataset(
     # the folder it wrote: ALSModel layout + id maps + training parameters, read without Spark
     factors = spark.read_model_dir(out)
     assert factors.params["maxIter"] == FAST["maxIter"] and factors.params["alpha"] == 10.0
-    exported = spark.export_factors(str(out), dataset)
+    exported = export_factors(str(out), dataset)
     np.testing.assert_array_equal(exported.model.item_factors_, stored.item_factors_)
     assert ModelStore().meta(exported.model_id)["params"]["regParam"] == FAST["regParam"]
     code, _ = _cli("spark-train", str(tmp_path / "missing.parquet"), "--dataset", str(csv))

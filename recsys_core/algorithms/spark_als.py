@@ -1,8 +1,10 @@
 """``spark-als``: implicit-feedback ALS trained by Spark MLlib, browsed like any latent model.
 
 Training runs ``pyspark.ml.recommendation.ALS(implicitPrefs=True, ...)`` on a SparkSession
-(:func:`recsys_core.spark.get_session`: ``local[*]`` by default, a cluster master with
-``master=spark://host:7077``, Spark Connect with ``SPARK_REMOTE`` or ``master=sc://...``). The
+(:func:`recsys_core.spark.als.fit_matrix`; :func:`recsys_core.spark.session.get_session` starts
+``local[*]`` by default, a cluster master with ``master=spark://host:7077``, Spark Connect with
+``SPARK_REMOTE`` or ``master=sc://...``). This module imports only that Spark engine, never the
+model store: storing factors trained elsewhere is :mod:`recsys_core.spark.imports`. The
 matrix goes to Spark with the matrix indices as ids, and the factors come back as numpy arrays in
 the same order; from then on the model is plain numpy: ``score = U V^T``, similar items by cosine
 of the item factors. Loading a stored model never imports pyspark (the registry keeps the class
@@ -27,14 +29,14 @@ training starts, when the factors are collected and at the end; ``on_epoch`` is 
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from .. import spark
 from ..errors import ModelFitError
+from ..spark.als import fit_matrix
+from ..spark.session import DEFAULT_MASTER, pyspark_available, pyspark_missing_message
 from . import register, register_load_only, stored
 from .base import (
     LATENT_CAPABILITIES,
@@ -49,9 +51,6 @@ from .base import (
     as_csr32 as _as_csr32,
 )
 
-_FITTING = {"count": 0}
-_FITTING_LOCK = threading.Lock()
-
 
 class SparkALS(Recommender):
     name = "spark-als"
@@ -61,11 +60,27 @@ class SparkALS(Recommender):
         "confidence 1 + alpha * weight, L2 penalty scaled by each user's and item's count."
     )
     params = (
-        Param("rank", int, 64, "Length of each user's and item's vector: more capture finer "
-              "tastes and train slower.", low=1, high=1024, log=True, search=(16, 256),
-              label="Latent factors (rank)"),
-        Param("maxIter", int, 15, "ALS sweeps (users, then items); more converge further and "
-              "take longer.", low=1, high=10_000, search=(5, 30), label="Training passes"),
+        Param(
+            "rank",
+            int,
+            64,
+            "Length of each user's and item's vector: more capture finer tastes and train slower.",
+            low=1,
+            high=1024,
+            log=True,
+            search=(16, 256),
+            label="Latent factors (rank)",
+        ),
+        Param(
+            "maxIter",
+            int,
+            15,
+            "ALS sweeps (users, then items); more converge further and take longer.",
+            low=1,
+            high=10_000,
+            search=(5, 30),
+            label="Training passes",
+        ),
         Param(
             "regParam",
             float,
@@ -77,15 +92,29 @@ class SparkALS(Recommender):
             search=(1e-3, 1.0),
             label="Regularisation",
         ),
-        Param("alpha", float, 40.0, "How much more a like counts than a missing one: "
-              "confidence = 1 + alpha x weight.", low=0.0, high=1e5, log=True,
-              search=(1.0, 100.0), label="Confidence scale (alpha)"),
-        Param("seed", int, 0, "Seed of the initial factors: the same seed gives the same "
-              "model.", low=0, label="Random seed"),
+        Param(
+            "alpha",
+            float,
+            40.0,
+            "How much more a like counts than a missing one: confidence = 1 + alpha x weight.",
+            low=0.0,
+            high=1e5,
+            log=True,
+            search=(1.0, 100.0),
+            label="Confidence scale (alpha)",
+        ),
+        Param(
+            "seed",
+            int,
+            0,
+            "Seed of the initial factors: the same seed gives the same model.",
+            low=0,
+            label="Random seed",
+        ),
         Param(
             "master",
             str,
-            spark.DEFAULT_MASTER,
+            DEFAULT_MASTER,
             "Where Spark runs: local[*], spark://host:7077, yarn, k8s://... or sc://host:15002 "
             "(SPARK_REMOTE replaces the default).",
             label="Spark master",
@@ -117,32 +146,7 @@ class SparkALS(Recommender):
         matrix = _as_csr32(interactions)
         if matrix.nnz == 0:
             raise ModelFitError(f"{self.name} cannot train on an empty interaction matrix.")
-        if progress:
-            progress(0.0, "Starting Spark")
-        session = spark.get_session(values["master"])
-        with _FITTING_LOCK:
-            _FITTING["count"] += 1
-        try:
-            frame = spark.csr_to_frame(session, matrix)
-            estimator = spark.als_estimator(
-                rank=values["rank"],
-                max_iter=values["maxIter"],
-                reg_param=values["regParam"],
-                alpha=values["alpha"],
-                seed=values["seed"],
-                blocks=spark.auto_blocks(values["blocks"], session),
-            )
-            if progress:
-                progress(0.05, f"Training on Spark ({values['maxIter']} iterations)")
-            fitted = spark.fit_als(frame, estimator)
-            if progress:
-                progress(0.9, "Collecting the factors")
-            user_factors, item_factors = spark.collect_factors(fitted, *matrix.shape)
-        finally:
-            with _FITTING_LOCK:
-                _FITTING["count"] -= 1
-                if _FITTING["count"] == 0:
-                    _release_cached_factors(session)
+        user_factors, item_factors = fit_matrix(matrix, values, progress)
         if not (np.isfinite(user_factors).all() and np.isfinite(item_factors).all()):
             raise ModelFitError(
                 f"{self.name} training produced NaN factors; try a higher regParam or a lower "
@@ -204,7 +208,7 @@ class SparkALS(Recommender):
         return self.user_factors_[users] @ self.item_factors_.T
 
     def _score_history(self, history: sp.csr_matrix) -> np.ndarray:
-        return self._fold_in(history) @ self.item_factors_.T
+        return self.fold_in(history) @ self.item_factors_.T
 
     def _similar_scores(self, items: np.ndarray) -> np.ndarray:
         if self._normed_items is None:
@@ -228,8 +232,19 @@ class SparkALS(Recommender):
         b = ys.T @ (1.0 + extra)
         return a, b
 
-    def _fold_in(self, history: sp.csr_matrix) -> np.ndarray:
-        """User vectors for histories: Spark's own per-user least-squares solve."""
+    def fold_in(self, history: sp.csr_matrix) -> np.ndarray:
+        """User vectors for histories: Spark's own per-user least-squares solve.
+
+        Parameters
+        ----------
+        history : csr_matrix, shape [n_rows, n_items]
+            One row per history; only positive weights count.
+
+        Returns
+        -------
+        np.ndarray of float32, shape [n_rows, rank]
+            The vector Spark's ALS would give each history (zero for an empty one).
+        """
         history = _as_csr32(history)
         out = np.zeros((history.shape[0], self.item_factors_.shape[1]), dtype=np.float32)
         for row in range(history.shape[0]):
@@ -285,18 +300,7 @@ def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.linalg.lstsq(a, b, rcond=None)[0]
 
 
-def _release_cached_factors(session: Any) -> None:
-    """Unpersist the factor RDDs Spark's ALS leaves cached (a local session outlives a fit)."""
-    try:
-        persistent = session.sparkContext._jsc.getPersistentRDDs()
-        for rdd in list(persistent.values()):
-            if rdd.name() in ("userFactors", "itemFactors"):
-                rdd.unpersist(False)
-    except Exception:  # noqa: BLE001 - Spark Connect or an older Spark: Spark frees them later
-        pass
-
-
-if spark.pyspark_available():
+if pyspark_available():
     register(SparkALS)
 else:  # stored spark-als models still load; training says how to install pyspark
-    register_load_only(SparkALS, spark.pyspark_missing_message("Training spark-als"))
+    register_load_only(SparkALS, pyspark_missing_message("Training spark-als"))

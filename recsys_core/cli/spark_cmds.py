@@ -37,15 +37,22 @@ def register(subparsers: Any) -> None:
     )
     train.add_argument("parquet", metavar="PARQUET", help="parquet file or folder (or a URI)")
     train.add_argument(
-        "--dataset", default=None, metavar="SPEC",
+        "--dataset",
+        default=None,
+        metavar="SPEC",
         help="store the model for this dataset (registry name or file; ids must line up)",
     )
     train.add_argument(
-        "--output", default=None, metavar="DIR",
+        "--output",
+        default=None,
+        metavar="DIR",
         help="also write the Spark model and its id maps to this folder (or URI)",
     )
     train.add_argument(
-        "--param", action="append", default=[], metavar="K=V",
+        "--param",
+        action="append",
+        default=[],
+        metavar="K=V",
         help="a spark-als parameter (repeatable): rank, maxIter, regParam, alpha, seed, master, "
         "blocks",
     )
@@ -53,7 +60,8 @@ def register(subparsers: Any) -> None:
     train.add_argument("--item-col", default=None, help="item id column (default: by name)")
     train.add_argument("--weight-col", default=None, help="weight column (default: by name, or 1)")
     train.add_argument(
-        "--keep-duplicates", action="store_true",
+        "--keep-duplicates",
+        action="store_true",
         help="sum identical rows instead of counting them once (the file loader's default)",
     )
     _dataset_arguments(train)
@@ -70,12 +78,17 @@ def register(subparsers: Any) -> None:
     export.add_argument("model_dir", metavar="MODEL_DIR", help="ALSModel.save folder (or a URI)")
     export.add_argument("--dataset", required=True, metavar="SPEC", help="dataset to align to")
     export.add_argument(
-        "--param", action="append", default=[], metavar="K=V",
+        "--param",
+        action="append",
+        default=[],
+        metavar="K=V",
         help="spark-als parameters the folder does not record (regParam, alpha: used to fold in "
         "new histories); an ALSModel folder keeps only its rank",
     )
     export.add_argument(
-        "--ids", choices=("auto", "original", "index"), default="auto",
+        "--ids",
+        choices=("auto", "original", "index"),
+        default="auto",
         help="what the factors' integer ids are: auto (the folder's id maps when present, else "
         "original ids), original ids, or the dataset's matrix indices",
     )
@@ -86,12 +99,15 @@ def register(subparsers: Any) -> None:
 
 def _dataset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--items", default=None, metavar="FILE",
+        "--items",
+        default=None,
+        metavar="FILE",
         help="item metadata side file for a --dataset that is a file (csv/tsv/parquet)",
     )
     parser.add_argument("--data-dir", default=None, help="folder already holding the raw files")
     parser.add_argument(
-        "--allow-missing", action="store_true",
+        "--allow-missing",
+        action="store_true",
         help="give dataset items without factors zero vectors instead of refusing",
     )
 
@@ -99,7 +115,7 @@ def _dataset_arguments(parser: argparse.ArgumentParser) -> None:
 # ------------------------------------------------------------------------------------ verbs
 def cmd_spark_train(args: argparse.Namespace) -> int:
     from ..algorithms import parse_param_args, parse_params
-    from ..spark import train_parquet
+    from ..spark.train import train_parquet
 
     values = parse_params("spark-als", parse_param_args(args.param))  # fail fast
     dataset, source = _load(args) if args.dataset else (None, None)
@@ -136,15 +152,13 @@ def cmd_spark_train(args: argparse.Namespace) -> int:
 
 def cmd_export_factors(args: argparse.Namespace) -> int:
     from ..algorithms import loader, parse_param_args
-    from ..spark import export_factors
+    from ..spark.imports import export_factors
 
     raw = parse_param_args(args.param)
     schema = {p.name: p for p in loader("spark-als").params}
     for key in raw:
         if key not in schema:
-            raise UserError(
-                f"spark-als has no parameter {key!r}; valid: {', '.join(schema)}."
-            )
+            raise UserError(f"spark-als has no parameter {key!r}; valid: {', '.join(schema)}.")
     overrides = {key: schema[key].parse(value) for key, value in raw.items()}
     dataset, source = _load(args)
     stored = export_factors(
