@@ -22,7 +22,6 @@ MAX_LINES = 600
 KNOWN_CYCLES: set[frozenset[str]] = {
     frozenset({"datasets.parsed", "datasets.tabular"}),
     frozenset({"datasets", "evaluation", "rerank", "store", "training"}),
-    frozenset({"algorithms.spark_als", "spark"}),
     frozenset({"html", "thumbnails"}),
 }
 """Each cycle as the set of its modules (names relative to ``recsys_core``)."""
@@ -30,7 +29,6 @@ KNOWN_CYCLES: set[frozenset[str]] = {
 KNOWN_LONG: set[str] = {
     "_drawings",
     "datasets.tabular",
-    "spark",
     "evaluation",
     "ui.evaluate_page",
     "rerank",
