@@ -42,7 +42,6 @@ KNOWN_LONG: set[str] = {
     "ui.embeddings",
     "dataset",
     "datasets.demo",
-    "ui.sidebar",
     "pictures",
 }
 

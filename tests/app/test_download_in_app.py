@@ -16,7 +16,7 @@ import requests
 
 from recsys_core.datasets import get_source, movielens
 from recsys_core.errors import DownloadError
-from recsys_core.ui import sidebar
+from recsys_core.ui import dataset_chooser
 
 from ..test_download import ROUTES, server  # noqa: F401  (the local HTTP server fixture)
 from .helpers import open_page, shown
@@ -25,8 +25,17 @@ OFFLINE = (
     "Could not download MovieLens 100k: this machine is offline or cannot reach its server. "
     "Use the demo data or upload a file on the Data page."
 )
-RAW = ("HTTPConnectionPool", "HTTPSConnectionPool", "NameResolutionError", "127.0.0.1",
-       "Errno", "fetch again", "python -m", "--data-dir", "Traceback")
+RAW = (
+    "HTTPConnectionPool",
+    "HTTPSConnectionPool",
+    "NameResolutionError",
+    "127.0.0.1",
+    "Errno",
+    "fetch again",
+    "python -m",
+    "--data-dir",
+    "Traceback",
+)
 """What the app never shows of a failed download: the exception's text, a server address,
 command-line advice."""
 
@@ -66,8 +75,9 @@ def test_download_button_fetches_then_shows_the_dataset(server, fresh_home, monk
     assert any("MovieLens 100k is not on this machine yet" in i.value for i in at.sidebar.info)
     # the main area says so too, and what else there is to do
     main = [shown(i.value) for i in at.main.info]
-    assert any(m.startswith("MovieLens 100k is not on this machine yet. Press Download")
-               for m in main), main
+    assert any(
+        m.startswith("MovieLens 100k is not on this machine yet. Press Download") for m in main
+    ), main
     _download(at)
     assert get_source("movielens-100k").is_local()
     assert any("5 users" in c.value for c in at.sidebar.caption)
@@ -141,37 +151,46 @@ def _raised(cause: BaseException, message: str) -> DownloadError:
 @pytest.mark.parametrize(
     ("cause", "message", "expected"),
     [
-        (requests.ConnectionError(
-            "HTTPSConnectionPool(host='files.grouplens.org', port=443): Max retries exceeded "
-            "(Caused by NameResolutionError(\"Failed to resolve 'files.grouplens.org'\"))"),
-         "Could not connect to https://files.grouplens.org/datasets/movielens/ml-100k.zip "
-         "(HTTPSConnectionPool...); check your connection and run fetch again.",
-         OFFLINE),
-        (requests.ConnectTimeout("HTTPSConnectionPool(host='files.grouplens.org')"),
-         "Downloading https://files.grouplens.org/x.zip timed out after 5 s connect / 30 s "
-         "read; check your connection and run fetch again.",
-         "Could not download MovieLens 100k: its server did not answer in time. Try again, or "
-         "use the demo data or upload a file on the Data page."),
-        (requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead"),
-         "The download of https://files.grouplens.org/x.zip was cut off after 1.0 MB of "
-         "5.0 MB; run fetch again.",
-         "Could not download MovieLens 100k: the download was cut off. Try again, or use the "
-         "demo data or upload a file on the Data page."),
+        (
+            requests.ConnectionError(
+                "HTTPSConnectionPool(host='files.grouplens.org', port=443): Max retries exceeded "
+                "(Caused by NameResolutionError(\"Failed to resolve 'files.grouplens.org'\"))"
+            ),
+            "Could not connect to https://files.grouplens.org/datasets/movielens/ml-100k.zip "
+            "(HTTPSConnectionPool...); check your connection and run fetch again.",
+            OFFLINE,
+        ),
+        (
+            requests.ConnectTimeout("HTTPSConnectionPool(host='files.grouplens.org')"),
+            "Downloading https://files.grouplens.org/x.zip timed out after 5 s connect / 30 s "
+            "read; check your connection and run fetch again.",
+            "Could not download MovieLens 100k: its server did not answer in time. Try again, or "
+            "use the demo data or upload a file on the Data page.",
+        ),
+        (
+            requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead"),
+            "The download of https://files.grouplens.org/x.zip was cut off after 1.0 MB of "
+            "5.0 MB; run fetch again.",
+            "Could not download MovieLens 100k: the download was cut off. Try again, or use the "
+            "demo data or upload a file on the Data page.",
+        ),
     ],
     ids=["offline", "timeout", "cut-off"],
 )
 def test_each_failure_reads_as_words_without_the_exception(cause, message, expected):
     error = _raised(cause, message)
-    sentence = sidebar.download_failure("movielens-100k", error)
+    sentence = dataset_chooser.download_failure("movielens-100k", error)
     assert sentence == expected
     for raw in RAW:
         assert raw not in sentence
 
 
 def test_an_unsafe_or_unexpected_archive_is_still_one_sentence():
-    error = DownloadError("The archive member '../x' would be written outside the destination "
-                          "folder; the zip is unsafe, so delete it and fetch it again.")
-    assert sidebar.download_failure("movielens-1m", error) == (
+    error = DownloadError(
+        "The archive member '../x' would be written outside the destination "
+        "folder; the zip is unsafe, so delete it and fetch it again."
+    )
+    assert dataset_chooser.download_failure("movielens-1m", error) == (
         "Could not download MovieLens 1M: the file that arrived is not the release expected. "
         "Use the demo data or upload a file on the Data page."
     )

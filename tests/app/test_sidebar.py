@@ -113,37 +113,50 @@ def test_the_training_form_reads_as_words_and_keeps_its_keys(app_models):
 
 
 def test_model_labels_read_as_words(app_models):
-    from recsys_core.ui.sidebar import model_label
+    from recsys_core.ui.model_picker import model_label
 
-    entry = {"algorithm": "als", "params": {"factors": 40, "alpha": 50.0, "iterations": 15,
-                                            "regularization": 0.01, "random_state": 3,
-                                            "calculate_training_loss": False},
-             "created": "2026-12-03T14:05:00", "metrics": {
-                 "holdout:5:seed=0@k=10": {"precision": 0.1234, "k": 10}}}
+    entry = {
+        "algorithm": "als",
+        "params": {
+            "factors": 40,
+            "alpha": 50.0,
+            "iterations": 15,
+            "regularization": 0.01,
+            "random_state": 3,
+            "calculate_training_loss": False,
+        },
+        "created": "2026-12-03T14:05:00",
+        "metrics": {"holdout:5:seed=0@k=10": {"precision": 0.1234, "k": 10}},
+    }
     assert model_label(entry) == (
         "ALS (WRMF) · latent factors 40, confidence scale (alpha) 50 · 3 Dec 14:05 · "
         "top-10 precision 0.123"
     )
-    assert model_label({"algorithm": "popularity", "params": {"weighted": False}}) == (
-        "Popularity")
-    steered = dict(entry, metrics={**entry["metrics"],  # stored after it: not the model's own
-                                   "holdout:5:seed=0@k=10|rerank:popularity=1": {
-                                       "precision": 0.05, "k": 10}})
+    assert model_label({"algorithm": "popularity", "params": {"weighted": False}}) == "Popularity"
+    steered = dict(
+        entry,
+        metrics={
+            **entry["metrics"],  # stored after it: not the model's own
+            "holdout:5:seed=0@k=10|rerank:popularity=1": {"precision": 0.05, "k": 10},
+        },
+    )
     assert model_label(steered).endswith("top-10 precision 0.123")
     at = open_page("similar", dataset="demo", model=app_models["als"])
     options = at.selectbox(key="sidebar_model").options
-    assert any(o.startswith("ALS (WRMF) · latent factors 24, training passes 6 · ")
-               for o in options), options
+    assert any(
+        o.startswith("ALS (WRMF) · latent factors 24, training passes 6 · ") for o in options
+    ), options
     assert not [o for o in options if "=" in o or "_" in o], options
 
 
 def test_an_upload_error_names_the_users_own_file():
-    from recsys_core.ui.sidebar import upload_failure
+    from recsys_core.ui.upload_form import upload_failure
 
     named = "likes.csv has the column(s) 'customer', 'sku' but needs a user column."
     assert upload_failure(named, ["likes.csv"]) == named
-    assert upload_failure("An id column has empty values; fill them in or remove those rows.",
-                          ["likes.csv", "items.csv"]) == (
-        "likes.csv and items.csv: an id column has empty values; fill them in or remove those "
-        "rows."
+    assert upload_failure(
+        "An id column has empty values; fill them in or remove those rows.",
+        ["likes.csv", "items.csv"],
+    ) == (
+        "likes.csv and items.csv: an id column has empty values; fill them in or remove those rows."
     )

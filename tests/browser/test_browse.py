@@ -82,7 +82,7 @@ def test_switching_the_model_changes_the_grid(page, app_url, app_models):
     als = _grid_ids(page)
 
     from recsys_core.store import ModelStore
-    from recsys_core.ui.sidebar import model_label
+    from recsys_core.ui.model_picker import model_label
 
     entry = next(e for e in ModelStore().list() if e.model_id == app_models["item-knn"])
     page.locator("section[data-testid='stSidebar'] [data-testid='stSelectbox']").nth(1).click()

@@ -16,7 +16,7 @@ import requests
 from recsys_core.datasets import load_dataset
 from recsys_core.store import ModelStore
 from recsys_core.ui import state
-from recsys_core.ui.sidebar import model_label
+from recsys_core.ui.model_picker import model_label
 
 from .conftest import ROOT, _free_port, screenshot, wait_for_app
 
