@@ -15,6 +15,9 @@ import pytest
 from recsys_core import pictures
 from recsys_core.datasets import demo
 from recsys_core.html import GRID_CSS, category_colour, thumbnail_card
+from recsys_core.pictures.drawings import compile_shapes
+from recsys_core.pictures.materials import paint_material
+from recsys_core.pictures.styles import background
 from recsys_core.thumbnails import placeholder_data_uri, placeholder_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -34,7 +37,7 @@ def _drawn(svg: str) -> str:
 
 
 def _fragment(noun: str) -> str:
-    return pictures._compile(pictures.DRAWINGS[noun][1])
+    return compile_shapes(pictures.DRAWINGS[noun][1])
 
 
 def _geometry(noun: str) -> list[str]:
@@ -66,9 +69,9 @@ def test_every_material_and_style_adjective_has_a_treatment():
     styles = {adjective.lower() for cluster in demo.STYLES.values() for _, adjective in cluster}
     assert styles == set(pictures.STYLES)
     # every material paints differently, every style draws a different background
-    paints = {repr(pictures._paint_material(m)) for m in pictures.MATERIALS.values()}
+    paints = {repr(paint_material(m)) for m in pictures.MATERIALS.values()}
     assert len(paints) == len(pictures.MATERIALS)
-    backgrounds = {pictures._background(*pictures.STYLES[s], "#123456") for s in styles}
+    backgrounds = {background(*pictures.STYLES[s], "#123456") for s in styles}
     assert len(backgrounds) == len(styles) and "" not in backgrounds
 
 
@@ -138,8 +141,9 @@ def test_pictures_are_deterministic_small_and_well_formed(data):
     assert sum(len(uri) for uri in data.items["image_url"][:50]) < 160_000
     assert pictures.picture_svg(names[0], categories[0]) == placeholder_svg(names[0], categories[0])
     uri = pictures.picture_data_uri(names[0], categories[0])
-    assert base64.b64decode(uri.split(",", 1)[1]).decode() == placeholder_svg(*data.items.loc[
-        0, ["name", "category"]])
+    assert base64.b64decode(uri.split(",", 1)[1]).decode() == placeholder_svg(
+        *data.items.loc[0, ["name", "category"]]
+    )
     assert placeholder_data_uri(names[0], categories[0]) == uri == data.items.at[0, "image_url"]
     # same bytes in a new process (no salted hash anywhere)
     code = (
@@ -147,8 +151,12 @@ def test_pictures_are_deterministic_small_and_well_formed(data):
         "sys.stdout.write(picture_svg('Neon Chrome Fox 7', 'Jazz / <x>'))"
     )
     again = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
-        env={"PYTHONHASHSEED": "123", "PATH": ""}, cwd=str(__import__("pathlib").Path.cwd()),
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "123", "PATH": ""},
+        cwd=str(__import__("pathlib").Path.cwd()),
     ).stdout
     assert again == pictures.picture_svg("Neon Chrome Fox 7", "Jazz / <x>")
 
@@ -179,8 +187,11 @@ def test_odd_names_and_categories_stay_text(name, category):
 def test_the_card_prints_the_name_once_and_lets_tags_wrap():
     name = "Sculpted Chrome Typewriter"
     card = thumbnail_card(
-        name=name, image_url=placeholder_data_uri(name, "Electronics"), category="Electronics",
-        href="?item=i1", tags=["sculpt", "high-poly", "electronics"],
+        name=name,
+        image_url=placeholder_data_uri(name, "Electronics"),
+        category="Electronics",
+        href="?item=i1",
+        tags=["sculpt", "high-poly", "electronics"],
     )
     text = re.sub(r"<[^>]*>", " ", card)  # the card's text, attributes left out
     assert text.count(name) == 1
