@@ -20,7 +20,8 @@ import plotly.graph_objects as go
 
 from .dataset import Dataset
 from .errors import ParameterError
-from .html import category_colour, plotly_escape
+from .html.cards import category_colour
+from .html.markup import plotly_escape
 from .preprocess import KcoreReport
 
 __all__ = [
@@ -222,11 +223,13 @@ def tag_counts(data: Dataset, top: int | None = 20) -> pd.DataFrame:
     frame = frame[frame["tag"] != ""]
     frame = frame.assign(item=frame.index).drop_duplicates(subset=["item", "tag"])
     if frame.empty:
-        return pd.DataFrame({
-            "tag": pd.Series([], dtype=str),
-            "items": pd.Series([], dtype=np.int64),
-            "interactions": pd.Series([], dtype=np.int64),
-        })
+        return pd.DataFrame(
+            {
+                "tag": pd.Series([], dtype=str),
+                "items": pd.Series([], dtype=np.int64),
+                "interactions": pd.Series([], dtype=np.int64),
+            }
+        )
     grouped = frame.groupby("tag", sort=False).agg(
         items=("item", "size"), interactions=("interactions", "sum")
     )

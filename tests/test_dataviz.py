@@ -25,10 +25,12 @@ def _dataset(rows, cols, shape, categories=None, tags=None, name="tiny") -> Data
     )
     n_users, n_items = shape
     item_ids = np.array([f"i{j}" for j in range(n_items)])
-    items = pd.DataFrame({
-        "category": categories if categories is not None else [""] * n_items,
-        "tags": tags if tags is not None else [[] for _ in range(n_items)],
-    })
+    items = pd.DataFrame(
+        {
+            "category": categories if categories is not None else [""] * n_items,
+            "tags": tags if tags is not None else [[] for _ in range(n_items)],
+        }
+    )
     return Dataset(
         name=name,
         interactions=matrix,
@@ -138,7 +140,9 @@ def test_tag_counts_equal_a_counter(demo):
 
 def test_tags_repeated_or_missing_and_no_categories():
     data = _dataset(
-        [0, 1, 1, 2], [0, 0, 1, 2], (3, 3),
+        [0, 1, 1, 2],
+        [0, 0, 1, 2],
+        (3, 3),
         categories=["", "x", None],
         tags=[["a", "a", "b"], [], None],
     )

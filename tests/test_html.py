@@ -149,8 +149,18 @@ def test_user_strings_never_become_elements_or_attributes():
     assert tags(found).count("img") == 1  # the second card's image only; none from the names
     for tag, attrs in found.elements:
         assert not [name for name in attrs if name.startswith("on")], (tag, attrs)
-        assert set(attrs) <= {"class", "style", "src", "alt", "loading", "referrerpolicy",
-                              "href", "target", "rel", "title"}, (tag, attrs)
+        assert set(attrs) <= {
+            "class",
+            "style",
+            "src",
+            "alt",
+            "loading",
+            "referrerpolicy",
+            "href",
+            "target",
+            "rel",
+            "title",
+        }, (tag, attrs)
     (img_attrs,) = [attrs for tag, attrs in found.elements if tag == "img"]
     assert img_attrs["src"].startswith("data:image/svg+xml;base64,")
     assert img_attrs["alt"] == EVIL_NAME  # the name is an attribute *value*, intact
@@ -218,7 +228,6 @@ def test_score_badge_formatting(score, shown):
         assert len(badges) == 1 and shown in "".join(found.text)
 
 
-
 # ---------------------------------------------------------------------------- the selected item
 def _backgrounds(markup: str) -> list[str]:
     """The url(...) layers of the picture box's background-image, in order."""
@@ -230,14 +239,16 @@ def _backgrounds(markup: str) -> list[str]:
 
 
 def test_the_picture_falls_back_to_the_generated_one_under_an_http_image():
-    markup = item_picture(name="Old chair", image_url="https://img.example/c.jpg",
-                          category="Furniture")
+    markup = item_picture(
+        name="Old chair", image_url="https://img.example/c.jpg", category="Furniture"
+    )
     found = parse(markup)
     assert "img" not in tags(found)  # no <img>: nothing that can show a broken-image icon
     (box,) = [attrs for tag, attrs in found.elements if tag == "div"]
     assert box["role"] == "img" and box["aria-label"] == "Old chair"
     assert _backgrounds(markup) == [
-        "https://img.example/c.jpg", placeholder_data_uri("Old chair", "Furniture")
+        "https://img.example/c.jpg",
+        placeholder_data_uri("Old chair", "Furniture"),
     ]  # the image over the item's own generated picture
     generated = item_picture(name="Old chair", image_url=placeholder_data_uri("Old chair"))
     assert _backgrounds(generated) == [placeholder_data_uri("Old chair")]  # nothing to fall to
@@ -251,8 +262,9 @@ def test_the_picture_of_an_unsafe_or_missing_image_is_the_generated_one(url):
 
 
 def test_the_picture_url_cannot_leave_its_css_string():
-    markup = item_picture(name=EVIL_NAME, image_url='https://h/a") ;background:url("x\\ y\'<',
-                          category=EVIL_TAG)
+    markup = item_picture(
+        name=EVIL_NAME, image_url='https://h/a") ;background:url("x\\ y\'<', category=EVIL_TAG
+    )
     found = parse(markup)
     assert set(tags(found)) == {"style", "div"}
     layers = _backgrounds(markup)
@@ -298,7 +310,7 @@ def test_plain_chips_and_their_link_out():
         ("@cmd", "'@cmd"),
         ("\t=x", "'\t=x"),
         ("\r=x", "'\r=x"),
-        ("  =HYPERLINK(\"http://x\")", "'  =HYPERLINK(\"http://x\")"),
+        ('  =HYPERLINK("http://x")', '\'  =HYPERLINK("http://x")'),
         ("\uff1d1+1", "'\uff1d1+1"),
         ("-42", "-42"),
         ("+3.5e2", "+3.5e2"),
@@ -319,8 +331,13 @@ def test_csv_text_neutralises_every_text_column_and_keeps_numbers():
     import pandas as pd
 
     frame = pd.DataFrame(
-        {"name": ["=1+1", "ok"], "category": ["@x", "Lamps"], "score": [-0.5, 2.0],
-         "rank": [1, 2], "=header": ["a", "b"]}
+        {
+            "name": ["=1+1", "ok"],
+            "category": ["@x", "Lamps"],
+            "score": [-0.5, 2.0],
+            "rank": [1, 2],
+            "=header": ["a", "b"],
+        }
     )
     rows = list(csv.reader(io.StringIO(csv_text(frame))))
     assert rows[0] == ["name", "category", "score", "rank", "'=header"]

@@ -114,8 +114,16 @@ def test_payload_is_literal(payload):
 
 @pytest.mark.parametrize(
     "payload",
-    [":smile:", ":material_warning:", ":streamlit:", "http://h.example/x", "www.h.example",
-     "mail@example.org", "a -> b", "x \ufeff-- y"],
+    [
+        ":smile:",
+        ":material_warning:",
+        ":streamlit:",
+        "http://h.example/x",
+        "www.h.example",
+        "mail@example.org",
+        "a -> b",
+        "x \ufeff-- y",
+    ],
 )
 def test_backslashes_alone_would_not_do(payload):
     """The emulation can fail: escaping punctuation alone leaves these to Streamlit's rewrites
@@ -162,7 +170,7 @@ def test_plotly_escape_leaves_no_tag():
         # plotly decodes &amp; &lt; &gt; (not &quot;, which is why quotes stay as they are)
         decoded = escaped.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
         assert decoded == payload
-    assert plotly_escape('"q" \'s\'') == '"q" \'s\''
+    assert plotly_escape("\"q\" 's'") == "\"q\" 's'"
     assert plotly_escape(None) == ""
 
 

@@ -1,124 +1,63 @@
-"""Safe HTML for the app: escaping, URL allow-listing and the thumbnail grid.
+"""The thumbnail grid: item cards, the large item picture and score chips, as safe HTML.
 
-Item names, tags, categories and uploaded text are user-generated. Everything here that builds
-HTML escapes every such string (:func:`escape`) and passes every URL through :func:`safe_url`
-(http(s) only, plus ``data:image/`` for images), so a name like ``<img src=x onerror=alert(1)>``
-shows up as text and a ``javascript:`` link never reaches an ``href`` or ``src``.
-
-Builders return :class:`SafeHtml`, a ``str`` marking markup made here; :func:`thumbnail_grid_html`
-escapes anything else it is given as plain text.
-
-In the app the grid is drawn by ``recsys_core/ui/grid_component.py`` (a Streamlit component that
-turns a plain click on a card into a rerun in place); each card's ``href`` is still the whole view
-with its item, so a middle click opens it in a new tab, and links out open in a new tab.
+Item names, tags, categories and uploaded text are user-generated: every builder here escapes
+each such string (:func:`.safety.escape`) and passes each URL through :func:`.safety.safe_url`,
+and returns :class:`.safety.SafeHtml`. An http(s) image that fails to load shows the item's
+generated picture (:mod:`recsys_core.pictures`) in its place, without script.
 """
 
 from __future__ import annotations
 
-import html as _html
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ..pictures import category_colours, picture_data_uri
+from .safety import (
+    SafeHtml,
+    escape,
+    is_data_image,
+    is_http,
+    safe_href,
+    safe_internal_href,
+    safe_url,
+)
+
 __all__ = [
+    "CHIPS_CSS",
     "GRID_CSS",
-    "SafeHtml",
+    "NEUTRAL",
+    "PICTURE_CSS",
     "category_colour",
-    "csv_cell",
-    "csv_text",
-    "escape",
-    "file_name",
+    "format_score",
     "item_picture",
-    "md_escape",
-    "plotly_escape",
-    "safe_href",
-    "safe_internal_href",
-    "safe_url",
     "score_chips",
     "thumbnail_card",
     "thumbnail_grid_html",
 ]
 
-# Browsers drop ASCII tab and newline anywhere in a URL and C0 controls / spaces at its ends,
-# so "java\tscript:" is "javascript:" to them: strip the same before looking at the scheme.
-_URL_INVISIBLE = re.compile(r"[\x00-\x20\x7f]+")
-_URL_TAB_NEWLINE = re.compile(r"[\t\n\r]")
-_C0_AND_SPACE = "".join(map(chr, range(0x21))) + "\x7f"
-_HTTP = re.compile(r"^https?://[^/\\?#\s]+", re.IGNORECASE)
-_DATA_IMAGE = re.compile(r"^data:image/[a-z0-9.+-]+[;,]", re.IGNORECASE)
-
 NEUTRAL = "#64748b"
+"""The colour of a card whose category has none."""
 _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
-
-
-class SafeHtml(str):
-    """Markup built by this module (every user string in it escaped, every URL checked)."""
-
-    __slots__ = ()
-
-
-def escape(text: Any) -> str:
-    """``text`` as HTML text or attribute value: ``& < > " '`` escaped; None is ``""``."""
-    if text is None:
-        return ""
-    return _html.escape(str(text), quote=True)
-
-
-def safe_url(url: Any, *, allow_data_images: bool = True) -> str:
-    """``url`` if it is safe in ``src`` / ``href``, else ``""``.
-
-    Only absolute ``http://`` and ``https://`` URLs (with a host) are allowed, and, when
-    ``allow_data_images``, ``data:image/...`` URIs (for ``<img src>``). Anything else, e.g.
-    ``javascript:``, ``vbscript:``, ``data:text/html``, ``file:``, relative or protocol-relative
-    URLs, becomes ``""``. Tabs and newlines are removed first, as browsers do. The result still has
-    to be escaped (:func:`escape`) when it goes into an attribute.
-    """
-    if url is None:
-        return ""
-    text = str(url)
-    text = _URL_TAB_NEWLINE.sub("", text).strip(_C0_AND_SPACE)
-    if not text:
-        return ""
-    if _HTTP.match(text):
-        return text
-    if allow_data_images and _DATA_IMAGE.match(text):
-        return text
-    return ""
-
-
-def safe_href(url: Any) -> str:
-    """A link out: ``url`` if it is http(s), else ``""`` (no ``data:`` URIs in links)."""
-    return safe_url(url, allow_data_images=False)
-
-
-def safe_internal_href(href: Any) -> str:
-    """A link inside the app: a query string (``?item=...``) or an absolute path (``/similar?...``).
-
-    Protocol-relative (``//host``) and backslash tricks (``/\\host``) are refused; anything that
-    is not a same-site path or query becomes ``""``.
-    """
-    if href is None:
-        return ""
-    text = _URL_INVISIBLE.sub("", _URL_TAB_NEWLINE.sub("", str(href)))
-    if text.startswith("?"):
-        return text
-    if text.startswith("/") and not text.startswith(("//", "/\\")) and "\\" not in text:
-        return text
-    return ""
+_BASE64_IMAGE = re.compile(r"data:image/[a-z0-9.+-]+;base64,[A-Za-z0-9+/]+={0,2}")
+# The fallback: a box over a broken image only, filling it with the fallback picture.
+_FALLBACK_CSS = (
+    '.rx-fb{position:relative}.rx-fb::before{content:"";position:absolute;inset:0;'
+    "background:var(--rx-fb) center/cover no-repeat,var(--rx-accent,#64748b)}"
+)
 
 
 def category_colour(category: Any) -> str:
     """The category's colour (``#rrggbb``): the one its generated pictures use."""
     try:
-        from .pictures import category_colours  # the one palette for generated pictures
-
         colour = str(category_colours(str(category or ""))[0])
-    except Exception:
+    except Exception:  # a value whose truth or text is undefined (pandas.NA, an array)
         return NEUTRAL
     return colour if _HEX_COLOUR.fullmatch(colour) else NEUTRAL
 
 
-def _format_score(score: Any) -> str:
+def format_score(score: Any) -> str:
+    """A score for a badge: 3 significant figures ("" for None or NaN)."""
     if score is None:
         return ""
     try:
@@ -192,74 +131,79 @@ def thumbnail_card(
     fallback_url : str, optional
         Shown where an http(s) ``image_url`` fails to load: a base64 ``data:image/`` URI (anything
         else is ignored). None uses the item's generated placeholder
-        (:func:`recsys_core.thumbnails.placeholder_data_uri` of ``name`` and ``category``);
+        (:func:`recsys_core.pictures.picture_data_uri` of ``name`` and ``category``);
         ``""`` none (the broken image shows).
     """
-    # The fallback: a box over a broken image only, filling it with the fallback picture.
-    fallback_css = (
-        '.rx-fb{position:relative}.rx-fb::before{content:"";position:absolute;inset:0;'
-        "background:var(--rx-fb) center/cover no-repeat,var(--rx-accent,#64748b)}"
-    )
-    base64_image = re.compile(r"data:image/[a-z0-9.+-]+;base64,[A-Za-z0-9+/]+={0,2}")
-
     name_text = escape(name)
-    colour = category_colour(category)
-    image = escape(safe_url(image_url))
-    fallback = ""
-    if _HTTP.match(safe_url(image_url)):
-        if fallback_url is None:
-            from .thumbnails import placeholder_data_uri
-
-            fallback_url = placeholder_data_uri(name, category)
-        if isinstance(fallback_url, str) and base64_image.fullmatch(fallback_url):
-            fallback = fallback_url  # base64: nothing in it can end the CSS url('...') early
-    link_out = escape(safe_href(url))
-    target = escape(safe_internal_href(href))
-
-    classes = ["rx-card"]
-    if shared:
-        classes.append("rx-shared")
-    if selected:
-        classes.append("rx-selected")
-
-    score_text = _format_score(score)
+    score_text = format_score(score)
     overlay = (
         f'<span class="rx-score" title="score">{escape(score_text)}</span>' if score_text else ""
     )
-    img = (
-        f'<img src="{image}" alt="{name_text}" loading="lazy" referrerpolicy="no-referrer">'
-        if image
-        else '<span class="rx-noimg"></span>'
+    fallback = _fallback(image_url, fallback_url, name, category)
+    image = _card_image(escape(safe_url(image_url)), name_text, fallback) + overlay
+    marks = (f'<span class="rx-rank">{int(rank)}</span>' if rank is not None else "") + (
+        '<span class="rx-flag">shared</span>' if shared else ""
     )
-    if image and fallback:
-        img = (
-            f"<style>{fallback_css}</style>"
-            f'<img class="rx-fb" src="{image}" alt="{name_text}" loading="lazy" '
-            f'referrerpolicy="no-referrer" style="--rx-fb:url(&#39;{escape(fallback)}&#39;)">'
-        )
-    marks = ""
-    if rank is not None:
-        marks += f'<span class="rx-rank">{int(rank)}</span>'
-    if shared:
-        marks += '<span class="rx-flag">shared</span>'
-    if target:
-        thumb = f'<a class="rx-thumb" href="{target}" target="_self">{img}{overlay}</a>'
-        title = (
-            f'<a class="rx-name" href="{target}" target="_self" title="{name_text}">'
-            f"{marks}{name_text}</a>"
-        )
-    else:
-        thumb = f'<div class="rx-thumb">{img}{overlay}</div>'
-        title = f'<div class="rx-name" title="{name_text}">{marks}{name_text}</div>'
-
-    chips = ""
-    shown_tags = [t for t in list(tags or [])[: max(0, max_tags)] if str(t).strip()]
-    if shown_tags:
-        chips = '<div class="rx-tags">' + "".join(
-            f'<span class="rx-tag">{escape(tag)}</span>' for tag in shown_tags
-        ) + "</div>"
+    thumb, title = _thumb_and_title(escape(safe_internal_href(href)), image, marks, name_text)
     caption_html = f'<div class="rx-caption">{escape(caption)}</div>' if caption else ""
+    body = title + _tag_chips(tags, max_tags) + caption_html + _card_meta(category, url)
+    classes = "rx-card" + (" rx-shared" if shared else "") + (" rx-selected" if selected else "")
+    return SafeHtml(
+        f'<div class="{classes}" style="--rx-accent:{category_colour(category)}">'
+        f'{thumb}<div class="rx-body">{body}</div></div>'
+    )
 
+
+def _thumb_and_title(target: str, image: str, marks: str, name_text: str) -> tuple[str, str]:
+    """The image box and the name line, links to ``target`` (escaped) when there is one."""
+    if target:
+        return (
+            f'<a class="rx-thumb" href="{target}" target="_self">{image}</a>',
+            f'<a class="rx-name" href="{target}" target="_self" title="{name_text}">'
+            f"{marks}{name_text}</a>",
+        )
+    return (
+        f'<div class="rx-thumb">{image}</div>',
+        f'<div class="rx-name" title="{name_text}">{marks}{name_text}</div>',
+    )
+
+
+def _fallback(image_url: Any, fallback_url: Any, name: Any, category: Any) -> str:
+    """The base64 ``data:image/`` URI shown where an http(s) ``image_url`` fails; "" for none
+    (base64: nothing in it can end the CSS ``url('...')`` early)."""
+    if not is_http(safe_url(image_url)):
+        return ""
+    if fallback_url is None:
+        fallback_url = picture_data_uri(name, category)
+    if isinstance(fallback_url, str) and _BASE64_IMAGE.fullmatch(fallback_url):
+        return fallback_url
+    return ""
+
+
+def _card_image(image: str, name_text: str, fallback: str) -> str:
+    """The card's ``<img>`` (``image`` escaped), over its fallback picture when it has one."""
+    if not image:
+        return '<span class="rx-noimg"></span>'
+    if not fallback:
+        return f'<img src="{image}" alt="{name_text}" loading="lazy" referrerpolicy="no-referrer">'
+    return (
+        f"<style>{_FALLBACK_CSS}</style>"
+        f'<img class="rx-fb" src="{image}" alt="{name_text}" loading="lazy" '
+        f'referrerpolicy="no-referrer" style="--rx-fb:url(&#39;{escape(fallback)}&#39;)">'
+    )
+
+
+def _tag_chips(tags: Sequence[Any], max_tags: int) -> str:
+    """The first ``max_tags`` non-blank tags as chips; "" for none."""
+    shown = [t for t in list(tags or [])[: max(0, max_tags)] if str(t).strip()]
+    if not shown:
+        return ""
+    chips = "".join(f'<span class="rx-tag">{escape(tag)}</span>' for tag in shown)
+    return f'<div class="rx-tags">{chips}</div>'
+
+
+def _card_meta(category: Any, url: Any) -> str:
+    """The card's last line: the category (with its colour's dot) and the link out."""
     category_text = escape(category) if category else ""
     meta = '<div class="rx-meta">'
     meta += (
@@ -268,20 +212,14 @@ def thumbnail_card(
         if category_text
         else "<span></span>"
     )
+    link_out = escape(safe_href(url))
     if link_out:
         meta += (
             f'<a class="rx-out" href="{link_out}" target="_blank" '
             f'rel="noopener noreferrer nofollow" title="Open on {escape(_host(safe_href(url)))}">'
             "open&nbsp;&#8599;</a>"
         )
-    meta += "</div>"
-
-    return SafeHtml(
-        f'<div class="{" ".join(classes)}" style="--rx-accent:{colour}">'
-        f"{thumb}"
-        f'<div class="rx-body">{title}{chips}{caption_html}{meta}</div>'
-        "</div>"
-    )
+    return meta + "</div>"
 
 
 GRID_CSS = """
@@ -355,9 +293,7 @@ def thumbnail_grid_html(
     if not parts:
         return SafeHtml(f'{css}<div class="rx-empty">{escape(empty_text)}</div>')
     width = max(60, min(int(min_width), 600))
-    return SafeHtml(
-        f'{css}<div class="rx-grid" style="--rx-min:{width}px">{"".join(parts)}</div>'
-    )
+    return SafeHtml(f'{css}<div class="rx-grid" style="--rx-min:{width}px">{"".join(parts)}</div>')
 
 
 _CSS_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f'\"()\\<>]")
@@ -396,17 +332,15 @@ def item_picture(
         Tints the box while the picture loads.
     fallback_url : str, optional
         Shown under an http(s) ``image_url``: a ``data:image/`` URI. None uses the item's
-        generated picture (:func:`recsys_core.thumbnails.placeholder_data_uri`).
+        generated picture (:func:`recsys_core.pictures.picture_data_uri`).
     """
     image = safe_url(image_url)
     layers = [image] if image else []
-    if not image or _HTTP.match(image):
+    if not image or is_http(image):
         if fallback_url is None:
-            from .thumbnails import placeholder_data_uri
-
-            fallback_url = placeholder_data_uri(name, category)
+            fallback_url = picture_data_uri(name, category)
         fallback = safe_url(fallback_url)
-        if fallback and _DATA_IMAGE.match(fallback):
+        if fallback and is_data_image(fallback):
             layers.append(fallback)
     backgrounds = ",".join(_css_url(layer) for layer in layers) or "none"
     label = escape(name)
@@ -459,7 +393,7 @@ def score_chips(
         pairs = list(zip(labels, scores, strict=True))
     chips = ""
     for label, score in pairs:
-        shown = _format_score(score)
+        shown = format_score(score)
         title = f"{label}: score {shown}" if shown else str(label)
         badge = f'<span class="rx-chip-score">{escape(shown)}</span>' if shown else ""
         chips += (
@@ -475,125 +409,3 @@ def score_chips(
             f'rel="noopener noreferrer nofollow">{escape(link[0])}&nbsp;&#8599;</a>'
         )
     return SafeHtml(f'<style>{CHIPS_CSS}</style><div class="rx-chips">{body}</div>')
-
-
-# ------------------------------------------------------------------------- markdown and plotly
-WORD_JOINER = "\u2060"
-"""Invisible, zero-width, no line break: splits a pattern that Streamlit's Markdown rewrites in
-already-parsed text (where a backslash escape no longer helps)."""
-
-_WHITESPACE = re.compile(r"\s+")
-_ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
-# Rewritten after parsing, so escapes cannot stop them (Streamlit's StreamlitMarkdown.tsx and
-# the remark plugins it runs over text nodes):
-_SHORTCODE = re.compile(r":(?=[\w+-]+:)")  # :smile: (remark-emoji), :material_x:, :streamlit:
-_SCHEME_SLASHES = re.compile(r":(?=//)")  # http://host (GFM autolink literal)
-_WWW = re.compile(r"(www)(?=\.)", re.IGNORECASE)  # www.host (GFM autolink literal)
-_EMAIL_AT = re.compile(r"(?<=[-.\w+])@")  # a@b.co (GFM autolink literal -> mailto:)
-# " -> " becomes "→" (JavaScript's \s also holds U+FEFF, which Python's does not)
-_ARROW = re.compile(r"(?:(?<=[\s\ufeff])|^)(<->|->|<-|--|>=|<=|~=)(?=[\s\ufeff]|$)")
-
-
-def md_escape(text: Any) -> str:
-    """``text`` as literal text inside Streamlit Markdown (``st.markdown``, ``st.error``,
-    ``st.caption``, widget labels, ...): it renders exactly as typed, with no markup.
-
-    Every ASCII punctuation character is backslash-escaped (CommonMark allows it for all of
-    them), which stops emphasis, headings, lists, code, links ``[t](u)``, images ``![x](u)``,
-    autolinks ``<u>``, raw HTML and entities, KaTeX ``$...$``, Streamlit's directives
-    (``:red[...]``, ``:small[...]``, ``:help[...]``) and its ``:material/icon:`` icons.
-    Patterns that Streamlit rewrites *after* parsing, where an escape is gone, get an invisible
-    :data:`WORD_JOINER` instead: emoji shortcodes (``:smile:``, ``:material_x:``,
-    ``:streamlit:``), bare URLs and e-mail addresses (GFM autolinks) and the typographic
-    arrows (``" -> "``). Whitespace, newlines included, becomes one space, so a value never
-    starts a new block.
-
-    Parameters
-    ----------
-    text : Any
-        A name, tag, id, file name, URL parameter or error message; None is ``""``.
-
-    Returns
-    -------
-    str
-        Markdown whose rendering is ``text`` (whitespace collapsed; word joiners are invisible).
-    """
-    if text is None:
-        return ""
-    value = _WHITESPACE.sub(" ", str(text))
-    value = _SHORTCODE.sub(":" + WORD_JOINER, value)
-    value = _SCHEME_SLASHES.sub(":" + WORD_JOINER, value)
-    value = _WWW.sub(r"\1" + WORD_JOINER, value)
-    value = _EMAIL_AT.sub(WORD_JOINER + "@", value)
-    value = _ARROW.sub(lambda m: m[1][0] + WORD_JOINER + m[1][1:], value)
-    return _ASCII_PUNCTUATION.sub(r"\\\1", value)
-
-
-def plotly_escape(text: Any) -> str:
-    """``text`` as literal text in a Plotly label (hover text, tick labels, legend entries,
-    titles, annotations), which Plotly renders as a small HTML subset (``<a href>``, ``<b>``,
-    ``<br>``, ``<span style>``...).
-
-    Only ``&``, ``<`` and ``>`` are escaped: Plotly decodes ``&amp;``, ``&lt;`` and ``&gt;``
-    but shows ``&quot;`` as typed, and a quote cannot open a tag once ``<`` is escaped.
-    None is ``""``.
-    """
-    if text is None:
-        return ""
-    return _html.escape(str(text), quote=False)
-
-
-# ------------------------------------------------------------------------------------ exports
-# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection"),
-# the full-width forms included (some locales of Excel read them as the ASCII ones).
-_FORMULA_START = tuple("=+-@\t\r") + ("\uff1d", "\uff0b", "\uff0d", "\uff20")
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_FILE_PART = re.compile(r"[^A-Za-z0-9._]+")
-
-
-def csv_cell(value: Any) -> Any:
-    """A cell for a CSV file that a spreadsheet shows as text, never runs as a formula.
-
-    A string that starts (after any spaces) with ``= + - @``, a tab or a carriage return gets
-    a leading ``'``, unless it is a plain number (``-1.5``). Anything that is not a string is
-    returned as it is (numbers stay numbers).
-    """
-    if not isinstance(value, str):
-        return value
-    start = value.lstrip(" ")
-    if start.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(start):
-        return "'" + value
-    return value
-
-
-def csv_text(frame: Any) -> str:
-    """``frame`` (a pandas DataFrame) as CSV text, every text cell through :func:`csv_cell`.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame, shape [n_rows, n_columns]
-        What a page shows (item names and ids are user-generated).
-
-    Returns
-    -------
-    str
-        The CSV, with a header row and no index column.
-    """
-    from pandas.api.types import is_bool_dtype, is_numeric_dtype
-
-    safe = frame.copy()
-    safe.columns = [csv_cell(str(column)) for column in safe.columns]
-    for column in safe.columns:
-        if not (is_numeric_dtype(safe[column]) or is_bool_dtype(safe[column])):
-            safe[column] = safe[column].astype(object).map(csv_cell)
-    return safe.to_csv(index=False)
-
-
-def file_name(*parts: Any, ext: str = "csv") -> str:
-    """A download's file name from parts that may hold anything (ids, model labels):
-    letters, digits, ``.`` and ``_`` kept, every other run of characters one ``-``, each part
-    at most 40 characters, e.g. ``file_name("similar", "i42", "ALS (WRMF)")`` is
-    ``"similar-i42-ALS-WRMF.csv"``."""
-    kept = [_FILE_PART.sub("-", str(part)).strip("-.")[:40].strip("-.") for part in parts]
-    stem = "-".join(part for part in kept if part) or "download"
-    return f"{stem}.{ext}"
