@@ -16,6 +16,8 @@ import pytest
 from recsys_core import thumbnails
 from recsys_core.dataset import Dataset
 from recsys_core.thumbnails import (
+    cache,
+    fetch,
     parse_item_reference,
     pick_thumbnail,
     placeholder_data_uri,
@@ -106,7 +108,7 @@ class FakeApi:
 @pytest.fixture
 def api(monkeypatch, fresh_home):
     server = FakeApi()
-    monkeypatch.setattr(thumbnails, "API_BASE", server.base)
+    monkeypatch.setattr(fetch, "API_BASE", server.base)
     yield server
     server.close()
 
@@ -164,7 +166,7 @@ def test_connection_refused_gives_placeholders_quickly(monkeypatch, fresh_home):
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    monkeypatch.setattr(thumbnails, "API_BASE", f"http://127.0.0.1:{port}/v3/models/")
+    monkeypatch.setattr(fetch, "API_BASE", f"http://127.0.0.1:{port}/v3/models/")
     ds = sketchfab_dataset()
     start = time.perf_counter()
     got = resolve_images(ds, range(6), timeout=3)
@@ -228,7 +230,7 @@ def test_cache_hit_makes_no_request(api):
     ds = sketchfab_dataset()
     first = resolve_images(ds, range(4), timeout=5)
     assert api.total() == 4
-    thumbnails._MEMO.clear()  # as a new process would: read back from the file
+    cache.reset_memory()  # as a new process would: read back from the file
     second = resolve_images(ds, range(4), timeout=5)
     assert second == first
     assert api.total() == 4
@@ -249,7 +251,7 @@ def test_concurrent_callers_all_land_in_the_cache(api, fresh_home):
     path = thumbnails.cache_path()
     assert path.parent == fresh_home / "cache" / "thumbnails"
     assert set(json.loads(path.read_text())["entries"]) == set(MIDS)
-    thumbnails._MEMO.clear()
+    cache.reset_memory()
     assert resolve_images(ds, range(12), timeout=0) == [wanted_url(ds, i) for i in range(12)]
     assert api.total() == 12
 
@@ -259,14 +261,14 @@ def test_misses_are_cached_then_expire(api, monkeypatch):
     mid = ds.item_id(0)
     api.behaviour[mid] = "404"
     now = time.time()
-    monkeypatch.setattr(thumbnails, "_now", lambda: now)
+    monkeypatch.setattr(cache, "now", lambda: now)
     assert resolve_images(ds, [0], timeout=5) == [placeholder_for(ds, 0)]
     assert api.counts[mid] == 1
-    monkeypatch.setattr(thumbnails, "_now", lambda: now + thumbnails.MISS_TTL - 60)
+    monkeypatch.setattr(cache, "now", lambda: now + thumbnails.MISS_TTL - 60)
     resolve_images(ds, [0], timeout=5)
     assert api.counts[mid] == 1  # still a remembered miss
     api.behaviour[mid] = "ok"
-    monkeypatch.setattr(thumbnails, "_now", lambda: now + thumbnails.MISS_TTL + 1)
+    monkeypatch.setattr(cache, "now", lambda: now + thumbnails.MISS_TTL + 1)
     assert resolve_images(ds, [0], timeout=5) == [wanted_url(ds, 0)]
     assert api.counts[mid] == 2
 
@@ -274,12 +276,12 @@ def test_misses_are_cached_then_expire(api, monkeypatch):
 def test_hits_expire_after_the_hit_ttl(api, monkeypatch):
     ds = sketchfab_dataset()
     now = time.time()
-    monkeypatch.setattr(thumbnails, "_now", lambda: now)
+    monkeypatch.setattr(cache, "now", lambda: now)
     resolve_images(ds, [0], timeout=5)
-    monkeypatch.setattr(thumbnails, "_now", lambda: now + thumbnails.MISS_TTL * 24)
+    monkeypatch.setattr(cache, "now", lambda: now + thumbnails.MISS_TTL * 24)
     resolve_images(ds, [0], timeout=5)
     assert api.total() == 1
-    monkeypatch.setattr(thumbnails, "_now", lambda: now + thumbnails.HIT_TTL + 1)
+    monkeypatch.setattr(cache, "now", lambda: now + thumbnails.HIT_TTL + 1)
     resolve_images(ds, [0], timeout=5)
     assert api.total() == 2
 
@@ -289,11 +291,11 @@ def test_rate_limits_are_remembered_for_retry_after(api, monkeypatch):
     mid = ds.item_id(0)
     api.behaviour[mid] = "429"
     now = time.time()
-    monkeypatch.setattr(thumbnails, "_now", lambda: now)
+    monkeypatch.setattr(cache, "now", lambda: now)
     resolve_images(ds, [0], timeout=5)
     resolve_images(ds, [0], timeout=5)
     assert api.counts[mid] == 1
-    monkeypatch.setattr(thumbnails, "_now", lambda: now + 121)  # Retry-After: 120
+    monkeypatch.setattr(cache, "now", lambda: now + 121)  # Retry-After: 120
     api.behaviour[mid] = "ok"
     assert resolve_images(ds, [0], timeout=5) == [wanted_url(ds, 0)]
 
@@ -398,7 +400,7 @@ def test_pick_thumbnail_prefers_200_then_the_closest_wider_then_the_widest():
 
 
 def test_placeholder_escapes_the_name_and_is_valid_svg():
-    name = "<img src=x onerror=alert(1)> & \"quotes\" \x07"
+    name = '<img src=x onerror=alert(1)> & "quotes" \x07'
     uri = placeholder_data_uri(name, '"><script>')
     svg = base64.b64decode(uri.split(",", 1)[1]).decode("utf-8")
     root = ET.fromstring(svg)  # well-formed XML

@@ -1,7 +1,7 @@
 """The image API as a hostile or broken service: outages that end, trickling answers, redirects.
 
 Every server here listens on loopback (127.0.0.1, or 127.0.0.2 as "another host"); the clock that
-decides cache expiry is ``thumbnails._now``, moved forward by the tests.
+decides cache expiry is ``thumbnails.cache.now``, moved forward by the tests.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from recsys_core import thumbnails
-from recsys_core.thumbnails import resolve_image_batch, resolve_images
+from recsys_core.thumbnails import cache, fetch, resolve_image_batch, resolve_images
 from tests.test_thumbnails import (
     MIDS,
     model_json,
@@ -94,7 +94,7 @@ def serve(monkeypatch, fresh_home):
     def start(behaviour, host: str = "127.0.0.1") -> Server:
         server = Server(behaviour, host)
         if not started:
-            monkeypatch.setattr(thumbnails, "API_BASE", server.base)
+            monkeypatch.setattr(fetch, "API_BASE", server.base)
         started.append(server)
         return server
 
@@ -110,7 +110,7 @@ def clock(monkeypatch):
     class Clock:
         now = time.time()
 
-    monkeypatch.setattr(thumbnails, "_now", lambda: Clock.now)
+    monkeypatch.setattr(cache, "now", lambda: Clock.now)
     return Clock
 
 
@@ -203,7 +203,8 @@ def test_the_streamlit_cache_does_not_pin_a_placeholder(serve, clock, monkeypatc
     loaders._images.clear()
     try:
         assert loaders.images(ds, "sketchfab-test", [0, 1]) == [
-            placeholder_for(ds, 0), placeholder_for(ds, 1)
+            placeholder_for(ds, 0),
+            placeholder_for(ds, 1),
         ]
         state["down"] = False
         # a rerun within the window: the disk cache answers (no request, no wait)
@@ -215,7 +216,7 @@ def test_the_streamlit_cache_does_not_pin_a_placeholder(serve, clock, monkeypatc
         assert api.count() == 4
         # a complete answer is kept by Streamlit: no further request, even after the window
         clock.now += thumbnails.TRANSIENT_TTL + 1
-        thumbnails._MEMO.clear()
+        cache.reset_memory()
         thumbnails.cache_path().unlink()
         assert loaders.images(ds, "sketchfab-test", [0, 1]) == got
         assert api.count() == 4
@@ -381,6 +382,6 @@ def test_connection_refused_is_a_transient_failure(monkeypatch, fresh_home, cloc
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    monkeypatch.setattr(thumbnails, "API_BASE", f"http://127.0.0.1:{port}/v3/models/")
+    monkeypatch.setattr(fetch, "API_BASE", f"http://127.0.0.1:{port}/v3/models/")
     ds = sketchfab_dataset()
     assert resolve_image_batch(ds, [0], timeout=2).pending == [0]
