@@ -13,9 +13,14 @@ from recsys_core import evaluation, overlap, projection, words
 from recsys_core.algorithms import algorithms
 from recsys_core.datasets import demo as demo_source
 from recsys_core.split import make_split
+from recsys_core.words import overlaps, protocols
 
 NOT_READ_AS_METRICS = {
-    "conventions", "metrics_version", "relabelled_from_version", "fingerprint", "versions",
+    "conventions",
+    "metrics_version",
+    "relabelled_from_version",
+    "fingerprint",
+    "versions",
 }
 """Summary and protocol fields that are metadata, not numbers a person reads in a table."""
 
@@ -28,7 +33,12 @@ def small_demo():
 @pytest.fixture(scope="module")
 def evaluated(small_demo):
     return evaluation.evaluate_model(
-        small_demo, "als", {"factors": 8, "iterations": 3}, "holdout:2", k=5, seed=0,
+        small_demo,
+        "als",
+        {"factors": 8, "iterations": 3},
+        "holdout:2",
+        k=5,
+        seed=0,
         full_auc=True,
     )
 
@@ -50,8 +60,12 @@ def test_every_key_an_evaluation_produces_has_words(small_demo, evaluated):
     slices = evaluation.slice_metrics(evaluated.model, split.train, split.test, 5)
     keys |= set(slices.columns)
     curve = evaluation.learning_curve(
-        small_demo, "als", {"factors": 8, "iterations": 2, "calculate_training_loss": True},
-        "holdout:2", k=5, max_users=100,
+        small_demo,
+        "als",
+        {"factors": 8, "iterations": 2, "calculate_training_loss": True},
+        "holdout:2",
+        k=5,
+        max_users=100,
     )
     keys |= set(curve["metric"])
     assert {"precision", "precision_implicit", "auc_full", "mse", "personalisation"} <= keys
@@ -113,8 +127,18 @@ def test_the_stored_protocol_key_of_an_evaluation_reads_as_words(evaluated):
 
 
 @pytest.mark.parametrize(
-    "spec", ["holdout:5", "holdout:1:0.5", "random:0.2", "leave-last:1", "leave-last:4", "u3",
-             "ub", "given", "holdout:5:seed=0@k=10"],
+    "spec",
+    [
+        "holdout:5",
+        "holdout:1:0.5",
+        "random:0.2",
+        "leave-last:1",
+        "leave-last:4",
+        "u3",
+        "ub",
+        "given",
+        "holdout:5:seed=0@k=10",
+    ],
 )
 def test_every_split_has_a_one_line_help(spec):
     help_ = words.split_help(spec)
@@ -132,7 +156,7 @@ def test_split_help_says_how_many():
 def test_movielens_split_names_match_the_loader():
     from recsys_core.datasets.movielens import SPLITS_100K
 
-    assert words._MOVIELENS_SPLITS == SPLITS_100K
+    assert protocols.MOVIELENS_SPLITS == SPLITS_100K
 
 
 # ---------------------------------------------------------------------------------- overlaps
@@ -150,7 +174,7 @@ def test_rbo_says_it_weighs_the_top():
     label, help_ = words.overlap_label("rbo")
     assert f"{label}: {help_}".startswith("Rank-biased overlap: Agreement weighted toward the top")
     # the share carried by the first 10 ranks at p = 0.9 (Webber et al.: about 86%)
-    assert words._rbo_top_weight(0.9, 10) == pytest.approx(0.8556, abs=1e-4)
+    assert overlaps.rbo_top_weight(0.9, 10) == pytest.approx(0.8556, abs=1e-4)
     assert "86%" in help_
     assert words.overlap_label("disparity")[0] == "Map difference after alignment (0 = same shape)"
 
@@ -201,7 +225,9 @@ def test_natural_key_sorts_numbers_by_value():
     assert sorted(raw, key=words.natural_key) == ["0", "1", "2", "3", "10", "11", "20"]
     groups = ["Taste group 10", "Taste group 2", "taste group 1"]
     assert sorted(groups, key=words.natural_key) == [
-        "taste group 1", "Taste group 2", "Taste group 10",
+        "taste group 1",
+        "Taste group 2",
+        "Taste group 10",
     ]
 
 
@@ -213,7 +239,8 @@ def test_param_and_algorithm_labels():
 
 
 @pytest.mark.parametrize(
-    "key", ["", "no_such_metric", None, 3, ":::", "holdout:x", "seed=@k=", "@k=", "split="],
+    "key",
+    ["", "no_such_metric", None, 3, ":::", "holdout:x", "seed=@k=", "@k=", "split="],
 )
 def test_unknown_keys_fall_back_to_themselves(key):
     text = "" if key is None else str(key)
@@ -236,16 +263,23 @@ def test_words_does_not_import_streamlit():
     import subprocess
     import sys
 
-    code = "import sys, recsys_core.words as w; w.split_label('u1'); " \
-        "print('streamlit' in sys.modules)"
+    code = (
+        "import sys, recsys_core.words as w; w.split_label('u1'); print('streamlit' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
 # ------------------------------------------------------------ additions: params, names, short
 def test_params_label_reads_the_schema_in_words():
-    params = {"factors": 40, "alpha": 50.0, "iterations": 15, "regularization": 0.01,
-              "random_state": 3, "calculate_training_loss": True}
+    params = {
+        "factors": 40,
+        "alpha": 50.0,
+        "iterations": 15,
+        "regularization": 0.01,
+        "random_state": 3,
+        "calculate_training_loss": True,
+    }
     assert words.params_label("als", params, limit=2, changed_only=True) == (
         "latent factors 40, confidence scale (alpha) 50 …"
     )
@@ -254,8 +288,12 @@ def test_params_label_reads_the_schema_in_words():
     )
     # seeds and thread counts never show; defaults are left out when only changes are asked
     assert words.params_label("als", {"random_state": 7}, changed_only=True) == ""
-    assert words.params_label("lightfm", {"use_item_features": True, "num_threads": 4},
-                              changed_only=True) == "use categories and tags"
+    assert (
+        words.params_label(
+            "lightfm", {"use_item_features": True, "num_threads": 4}, changed_only=True
+        )
+        == "use categories and tags"
+    )
     assert words.params_label("item-knn", {"K": 30}) == "neighbours per item (K) 30"
     assert words.params_label("no-such", {"a_b": 1}) == "a_b 1"  # unknown: the key, as is
     assert words.params_label("als", None) == ""
