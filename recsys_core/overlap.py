@@ -126,9 +126,7 @@ def shared_items(lists: Mapping[str, Sequence[Hashable]]) -> set:
     return {item for item, count in counts.items() if count > 1}
 
 
-def pairwise_overlap(
-    lists: Mapping[str, Sequence[Hashable]], p: float = DEFAULT_P
-) -> pd.DataFrame:
+def pairwise_overlap(lists: Mapping[str, Sequence[Hashable]], p: float = DEFAULT_P) -> pd.DataFrame:
     """Jaccard and RBO between every pair of named rankings.
 
     Parameters

@@ -22,12 +22,10 @@ MAX_LINES = 600
 KNOWN_CYCLES: set[frozenset[str]] = {
     frozenset({"datasets.parsed", "datasets.tabular"}),
     frozenset({"datasets", "evaluation", "rerank", "store", "training"}),
-    frozenset({"html", "thumbnails"}),
 }
 """Each cycle as the set of its modules (names relative to ``recsys_core``)."""
 
 KNOWN_LONG: set[str] = {
-    "_drawings",
     "datasets.tabular",
     "evaluation",
     "ui.evaluate_page",
@@ -35,14 +33,10 @@ KNOWN_LONG: set[str] = {
     "store",
     "training_jobs",
     "datasets.parsed",
-    "thumbnails",
     "algorithms.base",
     "tuning",
-    "words",
-    "ui.embeddings",
     "dataset",
     "datasets.demo",
-    "pictures",
 }
 
 
