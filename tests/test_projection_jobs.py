@@ -107,3 +107,11 @@ def test_a_sample_of_items_is_stratified_by_category():
     assert list(strata[:5]) == demo.items["category"].astype(str).tolist()[:5]
     assert background.category_strata(demo, "items", None) is None  # no sample
     assert background.category_strata(demo, "users", 400) is None
+
+
+def test_only_a_large_slow_map_gets_a_first_picture():
+    limit = background.FIRST_PICTURE_FROM
+    assert background.wants_first_picture("tsne", limit + 1)
+    assert background.wants_first_picture("umap", limit + 1)
+    assert not background.wants_first_picture("tsne", limit)
+    assert not background.wants_first_picture("pca", 10 * limit)  # PCA is the first picture

@@ -181,7 +181,7 @@ def test_rbo_says_it_weighs_the_top():
 
 # ---------------------------------------------------------------------------------- colourings
 def test_every_embeddings_colouring_has_words(small_demo):
-    from recsys_core.ui import embeddings
+    from recsys_core.ui import embeddings_controls as embeddings
 
     keys = set(embeddings.colour_modes(small_demo, "items"))
     keys |= set(embeddings.colour_modes(small_demo, "users"))

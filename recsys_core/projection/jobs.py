@@ -5,7 +5,8 @@ A t-SNE or UMAP map that is not cached can take a minute. The app computes it in
 thread (:class:`Jobs`): every session that asks for the same map waits for the same computation
 (a rerun finds it instead of starting it again), one map is computed at a time (each may use both
 cores), and one nobody has waited for in :data:`ABANDON_SECONDS` stops at its next progress
-report. :func:`from_cache` answers at once whether the map is cached.
+report. :func:`from_cache` answers at once whether the map is cached, and
+:func:`wants_first_picture` whether a large one is worth a quick PCA picture while it is computed.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ ABANDON_SECONDS = 20.0
 """A background projection nobody has waited for this long stops (at its next progress report)."""
 POLL_SECONDS = 0.2
 """How often :meth:`Jobs.wait` reports a job's progress."""
+FIRST_PICTURE_FROM = 20_000
+"""A t-SNE or UMAP map of more points than this that is not cached yet first shows a PCA map of
+every point (a second or two at 138k), replaced by the full map when it is ready."""
 
 
 class Abandoned(Exception):
@@ -133,6 +137,13 @@ def from_cache(model: Any, method: str, **kwargs: Any) -> Projection | None:
         return project_model(model, method, progress=stop, **kwargs)
     except _NotCached:
         return None
+
+
+def wants_first_picture(method: str, n: int) -> bool:
+    """Whether a map by ``method`` of ``n`` points that is not cached gets a first picture (a
+    PCA map of every point) while it is computed: t-SNE and UMAP of more than
+    :data:`FIRST_PICTURE_FROM` points."""
+    return method != "pca" and n > FIRST_PICTURE_FROM
 
 
 def category_strata(data: Dataset, points: str, sample: int | None) -> np.ndarray | None:
