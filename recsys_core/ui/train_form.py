@@ -39,25 +39,16 @@ def _param_widget(algorithm: str, param: Param, value: Any, preset: str | None =
             help=param.help,
             key=key,
         )
-    if param.type is int:
+    if param.type in (int, float):  # a whole number steps by one; a float shows as typed
+        cast = param.type
         return st.number_input(
             label,
-            min_value=int(param.low) if param.low is not None else None,
-            max_value=int(param.high) if param.high is not None else None,
-            value=int(value) if value is not None else None,
-            step=1,
+            min_value=cast(param.low) if param.low is not None else None,
+            max_value=cast(param.high) if param.high is not None else None,
+            value=cast(value) if value is not None else None,
             help=param.help,
             key=key,
-        )
-    if param.type is float:
-        return st.number_input(
-            label,
-            min_value=float(param.low) if param.low is not None else None,
-            max_value=float(param.high) if param.high is not None else None,
-            value=float(value),
-            format="%g",
-            help=param.help,
-            key=key,
+            **({"step": 1} if cast is int else {"format": "%g"}),
         )
     return st.text_input(label, value=str(value or ""), help=param.help, key=key)
 
