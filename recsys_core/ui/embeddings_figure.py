@@ -50,14 +50,12 @@ def _point_traces(
     data: Dataset, result: Projection, view: MapView, paint: Colouring, template: str
 ) -> list:
     """The points: one trace per class, or one along the colour scale."""
-    import plotly.graph_objects as go
-
     rows, xy = result.indices, result.coords
     size = 7 if len(rows) <= 3_000 else 5 if len(rows) <= 10_000 else 3.5
     custom = _custom(data, rows, view.points)
 
     def trace(mask, name, marker, showlegend=True):
-        return go.Scattergl(
+        return _scattergl(
             x=xy[mask, 0],
             y=xy[mask, 1],
             mode="markers",
@@ -105,8 +103,6 @@ def _mark_traces(
     data: Dataset, result: Projection, view: MapView, found: Marks, template: str
 ) -> list:
     """The selected item (a star), lines to its neighbours, the tags and a tag's items."""
-    import plotly.graph_objects as go
-
     traces = []
     ring = dict(color="#222", width=1.5)
     if found.anchor is not None and len(found.neighbour_rows):
@@ -128,18 +124,9 @@ def _mark_traces(
         )
     if found.anchor is not None:
         marker = dict(size=22, symbol="star", color=HIGHLIGHT, line=ring)
-        traces.append(
-            _marked(
-                data,
-                view,
-                np.array([view.highlight]),
-                found.anchor[None, :],
-                "selected",
-                "selected",
-                marker,
-                template,
-            )
-        )
+        rows, at = np.array([view.highlight]), found.anchor
+        star = _marked(data, view, rows, at[None, :], "selected", "selected", marker, template)
+        traces.append({**star, "x": [at[0]], "y": [at[1]]})  # one point: plain lists
     if found.tags:
         names = [html.plotly_escape(t) for t in result.tag_names]
         tag_custom = np.empty((len(names), 4), dtype=object)
@@ -148,7 +135,7 @@ def _mark_traces(
         tag_custom[:, 2] = "tag"
         tag_custom[:, 3] = 0
         traces.append(
-            go.Scattergl(
+            _scattergl(
                 x=result.tag_coords[:, 0],
                 y=result.tag_coords[:, 1],
                 mode="markers+text",
@@ -190,11 +177,9 @@ def _marked(
     name: str,
     marker: dict,
     template: str,
-) -> Any:
+) -> dict:
     """A trace of marked points (neighbours, the selected item, a tag's items), with hovers."""
-    import plotly.graph_objects as go
-
-    return go.Scattergl(
+    return _scattergl(
         x=xy[:, 0],
         y=xy[:, 1],
         mode="markers",
@@ -206,16 +191,14 @@ def _marked(
     )
 
 
-def _lines(origin: np.ndarray, targets: np.ndarray, colour: str) -> Any:
+def _lines(origin: np.ndarray, targets: np.ndarray, colour: str) -> dict:
     """Lines from ``origin`` [2] to each of ``targets`` [m, 2], as one trace."""
-    import plotly.graph_objects as go
-
     xs: list = []
     ys: list = []
     for x, y in targets:
         xs += [origin[0], x, None]
         ys += [origin[1], y, None]
-    return go.Scattergl(
+    return _scattergl(
         x=xs,
         y=ys,
         mode="lines",
@@ -224,6 +207,12 @@ def _lines(origin: np.ndarray, targets: np.ndarray, colour: str) -> Any:
         showlegend=False,
         line=dict(color=colour, width=1.5),
     )
+
+
+def _scattergl(**spec: Any) -> dict:
+    """A WebGL scatter trace as Plotly's plain spec (``go.Figure`` makes it a trace object), so
+    Plotly is imported once, in :func:`build_figure`."""
+    return {"type": "scattergl", **spec}
 
 
 def _layout(fig: go.Figure, result: Projection, view: MapView, paint: Colouring) -> None:

@@ -42,6 +42,7 @@ AppTest does not run components: tests read the element's data (:func:`decode`).
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -167,8 +168,9 @@ def points_table(
             "x": pa.array(coords[:, 0], pa.float32()),
             "y": pa.array(coords[:, 1], pa.float32()),
             "row": pa.array(np.asarray(rows, dtype=np.int32), pa.int32()),
-            "c": pa.array(codes.astype(np.uint16 if code_type == pa.uint16() else np.uint8),
-                          code_type),
+            "c": pa.array(
+                codes.astype(np.uint16 if code_type == pa.uint16() else np.uint8), code_type
+            ),
             "n": pa.array(np.asarray(counts, dtype=np.int32), pa.int32()),
             "label": pa.array([str(v) for v in labels], pa.string()),
             "detail": pa.array(detail_values, pa.string()).dictionary_encode(),
@@ -212,7 +214,7 @@ def click_value(value: Any) -> tuple[str, int] | None:
     """``("row", r)`` or ``("tag", t)`` for a click the map sent; None for anything else."""
     if not isinstance(value, dict) or len(value) != 1:
         return None
-    (kind, index), = value.items()
+    ((kind, index),) = value.items()
     if kind not in ("row", "tag") or isinstance(index, bool) or not isinstance(index, int):
         return None
     return (kind, index) if index >= 0 else None
@@ -253,8 +255,6 @@ def _selected(key: str, handler: Callable[[list[int], list[int]], None]) -> None
 
 def decode(proto: Any) -> tuple[dict, pa.Table]:
     """``(meta, points)`` of a drawn map's element proto (for AppTest, which runs no script)."""
-    import json
-
     mixed = json.loads(proto.mixed.json)
     blobs = proto.mixed.arrow_blobs
     ref = mixed["points"]["__streamlit_arrow_ref__"]
