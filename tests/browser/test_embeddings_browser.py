@@ -62,8 +62,7 @@ def demo():
     return load_dataset("demo")
 
 
-def test_no_plotly_every_item_drawn_and_a_click_selects_the_item(page, app_url, app_models,
-                                                                  demo):
+def test_no_plotly_every_item_drawn_and_a_click_selects_the_item(page, app_url, app_models, demo):
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     _open(page, f"{app_url}/embeddings?dataset=demo&model={app_models['als']}&proj=pca")
@@ -81,7 +80,8 @@ def test_no_plotly_every_item_drawn_and_a_click_selects_the_item(page, app_url, 
     page.mouse.click(point["x"], point["y"])
     expected = demo.item_id(point["row"])
     page.wait_for_function(
-        "id => new URLSearchParams(location.search).get('item') === id", arg=expected,
+        "id => new URLSearchParams(location.search).get('item') === id",
+        arg=expected,
     )
     wait_for_app(page)
     assert page.evaluate("() => history.length") == history + 1  # one history entry
@@ -96,8 +96,10 @@ def test_no_plotly_every_item_drawn_and_a_click_selects_the_item(page, app_url, 
 def test_the_tooltip_shows_a_hostile_name_as_text(page, app_url, tmp_path_factory):
     likes, items = payload_files(tmp_path_factory.mktemp("emb-payloads"), "127.0.0.1:9", n_users=49)
     models = train_on(likes, items, algorithms=("als",))
-    query = urlencode({"dataset": str(likes), "model": models["als"], "proj": "pca",
-                       "colour": "category"}, quote_via=quote)
+    query = urlencode(
+        {"dataset": str(likes), "model": models["als"], "proj": "pca", "colour": "category"},
+        quote_via=quote,
+    )
     _open(page, f"{app_url}/embeddings?{query}")
     for name in ("<img src=x onerror=alert(1)>", '<a href="http://127.0.0.1:9/a">link</a>'):
         assert name in payloads("127.0.0.1:9")["names"]
@@ -113,8 +115,7 @@ def test_the_tooltip_shows_a_hostile_name_as_text(page, app_url, tmp_path_factor
         page.mouse.move(point["x"], point["y"], steps=4)
         page.wait_for_function(f"() => !document.querySelector('{MAP} .rx-sc-tip').hidden")
         assert page.evaluate(f"() => {SCATTER}.hover") == position
-        title = page.evaluate(f"() => document.querySelector('{MAP} .rx-sc-tip-title')"
-                              ".textContent")
+        title = page.evaluate(f"() => document.querySelector('{MAP} .rx-sc-tip-title').textContent")
         assert title == name  # the literal text
     assert page.locator(f"{MAP} img, {MAP} a").count() == 0  # nothing made from a name
     legend = page.eval_on_selector_all(f"{MAP} .rx-sc-name", "els => els.map(e => e.textContent)")
@@ -124,8 +125,10 @@ def test_the_tooltip_shows_a_hostile_name_as_text(page, app_url, tmp_path_factor
 
 
 def test_a_legend_entry_hides_and_shows_its_points(page, app_url, app_models, demo):
-    _open(page, f"{app_url}/embeddings?dataset=demo&model={app_models['als']}&proj=pca"
-                "&colour=category")
+    _open(
+        page,
+        f"{app_url}/embeddings?dataset=demo&model={app_models['als']}&proj=pca&colour=category",
+    )
     entries = page.locator(f"{MAP} .rx-sc-entry")
     first = entries.first
     name = first.locator(".rx-sc-name").text_content()
@@ -154,8 +157,10 @@ def test_a_legend_entry_hides_and_shows_its_points(page, app_url, app_models, de
 def test_a_box_selection_lists_the_selected_items(page, app_url, app_models, demo):
     _open(page, f"{app_url}/embeddings?dataset=demo&model={app_models['als']}&proj=pca")
     page.locator(f"{MAP} [data-tool=box]").click()
-    box = page.evaluate(f"() => {{ const r = document.querySelector('{MAP} canvas')"
-                        ".getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; }")
+    box = page.evaluate(
+        f"() => {{ const r = document.querySelector('{MAP} canvas')"
+        ".getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; }"
+    )
     left, top, width, height = box
     x0, y0, x1, y1 = left + width * 0.3, top + height * 0.3, left + width * 0.5, top + height * 0.5
     expected = page.evaluate(
@@ -219,8 +224,8 @@ def _drawn(page, colour: str | None) -> None:
         page.wait_for_timeout(100)
     assert expected(title, names), (colour, title, names)
     shown = page.get_by_test_id("stMain").get_by_role("combobox", name="Colour by")
-    label = {None: "Taste group", "popularity": "Popularity", "category": "Category",
-             "tag": "Tag"}[colour]
+    labels = {None: "Taste group", "popularity": "Popularity", "category": "Category"}
+    label = {**labels, "tag": "Tag"}[colour]
     assert shown.input_value() == label
 
 
@@ -228,8 +233,7 @@ def test_three_colourings_in_a_row_then_back_twice(page, app_url, app_models):
     _open(page, f"{app_url}/embeddings?dataset=demo&model={app_models['als']}&proj=pca")
     _drawn(page, None)
     screenshot(page, "embeddings")
-    for label, colour in (("Popularity", "popularity"), ("Category", "category"),
-                          ("Tag", "tag")):
+    for label, colour in (("Popularity", "popularity"), ("Category", "category"), ("Tag", "tag")):
         _pick(page, "Colour by", label)
         _drawn(page, colour)
     assert "proj=pca" in page.url and f"model={app_models['als']}" in page.url
@@ -245,8 +249,7 @@ def test_three_colourings_in_a_row_then_back_twice(page, app_url, app_models):
 
 def test_a_clicked_item_and_back_and_forward(page, app_url, app_models, demo):
     """Two points clicked in a row, then back and forward walk them, map and star included."""
-    _open(page, f"{app_url}/embeddings?dataset=demo&model={app_models['als']}&proj=pca"
-                "&item=i0001")
+    _open(page, f"{app_url}/embeddings?dataset=demo&model={app_models['als']}&proj=pca&item=i0001")
     seen = ["i0001"]
     for position in (40, 400):
         point = _point(page, position)
@@ -269,7 +272,8 @@ def test_a_clicked_item_and_back_and_forward(page, app_url, app_models, demo):
             const p = [...s.rows].indexOf(r);
             return star && p >= 0 && Math.abs(star.x - s.xs[p]) < 1e-4
               && Math.abs(star.y - s.ys[p]) < 1e-4; }}""",
-            arg=demo.item_index(item), timeout=20_000,
+            arg=demo.item_index(item),
+            timeout=20_000,
         )
 
     star_is(seen[2])
@@ -286,8 +290,7 @@ SIDEBAR_ITEMS = """() => [...document.querySelectorAll('[data-testid=stSidebar] 
   .filter(item => item)"""
 
 
-def test_an_item_picked_inside_the_map_section_reaches_the_sidebar_links(page, app_url,
-                                                                           app_models):
+def test_an_item_picked_inside_the_map_section_reaches_the_sidebar_links(page, app_url, app_models):
     """Everything below the title reruns alone, but a new item reruns the whole page: the
     sidebar's page links carry the item the map shows."""
     page.goto(f"{app_url}/embeddings?dataset=demo&model={app_models['als']}&proj=pca&item=i1")
@@ -317,10 +320,14 @@ def test_screenshots_at_two_sizes(browser, app_url, app_models, demo):
         context = browser.new_context(viewport={"width": width, "height": height})
         tab = context.new_page()
         tab.set_default_timeout(60_000)
-        _open(tab, f"{app_url}/embeddings?dataset=demo&model={app_models['als']}&proj=pca"
-                   f"&item={demo.example_item}")
-        box = tab.evaluate(f"() => document.querySelector('{MAP} canvas')"
-                           ".getBoundingClientRect().width")
+        _open(
+            tab,
+            f"{app_url}/embeddings?dataset=demo&model={app_models['als']}&proj=pca"
+            f"&item={demo.example_item}",
+        )
+        box = tab.evaluate(
+            f"() => document.querySelector('{MAP} canvas').getBoundingClientRect().width"
+        )
         assert box > 400  # the map keeps most of the width; the legend moves below if needed
         screenshot(tab, f"embeddings-{width}x{height}")
         context.close()
