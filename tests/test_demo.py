@@ -25,7 +25,7 @@ def data():
 def _svg_of(data_uri: str) -> str:
     prefix = "data:image/svg+xml;base64,"
     assert data_uri.startswith(prefix)
-    return base64.b64decode(data_uri[len(prefix):]).decode("utf-8")
+    return base64.b64decode(data_uri[len(prefix) :]).decode("utf-8")
 
 
 def _texts(svg: str) -> list[str]:
@@ -144,7 +144,7 @@ def test_timestamps_span_two_years_on_the_same_pattern(data):
     # leave-last-out needs one latest like per user: ties on the maximum are rare
     ties = 0
     for u in range(0, data.n_users, 7):
-        row = ts.data[ts.indptr[u]:ts.indptr[u + 1]]
+        row = ts.data[ts.indptr[u] : ts.indptr[u + 1]]
         ties += int((row == row.max()).sum() > 1)
     assert ties < 0.01 * (data.n_users / 7)
 
@@ -195,8 +195,16 @@ def test_tags_carry_style_and_category(data):
         category_tag = next(c.tag for c in demo.CATEGORIES if c.name == category)
         assert category_tag in tags
     everything = {t for tags in data.items["tags"] for t in tags}
-    assert {"low-poly", "pbr", "rigged", "animated", "tiltbrush", "photogrammetry", "voxel",
-            "stylized"} <= everything
+    assert {
+        "low-poly",
+        "pbr",
+        "rigged",
+        "animated",
+        "tiltbrush",
+        "photogrammetry",
+        "voxel",
+        "stylized",
+    } <= everything
 
 
 # ---------------------------------------------------------------------------- thumbnails

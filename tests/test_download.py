@@ -22,13 +22,17 @@ PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 
 def ml100k_zip() -> bytes:
     """A tiny ml-100k.zip: u.data, u.item, u.genre and one split, under ml-100k/."""
-    ratings = [(u, i, 1 + (u * i) % 5, 880000000 + u * 100 + i) for u in range(1, 6)
-               for i in range(1, 8) if (u + i) % 3]
+    ratings = [
+        (u, i, 1 + (u * i) % 5, 880000000 + u * 100 + i)
+        for u in range(1, 6)
+        for i in range(1, 8)
+        if (u + i) % 3
+    ]
     u_data = "".join(f"{u}\t{i}\t{r}\t{t}\n" for u, i, r, t in ratings)
     u_item = "".join(
-        f"{i}|Film {i} (1994)|01-Jan-1994||http://us.imdb.com/{i}|" + "|".join(
-            "1" if g == i % 19 else "0" for g in range(19)
-        ) + "\n"
+        f"{i}|Film {i} (1994)|01-Jan-1994||http://us.imdb.com/{i}|"
+        + "|".join("1" if g == i % 19 else "0" for g in range(19))
+        + "\n"
         for i in range(1, 8)
     )
     genres = "".join(f"g{g}|{g}\n" for g in range(19))

@@ -21,13 +21,11 @@ The structure
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -37,7 +35,18 @@ from .. import config
 from ..dataset import Dataset, normalise_items
 from ..errors import DatasetError
 from ..pictures import picture_data_uri
-from . import Progress, Source, register
+from ..util.files import atomic_write, write_via
+from . import Source, register
+from .demo_catalogue import (
+    CATEGORIES,
+    CATEGORY_NAMES,
+    COLOURS,
+    GROUP_LABELS,
+    GROUPS,
+    STYLE_TAGS,
+    STYLES,
+)
+from .progress import Progress
 
 NAME = "demo"
 GENERATOR_VERSION = 1
@@ -46,151 +55,6 @@ DESCRIPTION = (
     "24 planted taste groups: synthetic demo data, generated locally, no download."
 )
 DEFAULTS = {"n_users": 8_000, "n_items": 3_000, "n_likes": 210_000, "noise": 0.1}
-
-# ---------------------------------------------------------------------------- the catalogue
-# Style clusters: (tag, adjective used in names). An item's first style tag gives its adjective.
-STYLES: dict[str, tuple[tuple[str, str], ...]] = {
-    "low-poly": (("low-poly", "Low-poly"), ("stylized", "Stylized"), ("game-ready", "Game-ready")),
-    "scan": (("photogrammetry", "Photoscanned"), ("pbr", "PBR"), ("realistic", "Realistic")),
-    "rigged": (("rigged", "Rigged"), ("animated", "Animated")),
-    "voxel": (("voxel", "Voxel"), ("pixel-art", "Pixel-art")),
-    "tiltbrush": (("tiltbrush", "Tilt Brush"), ("hand-painted", "Hand-painted")),
-    "sculpt": (("sculpt", "Sculpted"), ("high-poly", "High-poly")),
-}
-STYLE_TAGS = tuple(tag for cluster in STYLES.values() for tag, _ in cluster)
-
-COLOURS = (
-    "Red", "Blue", "Golden", "Silver", "Rusty", "Wooden", "Marble", "Neon", "Chrome", "Mossy",
-    "Crimson", "Emerald", "Obsidian", "Ivory", "Copper", "Frosted", "Sandstone", "Teal",
-    "Midnight", "Bronze", "Jade", "Amber", "Glass", "",
-)
-
-
-@dataclass(frozen=True)
-class _Group:
-    style: str
-    tags: tuple[str, ...]
-    nouns: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class _Category:
-    name: str
-    tag: str
-    groups: tuple[_Group, _Group]
-
-
-CATEGORIES: tuple[_Category, ...] = (
-    _Category("Animals", "animal", (
-        _Group("low-poly", ("pet", "farm"), ("Fox", "Cat", "Puppy", "Bunny", "Cow", "Pig",
-                                             "Chicken", "Sheep", "Horse", "Duck")),
-        _Group("scan", ("wildlife", "safari"), ("Wolf", "Elephant", "Lion", "Tiger", "Owl",
-                                                 "Deer", "Bear", "Crocodile", "Giraffe", "Eagle")),
-    )),
-    _Category("Vehicles", "vehicle", (
-        _Group("voxel", ("car", "racing"), ("Sports Car", "Pickup Truck", "Race Kart", "Taxi",
-                                            "School Bus", "Hot Rod", "Police Car", "Dune Buggy",
-                                            "Tractor", "Ice Cream Van")),
-        _Group("scan", ("aircraft", "military"), ("Fighter Jet", "Helicopter", "Biplane", "Tank",
-                                                   "Submarine", "Cargo Plane", "Jeep",
-                                                   "Hovercraft", "Zeppelin", "Motorbike")),
-    )),
-    _Category("Architecture", "architecture", (
-        _Group("scan", ("heritage", "ruins"), ("Cathedral", "Temple Ruins", "Castle Gate",
-                                               "Lighthouse", "Old Mill", "Stone Bridge", "Chapel",
-                                               "Town Hall", "Roman Arch", "Pagoda")),
-        _Group("low-poly", ("house", "city"), ("Cottage", "Apartment Block", "Gas Station",
-                                               "Diner", "Skyscraper", "Bakery", "Farmhouse",
-                                               "Train Station", "Treehouse", "Market Stall")),
-    )),
-    _Category("Characters", "character", (
-        _Group("rigged", ("human", "hero"), ("Medieval Knight", "Wizard", "Archer",
-                                             "Pirate Captain", "Ninja", "Samurai", "Viking",
-                                             "Elf Ranger", "Barbarian", "Witch")),
-        _Group("sculpt", ("creature", "bust"), ("Orc Warlord", "Goblin", "Troll", "Dragon Bust",
-                                                "Demon", "Zombie", "Minotaur", "Gargoyle",
-                                                "Cyclops", "Lich King")),
-    )),
-    _Category("Weapons", "weapon", (
-        _Group("low-poly", ("melee", "medieval"), ("Longsword", "Battle Axe", "Katana",
-                                                   "War Hammer", "Dagger", "Spear", "Mace",
-                                                   "Scimitar", "Halberd", "Round Shield")),
-        _Group("rigged", ("firearm", "fps"), ("Revolver", "Sniper Rifle", "Shotgun", "Crossbow",
-                                              "Flintlock Pistol", "Assault Rifle", "Grenade",
-                                              "Bazooka", "Musket", "Blunderbuss")),
-    )),
-    _Category("Furniture", "furniture", (
-        _Group("scan", ("interior", "antique"), ("Armchair", "Chesterfield Sofa", "Rocking Chair",
-                                                  "Grandfather Clock", "Writing Desk", "Dresser",
-                                                  "Bookcase", "Four-poster Bed", "Wardrobe",
-                                                  "Side Table")),
-        _Group("voxel", ("office", "modern"), ("Office Chair", "Standing Desk", "Floor Lamp",
-                                               "Bean Bag", "Coffee Table", "Bar Stool",
-                                               "Shelf Unit", "Sofa Bed", "Filing Cabinet",
-                                               "Nightstand")),
-    )),
-    _Category("Sci-fi", "sci-fi", (
-        _Group("low-poly", ("spaceship", "space"), ("Starfighter", "Space Station", "Rocket",
-                                                    "Shuttle", "Mothership", "Lunar Lander",
-                                                    "Cargo Freighter", "Drop Pod", "Satellite",
-                                                    "Warp Gate")),
-        _Group("sculpt", ("robot", "cyberpunk"), ("Corridor Kit", "Mech", "Android",
-                                                  "Combat Drone", "Cyborg", "Plasma Rifle",
-                                                  "Reactor Core", "Exosuit", "Hover Bike",
-                                                  "Control Panel")),
-    )),
-    _Category("Nature", "nature", (
-        _Group("scan", ("plant", "rock"), ("Oak Tree", "Boulder", "Fern", "Fallen Log", "Cactus",
-                                           "Tree Stump", "Mushroom Cluster", "Birch Tree",
-                                           "Cliff Face", "Pine Tree")),
-        _Group("tiltbrush", ("flower", "landscape"), ("Sunflower", "Lily Pond", "Waterfall",
-                                                      "Island", "Cherry Blossom", "Volcano",
-                                                      "Rose Bush", "Meadow", "Canyon",
-                                                      "Coral Reef")),
-    )),
-    _Category("Food", "food", (
-        _Group("sculpt", ("fruit", "bakery"), ("Apple", "Croissant", "Sourdough Loaf",
-                                               "Cheese Wheel", "Pumpkin", "Pineapple",
-                                               "Watermelon", "Avocado", "Baguette", "Lemon")),
-        _Group("voxel", ("dessert", "fast-food"), ("Cupcake", "Burger", "Pizza Slice", "Donut",
-                                                   "Ice Cream Cone", "Sushi Platter", "Taco",
-                                                   "Milkshake", "Hot Dog", "Birthday Cake")),
-    )),
-    _Category("Electronics", "electronics", (
-        _Group("sculpt", ("retro", "gadget"), ("Cassette Player", "Rotary Phone",
-                                               "CRT Television", "Game Console", "Walkman",
-                                               "Instant Camera", "Boombox", "Typewriter",
-                                               "Radio", "Arcade Cabinet")),
-        _Group("low-poly", ("computer", "phone"), ("Laptop", "Smartphone", "Gaming PC",
-                                                   "Headphones", "Smartwatch", "Keyboard",
-                                                   "VR Headset", "Quadcopter", "Tablet",
-                                                   "Smart Speaker")),
-    )),
-    _Category("Fantasy", "fantasy", (
-        _Group("tiltbrush", ("magic", "potion"), ("Potion Bottle", "Crystal Ball", "Spell Book",
-                                                  "Magic Staff", "Treasure Chest", "Rune Stone",
-                                                  "Wizard Tower", "Portal", "Chalice",
-                                                  "Amulet")),
-        _Group("voxel", ("dungeon", "dragon"), ("Dragon", "Dungeon Tile Set", "Griffin",
-                                                "Phoenix", "Unicorn", "Kraken", "Castle Keep",
-                                                "Throne", "Mimic Chest", "Basilisk")),
-    )),
-    _Category("Music", "music", (
-        _Group("rigged", ("instrument", "acoustic"), ("Acoustic Guitar", "Violin", "Grand Piano",
-                                                      "Drum Kit", "Saxophone", "Cello",
-                                                      "Trumpet", "Harp", "Banjo", "Accordion")),
-        _Group("tiltbrush", ("synth", "stage"), ("Synthesizer", "Electric Guitar", "DJ Deck",
-                                                 "Turntable", "Amplifier", "Microphone",
-                                                 "Keytar", "Drum Machine", "Stage Speaker",
-                                                 "Bass Guitar")),
-    )),
-)
-CATEGORY_NAMES = tuple(c.name for c in CATEGORIES)
-GROUPS: tuple[tuple[int, _Group], ...] = tuple(
-    (c, group) for c, category in enumerate(CATEGORIES) for group in category.groups
-)
-GROUP_LABELS = tuple(f"{CATEGORIES[c].name} / {g.style}" for c, g in GROUPS)
-
 
 # ---------------------------------------------------------------------------- generation
 _T0 = 1_640_995_200.0  # 2022-01-01 UTC
@@ -206,9 +70,7 @@ def _split_evenly(total: int, shares: np.ndarray) -> np.ndarray:
     return sizes
 
 
-def _catalogue(
-    rng: np.random.Generator, sizes: np.ndarray
-) -> tuple[list[str], list[list[str]]]:
+def _catalogue(rng: np.random.Generator, sizes: np.ndarray) -> tuple[list[str], list[list[str]]]:
     """Names and tags for items in group order (``sizes[g]`` items of group ``g``)."""
     names: list[str] = []
     tags: list[list[str]] = []
@@ -284,9 +146,51 @@ def generate(
     """
     _check_sizes(seed, n_users, n_items, n_likes, noise)
     rng = np.random.default_rng(seed)
-    n_groups = len(GROUPS)
+    # the draws run in this order (same seed, same data): items, users, likes, times, names
+    layout = _item_layout(rng, n_items)
+    top3, user_n_groups, target = _user_tastes(rng, n_users, n_items, n_likes)
+    rows, cols = _draw_likes(rng, layout, top3, user_n_groups, target, noise)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_users))])
 
-    # items: group sizes, a random column per item, a long-tailed popularity within each group
+    # timestamps: each user is active over a window of the two years
+    start = _T0 + rng.uniform(0.0, 0.9, n_users) * _SPAN
+    length = np.minimum(rng.lognormal(np.log(0.15), 0.8, n_users) * _SPAN, _T0 + _SPAN - start)
+    stamps = np.floor(start[rows] + rng.random(len(rows)) * length[rows])
+
+    names, tags = _catalogue(rng, layout.sizes)
+    position_of_column = np.argsort(layout.column_of_pos)
+    return _assemble(
+        seed=seed,
+        indptr=indptr,
+        indices=cols,
+        stamps=stamps,
+        names=np.asarray(_unique_names(names))[position_of_column],
+        tags=np.asarray(["|".join(t) for t in tags])[position_of_column],
+        item_group=layout.group_of_pos[position_of_column],
+        user_groups=np.asarray(
+            ["|".join(map(str, row[:k])) for row, k in zip(top3.tolist(), user_n_groups.tolist())]
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Items in group order (position ``p``): the group sizes, each position's group and matrix
+    column, where each group starts and ends, and the popularity CDFs within each group
+    (``group + fraction``) and over the whole catalogue."""
+
+    sizes: np.ndarray
+    group_of_pos: np.ndarray
+    column_of_pos: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    group_cdf: np.ndarray
+    global_cdf: np.ndarray
+
+
+def _item_layout(rng: np.random.Generator, n_items: int) -> _Layout:
+    """Group sizes, a random column per item, a long-tailed popularity within each group."""
+    n_groups = len(GROUPS)
     sizes = _split_evenly(n_items, rng.uniform(0.7, 1.3, n_groups))
     group_of_pos = np.repeat(np.arange(n_groups), sizes)
     column_of_pos = rng.permutation(n_items)
@@ -299,8 +203,15 @@ def generate(
     group_cdf = group_of_pos + (within - before[group_of_pos]) / group_total[group_of_pos]
     group_cdf[ends - 1] = np.arange(1, n_groups + 1)
     global_cdf = within / within[-1]
+    return _Layout(sizes, group_of_pos, column_of_pos, starts, ends, group_cdf, global_cdf)
 
-    # users: 1-3 distinct groups (Gumbel top-k over a group appeal), long-tailed activity
+
+def _user_tastes(
+    rng: np.random.Generator, n_users: int, n_items: int, n_likes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each user's 1-3 distinct groups (Gumbel top-k over a group appeal; ``top3`` [n_users, 3]
+    and how many of them count) and number of likes (long-tailed, capped)."""
+    n_groups = len(GROUPS)
     appeal = rng.lognormal(0.0, 0.5, n_groups)
     keys = np.log(appeal) + rng.gumbel(size=(n_users, n_groups))
     top3 = np.argsort(-keys, axis=1)[:, :3]
@@ -317,24 +228,36 @@ def generate(
     target = np.minimum(target.astype(np.int64), cap)
     # the most active users range wider (and would otherwise exhaust a single group)
     user_n_groups = np.maximum(user_n_groups, 1 + (target > 60) + (target > 150))
+    return top3, user_n_groups, target
 
-    # draws: oversample, then keep each user's first `target` distinct items
+
+def _draw_likes(
+    rng: np.random.Generator,
+    layout: _Layout,
+    top3: np.ndarray,
+    user_n_groups: np.ndarray,
+    target: np.ndarray,
+    noise: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, int32 cols) of the likes, sorted by (user, item): draws are oversampled, then each
+    user keeps their first ``target`` distinct items."""
+    n_users, n_items = len(target), len(layout.column_of_pos)
     draws = np.ceil(target * 1.6).astype(np.int64) + 3
     user = np.repeat(np.arange(n_users), draws)
     m = len(user)
     is_noise = rng.random(m) < noise
     slot = (rng.random(m)[:, None] > _GROUP_SLOT_CUM[user_n_groups[user] - 1]).sum(axis=1)
     group = top3[user, np.minimum(slot, user_n_groups[user] - 1)]
-    pos = np.searchsorted(group_cdf, group + rng.random(m), side="right")
-    pos = np.clip(pos, starts[group], ends[group] - 1)
+    pos = np.searchsorted(layout.group_cdf, group + rng.random(m), side="right")
+    pos = np.clip(pos, layout.starts[group], layout.ends[group] - 1)
     # noise: half by popularity, half uniform (so the long tail still gets a few likes)
     noise_pos = np.where(
         rng.random(m) < 0.5,
-        np.searchsorted(global_cdf, rng.random(m), side="right"),
+        np.searchsorted(layout.global_cdf, rng.random(m), side="right"),
         rng.integers(0, n_items, m),
     )
     pos = np.where(is_noise, np.minimum(noise_pos, n_items - 1), pos)
-    item = column_of_pos[pos]
+    item = layout.column_of_pos[pos]
 
     _, first = np.unique(user * n_items + item, return_index=True)
     first.sort()
@@ -344,29 +267,7 @@ def generate(
     keep = first[rank < target[kept_user]]
     rows, cols = _top_up(rng, user[keep], item[keep], n_users, n_items)
     order = np.argsort(rows * n_items + cols, kind="stable")
-    rows = rows[order]
-    cols = cols[order].astype(np.int32)
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_users))])
-
-    # timestamps: each user is active over a window of the two years
-    start = _T0 + rng.uniform(0.0, 0.9, n_users) * _SPAN
-    length = np.minimum(rng.lognormal(np.log(0.15), 0.8, n_users) * _SPAN, _T0 + _SPAN - start)
-    stamps = np.floor(start[rows] + rng.random(len(rows)) * length[rows])
-
-    names, tags = _catalogue(rng, sizes)
-    position_of_column = np.argsort(column_of_pos)
-    return _assemble(
-        seed=seed,
-        indptr=indptr,
-        indices=cols,
-        stamps=stamps,
-        names=np.asarray(_unique_names(names))[position_of_column],
-        tags=np.asarray(["|".join(t) for t in tags])[position_of_column],
-        item_group=group_of_pos[position_of_column],
-        user_groups=np.asarray(
-            ["|".join(map(str, row[:k])) for row, k in zip(top3.tolist(), user_n_groups.tolist())]
-        ),
-    )
+    return rows[order], cols[order].astype(np.int32)
 
 
 def _top_up(
@@ -394,16 +295,31 @@ def _top_up(
 
 def _check_sizes(seed: Any, n_users: Any, n_items: Any, n_likes: Any, noise: Any) -> None:
     checks = (
-        (isinstance(seed, (int, np.integer)) and seed >= 0, f"seed={seed!r}",
-         "a whole number >= 0"),
-        (isinstance(n_users, (int, np.integer)) and n_users >= 10, f"n_users={n_users!r}",
-         "a whole number >= 10"),
-        (isinstance(n_items, (int, np.integer)) and n_items >= 2 * len(GROUPS),
-         f"n_items={n_items!r}", f"a whole number >= {2 * len(GROUPS)}"),
-        (isinstance(n_likes, (int, np.integer)) and n_likes >= 0, f"n_likes={n_likes!r}",
-         "a whole number >= 0"),
-        (isinstance(noise, (int, float)) and 0.0 <= noise <= 1.0, f"noise={noise!r}",
-         "a fraction between 0 and 1"),
+        (
+            isinstance(seed, (int, np.integer)) and seed >= 0,
+            f"seed={seed!r}",
+            "a whole number >= 0",
+        ),
+        (
+            isinstance(n_users, (int, np.integer)) and n_users >= 10,
+            f"n_users={n_users!r}",
+            "a whole number >= 10",
+        ),
+        (
+            isinstance(n_items, (int, np.integer)) and n_items >= 2 * len(GROUPS),
+            f"n_items={n_items!r}",
+            f"a whole number >= {2 * len(GROUPS)}",
+        ),
+        (
+            isinstance(n_likes, (int, np.integer)) and n_likes >= 0,
+            f"n_likes={n_likes!r}",
+            "a whole number >= 0",
+        ),
+        (
+            isinstance(noise, (int, float)) and 0.0 <= noise <= 1.0,
+            f"noise={noise!r}",
+            "a fraction between 0 and 1",
+        ),
     )
     for ok, value, wanted in checks:
         if not ok:
@@ -431,10 +347,12 @@ def _assemble(
     timestamps = sp.csr_matrix(
         (np.asarray(stamps, np.float64), indices.copy(), indptr.copy()), shape=shape
     )
-    item_ids = np.char.add("i", np.char.zfill(np.arange(1, n_items + 1).astype(str),
-                                              len(str(n_items))))
-    user_ids = np.char.add("u", np.char.zfill(np.arange(1, n_users + 1).astype(str),
-                                              len(str(n_users))))
+    item_ids = np.char.add(
+        "i", np.char.zfill(np.arange(1, n_items + 1).astype(str), len(str(n_items)))
+    )
+    user_ids = np.char.add(
+        "u", np.char.zfill(np.arange(1, n_users + 1).astype(str), len(str(n_users)))
+    )
     item_group = np.asarray(item_group, np.int64)
     categories = [CATEGORY_NAMES[GROUPS[g][0]] for g in item_group.tolist()]
     names_list = names.tolist()
@@ -500,23 +418,20 @@ def _save(dataset: Dataset, path: Path) -> None:
         "user_groups": users["groups"].to_numpy(str),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".demo-", suffix=".npz.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(
-                handle,
-                version=np.array(GENERATOR_VERSION),
-                seed=np.array(dataset.extras["seed"]),
-                fingerprint=np.array(dataset.fingerprint),
-                indptr=dataset.interactions.indptr,
-                indices=dataset.interactions.indices,
-                stamps=dataset.timestamps.data,
-                **arrays,
-            )
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    def write(handle: IO[bytes]) -> None:
+        np.savez(
+            handle,
+            version=np.array(GENERATOR_VERSION),
+            seed=np.array(dataset.extras["seed"]),
+            fingerprint=np.array(dataset.fingerprint),
+            indptr=dataset.interactions.indptr,
+            indices=dataset.interactions.indices,
+            stamps=dataset.timestamps.data,
+            **arrays,
+        )
+
+    atomic_write(path, write_via(write))
 
 
 def _read(path: Path, seed: int) -> Dataset:
@@ -561,8 +476,7 @@ def load(
     unknown = sorted(set(sizes) - set(DEFAULTS))
     if unknown:
         raise DatasetError(
-            f"The demo has no option {unknown[0]!r}; it takes seed, "
-            f"{', '.join(DEFAULTS)}."
+            f"The demo has no option {unknown[0]!r}; it takes seed, {', '.join(DEFAULTS)}."
         )
     merged = {**DEFAULTS, **sizes}
     _check_sizes(seed, **merged)

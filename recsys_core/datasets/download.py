@@ -1,7 +1,8 @@
 """Downloads that leave nothing half-written, and zip extraction that stays inside its folder.
 
 :func:`download` streams a URL to a temporary file next to the destination, reports progress,
-checks the size and (when known) the MD5 checksum, then renames the file into place. Any failure
+checks the size and (when known) the MD5 checksum, then renames the file into place
+(:func:`recsys_core.util.files.atomic_write`). Any failure
 (timeout, HTTP error, truncated body, bad checksum, interruption) deletes the temporary file and
 raises :class:`~recsys_core.errors.DownloadError` with one sentence. :func:`extract_zip` refuses
 archives that are not zips, fail their CRC check, or hold paths that would land outside the
@@ -16,14 +17,14 @@ import shutil
 import stat
 import tempfile
 import zipfile
-from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
 
 import requests
 
 from ..errors import DownloadError
-
-Progress = Callable[[float, str], None]
+from ..util.files import atomic_write
+from .progress import Progress
 
 DEFAULT_TIMEOUT = (5.0, 30.0)
 
@@ -80,92 +81,120 @@ def download(
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(
-        dir=dest.parent, prefix=f".{dest.name}.", suffix=".part", delete=False
-    )
-    temp = Path(handle.name)
+
+    def fetch(temp: Path) -> None:
+        _download_to(temp, url, progress, timeout, expected_size, md5, chunk)
+
+    atomic_write(dest, fetch, fsync=True)
+    if progress is not None:
+        progress(1.0, f"{_mb(dest.stat().st_size)} done")
+    return dest
+
+
+def _download_to(
+    temp: Path,
+    url: str,
+    progress: Progress | None,
+    timeout: tuple[float, float],
+    expected_size: int | None,
+    md5: str | None,
+    chunk: int,
+) -> None:
+    """Stream ``url`` into ``temp``, then check its size and checksum."""
     digest = hashlib.md5(usedforsecurity=False)
+    with open(temp, "wb") as handle, _get(url, timeout) as response:
+        received = _stream(response, handle, digest, url, progress, timeout, expected_size, chunk)
+    if expected_size is not None and received != expected_size:
+        raise DownloadError(
+            f"{url} gave {received:,} bytes but {expected_size:,} were expected; the file "
+            "may have changed upstream or been cut off, so run fetch again."
+        )
+    if md5 is not None and digest.hexdigest() != md5.lower():
+        raise DownloadError(
+            f"{url} failed its checksum (md5 {digest.hexdigest()}, expected {md5.lower()}); "
+            "the download is corrupt or the file changed upstream, so run fetch again."
+        )
+
+
+def _get(url: str, timeout: tuple[float, float]) -> requests.Response:
+    """The streamed response to ``url``; DownloadError for a timeout, no connection or an HTTP
+    error status."""
+    try:
+        response = requests.get(url, stream=True, timeout=timeout)
+    except requests.Timeout as error:
+        raise DownloadError(
+            f"Downloading {url} timed out after {timeout[0]:g} s connect / "
+            f"{timeout[1]:g} s read; check your connection and run fetch again."
+        ) from error
+    except requests.RequestException as error:
+        raise DownloadError(
+            f"Could not connect to {url} ({_short(error)}); check your connection and "
+            "run fetch again."
+        ) from error
+    if response.status_code >= 400:
+        response.close()
+        raise DownloadError(
+            f"Downloading {url} failed with HTTP {response.status_code} "
+            f"{response.reason or ''}".rstrip()
+            + "; check the address or try again later."
+        )
+    return response
+
+
+def _stream(
+    response: requests.Response,
+    handle: BinaryIO,
+    digest: Any,
+    url: str,
+    progress: Progress | None,
+    timeout: tuple[float, float],
+    expected_size: int | None,
+    chunk: int,
+) -> int:
+    """Write the body to ``handle`` (and ``digest``), reporting progress; the bytes received.
+
+    Raises DownloadError when the body stalls, is cut off, or is shorter than announced.
+    """
+    announced = response.headers.get("Content-Length")
+    encoded = response.headers.get("Content-Encoding", "identity") != "identity"
+    total = int(announced) if announced and announced.isdigit() else None
+    if encoded:  # the announced length counts compressed bytes
+        total = None
+    if total is None:
+        total = expected_size
+    if progress is not None:
+        progress(0.0, f"0 / {_mb(total)}" if total else "starting")
     received = 0
     try:
-        with handle:
-            try:
-                response = requests.get(url, stream=True, timeout=timeout)
-            except requests.Timeout as error:
-                raise DownloadError(
-                    f"Downloading {url} timed out after {timeout[0]:g} s connect / "
-                    f"{timeout[1]:g} s read; check your connection and run fetch again."
-                ) from error
-            except requests.RequestException as error:
-                raise DownloadError(
-                    f"Could not connect to {url} ({_short(error)}); check your connection and "
-                    "run fetch again."
-                ) from error
-            with response:
-                if response.status_code >= 400:
-                    raise DownloadError(
-                        f"Downloading {url} failed with HTTP {response.status_code} "
-                        f"{response.reason or ''}".rstrip()
-                        + "; check the address or try again later."
-                    )
-                announced = response.headers.get("Content-Length")
-                encoded = response.headers.get("Content-Encoding", "identity") != "identity"
-                total = int(announced) if announced and announced.isdigit() else None
-                if encoded:  # the announced length counts compressed bytes
-                    total = None
-                if total is None:
-                    total = expected_size
-                if progress is not None:
-                    progress(0.0, f"0 / {_mb(total)}" if total else "starting")
-                try:
-                    for block in response.iter_content(chunk_size=chunk):
-                        if not block:
-                            continue
-                        handle.write(block)
-                        digest.update(block)
-                        received += len(block)
-                        if progress is not None:
-                            if total:
-                                fraction = min(received / total, 1.0)
-                                progress(fraction, f"{_mb(received)} / {_mb(total)}")
-                            else:
-                                progress(0.0, _mb(received))
-                except requests.RequestException as error:
-                    if isinstance(error, requests.Timeout) or "timed out" in str(error).lower():
-                        raise DownloadError(
-                            f"Downloading {url} stalled for more than {timeout[1]:g} s after "
-                            f"{_mb(received)}; run fetch again."
-                        ) from error
-                    raise DownloadError(
-                        f"The download of {url} was cut off after {_mb(received)}"
-                        + (f" of {_mb(total)}" if total else "")
-                        + "; run fetch again."
-                    ) from error
-                if announced and announced.isdigit() and not encoded and received != int(
-                    announced
-                ):
-                    raise DownloadError(
-                        f"The download of {url} was cut off after {received:,} of "
-                        f"{int(announced):,} bytes; run fetch again."
-                    )
-            handle.flush()
-            os.fsync(handle.fileno())
-        if expected_size is not None and received != expected_size:
+        for block in response.iter_content(chunk_size=chunk):
+            if not block:
+                continue
+            handle.write(block)
+            digest.update(block)
+            received += len(block)
+            if progress is not None:
+                if total:
+                    fraction = min(received / total, 1.0)
+                    progress(fraction, f"{_mb(received)} / {_mb(total)}")
+                else:
+                    progress(0.0, _mb(received))
+    except requests.RequestException as error:
+        if isinstance(error, requests.Timeout) or "timed out" in str(error).lower():
             raise DownloadError(
-                f"{url} gave {received:,} bytes but {expected_size:,} were expected; the file "
-                "may have changed upstream or been cut off, so run fetch again."
-            )
-        if md5 is not None and digest.hexdigest() != md5.lower():
-            raise DownloadError(
-                f"{url} failed its checksum (md5 {digest.hexdigest()}, expected {md5.lower()}); "
-                "the download is corrupt or the file changed upstream, so run fetch again."
-            )
-        os.replace(temp, dest)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    if progress is not None:
-        progress(1.0, f"{_mb(received)} done")
-    return dest
+                f"Downloading {url} stalled for more than {timeout[1]:g} s after "
+                f"{_mb(received)}; run fetch again."
+            ) from error
+        raise DownloadError(
+            f"The download of {url} was cut off after {_mb(received)}"
+            + (f" of {_mb(total)}" if total else "")
+            + "; run fetch again."
+        ) from error
+    if announced and announced.isdigit() and not encoded and received != int(announced):
+        raise DownloadError(
+            f"The download of {url} was cut off after {received:,} of "
+            f"{int(announced):,} bytes; run fetch again."
+        )
+    return received
 
 
 def _member_target(root: Path, name: str) -> Path | None:
