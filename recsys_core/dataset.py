@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,6 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .errors import DatasetError, UnknownIdError
+from .item_search import NO_MATCH, NameIndex
 
 ITEM_COLUMNS = ("item_id", "name", "url", "image_url", "category", "tags")
 
@@ -80,6 +79,31 @@ def normalise_items(items: pd.DataFrame | None, item_ids: np.ndarray) -> pd.Data
     frame["tags"] = [_as_tag_list(value) for value in frame["tags"]]
     ordered = list(ITEM_COLUMNS) + [c for c in frame.columns if c not in ITEM_COLUMNS]
     return frame[ordered].reset_index(drop=True)
+
+
+def whole_numbers(values: np.ndarray) -> bool:
+    """Whether every float is a whole number that int64 holds exactly (then ``7.0`` is id 7)."""
+    with np.errstate(invalid="ignore"):
+        return bool(
+            np.all(np.isfinite(values))
+            and np.all(np.abs(values) <= 2.0**53)
+            and np.all(values == np.round(values))
+        )
+
+
+def finish_items(frame: pd.DataFrame) -> pd.DataFrame:
+    """An items table as read from a file, its ``item_id`` column as trimmed text (whole
+    numbers without ``.0``) and its other text columns as Python strings; the last step of
+    reading an items file, applied again to one read back from the parsed-file cache."""
+    ids = frame["item_id"]
+    if pd.api.types.is_float_dtype(ids) and whole_numbers(ids.dropna().to_numpy(np.float64)):
+        ids = ids.astype("Int64")
+    frame["item_id"] = ids.astype(str).str.strip()
+    for column in frame.columns:
+        if column not in ("item_id", "tags") and frame[column].dtype != object:
+            if pd.api.types.is_string_dtype(frame[column]):
+                frame[column] = frame[column].astype(object)
+    return frame
 
 
 def _as_tag_list(value: Any) -> list[str]:
@@ -377,9 +401,7 @@ class Dataset:
         key = str(item_id).strip()
         index = self._item_lookup.get(key)
         if index is None:
-            raise UnknownIdError(
-                f"Item {key!r} is not in {self.label}; {self._suggest_items(key)}"
-            )
+            raise UnknownIdError(f"Item {key!r} is not in {self.label}; {self._suggest_items(key)}")
         return index
 
     def item_indices(self, item_ids: Iterable[Any]) -> np.ndarray:
@@ -397,8 +419,10 @@ class Dataset:
         index = self._user_lookup.get(key)
         if index is None:
             close = difflib.get_close_matches(key, self.user_ids[:50_000].tolist(), n=3)
-            hint = f"did you mean {', '.join(map(repr, close))}?" if close else (
-                f"try one like {self.example_user!r}."
+            hint = (
+                f"did you mean {', '.join(map(repr, close))}?"
+                if close
+                else (f"try one like {self.example_user!r}.")
             )
             raise UnknownIdError(f"User {key!r} is not in {self.label}; {hint}")
         return index
@@ -416,8 +440,8 @@ class Dataset:
         return str(self.items.at[int(index), "name"])
 
     @cached_property
-    def _name_index(self) -> _NameIndex:
-        return _NameIndex(self.items["name"].tolist())
+    def _name_index(self) -> NameIndex:
+        return NameIndex(self.items["name"].tolist())
 
     def search_items(self, query: str, limit: int = 20) -> np.ndarray:
         """Item indices whose name has every word of ``query``, in any order, best first.
@@ -446,7 +470,7 @@ class Dataset:
         tier = self._name_index.tiers(raw, need=limit)
         if exact is not None:
             tier[exact] = 0
-        found = np.flatnonzero(tier < _NO_MATCH)
+        found = np.flatnonzero(tier < NO_MATCH)
         order = np.lexsort((found, -counts[found], tier[found]))
         return found[order][:limit].astype(np.int64)
 
@@ -476,104 +500,6 @@ class Dataset:
             names = ", ".join(f"{self.item_name(i)!r} (id {self.item_id(i)})" for i in close)
             return f"closest: {names}."
         return f"try one like {self.example_item!r}."
-
-
-_NO_MATCH = 4
-_APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc`]")
-_NON_WORD = re.compile(r"[\W_]+")
-
-
-def _fold(text: str) -> str:
-    """Lower case, accents off, apostrophes dropped, anything else that is not a letter or a
-    digit a space: ``"Schindler's  Liste-Émile"`` -> ``"schindlers liste emile"``."""
-    text = str(text)
-    if not text.isascii():
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(c for c in text if not unicodedata.combining(c))
-    text = _APOSTROPHES.sub("", text.casefold())
-    return _NON_WORD.sub(" ", text).strip()
-
-
-class _NameIndex:
-    """Words of item names for :meth:`Dataset.search_items`, built once per dataset.
-
-    ``vocab`` holds every distinct name word (folded by :func:`_fold`) in sorted order, and
-    ``items[indptr[w]:indptr[w + 1]]`` the items whose name has word ``w``. Words starting with a
-    prefix are one contiguous range of ``vocab`` (two binary searches), so a query costs a few
-    array slices per word, not a pass over the names.
-    """
-
-    def __init__(self, names: list[Any]) -> None:
-        folded = [_fold("" if name is None else name) for name in names]
-        self.n_items = len(folded)
-        self.names = np.asarray(folded, dtype=object)
-        split = [name.split() for name in folded]
-        words = [word for name_words in split for word in name_words]
-        owners = np.repeat(
-            np.arange(self.n_items, dtype=np.int64),
-            np.fromiter((len(name_words) for name_words in split), np.int64, self.n_items),
-        )
-        codes, vocab = pd.factorize(pd.Series(words, dtype=object), sort=True)
-        pairs = np.unique(codes.astype(np.int64) * max(self.n_items, 1) + owners)
-        word_of = pairs // max(self.n_items, 1)
-        self.items = pairs % max(self.n_items, 1)
-        self.vocab = np.asarray(vocab, dtype=object)
-        self.indptr = np.zeros(len(self.vocab) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(word_of, minlength=len(self.vocab)), out=self.indptr[1:])
-        self._joined: tuple[str, np.ndarray] | None = None
-
-    def tiers(self, query: str, need: int) -> np.ndarray:
-        """Match quality per item, int8 [n_items]: 1 the name equals the query, 2 every query
-        word starts a name word, 3 every query word is inside a name word (looked for only when
-        tiers 1-2 hold fewer than ``need`` items), ``_NO_MATCH`` otherwise."""
-        tier = np.full(self.n_items, _NO_MATCH, dtype=np.int8)
-        folded = _fold(query)
-        words = list(dict.fromkeys(folded.split()))
-        if not words or self.n_items == 0:
-            return tier
-        prefix = np.ones(self.n_items, dtype=bool)
-        for word in words:
-            low = np.searchsorted(self.vocab, word, side="left")
-            high = np.searchsorted(self.vocab, word + "\U0010ffff", side="left")
-            prefix &= self._items_of(np.arange(low, high))
-        tier[prefix] = 2
-        matched = np.flatnonzero(prefix)
-        tier[matched[self.names[matched] == folded]] = 1
-        if len(matched) < need:
-            inside = ~prefix
-            for word in words:
-                inside &= self._items_of(self._words_containing(word))
-            tier[inside] = 3
-        return tier
-
-    def _items_of(self, word_codes: np.ndarray) -> np.ndarray:
-        """bool [n_items]: items whose name has any of the words."""
-        mask = np.zeros(self.n_items, dtype=bool)
-        if len(word_codes) == 0:
-            return mask
-        word_codes = np.asarray(word_codes, dtype=np.int64)
-        if word_codes[-1] - word_codes[0] + 1 == len(word_codes):  # a contiguous range
-            mask[self.items[self.indptr[word_codes[0]] : self.indptr[word_codes[-1] + 1]]] = True
-            return mask
-        starts, ends = self.indptr[word_codes], self.indptr[word_codes + 1]
-        lengths = ends - starts
-        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-        mask[self.items[np.arange(int(lengths.sum())) + offsets]] = True
-        return mask
-
-    def _words_containing(self, word: str) -> np.ndarray:
-        """Codes of the vocabulary words that contain ``word``: one scan of the words joined in
-        a single string (found in C), then a binary search from positions to words."""
-        if self._joined is None:
-            text = "\n".join(self.vocab.tolist())
-            lengths = np.fromiter((len(w) + 1 for w in self.vocab), np.int64, len(self.vocab))
-            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-            self._joined = (text, starts)
-        text, starts = self._joined
-        positions = np.fromiter(
-            (match.start() for match in re.finditer(re.escape(word), text)), np.int64
-        )
-        return np.unique(np.searchsorted(starts, positions, side="right") - 1)
 
 
 def _last_per_pair(rows, cols, values, shape) -> sp.csr_matrix:
@@ -617,9 +543,7 @@ def _restrict(values: sp.csr_matrix, pattern: sp.csr_matrix) -> sp.csr_matrix:
     found = (position < len(value_keys)) & (value_keys[clipped] == pattern_keys)
     data = np.zeros(pattern.nnz, dtype=values.dtype)
     data[found] = values.data[clipped[found]]
-    return sp.csr_matrix(
-        (data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape
-    )
+    return sp.csr_matrix((data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape)
 
 
 def _to_seconds(column: pd.Series) -> np.ndarray:

@@ -74,6 +74,7 @@ from . import __version__, config
 from .algorithms.base import Recommender
 from .algorithms.stored import describe_dtype
 from .dataset import Dataset
+from .datasets import sources_of  # below the store: recorded_files reads it too
 from .errors import StoreError, UserError
 
 SCHEMA_VERSION = 1
@@ -769,18 +770,6 @@ class ModelStore:
                 _remove(path)
         except OSError:
             pass
-
-
-def sources_of(meta: Any) -> builtins.list[dict]:
-    """Every source a model's meta records: ``dataset_source`` (the one it was trained on)
-    first, then its ``reused_sources`` (:meth:`ModelStore.add_sources`). Anything but a dict is
-    left out (the caller checks the fields it reads); a meta written before ``reused_sources``
-    existed gives its one source."""
-    if not isinstance(meta, dict):
-        return []
-    more = meta.get("reused_sources")
-    found = [meta.get("dataset_source")] + (more if isinstance(more, builtins.list) else [])
-    return [source for source in found if isinstance(source, dict)]
 
 
 def default_source(dataset: Dataset) -> dict:

@@ -20,23 +20,18 @@ PACKAGE = Path(__file__).resolve().parent.parent / "recsys_core"
 MAX_LINES = 600
 
 KNOWN_CYCLES: set[frozenset[str]] = {
-    frozenset({"datasets.parsed", "datasets.tabular"}),
-    frozenset({"datasets", "evaluation", "rerank", "store", "training"}),
+    frozenset({"evaluation", "rerank", "store", "training"}),
 }
 """Each cycle as the set of its modules (names relative to ``recsys_core``)."""
 
 KNOWN_LONG: set[str] = {
-    "datasets.tabular",
     "evaluation",
     "ui.evaluate_page",
     "rerank",
     "store",
     "training_jobs",
-    "datasets.parsed",
     "algorithms.base",
     "tuning",
-    "dataset",
-    "datasets.demo",
 }
 
 

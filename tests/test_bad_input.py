@@ -67,9 +67,7 @@ def test_header_only(tmp_path):
 
 def test_non_utf8_names_in_a_legacy_file(tmp_path):
     (tmp_path / "likes.csv").write_text("user,item\nu1,1\nu2,2\n")
-    (tmp_path / "items.csv").write_bytes(
-        "item_id,name\n1,Café “Noir”\n2,Plain\n".encode("cp1252")
-    )
+    (tmp_path / "items.csv").write_bytes("item_id,name\n1,Café “Noir”\n2,Plain\n".encode("cp1252"))
     note = r"items.csv is not valid UTF-8 \(first bad byte on line 2\)"
     with pytest.warns(UserWarning, match=note):
         data = tabular.load_file(tmp_path / "likes.csv", items_path=tmp_path / "items.csv")
@@ -111,9 +109,9 @@ def test_sketchfab_names_keep_html_verbatim(tmp_path):
     with open(tmp_path / sketchfab.LIKES_FILE, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, delimiter="|", quotechar="\\", quoting=csv.QUOTE_MINIMAL)
         writer.writerow(["modelname", "mid", "uid"])
-        writer.writerow([HTML + " | \\ \"x\"\nend", "m1", "u1"])
+        writer.writerow([HTML + ' | \\ "x"\nend', "m1", "u1"])
     data = sketchfab.load(data_dir=tmp_path)
-    assert data.item_name(0) == HTML + " | \\ \"x\"\nend"
+    assert data.item_name(0) == HTML + ' | \\ "x"\nend'
 
 
 def test_duplicate_rows_count_once(tmp_path):

@@ -41,12 +41,14 @@ def names(data: Dataset, query: str, limit: int = 20) -> list[str]:
 
 def test_words_in_any_order(data):
     assert names(data, "typewriter chrome") == [
-        "Wooden Typewriter Chrome-plated", "Chrome Typewriter",  # 4 likes before 2
+        "Wooden Typewriter Chrome-plated",
+        "Chrome Typewriter",  # 4 likes before 2
     ]
     assert names(data, "TYPEWRITER   Chrome") == names(data, "typewriter chrome")
     # typed exactly, the name leads whatever its popularity
     assert names(data, "chrome typewriter") == [
-        "Chrome Typewriter", "Wooden Typewriter Chrome-plated",
+        "Chrome Typewriter",
+        "Wooden Typewriter Chrome-plated",
     ]
 
 
@@ -64,7 +66,9 @@ def test_every_word_must_match(data):
 def test_order_exact_name_then_popularity_then_index(data):
     # "Typewriter" (1 like) is the exact name, so it leads; the others by likes
     assert names(data, "typewriter") == [
-        "Typewriter", "Emerald Typewriter", "Wooden Typewriter Chrome-plated",
+        "Typewriter",
+        "Emerald Typewriter",
+        "Wooden Typewriter Chrome-plated",
         "Chrome Typewriter",
     ]
     # a tie in likes goes to the lower index, every time
@@ -80,8 +84,12 @@ def test_inside_words_come_after_word_starts(data):
     assert names(data, "fox") == ["Red Fox"]
     # words starting with t first (by likes), then names with a t inside a word
     assert names(data, "t") == [
-        "Emerald Typewriter", "Wooden Typewriter Chrome-plated", "Chrome Typewriter",
-        "Typewriter", "Chrome Rotary Phone", "Schindler's List",
+        "Emerald Typewriter",
+        "Wooden Typewriter Chrome-plated",
+        "Chrome Typewriter",
+        "Typewriter",
+        "Chrome Rotary Phone",
+        "Schindler's List",
     ]
     assert names(data, "t", limit=2) == ["Emerald Typewriter", "Wooden Typewriter Chrome-plated"]
 

@@ -1,7 +1,7 @@
 """Files are parsed once: the kept arrays under RECSYS_HOME/cache/parsed (datasets/parsed.py).
 
 Every test starts from a RECSYS_HOME of its own (``fresh_home``) and counts the parses by
-wrapping ``tabular._load_file``, the one function that reads a file.
+wrapping ``tabular.load._load_file``, the one function that reads a file.
 """
 
 from __future__ import annotations
@@ -31,14 +31,24 @@ from recsys_core import config
 from recsys_core.cli import main
 from recsys_core.dataset import Dataset
 from recsys_core.datasets import load_dataset, parsed, tabular
+from recsys_core.datasets.parsed import keys as parsed_keys
+from recsys_core.datasets.parsed import read as parsed_read
+from recsys_core.datasets.parsed import write as parsed_write
+from recsys_core.datasets.tabular import build
+from recsys_core.datasets.tabular import load as tabular_load
 from recsys_core.errors import DatasetError
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*duplicate rows:UserWarning")
 
-LIKES = "user,item,weight,timestamp\n" + "".join(
-    f"u{u},i{(u * 7 + k) % 23},{1 + (u + k) % 3},{1_600_000_000 + 60 * (u * 5 + k)}\n"
-    for u in range(40) for k in range(5)
-) + "u1,i8,3,1600000360\n"  # a row identical to an earlier one: a note is kept with the data
+LIKES = (
+    "user,item,weight,timestamp\n"
+    + "".join(
+        f"u{u},i{(u * 7 + k) % 23},{1 + (u + k) % 3},{1_600_000_000 + 60 * (u * 5 + k)}\n"
+        for u in range(40)
+        for k in range(5)
+    )
+    + "u1,i8,3,1600000360\n"
+)  # a row identical to an earlier one: a note is kept with the data
 ITEMS = "item_id,name,tags,price\n" + "".join(
     f"i{i},Item {i},{'a|b' if i % 2 else ''},{i * 1.5}\n" for i in range(23)
 )
@@ -48,13 +58,13 @@ ITEMS = "item_id,name,tags,price\n" + "".join(
 def parses(monkeypatch, fresh_home):
     """A list that gets one entry per real parse of a file."""
     calls: list[str] = []
-    real = tabular._load_file
+    real = tabular_load._load_file
 
     def counting(path, **kwargs):
         calls.append(Path(path).name)
         return real(path, **kwargs)
 
-    monkeypatch.setattr(tabular, "_load_file", counting)
+    monkeypatch.setattr(tabular_load, "_load_file", counting)
     return calls
 
 
@@ -107,7 +117,7 @@ def recomputed_fingerprint(dataset: Dataset) -> str:
 
 # ------------------------------------------------------------------------------ hit and miss
 def test_the_second_load_reads_the_kept_arrays(parses, files, monkeypatch):
-    monkeypatch.setattr(parsed, "MMAP_BYTES", 0)  # map every array, as a large file's are
+    monkeypatch.setattr(parsed_read, "MMAP_BYTES", 0)  # map every array, as a large file's are
     with warnings.catch_warnings(record=True) as first_notes:
         warnings.simplefilter("always")
         first = tabular.load_file(files / "likes.csv", items_path=files / "items.csv")
@@ -123,9 +133,11 @@ def test_the_second_load_reads_the_kept_arrays(parses, files, monkeypatch):
     assert again.items.loc[again.item_index("i3"), "tags"] == ["a", "b"]
     assert again.extras["duplicates_dropped"] == 1
     notes = [str(w.message) for w in again_notes]
-    assert notes == [str(w.message) for w in first_notes] == [
-        "1 duplicate rows of likes.csv were counted once."
-    ]
+    assert (
+        notes
+        == [str(w.message) for w in first_notes]
+        == ["1 duplicate rows of likes.csv were counted once."]
+    )
     assert mapped(again.interactions.indices) and mapped(again.timestamps.data)
     assert not mapped(first.interactions.indices)
     assert not again.interactions.indices.flags.writeable
@@ -137,12 +149,14 @@ def test_the_second_load_reads_the_kept_arrays(parses, files, monkeypatch):
 def test_ratings_and_timestamps_and_a_parquet_file_round_trip(parses, tmp_path):
     rng = np.random.default_rng(0)
     n = 5_000
-    table = pa.table({
-        "userId": rng.integers(0, 300, n),
-        "movieId": pa.array([f" m{x} " for x in rng.integers(0, 200, n)]),
-        "rating": rng.integers(1, 11, n) / 2,
-        "timestamp": rng.integers(10**9, 2 * 10**9, n),
-    })
+    table = pa.table(
+        {
+            "userId": rng.integers(0, 300, n),
+            "movieId": pa.array([f" m{x} " for x in rng.integers(0, 200, n)]),
+            "rating": rng.integers(1, 11, n) / 2,
+            "timestamp": rng.integers(10**9, 2 * 10**9, n),
+        }
+    )
     pq.write_table(table, tmp_path / "ratings.parquet")
     first = load(tmp_path / "ratings.parquet", min_rating=3.5)
     again = load(tmp_path / "ratings.parquet", min_rating=3.5)
@@ -153,13 +167,11 @@ def test_ratings_and_timestamps_and_a_parquet_file_round_trip(parses, tmp_path):
     assert "m7" in set(again.item_ids) and " m7 " not in set(again.item_ids)
     load(tmp_path / "ratings.parquet")  # another option: another entry
     assert parses == ["ratings.parquet"] * 2 and len(entry_folders()) == 2
-    assert np.array_equal(
-        load(tmp_path / "ratings.parquet").ratings.data, first.ratings.data
-    )
+    assert np.array_equal(load(tmp_path / "ratings.parquet").ratings.data, first.ratings.data)
 
 
 def test_an_edited_file_is_parsed_again_even_with_its_size_and_time(parses, files, monkeypatch):
-    monkeypatch.setattr(parsed, "_SETTLE_NS", 0)  # remember the hash at once (stat pre-check)
+    monkeypatch.setattr(parsed_keys, "_SETTLE_NS", 0)  # remember the hash at once (stat pre-check)
     path = files / "likes.csv"
     first = load(path)
     stamp = os.stat(path)
@@ -179,12 +191,12 @@ def test_an_edited_file_is_parsed_again_even_with_its_size_and_time(parses, file
 
 
 def test_the_content_hash_covers_every_byte(tmp_path, monkeypatch):
-    monkeypatch.setattr(parsed, "_HASH_PIECE", 1000)  # many pieces, hashed on every core
+    monkeypatch.setattr(parsed_keys, "_HASH_PIECE", 1000)  # many pieces, hashed on every core
     data = bytes(range(256)) * 20  # 5,120 bytes: 6 pieces
     (tmp_path / "a.bin").write_bytes(data)
     expected = hashlib.sha256(len(data).to_bytes(8, "big"))
     for start in range(0, len(data), 1000):
-        expected.update(hashlib.sha256(data[start:start + 1000]).digest())
+        expected.update(hashlib.sha256(data[start : start + 1000]).digest())
     assert parsed.content_hash(tmp_path / "a.bin") == expected.hexdigest()
     for position in (0, 2500, len(data) - 1):  # an edit in any piece changes it
         edited = bytearray(data)
@@ -200,8 +212,9 @@ def test_a_renamed_copy_is_not_parsed_again_and_is_named_as_it_is_now(parses, fi
     shutil.copy(files / "items.csv", files / "copy" / "names.csv")
     with warnings.catch_warnings(record=True) as notes:
         warnings.simplefilter("always")
-        copy = tabular.load_file(files / "copy" / "my likes.csv",
-                                 items_path=files / "copy" / "names.csv")
+        copy = tabular.load_file(
+            files / "copy" / "my likes.csv", items_path=files / "copy" / "names.csv"
+        )
     assert parses == ["likes.csv"]
     assert copy.name == "my likes.csv" and copy.description == "Interactions from my likes.csv"
     assert copy.extras["source_path"] == str(files / "copy" / "my likes.csv")
@@ -216,7 +229,7 @@ def test_a_renamed_copy_is_not_parsed_again_and_is_named_as_it_is_now(parses, fi
 
 
 def test_an_upload_is_parsed_once_for_its_check_and_its_loads(parses):
-    from recsys_core.uploads import save_upload
+    from recsys_core.datasets.uploads import save_upload
 
     spec = save_upload(LIKES.encode(), "Likes.csv", ITEMS.encode(), "Items.csv")
     assert parses == ["interactions.csv"]  # checked in its temporary folder
@@ -262,7 +275,7 @@ def test_a_cache_that_cannot_be_written_costs_nothing_but_the_next_parse(
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(parsed, "_save", full)
+    monkeypatch.setattr(parsed_write, "_save", full)
     with caplog.at_level(logging.WARNING, logger=parsed.logger.name):
         dataset = load(files / "likes.csv")
         parsed.wait()
@@ -290,8 +303,10 @@ def _wrong_shape(folder: Path) -> None:
 
 
 def _wrong_dtype(folder: Path) -> None:
-    np.save(folder / "interactions.data.npy",
-            np.load(folder / "interactions.data.npy").astype(np.float64))
+    np.save(
+        folder / "interactions.data.npy",
+        np.load(folder / "interactions.data.npy").astype(np.float64),
+    )
 
 
 def _index_out_of_range(folder: Path) -> None:
@@ -381,8 +396,9 @@ def test_a_damaged_entry_in_the_cli_is_one_line_on_stderr(files, tmp_path):
     command = [sys.executable, "-m", "recsys_core", "info", str(files / "likes.csv"), "--json"]
 
     def run() -> subprocess.CompletedProcess:
-        return subprocess.run(command, cwd=config.PROJECT_ROOT, env=env, capture_output=True,
-                              text=True, timeout=120)
+        return subprocess.run(
+            command, cwd=config.PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
 
     first = run()
     assert first.returncode == 0, first.stderr
@@ -400,12 +416,16 @@ def test_a_damaged_entry_in_the_cli_is_one_line_on_stderr(files, tmp_path):
 
 
 def test_np_load_never_unpickles_in_the_cache_module():
-    tree = ast.parse(Path(parsed.__file__).read_text())
+    trees = [ast.parse(p.read_text()) for p in Path(parsed.__file__).parent.glob("*.py")]
     calls = [
-        node for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        node
+        for tree in trees
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
         and node.func.attr in ("load", "save")
-        and isinstance(node.func.value, ast.Name) and node.func.value.id == "np"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "np"
     ]
     assert calls
     for call in calls:
@@ -447,8 +467,9 @@ def test_two_writers_of_one_entry_leave_one_good_entry(parses, files):
 
     def write():
         barrier.wait()
-        parsed._write(base, folder.name, dataset, None, label="likes.csv", items_label=None,
-                      seconds=0.1)
+        parsed_write.write_entry(
+            base, folder.name, dataset, None, label="likes.csv", items_label=None, seconds=0.1
+        )
 
     threads = [threading.Thread(target=write) for _ in range(3)]
     for thread in threads:
@@ -464,12 +485,19 @@ def test_two_writers_of_one_entry_leave_one_good_entry(parses, files):
 def test_processes_loading_at_once_leave_one_good_entry(files, tmp_path):
     home = tmp_path / "home"
     env = {**os.environ, "RECSYS_HOME": str(home), "OPENBLAS_NUM_THREADS": "1"}
-    code = ("import sys, warnings; warnings.simplefilter('ignore');"
-            "from recsys_core.datasets import tabular;"
-            "print(tabular.load_file(sys.argv[1]).fingerprint)")
+    code = (
+        "import sys, warnings; warnings.simplefilter('ignore');"
+        "from recsys_core.datasets import tabular;"
+        "print(tabular.load_file(sys.argv[1]).fingerprint)"
+    )
     workers = [
-        subprocess.Popen([sys.executable, "-c", code, str(files / "likes.csv")],
-                         cwd=config.PROJECT_ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(files / "likes.csv")],
+            cwd=config.PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(3)
     ]
     printed = {worker.communicate(timeout=120)[0].strip() for worker in workers}
@@ -487,7 +515,8 @@ def test_cache_list_and_clean(parses, files, capsys):
     assert main(["cache", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert sorted(row["file"] for row in listed["entries"]) == [
-        "likes.csv", "likes.csv + items.csv"
+        "likes.csv",
+        "likes.csv + items.csv",
     ]
     assert all(row["rows"] == 201 and row["users"] == 40 for row in listed["entries"])
     assert listed["bytes"] == sum(row["bytes"] for row in listed["entries"]) > 0
@@ -546,7 +575,7 @@ def test_the_pair_sort_is_a_stable_argsort(bound):
     rng = np.random.default_rng(3)
     key = rng.integers(0, min(bound, 50), 10_000).astype(np.int64) * (bound // 50 or 1)
     expected = np.argsort(key, kind="stable")
-    order, ordered = tabular._stable_sort(key.copy(), bound)
+    order, ordered = build.stable_sort(key.copy(), bound)
     assert order.dtype == np.int32
     assert np.array_equal(order, expected) and np.array_equal(ordered, key[expected])
 
@@ -554,12 +583,14 @@ def test_the_pair_sort_is_a_stable_argsort(bound):
 def test_the_reader_gives_what_from_frame_gives(fresh_home, tmp_path):
     rng = np.random.default_rng(5)
     n = 3_000
-    frame = pd.DataFrame({
-        "user": rng.integers(0, 120, n).astype(str),
-        "item": [f"i{x}" for x in rng.integers(0, 90, n)],
-        "weight": rng.integers(1, 4, n).astype(float),
-        "timestamp": rng.integers(0, 10**6, n).astype(float),
-    })
+    frame = pd.DataFrame(
+        {
+            "user": rng.integers(0, 120, n).astype(str),
+            "item": [f"i{x}" for x in rng.integers(0, 90, n)],
+            "weight": rng.integers(1, 4, n).astype(float),
+            "timestamp": rng.integers(0, 10**6, n).astype(float),
+        }
+    )
     frame.to_csv(tmp_path / "events.csv", index=False)
     loaded = load(tmp_path / "events.csv", drop_duplicates=False)
     reference = Dataset.from_frame("events.csv", frame)

@@ -20,9 +20,25 @@ from recsys_core.datasets import get_source, load_dataset, movielens, sketchfab,
 from recsys_core.errors import DatasetError
 
 GENRES = [
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
-    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance",
-    "Sci-Fi", "Thriller", "War", "Western",
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
 ]
 
 
@@ -81,18 +97,37 @@ def write_ml_csv(folder: Path) -> pd.DataFrame:
             "userId": [1, 1, 1, 2, 2, 3, 3, 3, 4],
             "movieId": [1, 2, 50, 1, 193609, 2, 50, 193609, 1],
             "rating": [4.0, 3.5, 5.0, 2.0, 4.5, 0.5, 4.0, 3.0, 5.0],
-            "timestamp": [964982703, 964981247, 964982931, 835355493, 1537799250,
-                          1111111111, 1222222222, 1333333333, 1444444444],
+            "timestamp": [
+                964982703,
+                964981247,
+                964982931,
+                835355493,
+                1537799250,
+                1111111111,
+                1222222222,
+                1333333333,
+                1444444444,
+            ],
         }
     )
     ratings.to_csv(folder / "ratings.csv", index=False)
     movies = pd.DataFrame(
         {
             "movieId": [1, 2, 50, 193609, 999],
-            "title": ["Toy Story (1995)", "Jumanji (1995)", "Usual Suspects, The (1995)",
-                      'Andrew Dice Clay: "Dice Rules" (1991)', "Unrated (2000)"],
-            "genres": ["Adventure|Animation|Children|Comedy|Fantasy", "Adventure|Children",
-                       "Crime|Mystery|Thriller", "(no genres listed)", "Drama"],
+            "title": [
+                "Toy Story (1995)",
+                "Jumanji (1995)",
+                "Usual Suspects, The (1995)",
+                'Andrew Dice Clay: "Dice Rules" (1991)',
+                "Unrated (2000)",
+            ],
+            "genres": [
+                "Adventure|Animation|Children|Comedy|Fantasy",
+                "Adventure|Children",
+                "Crime|Mystery|Thriller",
+                "(no genres listed)",
+                "Drama",
+            ],
         }
     )
     movies.to_csv(folder / "movies.csv", index=False, quoting=csv.QUOTE_MINIMAL)
@@ -173,8 +208,14 @@ def zip_folder(folder: Path, archive: Path, prefix: str) -> Path:
 # ---------------------------------------------------------------------- registry
 def test_registry_lists_every_source():
     names = set(sources())
-    assert {"sketchfab", "movielens-100k", "movielens-latest-small", "movielens-1m",
-            "movielens-20m", "movielens-25m"} <= names
+    assert {
+        "sketchfab",
+        "movielens-100k",
+        "movielens-latest-small",
+        "movielens-1m",
+        "movielens-20m",
+        "movielens-25m",
+    } <= names
     assert get_source("movielens-1m").fetch is not None
     assert not get_source("movielens-25m").is_local()
 
@@ -343,13 +384,18 @@ def test_tabular_csv_tsv_psv_parquet_agree(tmp_path):
         tabular.load_file(tmp_path / f"a.{ext}") for ext in ("csv", "tsv", "psv", "txt", "parquet")
     ]
     reference = Dataset.from_frame(
-        "a", frame.rename(columns={"user_id": "user", "item_id": "item", "count": "weight",
-                                   "ts": "timestamp"})
+        "a",
+        frame.rename(
+            columns={"user_id": "user", "item_id": "item", "count": "weight", "ts": "timestamp"}
+        ),
     )
     for data in loaded:
         assert data.fingerprint == reference.fingerprint
         assert data.extras["columns"] == {
-            "user": "user_id", "item": "item_id", "weight": "count", "timestamp": "ts"
+            "user": "user_id",
+            "item": "item_id",
+            "weight": "count",
+            "timestamp": "ts",
         }
     assert loaded[0].interactions[loaded[0].user_index("u3"), loaded[0].item_index(10)] == 5.0
 

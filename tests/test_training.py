@@ -22,6 +22,11 @@ from recsys_core.store import META, ModelStore, sources_of
 from recsys_core.training import train
 
 
+def stored() -> dict[str, dict]:
+    """The file datasets the store's models record now (what the app reads)."""
+    return recorded_files(ModelStore().list())
+
+
 def write_likes(path, n_users: int = 14):
     rows = [(f"u{u}", f"i{(u * 3 + j) % 9}") for u in range(n_users) for j in range(4)]
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,19 +57,19 @@ def test_a_copy_trained_after_the_original_reuses_the_model_and_opens_by_link(co
     a, b = copies
     first = train_file(a)
     assert not first.reused
-    assert require_shareable(str(a)) == str(a)
+    assert require_shareable(str(a), recorded=stored()) == str(a)
     with pytest.raises(DatasetNotAvailable):
-        require_shareable(str(b))  # nothing asked for b yet
+        require_shareable(str(b), recorded=stored())  # nothing asked for b yet
 
     second = train_file(b)
     assert second.reused and second.model_id == first.model_id
-    assert require_shareable(str(b)) == str(b)
-    assert is_shareable(f"{b}@kcore=2,2")
-    assert require_shareable(str(a)) == str(a)  # the original still opens
+    assert require_shareable(str(b), recorded=stored()) == str(b)
+    assert is_shareable(f"{b}@kcore=2,2", recorded=stored())
+    assert require_shareable(str(a), recorded=stored()) == str(a)  # the original still opens
     meta = ModelStore().meta(first.model_id)
     assert meta["dataset_source"]["spec"] == str(a)  # the CLI still reopens the original
     assert meta["reused_sources"] == [source(b)]
-    assert list(recorded_files()) == [str(a), str(b)]
+    assert list(stored()) == [str(a), str(b)]
 
     again = train_file(b)  # a path it records: nothing written
     assert again.reused
@@ -93,8 +98,8 @@ def test_each_path_keeps_its_own_options(copies, tmp_path):
     train(dataset_a, "popularity", source=source(a, items_path=str(items)))
     dataset_b = load_dataset(str(b), items_path=str(items))
     assert train(dataset_b, "popularity", source=source(b, items_path=str(items))).reused
-    assert recorded_files() == {str(a): {"items_path": str(items)},
-                                str(b): {"items_path": str(items)}}
+    assert stored() == {str(a): {"items_path": str(items)},
+                        str(b): {"items_path": str(items)}}
 
 
 def test_force_keeps_the_paths_the_replaced_model_recorded(copies):
@@ -105,7 +110,7 @@ def test_force_keeps_the_paths_the_replaced_model_recorded(copies):
     meta = ModelStore().meta(model_id)
     assert meta["dataset_source"]["spec"] == str(b)
     assert meta["reused_sources"] == [source(a)]
-    assert is_shareable(str(a)) and is_shareable(str(b))
+    assert is_shareable(str(a), recorded=stored()) and is_shareable(str(b), recorded=stored())
 
 
 def test_a_meta_written_before_reused_sources_still_loads_and_learns_the_copy(copies):
@@ -134,4 +139,4 @@ def test_a_malformed_reused_sources_is_damage_never_a_crash(copies):
     [entry] = store.list()
     assert not entry.ok and "'reused_sources'" in entry.damaged
     assert "reused_sources" not in entry.meta  # the malformed field is left out
-    assert recorded_files() == {str(a): {}}
+    assert stored() == {str(a): {}}

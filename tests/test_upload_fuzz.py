@@ -23,8 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recsys_core.datasets import tabular
+from recsys_core.datasets.tabular import load as tabular_load
+from recsys_core.datasets.uploads import save_upload
 from recsys_core.errors import DatasetError
-from recsys_core.uploads import save_upload
 
 FUZZ = settings(
     max_examples=200,
@@ -34,41 +35,115 @@ FUZZ = settings(
     derandomize=True,  # the same files on every run; explore more by raising max_examples
 )
 
+
 # ---------------------------------------------------------------------------- delimited text
 def _mostly(good: list, odd: list) -> st.SearchStrategy:
     """A value from ``good`` four times in five, else one from ``odd``."""
-    return st.integers(0, 4).flatmap(
-        lambda n: st.sampled_from(good) if n else st.sampled_from(odd)
-    )
+    return st.integers(0, 4).flatmap(lambda n: st.sampled_from(good) if n else st.sampled_from(odd))
 
 
 # every column kind: (values that load, values that do not or that load only just)
 VALUES = {
-    "user": (["u1", "u2", "7", "é", "u 3"], ["", " 8 ", "a,b", 'q"x', "line\nbreak", "1e400",
-                                              "\t", "x" * 300]),
+    "user": (
+        ["u1", "u2", "7", "é", "u 3"],
+        ["", " 8 ", "a,b", 'q"x', "line\nbreak", "1e400", "\t", "x" * 300],
+    ),
     "item": (["i1", "i2", "10", "10.0"], ["", "x|y", "\\", "<b>", "nan", "9" * 30, "-0"]),
-    "weight": (["1", "2.5", "0.5", "3"],
-               ["0", "-1", "1e400", "1e38", "1e30", "nan", "NaN", "NA", "null", "inf", "-inf",
-                "abc", "", "  3 ", "1,5", "true", "0x10", "9" * 40, "1e-320"]),
-    "date": (["2021-03-04", "2021-03-04T10:00:00Z", "2021-03-04 10:00:00+02:00",
-              "03/04/2021", "4 March 2021 10:00"],
-             ["1600-01-01", "2300-01-01", "9999-12-31", "10000-01-01", "0001-01-01",
-              "1677-09-21", "2262-04-12", "now", "today", "Now", "12:00", "12:00:00 PM",
-              "Monday", "March 5", "", "2021-02-30", "yesterday", "1e20",
-              "2021-03-04T10:00:00+25:00", "T12", "1600000000"]),
-    "seconds": (["1600000000", "1614852000.5", "0", "-86400"],
-                ["-1e300", "1e300", "nan", "", "2021-03-04", "now", "1e400"]),
+    "weight": (
+        ["1", "2.5", "0.5", "3"],
+        [
+            "0",
+            "-1",
+            "1e400",
+            "1e38",
+            "1e30",
+            "nan",
+            "NaN",
+            "NA",
+            "null",
+            "inf",
+            "-inf",
+            "abc",
+            "",
+            "  3 ",
+            "1,5",
+            "true",
+            "0x10",
+            "9" * 40,
+            "1e-320",
+        ],
+    ),
+    "date": (
+        [
+            "2021-03-04",
+            "2021-03-04T10:00:00Z",
+            "2021-03-04 10:00:00+02:00",
+            "03/04/2021",
+            "4 March 2021 10:00",
+        ],
+        [
+            "1600-01-01",
+            "2300-01-01",
+            "9999-12-31",
+            "10000-01-01",
+            "0001-01-01",
+            "1677-09-21",
+            "2262-04-12",
+            "now",
+            "today",
+            "Now",
+            "12:00",
+            "12:00:00 PM",
+            "Monday",
+            "March 5",
+            "",
+            "2021-02-30",
+            "yesterday",
+            "1e20",
+            "2021-03-04T10:00:00+25:00",
+            "T12",
+            "1600000000",
+        ],
+    ),
+    "seconds": (
+        ["1600000000", "1614852000.5", "0", "-86400"],
+        ["-1e300", "1e300", "nan", "", "2021-03-04", "now", "1e400"],
+    ),
 }
-KIND = {"user": "user", "user_id": "user", "userId": "user", "customer": "user",
-        "item": "item", "item_id": "item", "movieId": "item", "sku": "item",
-        "weight": "weight", "count": "weight", "rating": "weight",
-        "timestamp": "date", "ts": "seconds"}
-HEADERS = [["user", "item"], ["user", "item", "weight"], ["user", "item", "timestamp"],
-           ["user", "item", "rating", "timestamp"], ["user_id", "item_id", "count", "ts"],
-           ["userId", "movieId", "rating"]]
+KIND = {
+    "user": "user",
+    "user_id": "user",
+    "userId": "user",
+    "customer": "user",
+    "item": "item",
+    "item_id": "item",
+    "movieId": "item",
+    "sku": "item",
+    "weight": "weight",
+    "count": "weight",
+    "rating": "weight",
+    "timestamp": "date",
+    "ts": "seconds",
+}
+HEADERS = [
+    ["user", "item"],
+    ["user", "item", "weight"],
+    ["user", "item", "timestamp"],
+    ["user", "item", "rating", "timestamp"],
+    ["user_id", "item_id", "count", "ts"],
+    ["userId", "movieId", "rating"],
+]
 ODD_HEADERS = [["customer", "sku"], ["user"], ["User", "ITEM"], ["", "item"], ["user", "item", ""]]
-MUTATIONS = ["value"] * 6 + ["duplicate-column", "header", "ragged", "quoting",
-             "delimiter", "encoding", "flip", "truncate"]
+MUTATIONS = ["value"] * 6 + [
+    "duplicate-column",
+    "header",
+    "ragged",
+    "quoting",
+    "delimiter",
+    "encoding",
+    "flip",
+    "truncate",
+]
 ENCODINGS = ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "cp1252", "latin-1"]
 NEWLINES = st.sampled_from(["\n", "\r\n", "\r", "mixed"])
 SUFFIXES = st.sampled_from([".csv", ".tsv", ".psv", ".txt"])
@@ -85,10 +160,14 @@ def delimited_files(draw) -> tuple[str, bytes]:
         return name, draw(st.binary(min_size=0, max_size=200))
     columns = list(draw(st.sampled_from(HEADERS)))
     kinds = [KIND[c] for c in columns]
-    rows = [] if kind != "table" else [
-        [draw(st.sampled_from(VALUES[k][0])) for k in kinds]
-        for _ in range(draw(st.integers(1, 8)))
-    ]
+    rows = (
+        []
+        if kind != "table"
+        else [
+            [draw(st.sampled_from(VALUES[k][0])) for k in kinds]
+            for _ in range(draw(st.integers(1, 8)))
+        ]
+    )
     mutations = draw(st.lists(st.sampled_from(MUTATIONS), max_size=3))
     delimiter, quoting, encoding = _DELIMITER[suffix], "minimal", "utf-8"
     for mutation in mutations:
@@ -114,9 +193,9 @@ def delimited_files(draw) -> tuple[str, bytes]:
             encoding = draw(st.sampled_from(ENCODINGS))
 
     def cell(text: str) -> str:
-        if quoting == "all" or (quoting == "minimal" and any(
-            ch in text for ch in (delimiter, '"', "\n", "\r")
-        )):
+        if quoting == "all" or (
+            quoting == "minimal" and any(ch in text for ch in (delimiter, '"', "\n", "\r"))
+        ):
             return '"' + text.replace('"', '""') + '"'
         if quoting == "broken":
             return '"' + text
@@ -132,15 +211,21 @@ def delimited_files(draw) -> tuple[str, bytes]:
     data = text.encode(encoding, errors="replace")
     if "flip" in mutations and data:
         position = draw(st.integers(0, len(data) - 1))
-        data = data[:position] + bytes([data[position] ^ 0xFF]) + data[position + 1:]
+        data = data[:position] + bytes([data[position] ^ 0xFF]) + data[position + 1 :]
     if "truncate" in mutations and data:
         data = data[: draw(st.integers(0, len(data) - 1))]
     return name, data
 
 
 ITEM_HEADERS = st.sampled_from(
-    [["item_id", "name"], ["id", "title", "tags"], ["item_id", "name", "name"],
-     ["item_id", "image_url", "category", "tags", "price"], ["sku", "name"], ["item"]]
+    [
+        ["item_id", "name"],
+        ["id", "title", "tags"],
+        ["item_id", "name", "name"],
+        ["item_id", "image_url", "category", "tags", "price"],
+        ["sku", "name"],
+        ["item"],
+    ]
 )
 
 
@@ -152,10 +237,14 @@ def items_files(draw) -> tuple[str, bytes]:
     columns = draw(ITEM_HEADERS)
     n = draw(st.integers(0, 4))
     rows = [
-        [draw(st.sampled_from(VALUES["item"][0] + VALUES["item"][1]))
-         if c in ("item_id", "id", "item", "sku") else draw(
-            st.sampled_from(["Red Fox", "", "a|b;c", "[x](http://h/)", "é", '"q', "1e400"])
-        ) for c in columns]
+        [
+            draw(st.sampled_from(VALUES["item"][0] + VALUES["item"][1]))
+            if c in ("item_id", "id", "item", "sku")
+            else draw(
+                st.sampled_from(["Red Fox", "", "a|b;c", "[x](http://h/)", "é", '"q', "1e400"])
+            )
+            for c in columns
+        ]
         for _ in range(n)
     ]
     delimiter = draw(st.sampled_from([",", "\t", ";"]))
@@ -167,12 +256,30 @@ def items_files(draw) -> tuple[str, bytes]:
 
 # ---------------------------------------------------------------------------- parquet
 def _odd_array(draw, n: int) -> pa.Array:
-    kind = draw(_mostly(
-        ["small-int", "dictionary", "float"],
-        ["string", "int", "binary", "bad-binary", "large-string", "list", "struct",
-         "timestamp-tz", "timestamp-ns", "date", "bool", "null", "decimal", "nan-float",
-         "huge-float", "time", "map"],
-    ))
+    kind = draw(
+        _mostly(
+            ["small-int", "dictionary", "float"],
+            [
+                "string",
+                "int",
+                "binary",
+                "bad-binary",
+                "large-string",
+                "list",
+                "struct",
+                "timestamp-tz",
+                "timestamp-ns",
+                "date",
+                "bool",
+                "null",
+                "decimal",
+                "nan-float",
+                "huge-float",
+                "time",
+                "map",
+            ],
+        )
+    )
     values = [draw(st.sampled_from(["a", "b", "7", " c "])) for _ in range(n)]
     if kind == "small-int":
         return pa.array([draw(st.integers(0, 5)) for _ in range(n)], pa.int64())
@@ -227,15 +334,30 @@ def parquet_files(draw, items: bool = False) -> tuple[str, bytes]:
     """(file name, bytes) of a parquet table whose columns have odd types."""
     n = draw(st.integers(0, 5))
     if items:
-        names = draw(st.sampled_from(
-            [["item_id", "name"], ["item_id", "name", "tags"], ["id", "title", "extra"],
-             ["item_id", "item_id"], ["item_id", "category", "image_url"]]
-        ))
+        names = draw(
+            st.sampled_from(
+                [
+                    ["item_id", "name"],
+                    ["item_id", "name", "tags"],
+                    ["id", "title", "extra"],
+                    ["item_id", "item_id"],
+                    ["item_id", "category", "image_url"],
+                ]
+            )
+        )
     else:
-        names = draw(st.sampled_from(
-            [["user", "item"], ["user", "item", "weight"], ["user", "item", "timestamp"],
-             ["user", "item", "rating"], ["user", "user"], ["user", "item", "extra"]]
-        ))
+        names = draw(
+            st.sampled_from(
+                [
+                    ["user", "item"],
+                    ["user", "item", "weight"],
+                    ["user", "item", "timestamp"],
+                    ["user", "item", "rating"],
+                    ["user", "user"],
+                    ["user", "item", "extra"],
+                ]
+            )
+        )
     arrays = [_odd_array(draw, n) for _ in names]
     sink = io.BytesIO()
     table = pa.Table.from_arrays(arrays, names=names)
@@ -246,8 +368,10 @@ def parquet_files(draw, items: bool = False) -> tuple[str, bytes]:
     data = sink.getvalue()
     if draw(st.integers(0, 7)) == 0:  # damaged: a cut or a flipped byte in the middle
         position = draw(st.integers(0, len(data) - 1))
-        data = data[:position] if draw(st.booleans()) else (
-            data[:position] + bytes([data[position] ^ 0x5A]) + data[position + 1:]
+        data = (
+            data[:position]
+            if draw(st.booleans())
+            else (data[:position] + bytes([data[position] ^ 0x5A]) + data[position + 1 :])
         )
     return ("items.parquet" if items else "likes.parquet"), data
 
@@ -276,8 +400,11 @@ def _check_refusal(error: DatasetError, names: list[str], home, tmp_path) -> Non
 
 
 def _no_net(caplog) -> None:
-    fired = [r.getMessage() for r in caplog.records if r.name == tabular.logger.name
-             and r.levelno >= logging.ERROR]
+    fired = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == tabular_load.logger.name and r.levelno >= logging.ERROR
+    ]
     assert not fired, fired  # the last-resort net caught an error nothing else foresaw
 
 
@@ -295,7 +422,7 @@ def _run_upload(data, name, items, items_name, home, tmp_path, caplog):
             assert after == before, after - before  # a refused upload leaves nothing
         else:
             assert spec.startswith("upload:")
-            assert (uploads / spec[len("upload:"):]).is_dir()
+            assert (uploads / spec[len("upload:") :]).is_dir()
             assert not [p for p in uploads.iterdir() if p.name.startswith(".")]
     _no_net(caplog)
 
@@ -313,7 +440,9 @@ def _run_reader(data, name, items, items_name, tmp_path, caplog):
         warnings.simplefilter("ignore")
         try:
             data_set = tabular.load_file(
-                folder / name, items_path=items_path, label=name,
+                folder / name,
+                items_path=items_path,
+                label=name,
                 items_label=items_name if items is not None else None,
             )
         except DatasetError as error:
@@ -327,7 +456,7 @@ def _run_reader(data, name, items, items_name, tmp_path, caplog):
 @FUZZ
 @given(main=delimited_files(), items=st.none() | items_files())
 def test_delimited_uploads_load_or_get_one_sentence(main, items, fuzz_home, tmp_path, caplog):
-    caplog.set_level(logging.DEBUG, logger=tabular.logger.name)
+    caplog.set_level(logging.DEBUG, logger=tabular_load.logger.name)
     name, data = main
     items_data, items_name = (items[1], items[0]) if items else (None, None)
     _run_upload(data, name, items_data, items_name, fuzz_home, tmp_path, caplog)
@@ -337,7 +466,7 @@ def test_delimited_uploads_load_or_get_one_sentence(main, items, fuzz_home, tmp_
 @settings(FUZZ, max_examples=150)
 @given(main=parquet_files(), items=st.none() | parquet_items() | items_files())
 def test_parquet_uploads_load_or_get_one_sentence(main, items, fuzz_home, tmp_path, caplog):
-    caplog.set_level(logging.DEBUG, logger=tabular.logger.name)
+    caplog.set_level(logging.DEBUG, logger=tabular_load.logger.name)
     name, data = main
     items_data, items_name = (items[1], items[0]) if items else (None, None)
     _run_upload(data, name, items_data, items_name, fuzz_home, tmp_path, caplog)

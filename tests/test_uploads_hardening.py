@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from recsys_core.datasets import load_dataset, tabular
-from recsys_core.errors import DatasetError
-from recsys_core.uploads import (
+from recsys_core.datasets.tabular.columns import Columns
+from recsys_core.datasets.uploads import (
     MAX_UPLOAD_BYTES,
     display_name,
     load_upload,
@@ -28,6 +28,7 @@ from recsys_core.uploads import (
     upload_key,
     upload_names,
 )
+from recsys_core.errors import DatasetError
 
 LIKES = "user,item,weight\nu1,a,1\nu1,b,2\nu2,a,1\nu2,c,1\nu3,b,1\nu3,c,3\n"
 ITEMS = "item_id,name,category\na,Alpha,x\nb,Beta,y\nc,Gamma,x\n"
@@ -82,8 +83,9 @@ def test_out_of_range_and_sub_microsecond_parquet_timestamps(tmp_path):
     data = load(tmp_path / "s.parquet")
     assert sorted(data.timestamps.data.tolist()) == [-(2.0**40), 0.0, 2.0**40]
     nanos = pa.array([1_614_852_000_123_456_789, 1_614_852_000_123_456_000], pa.timestamp("ns"))
-    pq.write_table(pa.table({"user": ["u1", "u2"], "item": ["a", "a"], "ts": nanos}),
-                   tmp_path / "ns.parquet")
+    pq.write_table(
+        pa.table({"user": ["u1", "u2"], "item": ["a", "a"], "ts": nanos}), tmp_path / "ns.parquet"
+    )
     data = load(tmp_path / "ns.parquet")
     assert data.timestamps[data.user_index("u2"), 0] == 1_614_852_000_123_456 / 1e6
     assert abs(data.timestamps[data.user_index("u1"), 0] - 1_614_852_000.123456789) < 1e-6
@@ -138,8 +140,9 @@ def test_duplicate_column_names(tmp_path):
     (tmp_path / "items.csv").write_text("item_id,name,name\na,x,y\n")
     with pytest.raises(DatasetError, match="items.csv has 2 columns named 'name'"):
         tabular.load_file(tmp_path / "notes.csv", items_path=tmp_path / "items.csv")
-    table = pa.Table.from_arrays([pa.array(["u1"]), pa.array(["a"]), pa.array(["b"])],
-                                 names=["user", "item", "item"])
+    table = pa.Table.from_arrays(
+        [pa.array(["u1"]), pa.array(["a"]), pa.array(["b"])], names=["user", "item", "item"]
+    )
     pq.write_table(table, tmp_path / "dup.parquet")
     with pytest.raises(DatasetError, match="dup.parquet has 2 columns named 'item'"):
         tabular.load_file(tmp_path / "dup.parquet")
@@ -147,13 +150,15 @@ def test_duplicate_column_names(tmp_path):
 
 def test_parquet_items_with_binary_nested_and_dictionary_columns(tmp_path):
     (tmp_path / "likes.csv").write_text(LIKES)
-    table = pa.table({
-        "item_id": pa.array(["a", "b", "c"]).dictionary_encode(),
-        "name": pa.array([b"Alpha", b"B\xffeta", None], pa.binary()),
-        "tags": pa.array([["x", "y"], [], None], pa.list_(pa.string())),
-        "added": pa.array([0, 2**30, None], pa.timestamp("s", tz="UTC")),
-        "props": pa.array([{"k": 1}, {"k": 2}, None]),
-    })
+    table = pa.table(
+        {
+            "item_id": pa.array(["a", "b", "c"]).dictionary_encode(),
+            "name": pa.array([b"Alpha", b"B\xffeta", None], pa.binary()),
+            "tags": pa.array([["x", "y"], [], None], pa.list_(pa.string())),
+            "added": pa.array([0, 2**30, None], pa.timestamp("s", tz="UTC")),
+            "props": pa.array([{"k": 1}, {"k": 2}, None]),
+        }
+    )
     pq.write_table(table, tmp_path / "items.parquet")
     with pytest.warns(UserWarning) as caught:
         data = tabular.load_file(tmp_path / "likes.csv", items_path=tmp_path / "items.parquet")
@@ -173,8 +178,11 @@ def test_parquet_items_with_binary_nested_and_dictionary_columns(tmp_path):
 
 
 def test_weights_and_ids_at_the_edges(tmp_path):
-    for value, wanted in (("1e31", "a number up to 1e+30"), ("nan", "a finite number"),
-                          ("-2", "a number >= 0")):
+    for value, wanted in (
+        ("1e31", "a number up to 1e+30"),
+        ("nan", "a finite number"),
+        ("-2", "a number >= 0"),
+    ):
         (tmp_path / "w.csv").write_text(f"user,item,weight\nu1,a,1\nu2,a,{value}\n")
         with pytest.raises(DatasetError) as caught:
             tabular.load_file(tmp_path / "w.csv")
@@ -184,8 +192,7 @@ def test_weights_and_ids_at_the_edges(tmp_path):
     data = load(tmp_path / "big.csv", drop_duplicates=False)
     assert np.isfinite(data.interactions.data).all()
     # floats too large to be whole-number ids stay distinct ids
-    pq.write_table(pa.table({"user": [1e300, 2e300], "item": [1.0, 2.0]}),
-                   tmp_path / "f.parquet")
+    pq.write_table(pa.table({"user": [1e300, 2e300], "item": [1.0, 2.0]}), tmp_path / "f.parquet")
     data = load(tmp_path / "f.parquet")
     assert data.n_users == 2 and sorted(data.item_ids.tolist()) == ["1", "2"]
 
@@ -204,8 +211,11 @@ def test_relative_timestamps_are_refused(tmp_path, value):
 
 def test_dates_of_today_written_in_full_are_not_relative(tmp_path):
     now = datetime.now(UTC)
-    rows = [now.strftime("%Y-%m-%d %H:%M"), now.strftime("%d %B %Y %H:%M"),
-            now.strftime("%Y-%m-%d")]
+    rows = [
+        now.strftime("%Y-%m-%d %H:%M"),
+        now.strftime("%d %B %Y %H:%M"),
+        now.strftime("%Y-%m-%d"),
+    ]
     (tmp_path / "t.csv").write_text(
         "user,item,timestamp\n" + "".join(f"u{i},a,{r}\n" for i, r in enumerate(rows))
     )
@@ -218,7 +228,8 @@ def test_dates_of_today_written_in_full_are_not_relative(tmp_path):
 def _constant_parquet(path, rows: int) -> None:
     pq.write_table(
         pa.table({"user": np.zeros(rows, np.int64), "item": np.zeros(rows, np.int64)}),
-        path, compression="zstd",
+        path,
+        compression="zstd",
     )
 
 
@@ -246,9 +257,9 @@ def test_row_limit_stops_a_csv_read(tmp_path, monkeypatch):
     )
     monkeypatch.setenv(tabular.ROWS_ENV, "1000")
     batches = []
-    real = tabular._take_batch
+    real = Columns.take
     monkeypatch.setattr(
-        tabular, "_take_batch", lambda batch, *a: (batches.append(1), real(batch, *a))
+        Columns, "take", lambda self, batch, *a: (batches.append(1), real(self, batch, *a))
     )
     with pytest.raises(DatasetError, match="big.csv has more than 1,000 rows, the limit here"):
         tabular.load_file(tmp_path / "big.csv")
@@ -266,17 +277,24 @@ def test_decoded_size_is_bounded_before_memory_is_committed(tmp_path):
     names = pa.DictionaryArray.from_arrays(
         pa.array(np.zeros(2000, np.int32)), pa.array(["x" * 100_000])
     )
-    pq.write_table(pa.table({"user": names, "item": np.zeros(2000, np.int64)}),
-                   tmp_path / "names.parquet", compression="zstd")
+    pq.write_table(
+        pa.table({"user": names, "item": np.zeros(2000, np.int64)}),
+        tmp_path / "names.parquet",
+        compression="zstd",
+    )
     assert (tmp_path / "names.parquet").stat().st_size < 100_000
     with pytest.raises(DatasetError, match="names.parquet expands to more than 10 MB"):
         tabular.load_file(tmp_path / "names.parquet", max_bytes=10 * 1024**2)
-    pq.write_table(pa.table({"item_id": ["a"] * 2000, "name": names}),
-                   tmp_path / "items.parquet", compression="zstd")
+    pq.write_table(
+        pa.table({"item_id": ["a"] * 2000, "name": names}),
+        tmp_path / "items.parquet",
+        compression="zstd",
+    )
     (tmp_path / "likes.csv").write_text(LIKES)
     with pytest.raises(DatasetError, match="items.parquet expands to more than 10 MB"):
-        tabular.load_file(tmp_path / "likes.csv", items_path=tmp_path / "items.parquet",
-                          max_bytes=10 * 1024**2)
+        tabular.load_file(
+            tmp_path / "likes.csv", items_path=tmp_path / "items.parquet", max_bytes=10 * 1024**2
+        )
 
 
 def test_items_rows_times_columns_limit(tmp_path, monkeypatch):
@@ -286,8 +304,9 @@ def test_items_rows_times_columns_limit(tmp_path, monkeypatch):
     with pytest.raises(DatasetError) as caught:
         tabular.load_file(tmp_path / "likes.csv", items_path=tmp_path / "items.csv")
     one_sentence(caught.value, "items.csv has 3 rows of 3 columns", "6 values")
-    pq.write_table(pa.table({"item_id": ["a", "b", "c"], "name": ["A", "B", "C"]}),
-                   tmp_path / "items.parquet")
+    pq.write_table(
+        pa.table({"item_id": ["a", "b", "c"], "name": ["A", "B", "C"]}), tmp_path / "items.parquet"
+    )
     monkeypatch.setenv(tabular.ITEM_CELLS_ENV, "5")
     with pytest.raises(DatasetError, match="items.parquet has 3 rows of 2 columns"):
         tabular.load_file(tmp_path / "likes.csv", items_path=tmp_path / "items.parquet")
@@ -308,8 +327,10 @@ def _entries(folder) -> set[str]:
 def test_upload_key_includes_both_kinds_and_the_items_file():
     data, items = b"user,item\nu,a\n", b"item_id\na\n"
     keys = {
-        upload_key(data, ".csv"), upload_key(data, ".tsv"),
-        upload_key(data, ".csv", items, ".csv"), upload_key(data, ".csv", items, ".tsv"),
+        upload_key(data, ".csv"),
+        upload_key(data, ".tsv"),
+        upload_key(data, ".csv", items, ".csv"),
+        upload_key(data, ".csv", items, ".tsv"),
         upload_key(data, ".csv", b"", ".csv"),
         # the boundary between the files is part of the key
         upload_key(data + b"x", ".csv", items[1:], ".csv"),
@@ -330,14 +351,15 @@ def test_same_bytes_with_another_suffix_is_another_upload(uploads):
     assert as_psv != as_txt
     assert upload_files(as_psv)[0].suffix == ".psv" and upload_files(as_txt)[0].suffix == ".txt"
     assert load_upload(as_psv).fingerprint == load_upload(as_txt).fingerprint
-    assert _entries(uploads) == {k[len("upload:"):] for k in (first, as_psv, as_txt)}
+    assert _entries(uploads) == {k[len("upload:") :] for k in (first, as_psv, as_txt)}
 
 
 def test_items_file_is_part_of_the_key_and_of_the_upload(uploads):
     alone = save_upload(LIKES.encode(), "likes.csv")
     with_items = save_upload(LIKES.encode(), "likes.csv", ITEMS.encode(), "my items.csv")
-    as_tsv = save_upload(LIKES.encode(), "likes.csv", ITEMS.replace(",", "\t").encode(),
-                         "my items.tsv")
+    as_tsv = save_upload(
+        LIKES.encode(), "likes.csv", ITEMS.replace(",", "\t").encode(), "my items.tsv"
+    )
     assert len({alone, with_items, as_tsv}) == 3
     data = load_dataset(with_items)
     assert data.item_name(data.item_index("b")) == "Beta"
@@ -352,10 +374,20 @@ def test_a_refused_upload_leaves_nothing_behind(uploads):
     cases = [
         (b"customer,sku\nu1,a\n", "bad.csv", None, None, "bad.csv has the column(s)"),
         (b"user,item\n", "head.csv", None, None, "head.csv has a header but no rows"),
-        (LIKES.encode(), "likes.csv", b"item_id,name\n", "my items.csv",
-         "my items.csv has a header but no rows"),
-        (LIKES.encode(), "likes.csv", b"item_id,name\nzz,Z\n", "my items.csv",
-         "is in the id column of my items.csv"),
+        (
+            LIKES.encode(),
+            "likes.csv",
+            b"item_id,name\n",
+            "my items.csv",
+            "my items.csv has a header but no rows",
+        ),
+        (
+            LIKES.encode(),
+            "likes.csv",
+            b"item_id,name\nzz,Z\n",
+            "my items.csv",
+            "is in the id column of my items.csv",
+        ),
         (LIKES.encode(), "likes.csv", b"\x00\x01\x02", "my items.csv", "my items.csv has NUL"),
         (LIKES.encode(), "likes.csv", b"", "my items.csv", "'my items.csv' is empty"),
         (b"PAR1garbage", "likes.parquet", None, None, "likes.parquet is not a readable"),
@@ -388,8 +420,9 @@ def test_concurrent_identical_uploads_end_in_one_folder(uploads):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                results.append(save_upload(LIKES.encode(), "likes.csv", ITEMS.encode(),
-                                           "items.csv"))
+                results.append(
+                    save_upload(LIKES.encode(), "likes.csv", ITEMS.encode(), "items.csv")
+                )
         except BaseException as error:  # noqa: BLE001 - every failure is the finding
             errors.append(error)
 
@@ -400,7 +433,7 @@ def test_concurrent_identical_uploads_end_in_one_folder(uploads):
         thread.join()
     assert not errors, errors
     assert len(results) == 8 and len(set(results)) == 1
-    assert _entries(uploads) == {results[0][len("upload:"):]}  # one folder, no temporary ones
+    assert _entries(uploads) == {results[0][len("upload:") :]}  # one folder, no temporary ones
     assert load_upload(results[0]).item_name(0) == "Alpha"
 
 
@@ -440,9 +473,11 @@ def test_a_parquet_upload_is_bounded_by_the_upload_limit(uploads):
     sink = io.BytesIO()
     rows = MAX_UPLOAD_BYTES // 16 + 1  # two int64 columns: just over the limit once decoded
     pq.write_table(
-        pa.table({"user": pa.array(np.zeros(rows, np.int64)),
-                  "item": pa.array(np.zeros(rows, np.int64))}),
-        sink, compression="zstd",
+        pa.table(
+            {"user": pa.array(np.zeros(rows, np.int64)), "item": pa.array(np.zeros(rows, np.int64))}
+        ),
+        sink,
+        compression="zstd",
     )
     assert len(sink.getvalue()) < 1024**2
     with pytest.raises(DatasetError) as caught:

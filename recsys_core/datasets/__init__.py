@@ -28,9 +28,10 @@ from typing import Any
 from .. import config
 from ..dataset import Dataset
 from ..errors import DatasetError
-
-Progress = Callable[[float, str], None]
-"""A progress callback: ``progress(fraction_done, message)``, fraction in [0, 1]."""
+from ..preprocess import kcore
+from .progress import Progress
+from .tabular import load_file
+from .uploads import load_upload
 
 
 @dataclass(frozen=True)
@@ -150,10 +151,12 @@ def kcore_spec(base: str, min_user: int, min_item: int) -> str:
 def _load_kcore(
     spec: str, base: str, minimums: tuple[int, int], *, data_dir, progress, download, options
 ) -> Dataset:
-    from ..preprocess import kcore
-
-    key = (spec, str(config.home()), str(data_dir) if data_dir else None,
-           tuple(sorted(options.items())))
+    key = (
+        spec,
+        str(config.home()),
+        str(data_dir) if data_dir else None,
+        tuple(sorted(options.items())),
+    )
     with _MEMO_LOCK:
         if key in _MEMO:
             return _MEMO[key]
@@ -204,17 +207,18 @@ def load_dataset(
     base, minimums = split_spec(str(spec))
     if minimums is not None:
         return _load_kcore(
-            str(spec), base, minimums,
-            data_dir=data_dir, progress=progress, download=download, options=options,
+            str(spec),
+            base,
+            minimums,
+            data_dir=data_dir,
+            progress=progress,
+            download=download,
+            options=options,
         )
     if str(spec).startswith("upload:"):
-        from ..uploads import load_upload
-
         return load_upload(str(spec))
     if spec not in sources() and is_path_spec(str(spec)):
-        from . import tabular
-
-        return tabular.load_file(spec, progress=progress, **options)
+        return load_file(spec, progress=progress, **options)
     source = get_source(spec)
     key = (
         spec,
@@ -250,28 +254,38 @@ class DatasetNotAvailable(DatasetError):
         super().__init__(NOT_AVAILABLE)
 
 
-def recorded_files(entries: Iterable[Any] | None = None) -> dict[str, dict]:
+def sources_of(meta: Any) -> list[dict]:
+    """Every dataset source a stored model's meta records: ``dataset_source`` (the one it was
+    trained on) first, then its ``reused_sources`` (files of the same content it was reused for,
+    :meth:`recsys_core.store.ModelStore.add_sources`). Anything but a dict is left out (the
+    caller checks the fields it reads); a meta written before ``reused_sources`` existed gives
+    its one source."""
+    if not isinstance(meta, dict):
+        return []
+    more = meta.get("reused_sources")
+    found = [meta.get("dataset_source")] + (more if isinstance(more, list) else [])
+    return [source for source in found if isinstance(source, dict)]
+
+
+def recorded_files(entries: Iterable[Any]) -> dict[str, dict]:
     """The file datasets stored models record, with the options they were loaded with.
 
     Parameters
     ----------
-    entries : iterable of ModelEntry, optional
-        A store listing (default: ``ModelStore().list()``).
+    entries : iterable of ModelEntry
+        A store listing, ``ModelStore().list()`` (read by the caller: the store sits above the
+        datasets).
 
     Returns
     -------
     dict
         ``{file spec: options}`` from each model's ``meta["dataset_source"]`` and the
         ``meta["reused_sources"]`` of files with the same content it was reused for
-        (:func:`recsys_core.store.sources_of`; an ``@kcore=`` part removed), newest model
+        (:func:`sources_of`; an ``@kcore=`` part removed), newest model
         first; ``options`` is e.g. ``{"items_path": ...}`` (the first recorded non-empty options
         win). Registry names and uploads are left out, and so is any source that does not have
         that shape.
     """
-    from ..store import ModelStore, sources_of
-
-    if entries is None:
-        entries = ModelStore().list()
     files: dict[str, dict] = {}
     for entry in entries:
         for source in sources_of(getattr(entry, "meta", None)):
@@ -305,7 +319,7 @@ def _under_data_dir(path: Path) -> bool:
     return any(real.is_relative_to(folder) for folder in config.data_dirs())
 
 
-def require_shareable(spec: str, *, recorded: Iterable[str] | None = None) -> str:
+def require_shareable(spec: str, *, recorded: Iterable[str]) -> str:
     """``spec`` if a link may open it, else raise :class:`DatasetNotAvailable`.
 
     Allowed: a registry name; ``upload:<12 hex digits>`` whose folder is under
@@ -318,9 +332,9 @@ def require_shareable(spec: str, *, recorded: Iterable[str] | None = None) -> st
     ----------
     spec : str
         The dataset spec as the link gives it.
-    recorded : iterable of str, optional
-        The file specs stored models record (default: :func:`recorded_files`, read from the
-        store only when ``spec`` names a file).
+    recorded : iterable of str
+        The file specs stored models record: ``recorded_files(ModelStore().list())`` (looked at
+        only when ``spec`` names a file).
 
     Returns
     -------
@@ -344,13 +358,12 @@ def require_shareable(spec: str, *, recorded: Iterable[str] | None = None) -> st
         raise DatasetNotAvailable()
     if not is_path_spec(base):
         raise DatasetNotAvailable()
-    known = recorded_files() if recorded is None else recorded
-    if base in set(known) or _under_data_dir(Path(base)):
+    if base in set(recorded) or _under_data_dir(Path(base)):
         return text
     raise DatasetNotAvailable()
 
 
-def is_shareable(spec: str, *, recorded: Iterable[str] | None = None) -> bool:
+def is_shareable(spec: str, *, recorded: Iterable[str]) -> bool:
     """Whether a link may open ``spec`` (see :func:`require_shareable`)."""
     try:
         require_shareable(spec, recorded=recorded)
@@ -359,18 +372,22 @@ def is_shareable(spec: str, *, recorded: Iterable[str] | None = None) -> bool:
     return True
 
 
-def shared_files(recorded: Iterable[str] | None = None) -> list[str]:
+def shared_files(recorded: Iterable[str]) -> list[str]:
     """File datasets a link may open: those stored models record (and that still exist), then
     the data files under the folders of ``RECSYS_DATA_DIRS`` (hidden ones skipped, sorted, at
     most 500, from the first 20,000 names walked).
+
+    Parameters
+    ----------
+    recorded : iterable of str
+        The file specs stored models record (see :func:`require_shareable`).
 
     Returns
     -------
     list of str
         Specs to pass to :func:`load_dataset`; show them by file name only.
     """
-    known = list(recorded_files() if recorded is None else recorded)
-    files = [spec for spec in known if Path(spec).is_file()]
+    files = [spec for spec in recorded if Path(spec).is_file()]
     seen = set(files)
     walked = 0
     for folder in config.data_dirs():
@@ -438,5 +455,6 @@ __all__ = [
     "require_shareable",
     "shared_files",
     "sources",
+    "sources_of",
     "split_spec",
 ]

@@ -32,10 +32,12 @@ import pyarrow.csv as pa_csv
 from .. import config
 from ..dataset import Dataset
 from ..errors import DatasetError, DownloadError
-from . import Progress, Source, register
+from ..util.ids import MISSING, positions
+from . import Source, register
 from .download import download as download_file
 from .download import extract_zip
-from .tabular import build_dataset
+from .progress import Progress
+from .tabular.build import build_dataset
 
 BASE_URL = "https://files.grouplens.org/datasets/movielens/"
 MOVIE_URL = "https://movielens.org/movies/{id}"
@@ -68,27 +70,47 @@ VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in (
         Variant(
-            "movielens-100k", "ml-100k", "100k", "0e33842e24a9c977be4e0107933c0723", False,
+            "movielens-100k",
+            "ml-100k",
+            "100k",
+            "0e33842e24a9c977be4e0107933c0723",
+            False,
             "MovieLens 100k ratings (GroupLens, 1998) with predefined splits ua, ub, u1-u5",
             "5 MB zip, 943 users x 1,682 movies x 100,000 ratings",
         ),
         Variant(
-            "movielens-latest-small", "ml-latest-small", "csv", None, True,
+            "movielens-latest-small",
+            "ml-latest-small",
+            "csv",
+            None,
+            True,
             "MovieLens latest-small ratings and tags (GroupLens, updated periodically)",
             "1 MB zip, 610 users x 9,724 movies x 100,836 ratings",
         ),
         Variant(
-            "movielens-1m", "ml-1m", "dat", "c4d9eecfca2ab87c1945afe126590906", False,
+            "movielens-1m",
+            "ml-1m",
+            "dat",
+            "c4d9eecfca2ab87c1945afe126590906",
+            False,
             "MovieLens 1M ratings (GroupLens, 2003)",
             "6 MB zip, 6,040 users x 3,706 movies x 1,000,209 ratings",
         ),
         Variant(
-            "movielens-20m", "ml-20m", "csv", "cd245b17a1ae2cc31bb14903e1204af3", True,
+            "movielens-20m",
+            "ml-20m",
+            "csv",
+            "cd245b17a1ae2cc31bb14903e1204af3",
+            True,
             "MovieLens 20M ratings and tags (GroupLens, 2015)",
             "190 MB zip, 138k users x 27k movies x 20M ratings",
         ),
         Variant(
-            "movielens-25m", "ml-25m", "csv", "6b51fb2759a8657d3bfcbfc42b592ada", True,
+            "movielens-25m",
+            "ml-25m",
+            "csv",
+            "6b51fb2759a8657d3bfcbfc42b592ada",
+            True,
             "MovieLens 25M ratings and tags (GroupLens, 2019)",
             "250 MB zip, 162k users x 59k movies x 25M ratings",
         ),
@@ -230,19 +252,33 @@ def _read_ratings(files: _Files, variant: Variant, name: str | None = None) -> p
         name = name or "u.data"
         with files.open(name) as handle:
             return _read_table(
-                handle, sep="\t", names=list(RATING_TYPES), types=RATING_TYPES,
-                quoted=False, source=name,
+                handle,
+                sep="\t",
+                names=list(RATING_TYPES),
+                types=RATING_TYPES,
+                quoted=False,
+                source=name,
             )
     if kind == "dat":
         return _read_table(
-            _dat(files, "ratings.dat"), sep="\x1f", names=list(RATING_TYPES),
-            types=RATING_TYPES, quoted=False, source="ratings.dat",
+            _dat(files, "ratings.dat"),
+            sep="\x1f",
+            names=list(RATING_TYPES),
+            types=RATING_TYPES,
+            quoted=False,
+            source="ratings.dat",
         )
     with files.open("ratings.csv") as handle:
         table = _read_table(
-            handle, sep=",", names=None,
-            types={"userId": pa.int32(), "movieId": pa.int32(), "rating": pa.float32(),
-                   "timestamp": pa.float64()},
+            handle,
+            sep=",",
+            names=None,
+            types={
+                "userId": pa.int32(),
+                "movieId": pa.int32(),
+                "rating": pa.float32(),
+                "timestamp": pa.float64(),
+            },
             source="ratings.csv",
         )
     return table.rename_columns(list(RATING_TYPES))
@@ -270,8 +306,13 @@ def _read_movies(files: _Files, variant: Variant) -> pd.DataFrame:
         ]
         with files.open("u.item") as handle:
             table = _read_table(
-                handle, sep="|", names=names, types={n: pa.string() for n in names},
-                encoding="latin-1", quoted=False, source="u.item",
+                handle,
+                sep="|",
+                names=names,
+                types={n: pa.string() for n in names},
+                encoding="latin-1",
+                quoted=False,
+                source="u.item",
             )
         frame = table.to_pandas()
         flags = frame[[f"g{i}" for i in range(19)]].to_numpy() == "1"
@@ -284,14 +325,20 @@ def _read_movies(files: _Files, variant: Variant) -> pd.DataFrame:
         )
     if variant.kind == "dat":
         table = _read_table(
-            _dat(files, "movies.dat"), sep="\x1f", names=["item_id", "name", "genres"],
+            _dat(files, "movies.dat"),
+            sep="\x1f",
+            names=["item_id", "name", "genres"],
             types={"item_id": pa.string(), "name": pa.string(), "genres": pa.string()},
-            encoding="latin-1", quoted=False, source="movies.dat",
+            encoding="latin-1",
+            quoted=False,
+            source="movies.dat",
         )
     else:
         with files.open("movies.csv") as handle:
             table = _read_table(
-                handle, sep=",", names=None,
+                handle,
+                sep=",",
+                names=None,
                 types={"movieId": pa.string(), "title": pa.string(), "genres": pa.string()},
                 source="movies.csv",
             )
@@ -312,8 +359,11 @@ def _read_user_tags(files: _Files) -> dict[str, list[str]]:
         return {}
     with files.open("tags.csv") as handle:
         table = _read_table(
-            handle, sep=",", names=None,
-            types={"movieId": pa.string(), "tag": pa.string()}, source="tags.csv",
+            handle,
+            sep=",",
+            names=None,
+            types={"movieId": pa.string(), "tag": pa.string()},
+            source="tags.csv",
         )
     tags = table.to_pandas()
     tags.columns = ["item_id", "tag"]
@@ -362,12 +412,9 @@ def _predefined_splits(files: _Files, variant: Variant, dataset: Dataset) -> dic
         table = _read_ratings(files, variant, name=f"{split}.test")
         users = np.asarray(table.column("user").to_numpy(zero_copy_only=False), dtype=str)
         items = np.asarray(table.column("item").to_numpy(zero_copy_only=False), dtype=str)
-        u = np.searchsorted(user_ids, np.char.strip(users))
-        i = np.searchsorted(item_ids, np.char.strip(items))
-        known = (u < len(user_ids)) & (i < len(item_ids))
-        known[known] &= (user_ids[u[known]] == np.char.strip(users)[known]) & (
-            item_ids[i[known]] == np.char.strip(items)[known]
-        )
+        u = positions(user_ids, np.char.strip(users))
+        i = positions(item_ids, np.char.strip(items))
+        known = (u != MISSING) & (i != MISSING)
         keys = np.unique(u[known].astype(np.int64) * dataset.n_items + i[known])
         splits[split] = keys[np.isin(keys, present)]
     return splits

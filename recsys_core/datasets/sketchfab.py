@@ -22,9 +22,10 @@ import pandas as pd
 from .. import config
 from ..dataset import Dataset
 from ..errors import DatasetError
-from . import Progress, Source, register
+from . import Source, register
 from .download import download as download_file
-from .tabular import build_dataset
+from .progress import Progress
+from .tabular.build import build_dataset
 
 NAME = "sketchfab"
 RAW_BASE = "https://raw.githubusercontent.com/EthanRosenthal/rec-a-sketch/master/data/"
@@ -53,6 +54,7 @@ def fetch(progress: Progress | None = None, **_: Any) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     shares = ((LIKES_FILE, 0.0, 0.9), (FEATS_FILE, 0.9, 1.0))
     for file_name, start, end in shares:
+
         def step(fraction: float, message: str, start=start, end=end, file_name=file_name):
             if progress is not None:
                 progress(start + (end - start) * fraction, f"{file_name}: {message}")
@@ -193,9 +195,7 @@ def load(
     step(0.05, "reading likes")
     likes, dropped = read_likes(root / LIKES_FILE)
     if likes.empty:
-        raise DatasetError(
-            f"{LIKES_FILE} in {root} has a header but no likes; fetch it again."
-        )
+        raise DatasetError(f"{LIKES_FILE} in {root} has a header but no likes; fetch it again.")
     feats_path = root / FEATS_FILE
     step(0.6, "reading model features")
     items = read_items(likes, feats_path if feats_path.is_file() else None)

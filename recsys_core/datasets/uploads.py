@@ -14,6 +14,7 @@ one folder.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -23,9 +24,11 @@ import unicodedata
 import uuid
 from pathlib import Path
 
-from . import config
-from .dataset import Dataset
-from .errors import DatasetError
+from .. import config
+from ..dataset import Dataset
+from ..errors import DatasetError
+from ..util.files import atomic_write_text
+from .tabular import load_file
 
 PREFIX = "upload:"
 MAX_UPLOAD_BYTES = 200 * 1024**2
@@ -59,9 +62,7 @@ def display_name(filename: str) -> str:
 def _kind(filename: str) -> str:
     suffix = Path(filename).suffix.lower()
     if suffix not in SUFFIXES:
-        raise DatasetError(
-            f"{filename!r} is not a csv, tsv or parquet file; upload one of those."
-        )
+        raise DatasetError(f"{filename!r} is not a csv, tsv or parquet file; upload one of those.")
     return _SAME_KIND.get(suffix, suffix)
 
 
@@ -119,21 +120,19 @@ def _rename(folder: Path, file: str, name: str) -> None:
     """Record the name a file was uploaded with, atomically (readers see one name or the other)."""
     if _read_name(folder / file, "") == name:
         return
-    temp = folder / f"{_TEMP_PREFIX}{file}-{uuid.uuid4().hex[:8]}"
-    try:
-        temp.write_text(name, encoding="utf-8")
-        os.replace(temp, folder / file)
-    except OSError:  # the folder went meanwhile: the names are not worth an error
-        temp.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # the folder went meanwhile: not worth an error
+        atomic_write_text(folder / file, name)
 
 
 def _validate(folder: Path, name: str, items_name: str | None) -> None:
-    from .datasets import tabular
-
     interactions = next(folder.glob("interactions.*"))
     items = next(folder.glob("items.*"), None)
-    tabular.load_file(
-        interactions, items_path=items, name=name, label=name, items_label=items_name,
+    load_file(
+        interactions,
+        items_path=items,
+        name=name,
+        label=name,
+        items_label=items_name,
         max_bytes=MAX_UPLOAD_BYTES,
     )
 
@@ -228,7 +227,7 @@ def is_upload(spec: str) -> bool:
 
 
 def _folder(spec: str) -> tuple[str, Path]:
-    key = spec[len(PREFIX):]
+    key = spec[len(PREFIX) :]
     folder = config.home() / "uploads" / key
     if not _KEY.match(key) or not folder.is_dir():
         raise DatasetError(f"The upload {key[:40]!r} is not here any more; upload the file again.")
@@ -261,12 +260,15 @@ def upload_names(spec: str) -> tuple[str, str | None]:
 
 
 def load_upload(spec: str) -> Dataset:
-    from .datasets import tabular
-
+    """The dataset of an upload spec (``upload:<key>``), named as it was uploaded."""
     interactions, items, name = upload_files(spec)
     _, items_name = upload_names(spec)
-    dataset = tabular.load_file(
-        interactions, items_path=items, name=name, label=name, items_label=items_name,
+    dataset = load_file(
+        interactions,
+        items_path=items,
+        name=name,
+        label=name,
+        items_label=items_name,
         max_bytes=MAX_UPLOAD_BYTES,
     )
     extra = " with its items file" if items else ""

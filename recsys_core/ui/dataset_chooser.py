@@ -12,8 +12,8 @@ import streamlit as st
 
 from .. import words
 from ..datasets import fetch_dataset, file_labels, is_path_spec, kcore_spec, split_spec
+from ..datasets.uploads import is_upload, upload_files
 from ..errors import UserError
-from ..uploads import is_upload, upload_files
 from . import loaders, state, text
 from .upload_form import upload_form
 

@@ -1101,7 +1101,7 @@ def run_search(data: Dataset, spec: str, request: dict, *, save_best: bool,
 
 def _source(spec: str) -> dict | None:
     from ..datasets import kcore_spec, split_spec
-    from ..uploads import is_upload, source_for
+    from ..datasets.uploads import is_upload, source_for
 
     base, cut = split_spec(spec)
     if not is_upload(base):

@@ -45,8 +45,13 @@ def _dataset(spec: str, home: str, _progress: Any = None) -> Dataset:
 
 @st.cache_data(show_spinner=False, ttl=5)
 def _shared(home: str, data_dirs: str) -> tuple[dict[str, dict], list[str]]:
-    recorded = recorded_files()
+    recorded = _stored_files()
     return recorded, shared_files(recorded)
+
+
+def _stored_files() -> dict[str, dict]:
+    """The file datasets stored models record, read from the store now."""
+    return recorded_files(ModelStore().list())
 
 
 def _recorded() -> dict[str, dict]:
@@ -65,7 +70,7 @@ def check(spec: str) -> str:
     try:
         return require_shareable(spec, recorded=_recorded())
     except DatasetNotAvailable:
-        return require_shareable(spec)
+        return require_shareable(spec, recorded=_stored_files())
 
 
 def _file_options(spec: str) -> dict:
@@ -78,7 +83,7 @@ def _file_options(spec: str) -> dict:
         return {}
     if base in sources() or base.startswith("upload:"):
         return {}
-    return dict(recorded_files().get(base) or {})
+    return dict(_stored_files().get(base) or {})
 
 
 def dataset(spec: str, progress: Any = None) -> Dataset:

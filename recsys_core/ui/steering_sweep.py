@@ -95,7 +95,7 @@ def target_model(meta: dict, data: Dataset, split: str, seed: int) -> tuple[str,
 def _source(spec: str) -> dict | None:
     """How the variant's dataset loads again (an upload's recorded source; None otherwise)."""
     from ..datasets import kcore_spec, split_spec
-    from ..uploads import is_upload, source_for
+    from ..datasets.uploads import is_upload, source_for
 
     base, cut = split_spec(spec)
     if not is_upload(base):

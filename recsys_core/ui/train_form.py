@@ -14,9 +14,9 @@ from ..algorithms import algorithms, get_algorithm, parse_params
 from ..algorithms.base import Param
 from ..dataset import Dataset
 from ..datasets import kcore_spec, split_spec
+from ..datasets.uploads import is_upload, source_for
 from ..errors import UserError
 from ..training import train
-from ..uploads import is_upload, source_for
 from . import loaders, state, text, training_panel
 
 TRAIN_FORM = "train_form"

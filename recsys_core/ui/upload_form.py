@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ..datasets.uploads import SUFFIXES, save_upload
 from ..errors import UserError
-from ..uploads import SUFFIXES, save_upload
 from . import loaders, state, text
 
 

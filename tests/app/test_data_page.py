@@ -220,7 +220,7 @@ def test_an_over_strict_spec_in_the_url_offers_to_lower_it():
 
 
 def test_data_without_categories_or_tags_has_friendly_empty_states():
-    from recsys_core.uploads import save_upload
+    from recsys_core.datasets.uploads import save_upload
 
     rows = "\n".join(f"u{u},i{(u * 7 + j) % 40}" for u in range(60) for j in range(u % 9 + 1))
     spec = save_upload(("user,item\n" + rows + "\n").encode(), "plain.csv")

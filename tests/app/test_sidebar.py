@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from recsys_core.datasets.uploads import save_upload
 from recsys_core.errors import DatasetError
 from recsys_core.store import ModelStore
-from recsys_core.uploads import save_upload
 
 from .helpers import open_page, shown
 

@@ -24,10 +24,10 @@ import pytest
 
 from recsys_core import dataviz
 from recsys_core.datasets import tabular
+from recsys_core.datasets.uploads import save_upload
 from recsys_core.training import train
 from recsys_core.ui import grid_component, scatter_component
 from recsys_core.ui import text as text_module
-from recsys_core.uploads import save_upload
 
 from .helpers import open_page, shown
 

@@ -20,9 +20,10 @@ from recsys_core.datasets import (
     shared_files,
     tabular,
 )
+from recsys_core.datasets.uploads import save_upload
 from recsys_core.errors import DatasetError
+from recsys_core.store import ModelStore
 from recsys_core.training import train
-from recsys_core.uploads import save_upload
 
 from .helpers import html_blocks, open_page, shown
 
@@ -38,7 +39,13 @@ def write_likes(path, n_users: int = 12, prefix: str = "it"):
     return path
 
 
+def stored() -> dict[str, dict]:
+    """The file datasets the store's models record now (what the app reads)."""
+    return recorded_files(ModelStore().list())
+
+
 def refused(spec: str, **kwargs) -> str:
+    kwargs.setdefault("recorded", stored())
     with pytest.raises(DatasetNotAvailable) as caught:
         require_shareable(spec, **kwargs)
     return str(caught.value)
@@ -120,12 +127,12 @@ def test_a_file_a_stored_model_records_is_allowed(fresh_home, tmp_path):
     dataset = tabular.load_file(likes, items_path=items)
     train(dataset, "popularity", {}, source={"spec": str(likes), "data_dir": None,
                                              "options": options})
-    assert recorded_files() == {str(likes): options}
-    assert require_shareable(str(likes)) == str(likes)
-    assert is_shareable(f"{likes}@kcore=2,2")
+    assert stored() == {str(likes): options}
+    assert require_shareable(str(likes), recorded=stored()) == str(likes)
+    assert is_shareable(f"{likes}@kcore=2,2", recorded=stored())
     # the same file under another spelling is not what the model records
-    assert not is_shareable(str(likes.parent / ".." / "cli" / "likes.csv"))
-    assert shared_files() == [str(likes)]
+    assert not is_shareable(str(likes.parent / ".." / "cli" / "likes.csv"), recorded=stored())
+    assert shared_files(stored()) == [str(likes)]
 
 
 def test_recorded_files_ignore_odd_meta_shapes():

@@ -17,8 +17,8 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from recsys_core.datasets import tabular
+from recsys_core.datasets.uploads import save_upload, upload_files
 from recsys_core.html import WORD_JOINER
-from recsys_core.uploads import save_upload, upload_files
 
 from ..app.test_text_is_text import payload_files, payloads, train_on
 from .conftest import screenshot, wait_for_app
