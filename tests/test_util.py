@@ -10,7 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recsys_core.util.files import atomic_write, atomic_write_bytes, atomic_write_json
+from recsys_core.util.files import (
+    atomic_write,
+    atomic_write_bytes,
+    atomic_write_json,
+    place_folder,
+)
 from recsys_core.util.jsonsafe import json_default, json_safe
 
 
@@ -64,6 +69,54 @@ def test_readers_never_see_a_half_written_file(tmp_path):
     reader.join()
     whole = {c[:1] + c[-1:] + len(c).to_bytes(4, "big") for c in contents}
     assert seen <= whole
+
+
+def _folder(path: Path, content: str, *, whole: bool = True) -> Path:
+    path.mkdir()
+    (path / "data.txt").write_text(content)
+    if whole:
+        (path / "done").write_text("")
+    return path
+
+
+def _whole(folder: Path) -> bool:
+    return (folder / "done").is_file()
+
+
+def test_place_folder_puts_a_folder_in_place_and_keeps_a_whole_one_there(tmp_path):
+    final = tmp_path / "entry"
+    assert place_folder(_folder(tmp_path / ".tmp-1", "first"), final, keep=_whole)
+    assert (final / "data.txt").read_text() == "first"
+    assert not place_folder(_folder(tmp_path / ".tmp-2", "second"), final, keep=_whole)
+    assert (final / "data.txt").read_text() == "first"  # the whole one stays
+    assert [p.name for p in tmp_path.iterdir()] == ["entry"]
+
+
+def test_place_folder_replaces_a_folder_that_is_not_whole(tmp_path):
+    final = _folder(tmp_path / "entry", "half", whole=False)
+    assert place_folder(_folder(tmp_path / ".tmp-1", "new"), final, keep=_whole)
+    assert (final / "data.txt").read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["entry"]  # the old one is gone
+
+
+def test_concurrent_writers_of_one_folder_leave_one_whole_folder(tmp_path):
+    final = tmp_path / "entry"
+    barrier = threading.Barrier(6)
+    placed: list[bool] = []
+
+    def write(number: int) -> None:
+        temp = _folder(tmp_path / f".tmp-{number}", f"writer {number}")
+        barrier.wait()
+        placed.append(place_folder(temp, final, keep=_whole))
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert placed.count(True) == 1 and len(placed) == 6
+    assert _whole(final) and (final / "data.txt").read_text().startswith("writer ")
+    assert [p.name for p in tmp_path.iterdir()] == ["entry"]
 
 
 def test_json_safe_turns_nan_into_none_and_keys_into_text():

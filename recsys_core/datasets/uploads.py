@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import re
 import shutil
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 from .. import config
 from ..dataset import Dataset
 from ..errors import DatasetError
-from ..util.files import atomic_write_text
+from ..util.files import atomic_write_text, place_folder
 from .tabular import load_file
 
 PREFIX = "upload:"
@@ -137,30 +136,6 @@ def _validate(folder: Path, name: str, items_name: str | None) -> None:
     )
 
 
-def _move_into_place(temp: Path, final: Path) -> None:
-    """Rename ``temp`` to ``final``; if another upload got there first, keep theirs (same
-    content, already validated) unless it is incomplete, which this one then replaces."""
-    try:
-        os.rename(temp, final)
-        return
-    except OSError:
-        if _complete(final):
-            shutil.rmtree(temp, ignore_errors=True)
-            return
-    trash = final.with_name(f"{_TRASH_PREFIX}{final.name}-{uuid.uuid4().hex[:8]}")
-    try:
-        os.rename(final, trash)
-    except FileNotFoundError:
-        pass
-    try:
-        os.rename(temp, final)
-    except OSError:  # a third upload put a complete copy there meanwhile
-        if not _complete(final):
-            raise
-        shutil.rmtree(temp, ignore_errors=True)
-    shutil.rmtree(trash, ignore_errors=True)
-
-
 def save_upload(
     data: bytes,
     filename: str,
@@ -215,7 +190,9 @@ def save_upload(
             (temp / f"items{items_kind}").write_bytes(items)
             (temp / ITEMS_NAME_FILE).write_text(str(items_name), encoding="utf-8")
         _validate(temp, name, items_name)
-        _move_into_place(temp, final)
+        # if another upload got there first, theirs stays (same content, already validated)
+        # unless it is incomplete, which this one then replaces
+        place_folder(temp, final, keep=_complete, trash_prefix=_TRASH_PREFIX)
     finally:
         if temp.exists():
             shutil.rmtree(temp, ignore_errors=True)

@@ -2,7 +2,8 @@
 
 A reader (another thread, another process) sees the old content or the new, never a half-written
 file, and a failure leaves no temporary file behind. Every writer of a cache entry, a status file
-or a stored table goes through :func:`atomic_write`.
+or a stored table goes through :func:`atomic_write`; a folder written whole (an upload, a parsed
+file's arrays) is put in place with :func:`place_folder`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -95,3 +97,62 @@ def write_via(handle_writer: Callable[[IO[bytes]], Any]) -> Callable[[Path], Non
             handle_writer(handle)
 
     return write
+
+
+def place_folder(
+    temp: str | os.PathLike,
+    final: str | os.PathLike,
+    *,
+    keep: Callable[[Path], bool],
+    trash_prefix: str = ".tmp-old-",
+) -> bool:
+    """Rename the complete folder ``temp`` onto ``final`` in one step (readers see the old folder
+    or the new one, never a half-written one).
+
+    When ``final`` exists already (another writer got there first), it stays if
+    ``keep(final)`` (it is whole: ``temp`` is removed); otherwise it is renamed aside (to
+    ``trash_prefix`` + its name, removed afterwards) and ``temp`` takes its place. A third writer
+    that puts a folder ``keep`` accepts there meanwhile wins too.
+
+    Parameters
+    ----------
+    temp, final : path-like
+        Folders beside each other (one file system).
+    keep : callable
+        ``keep(final) -> bool``: whether a folder already at ``final`` is whole.
+    trash_prefix : str
+        Name prefix of the old folder while it is removed (so the owner's sweep finds one a
+        killed process left).
+
+    Returns
+    -------
+    bool
+        True if ``temp`` was put in place, False if the folder already there was kept.
+
+    Raises
+    ------
+    OSError
+        If ``temp`` cannot be put in place and no whole folder is there.
+    """
+    temp, final = Path(temp), Path(final)
+    try:
+        os.rename(temp, final)
+        return True
+    except OSError:
+        if keep(final):
+            shutil.rmtree(temp, ignore_errors=True)
+            return False
+    trash = final.with_name(f"{trash_prefix}{final.name}-{uuid.uuid4().hex[:8]}")
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            os.rename(final, trash)
+        try:
+            os.rename(temp, final)
+        except OSError:
+            if not keep(final):
+                raise
+            shutil.rmtree(temp, ignore_errors=True)
+            return False
+        return True
+    finally:
+        shutil.rmtree(trash, ignore_errors=True)

@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ...dataset import Dataset
+from ...util.files import place_folder
 from ...util.jsonsafe import json_default
 from .folder import (
     ITEMS,
@@ -30,7 +31,6 @@ from .folder import (
     SCHEMA,
     TMP,
     Damaged,
-    discard,
     logger,
     sweep,
 )
@@ -98,16 +98,8 @@ def write_entry(
             "parse_seconds": round(seconds, 3),
         }
         (temp / META).write_text(json.dumps(meta, default=json_default), encoding="utf-8")
-        final = base / key
-        try:
-            os.rename(temp, final)
-        except OSError:  # there is one already: keep it if it is whole, else replace it
-            try:
-                read_meta(final, key)
-                return
-            except Damaged:
-                discard(final)
-            os.rename(temp, final)
+        # there may be one already (another writer's): kept if it is whole, else replaced
+        place_folder(temp, base / key, keep=lambda final: _whole(final, key))
     except Exception as error:  # noqa: BLE001 - the cache must never fail a load
         logger.warning(
             "Could not keep the parsed copy of %s (%s: %s); it will be parsed again next time.",
@@ -118,6 +110,14 @@ def write_entry(
     finally:
         if temp.exists():
             shutil.rmtree(temp, ignore_errors=True)
+
+
+def _whole(folder: Path, key: str) -> bool:
+    try:
+        read_meta(folder, key)
+    except Damaged:
+        return False
+    return True
 
 
 def _save(folder: Path, name: str, array: np.ndarray, arrays: dict[str, dict]) -> None:
