@@ -33,7 +33,7 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from recsys_core.algorithms import algorithms, create  # noqa: E402
-from recsys_core.algorithms.base import top_k_rows  # noqa: E402
+from recsys_core.util.topk import top_k as top_k_rows  # noqa: E402
 
 SEED = 0
 K = 10

@@ -4,8 +4,8 @@ In the manner of implicit's ``recommender_base_test``: a small checkerboard with
 block, where every personalised family must find the withheld items; the contract (exclude_seen,
 similar_items never returns the item itself, single == batch, save/load identical, clear errors,
 cancel from ``on_epoch``); then the demo data, whose planted taste groups the latent and
-neighbourhood families must recover. A capability a family lacks raises NotImplementedError and
-the test skips, as in implicit's suite.
+neighbourhood families must recover. What a family can do is asked one way, ``supports``: a
+test of a capability the family lacks skips, and its methods raise NotImplementedError.
 
 Families registered later are picked up automatically; give them small parameters in
 ``FAST_PARAMS`` / ``DEMO_PARAMS`` (names not in a family's schema are ignored).
@@ -158,12 +158,11 @@ def board(tmp_path_factory):
     return dataset, withheld, block, fitted
 
 
-def capable(name: str, call: Callable[[], Any]) -> Any:
-    """Run ``call``; skip the test if the family does not support it."""
-    try:
-        return call()
-    except NotImplementedError as error:
-        pytest.skip(f"{name}: {error}")
+def capable(model: Recommender, capability: str, call: Callable[[], Any]) -> Any:
+    """Run ``call``; skip the test if the model does not support ``capability``."""
+    if not model.supports(capability):
+        pytest.skip(f"{model.name} does not support {capability}")
+    return call()
 
 
 def assert_same_ranking(a_idx, a_scores, b_idx, b_scores, rtol=1e-5, atol=1e-6) -> None:
@@ -236,7 +235,7 @@ def test_similar_items_exclude_the_item_and_find_its_block(board, name):
     dataset, _, block, fitted = board
     model = fitted(name)
     items = np.arange(dataset.n_items)
-    neighbours, scores = capable(name, lambda: model.similar_items(items, 5))
+    neighbours, scores = capable(model, "similar_items", lambda: model.similar_items(items, 5))
     assert neighbours.shape == (dataset.n_items, 5)
     assert not np.any(neighbours == items[:, None]), "an item is in its own similar list"
     valid = neighbours >= 0
@@ -286,15 +285,16 @@ def _round_trip(model: Recommender, dataset: Dataset) -> Recommender:
 def test_save_and_load_give_identical_results(board, name):
     dataset, _, _, fitted = board
     model = fitted(name)
-    copy = capable(name, lambda: _round_trip(model, dataset))
+    copy = _round_trip(model, dataset)
     assert copy.get_params() == model.get_params()
     users = np.arange(dataset.n_users)
     for a, b in zip(model.recommend(users, 10), copy.recommend(users, 10)):
         np.testing.assert_array_equal(a, b)
     history = dataset.interactions[3].indices
     if model.supports("recommend_for_history"):
-        for a, b in zip(model.recommend_for_history(history, 10),
-                        copy.recommend_for_history(history, 10)):
+        for a, b in zip(
+            model.recommend_for_history(history, 10), copy.recommend_for_history(history, 10)
+        ):
             np.testing.assert_array_equal(a, b)
     if model.supports("similar_items"):
         items = np.arange(dataset.n_items)
@@ -306,6 +306,46 @@ def test_save_and_load_give_identical_results(board, name):
     for vectors in ("item_vectors", "user_vectors"):
         if model.supports(vectors):
             np.testing.assert_array_equal(getattr(model, vectors)(), getattr(copy, vectors)())
+
+
+LACKING = {
+    "similar_items": lambda model: model.similar_items(0, 3),
+    "explain": lambda model: model.explain(0, 0),
+    "tags": lambda model: model.items_for_tag("x"),
+}
+
+
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_supports_is_the_one_way_to_ask(board, name):
+    """What ``supports`` denies raises one sentence naming the model; what it grants works;
+    a name that is no capability is a ValueError rather than a silent False."""
+    model = board[3](name)
+    for capability, call in LACKING.items():
+        if model.supports(capability):
+            continue
+        with pytest.raises(NotImplementedError) as raised:
+            call(model)
+        message = str(raised.value)
+        assert model.name in message and message.endswith(".") and "\n" not in message
+    for vectors in ("item_vectors", "user_vectors"):
+        got = getattr(model, vectors)()
+        assert (got is not None) == model.supports(vectors)
+    with pytest.raises(ValueError, match="Unknown capability 'similar'"):
+        model.supports("similar")
+    users = np.arange(6)
+    scores = model.score_users(users)
+    assert scores.dtype == np.float32 and scores.flags.writeable and scores.flags.c_contiguous
+    assert scores.shape == (6, model.n_items_)
+    seen = model.user_items_[users].toarray() > 0
+    scores[seen] = -np.inf
+    ranked, _ = model.recommend(users, 5)
+    for row in range(len(users)):
+        top = np.argsort(-scores[row], kind="stable")[:5]
+        np.testing.assert_allclose(scores[row, ranked[row]], scores[row, top], rtol=1e-5)
+    if model.supports("recommend_for_history"):
+        history = model.user_items_[users]
+        from_history = model.score_history(history)
+        assert from_history.shape == (6, model.n_items_) and from_history.flags.writeable
 
 
 @pytest.mark.parametrize("name", ALGORITHMS)
@@ -363,7 +403,11 @@ def test_history_recommendations_find_the_withheld_items(board, name):
     found = []
     for user, held in enumerate(withheld):
         history = dataset.interactions[user].indices
-        items, _ = capable(name, lambda h=history, n=N_WITHHELD: model.recommend_for_history(h, n))
+        items, _ = capable(
+            model,
+            "recommend_for_history",
+            lambda h=history, n=N_WITHHELD: model.recommend_for_history(h, n),
+        )
         assert not set(history.tolist()) & set(items.tolist())
         found.append(len(held & set(items.tolist())) / len(held))
     least = HISTORY_FOUND.get(name, 0.9)
@@ -377,7 +421,7 @@ def test_explain_credits_the_users_own_block(board, name):
     in_block = []
     for user in range(dataset.n_users):
         item = int(model.recommend(user, 1)[0][0])
-        history, shares = capable(name, lambda u=user, i=item: model.explain(u, i, k=3))
+        history, shares = capable(model, "explain", lambda u=user, i=item: model.explain(u, i, k=3))
         assert len(history) == min(3, dataset.interactions[user].nnz)
         assert set(history.tolist()) <= set(dataset.interactions[user].indices.tolist())
         assert np.all(shares >= 0) and shares.sum() <= 1 + 1e-6
@@ -418,9 +462,7 @@ def test_on_epoch_can_query_and_cancel(board, name):
 def test_progress_and_determinism(board, name):
     dataset, _, _, fitted = board
     fractions: list[float] = []
-    again = fit_model(
-        dataset, name, fitted.params(name), progress=lambda f, m: fractions.append(f)
-    )
+    again = fit_model(dataset, name, fitted.params(name), progress=lambda f, m: fractions.append(f))
     assert fractions and fractions[0] == 0.0 and fractions[-1] == 1.0
     assert fractions == sorted(fractions)
     users = np.arange(dataset.n_users)
@@ -535,8 +577,9 @@ def test_als_preset_and_confidence_match_the_wrmf_equations(board):
     assert (preset["alpha"], preset["factors"], preset["regularization"]) == (50.0, 40, 0.1)
     assert preset["iterations"] == 22
     alpha, reg = 7.0, 0.5
-    model = fit_model(dataset, "als", {"factors": 6, "iterations": 5, "alpha": alpha,
-                                       "regularization": reg})
+    model = fit_model(
+        dataset, "als", {"factors": 6, "iterations": 5, "alpha": alpha, "regularization": reg}
+    )
     y = model.item_vectors().astype(np.float64)
     history = dataset.interactions[5]
     confidence = 1.0 + alpha * history.data
@@ -586,8 +629,11 @@ def test_ease_matches_the_closed_form_and_refuses_big_catalogues(board, monkeypa
     item = int(model.recommend(2, 1)[0][0])
     explained, shares = model.explain(2, item, k=40)
     contributions = x[2, explained] * b[explained, item]
-    np.testing.assert_allclose(shares, np.clip(contributions, 0, None) /
-                               np.clip(x[2] * b[:, item], 0, None).sum(), rtol=1e-4)
+    np.testing.assert_allclose(
+        shares,
+        np.clip(contributions, 0, None) / np.clip(x[2] * b[:, item], 0, None).sum(),
+        rtol=1e-4,
+    )
     assert ease.memory_needed(25_000) == 12 * 25_000**2
     monkeypatch.setattr(ease, "available_memory", lambda: 10_000)
     with pytest.raises(ModelFitError, match="item-knn or als"):
@@ -602,9 +648,7 @@ def test_svd_scores_are_the_projection_on_the_top_singular_vectors(board):
     projection = x @ vt[:2].T @ vt[:2]
     users = np.arange(dataset.n_users)
     np.testing.assert_allclose(model._score_users(users), projection, atol=1e-3)
-    np.testing.assert_allclose(
-        model.user_vectors() @ model.item_vectors().T, projection, atol=1e-3
-    )
+    np.testing.assert_allclose(model.user_vectors() @ model.item_vectors().T, projection, atol=1e-3)
     with pytest.raises(ParameterError, match="factors"):
         fit_model(dataset, "svd", {"factors": dataset.n_items})
 
@@ -625,9 +669,13 @@ def test_implicit_factor_models_keep_the_library_bias_columns(board, name):
 def test_diverged_training_is_a_clear_error_and_als_records_its_loss(board):
     dataset, _, _, _ = board
     with pytest.raises(ModelFitError, match="NaN.*lower learning_rate"):
-        fit_model(dataset, "bpr", {"factors": 64, "learning_rate": 1.0, "regularization": 0.0,
-                                   "iterations": 500})
-    model = fit_model(dataset, "als", {"factors": 4, "iterations": 8,
-                                       "calculate_training_loss": True})
+        fit_model(
+            dataset,
+            "bpr",
+            {"factors": 64, "learning_rate": 1.0, "regularization": 0.0, "iterations": 500},
+        )
+    model = fit_model(
+        dataset, "als", {"factors": 4, "iterations": 8, "calculate_training_loss": True}
+    )
     loss = np.array(model.training_loss_)
     assert len(loss) == 8 and np.all(np.diff(loss) < 0)

@@ -68,8 +68,12 @@ def test_registered():
     cls = get_algorithm("biased-mf")
     assert cls is BiasedMF
     assert cls.needs == frozenset({"ratings"})
-    assert {p.name for p in cls.params} == {"factors", "regularization", "iterations",
-                                            "random_state"}
+    assert {p.name for p in cls.params} == {
+        "factors",
+        "regularization",
+        "iterations",
+        "random_state",
+    }
 
 
 @pytest.mark.parametrize("chunk", [1 << 23, 200, 50])  # one block; several row and pair blocks
@@ -120,7 +124,9 @@ def test_history_fold_in_is_the_user_step(split, fitted):
     row = train[7]
     solution = solve_block(row, fitted.item_factors_, fitted.item_bias_, fitted.global_mean_, 1.0)
     expected = (
-        fitted.global_mean_ + solution[0, -1] + fitted.item_bias_
+        fitted.global_mean_
+        + solution[0, -1]
+        + fitted.item_bias_
         + fitted.item_factors_ @ solution[0, :-1]
     )
     indices, scores = fitted.recommend_for_history(row.indices, 10, weights=row.data)

@@ -62,10 +62,22 @@ def test_registered_with_schema():
     cls = get_algorithm("lightfm")
     assert cls is LightFMRecommender
     names = {p.name for p in cls.params}
-    assert {"loss", "no_components", "learning_rate", "item_alpha", "user_alpha", "epochs",
-            "use_item_features", "random_state"} <= names
+    assert {
+        "loss",
+        "no_components",
+        "learning_rate",
+        "item_alpha",
+        "user_alpha",
+        "epochs",
+        "use_item_features",
+        "random_state",
+    } <= names
     assert next(p for p in cls.params if p.name == "loss").choices == (
-        "warp", "bpr", "logistic", "warp-kos")
+        "warp",
+        "bpr",
+        "logistic",
+        "warp-kos",
+    )
 
 
 @pytest.mark.parametrize("loss", ["warp", "bpr", "warp-kos"])
@@ -102,8 +114,11 @@ def test_item_features_layout(data):
     n_items = len(items)
     assert features.matrix.shape == (n_items, n_items + 3 + 4)
     assert features.names[0] == "item:i0"
-    assert list(features.names[n_items:n_items + 3]) == ["category:cat0", "category:cat1",
-                                                         "category:cat2"]
+    assert list(features.names[n_items : n_items + 3]) == [
+        "category:cat0",
+        "category:cat1",
+        "category:cat2",
+    ]
     assert sorted(features.tag_names) == sorted([*GROUP_TAGS, "common"])
     np.testing.assert_allclose(np.asarray(features.matrix.sum(axis=1)).ravel(), 1.0, rtol=1e-6)
     # item 0: identity, its category and two tags, each 1/4
@@ -176,13 +191,15 @@ def test_save_load_round_trip(data, with_features):
     some = users[:30]
     for a, b in zip(with_features.similar_items(some, 5), loaded.similar_items(some, 5)):
         np.testing.assert_array_equal(a, b)
-    for a, b in zip(with_features.recommend_for_history([1, 2, 3]),
-                    loaded.recommend_for_history([1, 2, 3])):
+    for a, b in zip(
+        with_features.recommend_for_history([1, 2, 3]), loaded.recommend_for_history([1, 2, 3])
+    ):
         np.testing.assert_array_equal(a, b)
     assert loaded.tag_names() == with_features.tag_names()
     assert loaded.suggest_tags(45, 2)[0] == with_features.suggest_tags(45, 2)[0]
-    np.testing.assert_array_equal(loaded.items_for_tag("lowpoly")[0],
-                                  with_features.items_for_tag("lowpoly")[0])
+    np.testing.assert_array_equal(
+        loaded.items_for_tag("lowpoly")[0], with_features.items_for_tag("lowpoly")[0]
+    )
     assert loaded.supports("tags")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from recsys_core.algorithms import algorithms, loader, parse_params
-from recsys_core.algorithms.base import Param, _words_of
+from recsys_core.algorithms.params import Param, words_of
 
 
 def every_param():
@@ -39,7 +39,7 @@ def test_every_param_has_a_declared_label_and_a_one_line_help(algorithm, param):
     # declared, not the fallback spelling of the key ("Random state" for random_state), unless
     # the key already is plain words
     if param.name not in PLAIN_KEYS:
-        assert label != _words_of(param.name), f"{algorithm}.{param.name} needs a label="
+        assert label != words_of(param.name), f"{algorithm}.{param.name} needs a label="
     assert "_" not in label, label
     assert len(label) <= 40, label
     assert label[0].isupper(), label

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from recsys_core.algorithms import algorithms, get_algorithm
-from recsys_core.algorithms.base import Param
+from recsys_core.algorithms.params import Param
 from recsys_core.cli import main
 from recsys_core.tuning import NOT_SEARCHED_BY_DEFAULT, candidates, default_space, tune
 
@@ -50,8 +50,9 @@ def test_the_registry_has_the_families_we_declare_ranges_for():
     assert len(ALL_NUMERIC) >= 25
 
 
-@pytest.mark.parametrize("algorithm, param", ALL_NUMERIC,
-                         ids=[f"{a}-{p.name}" for a, p in ALL_NUMERIC])
+@pytest.mark.parametrize(
+    "algorithm, param", ALL_NUMERIC, ids=[f"{a}-{p.name}" for a, p in ALL_NUMERIC]
+)
 def test_every_searchable_number_has_a_search_range_inside_its_valid_range(algorithm, param):
     if param.name in OPERATIONAL:
         assert param.search is None, f"{algorithm}.{param.name} is not a hyperparameter"
@@ -105,8 +106,7 @@ def test_default_space_is_the_searchable_parameters_only():
         ({"type": int, "low": 1, "high": 100, "search": (0, 50)}, "leaves the valid range"),
         ({"type": int, "low": 1, "high": 100, "search": (10, 200)}, "leaves the valid range"),
         ({"type": float, "low": 0.0, "high": 1.0, "search": (0.5, 0.5)}, "empty"),
-        ({"type": float, "low": 0.0, "high": 1.0, "search": (0.0, 0.5), "log": True},
-         "positive"),
+        ({"type": float, "low": 0.0, "high": 1.0, "search": (0.0, 0.5), "log": True}, "positive"),
         ({"type": int, "low": 1, "high": 100, "search": (1.5, 50)}, "integer ends"),
         ({"type": str, "search": (1, 2)}, "numeric"),
     ],
@@ -154,16 +154,23 @@ def test_random_draws_stay_inside_the_search_ranges(algorithm):
 
 @pytest.mark.parametrize(
     "algorithm, name",
-    [("als", "alpha"), ("als", "regularization"), ("als", "factors"), ("bpr", "learning_rate"),
-     ("item-knn", "K"), ("ease", "lambda")],
+    [
+        ("als", "alpha"),
+        ("als", "regularization"),
+        ("als", "factors"),
+        ("bpr", "learning_rate"),
+        ("item-knn", "K"),
+        ("ease", "lambda"),
+    ],
 )
 def test_log_uniform_draws_spread_evenly_over_decades(algorithm, name):
     param = {p.name: p for p in get_algorithm(algorithm).params}[name]
     assert param.log
     low, high = param.search
-    draws = np.array([t[name] for t in candidates(algorithm, n_random=2000,
-                                                  space={name: None}, random_state=0)],
-                     dtype=float)
+    draws = np.array(
+        [t[name] for t in candidates(algorithm, n_random=2000, space={name: None}, random_state=0)],
+        dtype=float,
+    )
     position = (np.log(draws) - math.log(low)) / (math.log(high) - math.log(low))
     # uniform in log space: each quarter of the log range holds a quarter of the draws; integers
     # are floored, which moves a draw by less than one unit (a few % of the log range at 16)
@@ -194,8 +201,25 @@ def likes_csv(tmp_path):
 
 
 def test_the_cli_random_search_draws_from_the_search_ranges(capsys, likes_csv, fresh_home):
-    code = main(["tune", str(likes_csv), "als", "--random", "4", "--param", "iterations=2",
-                 "--split", "holdout:3", "-k", "5", "--seed", "4", "--no-save", "--json"])
+    code = main(
+        [
+            "tune",
+            str(likes_csv),
+            "als",
+            "--random",
+            "4",
+            "--param",
+            "iterations=2",
+            "--split",
+            "holdout:3",
+            "-k",
+            "5",
+            "--seed",
+            "4",
+            "--no-save",
+            "--json",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     payload = json.loads(out)

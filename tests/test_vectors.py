@@ -137,9 +137,7 @@ def test_metric_dot_prefers_long_vectors(tmp_path):
     dot = fit(str(tmp_path / "v.npy"), metric="dot")
     assert dot.similar_items(2, 1)[0][0] == 9
     vectors = planted_vectors()
-    np.testing.assert_allclose(
-        dot.similar_items(2, 1)[1][0], vectors[2] @ vectors[9], rtol=1e-5
-    )
+    np.testing.assert_allclose(dot.similar_items(2, 1)[1][0], vectors[2] @ vectors[9], rtol=1e-5)
     normed = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
     best = max((j for j in range(N_ITEMS) if j != 2), key=lambda j: normed[2] @ normed[j])
     assert cosine.similar_items(2, 1)[0][0] == best
@@ -173,8 +171,9 @@ def test_save_load_round_trip(tmp_path):
         arrays = {key: npz[key] for key in npz.files}
     (tmp_path / "v.npy").unlink()  # a loaded model does not need the file
     loaded = VectorsRecommender.from_arrays(arrays, model.get_params()).attach(likes())
-    for a, b in zip(model.similar_items(np.arange(N_ITEMS), 4),
-                    loaded.similar_items(np.arange(N_ITEMS), 4)):
+    for a, b in zip(
+        model.similar_items(np.arange(N_ITEMS), 4), loaded.similar_items(np.arange(N_ITEMS), 4)
+    ):
         np.testing.assert_array_equal(a, b)
     for a, b in zip(model.recommend(np.arange(3), 4), loaded.recommend(np.arange(3), 4)):
         np.testing.assert_array_equal(a, b)

@@ -33,8 +33,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import DatasetError
-from . import register, stored
-from .base import LATENT_CAPABILITIES, Param, Recommender
+from . import stored
+from .base import Recommender
+from .capabilities import LATENT_CAPABILITIES
+from .params import Param
+from .registry import register
 
 _CHUNK_ELEMENTS = 1 << 23  # float64 elements per temporary block (64 MB)
 
@@ -48,16 +51,47 @@ class BiasedMF(Recommender):
         "trained by alternating least squares."
     )
     params = (
-        Param("factors", int, 10, "Length of each user's and item's vector: more capture finer "
-              "tastes, train slower and can overfit.", low=1, high=512, log=True,
-              search=(4, 128), label="Latent factors"),
-        Param("regularization", float, 10.0, "L2 penalty on factors and biases: larger keeps "
-              "the model simpler.", 1e-4, 1e4, log=True, search=(0.1, 100.0),
-              label="Regularisation"),
-        Param("iterations", int, 15, "ALS sweeps (users, then items); more converge further "
-              "and take longer.", low=1, high=1000, search=(5, 50), label="Training passes"),
-        Param("random_state", int, 0, "Seed of the initial item factors: the same seed gives "
-              "the same model.", low=0, label="Random seed"),
+        Param(
+            "factors",
+            int,
+            10,
+            "Length of each user's and item's vector: more capture finer "
+            "tastes, train slower and can overfit.",
+            low=1,
+            high=512,
+            log=True,
+            search=(4, 128),
+            label="Latent factors",
+        ),
+        Param(
+            "regularization",
+            float,
+            10.0,
+            "L2 penalty on factors and biases: larger keeps the model simpler.",
+            1e-4,
+            1e4,
+            log=True,
+            search=(0.1, 100.0),
+            label="Regularisation",
+        ),
+        Param(
+            "iterations",
+            int,
+            15,
+            "ALS sweeps (users, then items); more converge further and take longer.",
+            low=1,
+            high=1000,
+            search=(5, 50),
+            label="Training passes",
+        ),
+        Param(
+            "random_state",
+            int,
+            0,
+            "Seed of the initial item factors: the same seed gives the same model.",
+            low=0,
+            label="Random seed",
+        ),
     )
     needs = frozenset({"ratings"})
     capabilities = LATENT_CAPABILITIES | {"epochs"}
@@ -219,19 +253,33 @@ class BiasedMF(Recommender):
     def from_arrays(cls, arrays, params):
         model = cls(**params)
         model._validated_params()
-        users = stored.array(arrays, "user_factors", "user factor matrix", dtype=np.float64,
-                             shape=(None, None))
-        items = stored.array(arrays, "item_factors", "item factor matrix", dtype=np.float64,
-                             shape=(None, users.shape[1]))
+        users = stored.array(
+            arrays, "user_factors", "user factor matrix", dtype=np.float64, shape=(None, None)
+        )
+        items = stored.array(
+            arrays,
+            "item_factors",
+            "item factor matrix",
+            dtype=np.float64,
+            shape=(None, users.shape[1]),
+        )
         model.user_factors_, model.item_factors_ = users, items
-        model.user_bias_ = stored.array(arrays, "user_bias", "user bias vector", dtype=np.float64,
-                                        shape=(len(users),))
-        model.item_bias_ = stored.array(arrays, "item_bias", "item bias vector", dtype=np.float64,
-                                        shape=(len(items),))
+        model.user_bias_ = stored.array(
+            arrays, "user_bias", "user bias vector", dtype=np.float64, shape=(len(users),)
+        )
+        model.item_bias_ = stored.array(
+            arrays, "item_bias", "item bias vector", dtype=np.float64, shape=(len(items),)
+        )
         model.global_mean_ = stored.number(arrays, "global_mean", "mean rating")
         model.rating_max_ = stored.number(arrays, "rating_max", "highest rating")
-        rmse = stored.array(arrays, "train_rmse", "training error curve", dtype=np.float64,
-                            shape=(None,), finite=False)
+        rmse = stored.array(
+            arrays,
+            "train_rmse",
+            "training error curve",
+            dtype=np.float64,
+            shape=(None,),
+            finite=False,
+        )
         model.train_rmse_ = [float(v) for v in rmse]
         model.n_users_, model.n_items_ = len(model.user_factors_), len(model.item_factors_)
         return model
@@ -275,9 +323,7 @@ def solve_block(
     # Gram matrices sum_i x_i x_i' of every row at once: the 0/1 pattern of the ratings times
     # the upper triangles of the outer products x_i x_i' (a sparse-dense product in C), in row
     # chunks and triangle blocks that keep every temporary under the budget
-    pattern = sp.csr_matrix(
-        (np.ones(rated.nnz), rated.indices, rated.indptr), shape=rated.shape
-    )
+    pattern = sp.csr_matrix((np.ones(rated.nnz), rated.indices, rated.indptr), shape=rated.shape)
     upper, lower = np.triu_indices(d)
     n_pairs = len(upper)
     pair_block = int(max(1, min(n_pairs, _CHUNK_ELEMENTS // max(n_other, 1))))
@@ -292,9 +338,7 @@ def solve_block(
         triangle = np.empty((stop - start, n_pairs))
         for first, last in blocks:
             outer = (
-                cached
-                if cached is not None
-                else x[:, upper[first:last]] * x[:, lower[first:last]]
+                cached if cached is not None else x[:, upper[first:last]] * x[:, lower[first:last]]
             )
             triangle[:, first:last] = part @ outer
         gram = np.empty((stop - start, d, d))
@@ -303,4 +347,3 @@ def solve_block(
         gram += eye
         out[start:stop] = np.linalg.solve(gram, rhs[start:stop, :, None])[:, :, 0]
     return out
-

@@ -25,8 +25,11 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from ..errors import DatasetError, NotFittedError
-from . import register, stored
-from .base import Param, Recommender
+from . import stored
+from .base import Recommender
+from .capabilities import ITEM_ITEM_CAPABILITIES
+from .params import Param
+from .registry import register
 
 
 @register
@@ -35,21 +38,57 @@ class ContentRecommender(Recommender):
     label = "Content (TF-IDF)"
     description = "Item-item cosine over TF-IDF of names, categories and tags; ignores the likes."
     params = (
-        Param("name_weight", float, 1.0, "How much the words of item names count in the "
-              "similarity (0 ignores them).", 0.0, 10.0, search=(0.0, 5.0),
-              label="Weight of name words"),
-        Param("tag_weight", float, 2.0, "How much shared tags count in the similarity (0 "
-              "ignores them).", low=0.0, high=10.0, search=(0.0, 5.0), label="Weight of tags"),
-        Param("category_weight", float, 1.0, "How much a shared category counts in the "
-              "similarity (0 ignores it).", low=0.0, high=10.0, search=(0.0, 5.0),
-              label="Weight of the category"),
-        Param("min_df", int, 1, "Ignore words and tags on fewer items than this (drops rare "
-              "noise).", 1, 1000, log=True, search=(1, 20), label="Minimum items per word"),
-        Param("sublinear_tf", bool, True, "Count a word repeated in a name as 1 + log(times) "
-              "instead of times.", label="Dampen repeated words"),
+        Param(
+            "name_weight",
+            float,
+            1.0,
+            "How much the words of item names count in the similarity (0 ignores them).",
+            0.0,
+            10.0,
+            search=(0.0, 5.0),
+            label="Weight of name words",
+        ),
+        Param(
+            "tag_weight",
+            float,
+            2.0,
+            "How much shared tags count in the similarity (0 ignores them).",
+            low=0.0,
+            high=10.0,
+            search=(0.0, 5.0),
+            label="Weight of tags",
+        ),
+        Param(
+            "category_weight",
+            float,
+            1.0,
+            "How much a shared category counts in the similarity (0 ignores it).",
+            low=0.0,
+            high=10.0,
+            search=(0.0, 5.0),
+            label="Weight of the category",
+        ),
+        Param(
+            "min_df",
+            int,
+            1,
+            "Ignore words and tags on fewer items than this (drops rare noise).",
+            1,
+            1000,
+            log=True,
+            search=(1, 20),
+            label="Minimum items per word",
+        ),
+        Param(
+            "sublinear_tf",
+            bool,
+            True,
+            "Count a word repeated in a name as 1 + log(times) instead of times.",
+            label="Dampen repeated words",
+        ),
     )
     needs = frozenset({"items"})
-    capabilities = frozenset({"recommend", "recommend_for_history", "similar_items", "explain"})
+    capabilities = ITEM_ITEM_CAPABILITIES
 
     def fit(self, interactions, *, items=None, ratings=None, progress=None, on_epoch=None):
         values = self._validated_params()

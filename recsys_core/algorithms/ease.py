@@ -20,8 +20,11 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from ..errors import ModelFitError
-from . import register, stored
-from .base import Param, Recommender
+from . import stored
+from .base import Recommender
+from .capabilities import ITEM_ITEM_CAPABILITIES
+from .params import Param
+from .registry import register
 
 BYTES_PER_ITEM_PAIR = 12
 """Peak memory per item pair: the float64 Gram / inverse (8) plus the float32 ``B`` (4)."""
@@ -60,11 +63,19 @@ class EASE(Recommender):
         "matrix; strong on small and medium catalogues."
     )
     params = (
-        Param("lambda", float, 500.0, "L2 penalty on the item-item weights: larger smooths "
-              "them toward zero.", 0.01, 1e7, log=True, search=(10.0, 1e4),
-              label="Regularisation (lambda)"),
+        Param(
+            "lambda",
+            float,
+            500.0,
+            "L2 penalty on the item-item weights: larger smooths them toward zero.",
+            0.01,
+            1e7,
+            log=True,
+            search=(10.0, 1e4),
+            label="Regularisation (lambda)",
+        ),
     )
-    capabilities = frozenset({"recommend", "recommend_for_history", "similar_items", "explain"})
+    capabilities = ITEM_ITEM_CAPABILITIES
 
     def fit(self, interactions, *, items=None, ratings=None, progress=None, on_epoch=None):
         values = self._validated_params()

@@ -34,21 +34,11 @@ from implicit.recommender_base import ModelFitError as LibraryFitError
 from threadpoolctl import threadpool_limits
 
 from ..errors import ModelFitError
-from . import register, stored
-from .base import (
-    LATENT_CAPABILITIES,
-    OnEpoch,
-    Param,
-    Progress,
-    Recommender,
-    contribution_shares,
-    normalise_rows,
-)
-from .base import (
-    as_csr32 as _as_csr32,
-)
-
-_MF_CAPABILITIES = LATENT_CAPABILITIES | {"epochs"}
+from . import stored
+from .base import OnEpoch, Progress, Recommender, as_csr32, contribution_shares, normalise_rows
+from .capabilities import ITEM_ITEM_CAPABILITIES, LATENT_CAPABILITIES
+from .params import Param
+from .registry import register
 
 
 class _StopTraining(Exception):
@@ -63,7 +53,7 @@ def _fit_error(name: str, error: Exception, hint: str) -> ModelFitError:
 class _ImplicitFactorModel(Recommender):
     """Shared by als, bpr and lmf: an implicit matrix-factorisation model kept as ``model_``."""
 
-    capabilities = _MF_CAPABILITIES
+    capabilities = LATENT_CAPABILITIES | {"epochs"}
     _diverged_hint: ClassVar[str] = "try a lower learning_rate or a higher regularization."
     FOLD_ALPHA: ClassVar[float] = 40.0
     """Confidence of a history item in the approximate fold-in (``_fold_in``)."""
@@ -94,7 +84,7 @@ class _ImplicitFactorModel(Recommender):
         on_epoch: OnEpoch | None = None,
     ) -> Recommender:
         values = self._validated_params()
-        matrix = _as_csr32(interactions)
+        matrix = as_csr32(interactions)
         if matrix.nnz == 0:
             raise ModelFitError(f"{self.name} cannot train on an empty interaction matrix.")
         train = self._training_matrix(matrix)
@@ -142,18 +132,13 @@ class _ImplicitFactorModel(Recommender):
         model = self.model_
         if np.isnan(model.user_factors).any() or np.isnan(model.item_factors).any():
             self.n_items_ = None
-            raise ModelFitError(
-                f"{self.name} training produced NaN factors; {self._diverged_hint}"
-            )
+            raise ModelFitError(f"{self.name} training produced NaN factors; {self._diverged_hint}")
 
     def _invalidate(self) -> None:
         """Forget caches derived from the factors (they change every epoch)."""
         model = getattr(self, "model_", None)
         if model is not None:
-            model._user_norms = model._item_norms = None
-            if hasattr(model, "_YtY"):
-                model._YtY = None
-                model._XtX = None
+            _forget_library_caches(model)
         self._normed_items = None
         self._gram = None
 
@@ -183,7 +168,7 @@ class _ImplicitFactorModel(Recommender):
             raise ValueError(f"k must be at least 1, got {k}.")
         seen = None
         if exclude_seen and self.user_items_ is not None:
-            seen = _as_csr32(self.user_items_[users])
+            seen = as_csr32(self.user_items_[users])
         extra = None if filter_items is None else np.asarray(filter_items, dtype=np.int32)
         with threadpool_limits(1, "blas"):
             ids, scores = topk(
@@ -268,6 +253,22 @@ class _ImplicitFactorModel(Recommender):
         return model
 
 
+def _forget_library_caches(library: Any) -> None:
+    """Drop what an implicit model caches from its factors (norms; ALS's ``YtY`` and ``XtX``).
+
+    implicit 0.7.3 keeps these in private attributes and resets them only inside its own
+    ``fit`` (at the start, not between epochs) and ``partial_fit_users`` / ``partial_fit_items``
+    (which recompute factors): it has no public call that only forgets them. We change the
+    factors under it, between epochs (``on_epoch`` may query the model, and ALS's
+    ``recalculate_user`` would then use last epoch's ``YtY``) and when loading stored factors,
+    so this is the one place that writes implicit's private state.
+    """
+    library._user_norms = library._item_norms = None
+    if hasattr(library, "_YtY"):
+        library._YtY = None
+        library._XtX = None
+
+
 def _common_params(
     factors: int,
     iterations: int,
@@ -276,12 +277,27 @@ def _common_params(
 ) -> tuple[Param, ...]:
     """``factors`` and ``iterations`` with their defaults and search ranges."""
     return (
-        Param("factors", int, factors, "Length of each user's and item's vector: more capture "
-              "finer tastes and train slower.", low=1, high=1024, log=True,
-              search=factors_search, label="Latent factors"),
-        Param("iterations", int, iterations, "Passes over the data (epochs); more fit better up "
-              "to a point and take longer.", low=1, high=10_000, search=iterations_search,
-              label="Training passes"),
+        Param(
+            "factors",
+            int,
+            factors,
+            "Length of each user's and item's vector: more capture finer tastes and train slower.",
+            low=1,
+            high=1024,
+            log=True,
+            search=factors_search,
+            label="Latent factors",
+        ),
+        Param(
+            "iterations",
+            int,
+            iterations,
+            "Passes over the data (epochs); more fit better up to a point and take longer.",
+            low=1,
+            high=10_000,
+            search=iterations_search,
+            label="Training passes",
+        ),
     )
 
 
@@ -294,14 +310,36 @@ class ALS(_ImplicitFactorModel):
         "confidence 1 + alpha * weight."
     )
     params = _common_params(64, 15, (16, 256), (5, 30)) + (
-        Param("regularization", float, 0.01, "L2 penalty on the factors: larger keeps them "
-              "small and guards against overfitting.", 0.0, 1e4, log=True,
-              search=(1e-3, 10.0), label="Regularisation"),
-        Param("alpha", float, 40.0, "How much more a like counts than a missing one: "
-              "confidence = 1 + alpha x weight.", low=0.0, high=1e5, log=True,
-              search=(1.0, 100.0), label="Confidence scale (alpha)"),
-        Param("random_state", int, 0, "Seed of the initial factors: the same seed gives the "
-              "same model.", low=0, label="Random seed"),
+        Param(
+            "regularization",
+            float,
+            0.01,
+            "L2 penalty on the factors: larger keeps them small and guards against overfitting.",
+            0.0,
+            1e4,
+            log=True,
+            search=(1e-3, 10.0),
+            label="Regularisation",
+        ),
+        Param(
+            "alpha",
+            float,
+            40.0,
+            "How much more a like counts than a missing one: confidence = 1 + alpha x weight.",
+            low=0.0,
+            high=1e5,
+            log=True,
+            search=(1.0, 100.0),
+            label="Confidence scale (alpha)",
+        ),
+        Param(
+            "random_state",
+            int,
+            0,
+            "Seed of the initial factors: the same seed gives the same model.",
+            low=0,
+            label="Random seed",
+        ),
         Param(
             "calculate_training_loss",
             bool,
@@ -344,7 +382,7 @@ class ALS(_ImplicitFactorModel):
 
     def _fold_in(self, history: sp.csr_matrix) -> np.ndarray:
         """Exact least-squares user vectors (implicit's ``recalculate_user``)."""
-        conf = self._confidence(_as_csr32(history))
+        conf = self._confidence(as_csr32(history))
         # no threadpool_limits here (it costs milliseconds a call), and one OpenMP thread for a
         # few rows: starting the pool costs more than the solve (30 ms against 30 us on 2 cores)
         library = self.model_
@@ -363,7 +401,7 @@ class ALS(_ImplicitFactorModel):
         history = self._history(user_index)
         if history.size == 0:
             return np.zeros(0, np.int64), np.zeros(0)
-        row = self._confidence(_as_csr32(self.user_items_[int(user_index)]))
+        row = self._confidence(as_csr32(self.user_items_[int(user_index)]))
         _, top, _ = self.model_.explain(0, row, int(item_index), N=len(history))
         contributions = dict(top)
         values = np.array([contributions.get(int(j), 0.0) for j in history], dtype=np.float64)
@@ -381,16 +419,46 @@ class BPR(_ImplicitFactorModel):
         "others (implicit)."
     )
     params = _common_params(64, 100, (16, 256), (20, 200)) + (
-        Param("learning_rate", float, 0.01, "Step size of each SGD update: too large "
-              "diverges, too small learns slowly.", 1e-5, 1.0, log=True, search=(1e-3, 0.1),
-              label="Learning rate"),
-        Param("regularization", float, 0.01, "L2 penalty on the factors: larger keeps them "
-              "small and guards against overfitting.", 0.0, 10.0, log=True,
-              search=(1e-4, 0.1), label="Regularisation"),
-        Param("num_threads", int, 1, "CPU threads for training; more than 1 is faster but not "
-              "reproducible.", 1, 64, label="Training threads"),
-        Param("random_state", int, 0, "Seed of the initial factors and of the sampled "
-              "negatives: the same seed gives the same model.", low=0, label="Random seed"),
+        Param(
+            "learning_rate",
+            float,
+            0.01,
+            "Step size of each SGD update: too large diverges, too small learns slowly.",
+            1e-5,
+            1.0,
+            log=True,
+            search=(1e-3, 0.1),
+            label="Learning rate",
+        ),
+        Param(
+            "regularization",
+            float,
+            0.01,
+            "L2 penalty on the factors: larger keeps them small and guards against overfitting.",
+            0.0,
+            10.0,
+            log=True,
+            search=(1e-4, 0.1),
+            label="Regularisation",
+        ),
+        Param(
+            "num_threads",
+            int,
+            1,
+            "CPU threads for training; more than 1 is faster but not reproducible.",
+            1,
+            64,
+            label="Training threads",
+        ),
+        Param(
+            "random_state",
+            int,
+            0,
+            "Seed of the initial factors and of the sampled "
+            "negatives: the same seed gives the same model.",
+            low=0,
+            label="Random seed",
+        ),
     )
 
     _bias_columns = 1
@@ -407,16 +475,46 @@ class LMF(_ImplicitFactorModel):
     label = "Logistic MF"
     description = "Logistic matrix factorisation (Johnson 2014): the probability of a like."
     params = _common_params(30, 30, (16, 128), (10, 60)) + (
-        Param("learning_rate", float, 1.0, "Step size of the adagrad updates: too large "
-              "diverges, too small learns slowly.", 1e-4, 10.0, log=True, search=(0.1, 3.0),
-              label="Learning rate"),
-        Param("regularization", float, 0.6, "L2 penalty on the factors: larger keeps them "
-              "small and guards against overfitting.", 0.0, 100.0, log=True,
-              search=(0.05, 5.0), label="Regularisation"),
-        Param("num_threads", int, 1, "CPU threads for training; more than 1 is faster but not "
-              "reproducible.", 1, 64, label="Training threads"),
-        Param("random_state", int, 0, "Seed of the initial factors and of the sampled "
-              "negatives: the same seed gives the same model.", low=0, label="Random seed"),
+        Param(
+            "learning_rate",
+            float,
+            1.0,
+            "Step size of the adagrad updates: too large diverges, too small learns slowly.",
+            1e-4,
+            10.0,
+            log=True,
+            search=(0.1, 3.0),
+            label="Learning rate",
+        ),
+        Param(
+            "regularization",
+            float,
+            0.6,
+            "L2 penalty on the factors: larger keeps them small and guards against overfitting.",
+            0.0,
+            100.0,
+            log=True,
+            search=(0.05, 5.0),
+            label="Regularisation",
+        ),
+        Param(
+            "num_threads",
+            int,
+            1,
+            "CPU threads for training; more than 1 is faster but not reproducible.",
+            1,
+            64,
+            label="Training threads",
+        ),
+        Param(
+            "random_state",
+            int,
+            0,
+            "Seed of the initial factors and of the sampled "
+            "negatives: the same seed gives the same model.",
+            low=0,
+            label="Random seed",
+        ),
     )
 
     _bias_columns = 2
@@ -452,14 +550,28 @@ class ItemKNN(Recommender):
         "close to the ones a user liked."
     )
     params = (
-        Param("similarity", str, "cosine", "How co-likes are weighted before items are "
-              "compared: cosine, BM25 or TF-IDF.", choices=SIMILARITIES,
-              label="Similarity measure"),
-        Param("K", int, 20, "Most similar items kept for each item (the item itself "
-              "included); more give broader lists.", 2, 10_000, log=True, search=(20, 400),
-              label="Neighbours per item (K)"),
+        Param(
+            "similarity",
+            str,
+            "cosine",
+            "How co-likes are weighted before items are compared: cosine, BM25 or TF-IDF.",
+            choices=SIMILARITIES,
+            label="Similarity measure",
+        ),
+        Param(
+            "K",
+            int,
+            20,
+            "Most similar items kept for each item (the item itself "
+            "included); more give broader lists.",
+            2,
+            10_000,
+            log=True,
+            search=(20, 400),
+            label="Neighbours per item (K)",
+        ),
     )
-    capabilities = frozenset({"recommend", "recommend_for_history", "similar_items", "explain"})
+    capabilities = ITEM_ITEM_CAPABILITIES
 
     def _library_model(self):
         from implicit import nearest_neighbours as nn
@@ -475,7 +587,7 @@ class ItemKNN(Recommender):
         from implicit import nearest_neighbours as nn
 
         self._validated_params()
-        matrix = _as_csr32(interactions)
+        matrix = as_csr32(interactions)
         if progress:
             progress(0.0, f"Computing {self.similarity} neighbours")
         with threadpool_limits(1, "blas"):
@@ -509,7 +621,7 @@ class ItemKNN(Recommender):
         return (self.user_items_[users] @ self.similarity_).toarray()
 
     def _score_history(self, history: sp.csr_matrix) -> np.ndarray:
-        return (_as_csr32(history) @ self.similarity_).toarray()
+        return (as_csr32(history) @ self.similarity_).toarray()
 
     def _similar_scores(self, items: np.ndarray) -> np.ndarray:
         rows = self.similarity_[items]
@@ -543,7 +655,7 @@ class ItemKNN(Recommender):
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], params: dict[str, Any]) -> Recommender:
-        from implicit._nearest_neighbours import NearestNeighboursScorer
+        from implicit.nearest_neighbours import NearestNeighboursScorer  # its public home
 
         model = cls(**params)
         model._validated_params()
@@ -559,5 +671,3 @@ class ItemKNN(Recommender):
         model.n_users_ = stored.count(arrays, "n_users", "user count")
         model.n_items_ = shape[1]
         return model
-
-

@@ -24,7 +24,6 @@ embeddings``) and biases are precomputed after every epoch, so scores equal
 from __future__ import annotations
 
 import difflib
-import functools
 from typing import Any
 
 import numpy as np
@@ -33,21 +32,14 @@ import scipy.sparse as sp
 
 from ..errors import DatasetError, ModelFitError, UnknownIdError
 from ..features import TAG_PREFIX, item_feature_matrix
-from . import register, stored
-from .base import LATENT_CAPABILITIES, Param, Recommender, normalise_rows, top_k_rows
+from ..util.topk import top_k
+from . import stored
+from .base import Recommender, normalise_rows
+from .capabilities import LATENT_CAPABILITIES
+from .params import Param
+from .registry import register
 
 LOSSES = ("warp", "bpr", "logistic", "warp-kos")
-
-
-class _capability_query:
-    """``supports`` that answers for the class (what the family can do) and for an instance
-    (what this configured model can do: "tags" only with ``use_item_features``)."""
-
-    def __init__(self, func):
-        self.func = func
-
-    def __get__(self, obj, cls):
-        return functools.partial(self.func, cls if obj is None else obj)
 
 
 @register
@@ -68,22 +60,71 @@ class LightFMRecommender(Recommender):
             choices=LOSSES,
             label="Loss function",
         ),
-        Param("no_components", int, 30, "Length of each user's and item's vector: more "
-              "capture finer tastes and train slower.", low=1, high=512, log=True,
-              search=(16, 128), label="Latent factors"),
-        Param("learning_rate", float, 0.05, "Step size of the adagrad updates: too large "
-              "diverges, too small learns slowly.", 1e-4, 1.0, log=True, search=(5e-3, 0.2),
-              label="Learning rate"),
-        Param("item_alpha", float, 0.0, "L2 penalty on the item and item-feature vectors (0: "
-              "none).", low=0.0, high=1.0, log=True, search=(1e-8, 1e-4),
-              label="Item regularisation"),
-        Param("user_alpha", float, 0.0, "L2 penalty on the user vectors (0: none).", low=0.0,
-              high=1.0, log=True, search=(1e-8, 1e-4), label="User regularisation"),
-        Param("epochs", int, 30, "Passes over the interactions; more fit better up to a point "
-              "and take longer.", low=1, high=1000, search=(5, 60), label="Training passes"),
-        Param("max_sampled", int, 10, "WARP: items tried per like to find one ranked too high; "
-              "more is sharper and slower.", low=1, high=1000, log=True, search=(5, 30),
-              label="Negatives tried per like"),
+        Param(
+            "no_components",
+            int,
+            30,
+            "Length of each user's and item's vector: more capture finer tastes and train slower.",
+            low=1,
+            high=512,
+            log=True,
+            search=(16, 128),
+            label="Latent factors",
+        ),
+        Param(
+            "learning_rate",
+            float,
+            0.05,
+            "Step size of the adagrad updates: too large diverges, too small learns slowly.",
+            1e-4,
+            1.0,
+            log=True,
+            search=(5e-3, 0.2),
+            label="Learning rate",
+        ),
+        Param(
+            "item_alpha",
+            float,
+            0.0,
+            "L2 penalty on the item and item-feature vectors (0: none).",
+            low=0.0,
+            high=1.0,
+            log=True,
+            search=(1e-8, 1e-4),
+            label="Item regularisation",
+        ),
+        Param(
+            "user_alpha",
+            float,
+            0.0,
+            "L2 penalty on the user vectors (0: none).",
+            low=0.0,
+            high=1.0,
+            log=True,
+            search=(1e-8, 1e-4),
+            label="User regularisation",
+        ),
+        Param(
+            "epochs",
+            int,
+            30,
+            "Passes over the interactions; more fit better up to a point and take longer.",
+            low=1,
+            high=1000,
+            search=(5, 60),
+            label="Training passes",
+        ),
+        Param(
+            "max_sampled",
+            int,
+            10,
+            "WARP: items tried per like to find one ranked too high; more is sharper and slower.",
+            low=1,
+            high=1000,
+            log=True,
+            search=(5, 30),
+            label="Negatives tried per like",
+        ),
         Param(
             "use_item_features",
             bool,
@@ -91,10 +132,23 @@ class LightFMRecommender(Recommender):
             "Describe items by an identity block plus one-hot category and tag features.",
             label="Use categories and tags",
         ),
-        Param("num_threads", int, 1, "CPU threads for training; more than 1 is faster but not "
-              "reproducible.", 1, 64, label="Training threads"),
-        Param("random_state", int, 0, "Seed of the initialisation and the sampling: the same "
-              "seed gives the same model.", low=0, label="Random seed"),
+        Param(
+            "num_threads",
+            int,
+            1,
+            "CPU threads for training; more than 1 is faster but not reproducible.",
+            1,
+            64,
+            label="Training threads",
+        ),
+        Param(
+            "random_state",
+            int,
+            0,
+            "Seed of the initialisation and the sampling: the same seed gives the same model.",
+            low=0,
+            label="Random seed",
+        ),
     )
     presets = {
         # categories and tags embedded beside the items, with a light L2 on the embeddings
@@ -103,17 +157,9 @@ class LightFMRecommender(Recommender):
     needs = frozenset({"items"})
     capabilities = LATENT_CAPABILITIES | {"epochs", "tags"}
 
-    @_capability_query
-    def supports(self_or_cls, capability: str) -> bool:
-        """Whether the family (class) or this model (instance) supports ``capability``.
-
-        ``"tags"`` needs ``use_item_features=True`` on an instance.
-        """
-        if capability not in self_or_cls.capabilities:
-            return False
-        if capability == "tags" and isinstance(self_or_cls, Recommender):
-            return bool(self_or_cls.use_item_features)
-        return True
+    def _configured_for(self, capability: str) -> bool:
+        """``"tags"`` needs ``use_item_features=True``."""
+        return capability != "tags" or bool(self.use_item_features)
 
     # ------------------------------------------------------------------ training
     def fit(self, interactions, *, items=None, ratings=None, progress=None, on_epoch=None):
@@ -149,81 +195,77 @@ class LightFMRecommender(Recommender):
         -------
         self
         """
-        from lightfm import LightFM
-
         values = self._validated_params()
         matrix = sp.csr_matrix(interactions, dtype=np.float32)
         if matrix.nnz == 0:
             raise ModelFitError("lightfm needs at least one interaction to train on.")
-        # fresh, writable arrays: the Dataset's matrix is read-only and LightFM's Cython wants
-        # writable buffers; the weights are dropped (every interaction is one positive)
-        positives = sp.coo_matrix(
-            (
-                np.ones(matrix.nnz, np.float32),
-                (
-                    np.repeat(np.arange(matrix.shape[0], dtype=np.int32), np.diff(matrix.indptr)),
-                    matrix.indices.astype(np.int32),
-                ),
-            ),
-            shape=matrix.shape,
-        )
+        positives = _positives(matrix)
         if getattr(self, "model_", None) is None:
-            self.features_ = None
-            if values["use_item_features"]:
-                if items is None:
-                    raise DatasetError(
-                        "lightfm with use_item_features=true needs the dataset's items; "
-                        "train through fit_model or pass items=dataset.items."
-                    )
-                if len(items) != matrix.shape[1]:
-                    raise DatasetError(
-                        f"The items table has {len(items):,} rows for {matrix.shape[1]:,} items; "
-                        "pass the items of the dataset being trained on."
-                    )
-                self.features_ = item_feature_matrix(items)
-            self.model_ = LightFM(
-                no_components=values["no_components"],
-                loss=values["loss"],
-                learning_rate=values["learning_rate"],
-                item_alpha=values["item_alpha"],
-                user_alpha=values["user_alpha"],
-                max_sampled=values["max_sampled"],
-                random_state=np.random.RandomState(values["random_state"]),
-            )
-            self.epochs_done_ = 0
-            self.n_users_, self.n_items_ = matrix.shape
+            self._start(values, matrix.shape, items)
         elif matrix.shape != (self.n_users_, self.n_items_):
             raise ValueError(
                 f"The interactions are {matrix.shape[0]:,} x {matrix.shape[1]:,} but the model "
                 f"was started on {self.n_users_:,} x {self.n_items_:,}; call fit to start over."
             )
         self.user_items_ = matrix
-        features = None if self.features_ is None else self.features_.matrix
         if progress:
             progress(0.0, f"Training LightFM ({values['loss']})")
         for epoch in range(int(epochs)):
-            try:
-                self.model_.fit_partial(
-                    positives,
-                    item_features=features,
-                    epochs=1,
-                    num_threads=values["num_threads"],
-                )
-            except ValueError as error:
-                if "diverged" not in str(error):
-                    raise
-                raise ModelFitError(
-                    f"LightFM produced non-finite embeddings in epoch {self.epochs_done_ + 1}; "
-                    "your model may have diverged. Try decreasing the learning rate "
-                    f"(now {values['learning_rate']:g})."
-                ) from None
-            self.epochs_done_ += 1
-            self._refresh()
+            self._one_epoch(positives, values)
             if progress:
                 progress((epoch + 1) / int(epochs), f"Epoch {epoch + 1} of {int(epochs)}")
             if on_epoch is not None and on_epoch(self.epochs_done_, self) is False:
                 break
         return self
+
+    def _start(
+        self, values: dict[str, Any], shape: tuple[int, int], items: pd.DataFrame | None
+    ) -> None:
+        """A new LightFM model (and the item features, with ``use_item_features``)."""
+        from lightfm import LightFM
+
+        self.features_ = None
+        if values["use_item_features"]:
+            if items is None:
+                raise DatasetError(
+                    "lightfm with use_item_features=true needs the dataset's items; "
+                    "train through fit_model or pass items=dataset.items."
+                )
+            if len(items) != shape[1]:
+                raise DatasetError(
+                    f"The items table has {len(items):,} rows for {shape[1]:,} items; "
+                    "pass the items of the dataset being trained on."
+                )
+            self.features_ = item_feature_matrix(items)
+        self.model_ = LightFM(
+            no_components=values["no_components"],
+            loss=values["loss"],
+            learning_rate=values["learning_rate"],
+            item_alpha=values["item_alpha"],
+            user_alpha=values["user_alpha"],
+            max_sampled=values["max_sampled"],
+            random_state=np.random.RandomState(values["random_state"]),
+        )
+        self.epochs_done_ = 0
+        self.n_users_, self.n_items_ = shape
+
+    def _one_epoch(self, positives: sp.coo_matrix, values: dict[str, Any]) -> None:
+        """One epoch of LightFM's ``fit_partial``, then the scoring arrays refreshed."""
+        features = None if self.features_ is None else self.features_.matrix
+        try:
+            self.model_.fit_partial(
+                positives, item_features=features, epochs=1, num_threads=values["num_threads"]
+            )
+        except ValueError as error:
+            if "diverged" not in str(error):
+                raise
+            raise ModelFitError(
+                f"LightFM produced non-finite embeddings in epoch {self.epochs_done_ + 1}; "
+                "your model may have diverged. Try decreasing the learning rate "
+                f"(now {values['learning_rate']:g})."
+            ) from None
+        self.epochs_done_ += 1
+        self._refresh()
 
     def _refresh(self) -> None:
         """Precompute what scoring needs (representations, biases) from the LightFM state."""
@@ -278,30 +320,25 @@ class LightFMRecommender(Recommender):
     def _check_tags(self) -> None:
         self._check_fitted()
         if getattr(self, "tag_names_", None) is None:
-            raise NotImplementedError(
-                "This lightfm model has no tag features; train it with use_item_features=true."
+            raise self._lacks(
+                "tags",
+                "This lightfm model has no tag features; train it with use_item_features=true.",
             )
 
     def tag_names(self) -> list[str]:
-        """Every tag with a learned embedding, in the order of :meth:`tag_vectors`."""
         self._check_tags()
         return [str(t) for t in self.tag_names_]
 
     def tag_vectors(self) -> np.ndarray:
-        """The tag features' embeddings, float32 [n_tags, components] (no bias)."""
         self._check_tags()
         return self.tag_vectors_
 
     def tag_index(self, tag: str) -> int:
-        """The row of ``tag`` in :meth:`tag_vectors`; exact, then case-insensitive match.
-
-        An unknown tag raises ``UnknownIdError`` naming the closest known tags.
-        """
         self._check_tags()
         names = self.tag_names_.tolist()
         text = str(tag).strip()
         if text.startswith(TAG_PREFIX):
-            text = text[len(TAG_PREFIX):]
+            text = text[len(TAG_PREFIX) :]
         if text in names:
             return names.index(text)
         lowered = [n.lower() for n in names]
@@ -316,34 +353,24 @@ class LightFMRecommender(Recommender):
         raise UnknownIdError(f"Tag {text!r} is not among this model's {len(names):,} tags; {hint}.")
 
     def items_for_tag(self, tag: str, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """The k items nearest to a tag's embedding ("show me the most tiltbrush models").
-
-        Returns
-        -------
-        (indices, scores) : int64 item indices and float32 cosine similarities, best first.
-        """
         row = self.tag_index(tag)
         tag_vector = normalise_rows(self.tag_vectors_[row : row + 1])
-        scores = tag_vector @ normalise_rows(self.item_repr_).T
-        indices, values = top_k_rows(scores, int(k))
-        return indices[0], values[0]
+        return top_k((tag_vector @ normalise_rows(self.item_repr_).T)[0], int(k))
 
     def suggest_tags(self, item_index: int, k: int = 5) -> tuple[list[str], np.ndarray]:
-        """Tags whose embeddings are nearest to an item's, leaving out the tags it already has.
-
-        Returns
-        -------
-        (tags, scores) : tag names and float32 cosine similarities, best first.
-        """
         self._check_tags()
         item = int(self._check_items(item_index)[0])
         vector = normalise_rows(self.item_repr_[item : item + 1])
-        scores = vector @ normalise_rows(self.tag_vectors_).T
-        has = self.item_tags_[item].indices
-        scores[0, has] = -np.inf
-        indices, values = top_k_rows(scores, int(k))
-        keep = np.isfinite(values[0])
-        return [str(self.tag_names_[j]) for j in indices[0][keep]], values[0][keep]
+        scores = (vector @ normalise_rows(self.tag_vectors_).T)[0]
+        scores[self.item_tags_[item].indices] = -np.inf
+        indices, values = top_k(scores, int(k))
+        return [str(self.tag_names_[j]) for j in indices], values
+
+    tag_names.__doc__ = Recommender.tag_names.__doc__
+    tag_vectors.__doc__ = Recommender.tag_vectors.__doc__
+    tag_index.__doc__ = Recommender.tag_index.__doc__
+    items_for_tag.__doc__ = Recommender.items_for_tag.__doc__
+    suggest_tags.__doc__ = Recommender.suggest_tags.__doc__
 
     # ------------------------------------------------------------------ store
     def to_arrays(self):
@@ -395,6 +422,16 @@ class LightFMRecommender(Recommender):
             )
         return model
 
+
+def _positives(matrix: sp.csr_matrix) -> sp.coo_matrix:
+    """Every interaction as one positive, in fresh writable int32 / float32 arrays (the
+    Dataset's matrix is read-only and LightFM's Cython wants writable buffers; the weights are
+    dropped)."""
+    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int32), np.diff(matrix.indptr))
+    return sp.coo_matrix(
+        (np.ones(matrix.nnz, np.float32), (rows, matrix.indices.astype(np.int32))),
+        shape=matrix.shape,
+    )
 
 
 def encode_names(names) -> np.ndarray:

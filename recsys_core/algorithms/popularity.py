@@ -7,8 +7,10 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from . import register, stored
-from .base import Param, Recommender
+from . import stored
+from .base import Recommender
+from .params import Param
+from .registry import register
 
 
 @register
@@ -17,8 +19,13 @@ class Popularity(Recommender):
     label = "Popularity"
     description = "Recommends the most popular items to everyone; the baseline to beat."
     params = (
-        Param("weighted", bool, False, "Rank by summed interaction weights (plays, counts) "
-              "instead of by number of users.", label="Weight by interaction strength"),
+        Param(
+            "weighted",
+            bool,
+            False,
+            "Rank by summed interaction weights (plays, counts) instead of by number of users.",
+            label="Weight by interaction strength",
+        ),
     )
     capabilities = frozenset({"recommend", "recommend_for_history"})
 
@@ -47,7 +54,9 @@ class Popularity(Recommender):
         return np.broadcast_to(self.popularity_, (history.shape[0], self.n_items_))
 
     def explain(self, user_index, item_index, k=5):
-        raise NotImplementedError("popularity recommends the same items to everyone; no history.")
+        raise self._lacks(
+            "explain", "popularity recommends the same items to everyone; no history."
+        )
 
     def to_arrays(self):
         self._check_fitted()

@@ -161,8 +161,7 @@ def csr(
         data = array(arrays, data_key, what, shape=(None,))
     if len(indptr) != rows + 1:
         raise DamagedArrays(
-            f"its {what} has a row pointer for {max(len(indptr) - 1, 0):,} rows instead of "
-            f"{rows:,}"
+            f"its {what} has a row pointer for {max(len(indptr) - 1, 0):,} rows instead of {rows:,}"
         )
     if indptr[0] != 0 or (np.diff(indptr) < 0).any() or indptr[-1] != len(indices):
         raise DamagedArrays(
@@ -197,9 +196,7 @@ def same_width(first: np.ndarray, second: np.ndarray, what: str) -> None:
 
 def _check_shape(value: np.ndarray, shape: Sequence[int | None], what: str) -> None:
     if value.ndim != len(shape):
-        raise DamagedArrays(
-            f"its {what} has {value.ndim} dimension(s) instead of {len(shape)}"
-        )
+        raise DamagedArrays(f"its {what} has {value.ndim} dimension(s) instead of {len(shape)}")
     for axis, (got, want) in enumerate(zip(value.shape, shape, strict=True)):
         if want is not None and got != want:
             name = ("rows", "columns")[axis] if value.ndim == 2 else "entries"

@@ -21,8 +21,11 @@ import scipy.sparse as sp
 from sklearn.utils.extmath import randomized_svd
 
 from ..errors import ModelFitError, ParameterError
-from . import register, stored
-from .base import Param, Recommender, normalise_rows
+from . import stored
+from .base import Recommender, normalise_rows
+from .capabilities import LATENT_CAPABILITIES
+from .params import Param
+from .registry import register
 
 
 @register
@@ -31,16 +34,27 @@ class PureSVD(Recommender):
     label = "PureSVD"
     description = "Truncated SVD of the interaction matrix (PureSVD): scores are x V V'."
     params = (
-        Param("factors", int, 64, "Singular vectors kept: more capture finer structure and "
-              "cost more memory.", low=1, high=2048, log=True, search=(8, 256),
-              label="Latent factors"),
-        Param("random_state", int, 0, "Seed of the randomised SVD: the same seed gives the "
-              "same model.", low=0, label="Random seed"),
+        Param(
+            "factors",
+            int,
+            64,
+            "Singular vectors kept: more capture finer structure and cost more memory.",
+            low=1,
+            high=2048,
+            log=True,
+            search=(8, 256),
+            label="Latent factors",
+        ),
+        Param(
+            "random_state",
+            int,
+            0,
+            "Seed of the randomised SVD: the same seed gives the same model.",
+            low=0,
+            label="Random seed",
+        ),
     )
-    capabilities = frozenset(
-        {"recommend", "recommend_for_history", "similar_items", "item_vectors", "user_vectors",
-         "explain"}
-    )
+    capabilities = LATENT_CAPABILITIES
 
     def fit(self, interactions, *, items=None, ratings=None, progress=None, on_epoch=None):
         values = self._validated_params()

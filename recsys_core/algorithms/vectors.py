@@ -28,8 +28,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..errors import DatasetError, NotFittedError, ParameterError
-from . import register, stored
-from .base import LATENT_CAPABILITIES, Param, Recommender, normalise_rows
+from . import stored
+from .base import Recommender, normalise_rows
+from .capabilities import LATENT_CAPABILITIES
+from .params import Param
+from .registry import register
 
 TABLE_SUFFIXES = (".parquet", ".csv", ".tsv")
 
@@ -43,14 +46,35 @@ class VectorsRecommender(Recommender):
         "items; similarity by cosine or dot product."
     )
     params = (
-        Param("path", str, "", "A .npy, .parquet or .csv file of vectors (with an item_id "
-              "column).", label="Vectors file"),
-        Param("ids_path", str, "", "For .npy: the item ids of its rows (.txt, .npy, .csv, "
-              ".parquet).", label="Item ids file"),
-        Param("metric", str, "cosine", "Cosine compares directions only; dot also rewards "
-              "longer vectors.", choices=("cosine", "dot"), label="Similarity measure"),
-        Param("allow_missing", bool, False, "Give items missing from the file a zero vector "
-              "instead of refusing the file.", label="Allow missing items"),
+        Param(
+            "path",
+            str,
+            "",
+            "A .npy, .parquet or .csv file of vectors (with an item_id column).",
+            label="Vectors file",
+        ),
+        Param(
+            "ids_path",
+            str,
+            "",
+            "For .npy: the item ids of its rows (.txt, .npy, .csv, .parquet).",
+            label="Item ids file",
+        ),
+        Param(
+            "metric",
+            str,
+            "cosine",
+            "Cosine compares directions only; dot also rewards longer vectors.",
+            choices=("cosine", "dot"),
+            label="Similarity measure",
+        ),
+        Param(
+            "allow_missing",
+            bool,
+            False,
+            "Give items missing from the file a zero vector instead of refusing the file.",
+            label="Allow missing items",
+        ),
     )
     needs = frozenset({"items"})
     capabilities = LATENT_CAPABILITIES
