@@ -679,3 +679,4 @@ def test_diverged_training_is_a_clear_error_and_als_records_its_loss(board):
     )
     loss = np.array(model.training_loss_)
     assert len(loss) == 8 and np.all(np.diff(loss) < 0)
+    assert model.training_loss(dataset.interactions) == pytest.approx(loss[-1], rel=1e-5)

@@ -30,7 +30,6 @@ KNOWN_LONG: set[str] = {
     "rerank",
     "store",
     "training_jobs",
-    "algorithms.base",
     "tuning",
 }
 

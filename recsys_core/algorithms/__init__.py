@@ -5,7 +5,7 @@
 - :mod:`.params`: :class:`Param`, the schema the app's forms and the CLI's ``--param`` come from;
 - :mod:`.registry`: registry key -> adapter class (:func:`get_algorithm`, :func:`loader`);
 - :mod:`.stored`: checks for arrays read back from the model store;
-- one module per family: ``implicit_models`` (als, bpr, lmf, item-knn), ``lightfm_model``,
+- one module per family: ``implicit_mf`` (als, bpr, lmf), ``item_knn``, ``lightfm_model``,
   ``ease``, ``popularity``, ``content``, ``svd``, ``biased_mf``, ``vectors``, ``spark_als``.
 """
 
