@@ -18,7 +18,7 @@ st.caption(
     "selected item, the orange points its nearest neighbours in the model's own space."
 )
 model = widgets.model_or_stop(data, spec, view.model)
-if not projection.has_vectors(model):
+if not model.supports("item_vectors"):
     text.info(
         f"{model.label or model.name} has no latent space to draw: it scores items without "
         f"vectors. Pick a latent model ({projection.LATENT_FAMILIES}) in the sidebar, or train "
