@@ -209,10 +209,8 @@ def test_missing_pyspark_is_one_sentence_and_stored_models_still_load(monkeypatc
     with pytest.raises(SparkError, match="requirements-spark.txt"):
         spark.get_session(MASTER)
     # the registry as it is where pyspark is absent: load-only
-    monkeypatch.setattr(
-        algorithms, "_REGISTRY", {k: v for k, v in algorithms._REGISTRY.items() if k != "spark-als"}
-    )
-    monkeypatch.setattr(algorithms, "_LOAD_ONLY", {})
+    algorithms.algorithms()  # the registry filled, then a copy to change
+    monkeypatch.setattr(algorithms.registry, "_REGISTRY", dict(algorithms.registry._REGISTRY))
     algorithms.register_load_only(SparkALS, pyspark_missing_message("Training spark-als"))
     assert "spark-als" not in algorithms.algorithms()
     with pytest.raises(ParameterError, match="needs pyspark.*requirements-spark.txt"):
