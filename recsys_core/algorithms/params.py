@@ -100,6 +100,8 @@ class Param:
         return self.validate(value)
 
     def validate(self, value: Any) -> Any:
+        """``value`` as this parameter's type (an integral float as int, an int as float), or a
+        one-sentence ParameterError naming what is accepted."""
         is_bool = isinstance(value, bool)
         is_float = isinstance(value, float | np.floating)
         if self.type is int and is_float and float(value).is_integer():
@@ -123,6 +125,7 @@ class Param:
         return value
 
     def describe(self) -> str:
+        """What the parameter accepts, in words ("an integer from 1 to 1024")."""
         if self.choices is not None:
             return "one of " + ", ".join(map(str, self.choices))
         kind = {int: "an integer", float: "a number", bool: "true or false", str: "text"}[self.type]
@@ -133,6 +136,7 @@ class Param:
         return kind
 
     def to_dict(self) -> dict:
+        """The declaration as plain JSON values (``type`` as its name)."""
         return {
             "name": self.name,
             "type": self.type.__name__,
