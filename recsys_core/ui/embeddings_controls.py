@@ -148,7 +148,7 @@ def _method(where: Any) -> str:
         options=methods,
         format_func=lambda m: projection.METHOD_LABELS[m],
         help="PCA is instant and keeps global distances; t-SNE shows neighbourhoods (clusters)."
-        + ("" if "umap" in methods else f" UMAP: {projection.UMAP_HINT} to enable it."),
+        + ("" if "umap" in methods else f" UMAP is optional: {projection.UMAP_HINT} adds it."),
     )
 
 
