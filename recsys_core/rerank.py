@@ -17,7 +17,10 @@ from each block of scores) and returns k of them:
 - **calibration** (Steck 2018): the list's categories in proportion to those of the user's
   history, by greedy minimisation of KL(history || list).
 
-Every dial at 0 with no filter returns the model's own answer, untouched. Settings are a frozen
+Every dial at 0 with no filter returns the model's own answer, untouched. Lists are the same
+whichever way they are asked for (one user's query or a block in an evaluation): both paths
+compute every gain with the same floating-point operations (what each costs:
+``docs/METRICS.md``, "What a re-ranking costs"). Settings are a frozen
 :class:`RerankSettings` that reads and writes one canonical string
 (``"popularity=0.5,diversity=0.3"``): the URL's, the CLI's ``--rerank`` and the store's key.
 :class:`Reranker` holds what one (settings, model, dataset) needs, computed once; its
@@ -78,6 +81,9 @@ _DECIMALS = 3  # dials are kept to 3 decimals, so the string round-trips exactly
 _ESCAPES = (("%", "%25"), (",", "%2C"), ("|", "%7C"), ("=", "%3D"))
 _CALIBRATION_ALPHA = 0.01  # Steck's smoothing of the list's distribution
 _CHUNK = 1024  # rows re-ranked at once in a block
+_POOL_STRIDE = 8  # a pool's bound comes from every 8th score of a wide row ...
+_POOL_EXPECT = 3  # ... set so that about 3 times the pool reach it (see Reranker._pool)
+_VECTOR_BYTES = 3 << 20  # the diversity greedy runs on rows whose vectors fill about this
 
 
 # -------------------------------------------------------------------------------- the settings
@@ -450,6 +456,15 @@ class Reranker:
                 self.similarity_source = "vectors"
             elif self.codes is not None:
                 self.similarity_source = "category"
+        # what every call asks, answered once (a property costs a microsecond a call)
+        s = self.settings
+        self._has_dials = s.has_dials
+        self._popular = s.popularity > 0
+        # the popularity term of the mix, float32 as ``popularity * tail[ids]`` computes it
+        self._weighted_tail = s.popularity * self._tail if self._popular else None
+        self._diversify = s.diversity > 0 and self.similarity_source != "none"
+        self._calibrates = s.calibration > 0 and self.codes is not None
+        self._n_codes = len(self.category_names)
 
     def __repr__(self) -> str:
         return f"Reranker({str(self.settings)!r}, {getattr(self.model, 'name', '?')})"
@@ -489,11 +504,12 @@ class Reranker:
         float32 scores, in the re-ranked order (so scores need not decrease). Exactly k items
         when k allowed items are left."""
         model, k = self.model, int(k)
-        if not self.settings.has_dials:
+        if not self._has_dials:
             return model.recommend(user_index, k, exclude_seen=exclude_seen,
                                    filter_items=self.blocked)
-        ids, scores = model.recommend(user_index, pool_size(k, self.n_items),
-                                      exclude_seen=exclude_seen, filter_items=self.blocked)
+        pool = min(self.n_items, max(5 * k, 50))  # pool_size(k, n_items), without a call
+        ids, scores = model.recommend(user_index, pool, exclude_seen=exclude_seen,
+                                      filter_items=self.blocked)
         target = None
         if self._calibrates:
             matrix, user = self.interactions, int(user_index)
@@ -533,7 +549,7 @@ class Reranker:
     def _fetch(self, k: int) -> int:
         """How many to ask a query without ``filter_items`` for: the pool (or k without
         dials) plus every blocked item, at most the catalogue."""
-        wanted = pool_size(k, self.n_items) if self.settings.has_dials else k
+        wanted = pool_size(k, self.n_items) if self._has_dials else k
         extra = 0 if self.blocked is None else len(self.blocked)
         return int(min(self.n_items, wanted + extra))
 
@@ -544,35 +560,56 @@ class Reranker:
         return ids[keep], scores[keep]
 
     def _one(self, ids, scores, k, target, *, calibrate: bool = True):
-        """One list (best first, every entry a candidate) re-ranked: :meth:`_rerank` for a
-        single row, the same arithmetic without the 2-D bookkeeping (one user's query pays
-        for a few dozen small numpy calls, not for a block's)."""
+        """One list re-ranked: ``ids`` and ``scores`` a query's answer (best first, every entry
+        a candidate), ``target`` [1, n_categories] or None. The same choices as
+        :meth:`_rerank` of a one-row block, with arithmetic sized for one row: a few array
+        operations where a block needs a few dozen, and the calibration greedy in plain
+        Python over one head per category (one user's query pays microseconds per numpy
+        call, so the count of calls is the cost)."""
         ids = np.asarray(ids, dtype=np.int64)
         scores = np.asarray(scores, dtype=np.float32)
-        s = self.settings
-        diversify = s.diversity > 0 and self.similarity_source != "none"
-        calibrate = calibrate and target is not None and s.calibration > 0
-        if len(ids) == 0 or not (s.popularity > 0 or diversify or calibrate):
+        diversify = self._diversify
+        calibrate = calibrate and target is not None and self._calibrates
+        m = len(ids)
+        if m == 0 or not (self._popular or diversify or calibrate):
             return ids[:k], scores[:k]
-        wide = scores.astype(np.float64)
-        low, high = wide.min(), wide.max()
-        relevance = (wide - low) / (high - low) if high > low else np.ones(len(wide))
-        base = relevance
-        if s.popularity > 0:
-            base = (1.0 - s.popularity) * relevance + s.popularity * self._tail[ids]
-        order = np.argsort(-base, kind="stable")
-        if not diversify and not calibrate:
-            order = order[:k]
-            return ids[order], scores[order]
-        ids, scores, base = ids[order], scores[order], base[order]
-        similarity = self._similarity(ids[None, :], None) if diversify else None
-        codes = self.codes[ids] if calibrate else None
+        # relevance: min-max normalised (best first: the last score is the lowest)
+        low, high = float(scores[-1]), float(scores[0])
+        base = np.subtract(scores, low, dtype=np.float64)
+        if high > low:
+            base /= high - low
+        else:
+            base[:] = 1.0
+        if self._popular:
+            base *= 1.0 - self.settings.popularity
+            base += self._weighted_tail.take(ids, mode="clip")
+            order = np.argsort(-base, kind="stable")
+            if not diversify and not calibrate:
+                order = order[:k]
+                return ids[order], scores[order]
+            ids, scores, base = ids[order], scores[order], base[order]
+        # (without the popularity term base is the normalised score: already in order)
+        s, k = self.settings, min(int(k), m)
         calibration = s.calibration if calibrate else 0.0
-        chosen = _greedy_one(base, k, s.diversity if diversify else 0.0, similarity,
-                             calibration, target, codes)
+        by_vectors = diversify and self.similarity_source == "vectors"
+        codes = self.codes[ids] if calibrate or (diversify and not by_vectors) else None
+        penalties = None
+        if calibrate:  # one table of calibration terms for both passes
+            penalties = _OnePenalties(target, codes, self._n_codes, calibration, k)
+            if not penalties.active:
+                penalties = None
+        if by_vectors:
+            vectors = self._vectors[ids]
+            chosen = _greedy_vectors_one(base, k, s.diversity, vectors, calibration, penalties)
+        else:
+            chosen = _greedy_categories_one(base, k, s.diversity if diversify else 0.0, codes,
+                                            calibration, penalties)
         if diversify:
-            plain = (_greedy_one(base, k, 0.0, None, calibration, target, codes) if calibrate
-                     else np.arange(min(k, len(ids))))
+            # never less diverse than the same list without the diversity dial
+            plain = (_greedy_categories_one(base, k, 0.0, codes, calibration, penalties)
+                     if calibrate else list(range(k)))
+            similarity = (_Similarity(vectors=vectors[None]) if by_vectors
+                          else _Similarity(codes=codes[None]))
             if similarity.spread_one(chosen) < similarity.spread_one(plain) - 1e-6:
                 chosen = plain
         return ids[chosen], scores[chosen]
@@ -601,7 +638,7 @@ class Reranker:
         if self.blocked is not None:
             scores[:, self.blocked] = -np.inf
         k = int(k)
-        if not self.settings.has_dials:
+        if not self._has_dials:
             return _top_k(scores, k)
         pool, pool_scores = self._pool(scores, pool_size(k, self.n_items))
         users = np.asarray(users, dtype=np.int64)
@@ -610,7 +647,7 @@ class Reranker:
             part = slice(first, first + _CHUNK)
             target = self._target(self.interactions[users[part]]) if self._calibrates else None
             chosen = self._rerank(pool[part], pool_scores[part], k, target, True)
-            picked = np.take_along_axis(pool[part], np.maximum(chosen, 0), axis=1)
+            picked = _along(pool[part], np.maximum(chosen, 0))
             out[part, : chosen.shape[1]] = np.where(chosen >= 0, picked, -1)
         return out
 
@@ -618,82 +655,66 @@ class Reranker:
         """The m best items of each row, best first (ties: lower index), and their scores:
         int64 and float32 [b, m], -1 / -inf padding.
 
-        A lower bound of the m-th best score of each row comes from an in-place partition of
-        a sample of the row (every stride-th score, stride 1 to 4) copied into a buffer kept
-        per thread (a new [b, n_items] array per block costs more in page faults than the
-        partition itself), then the few items at or above it are sorted.
+        A bound: the j-th best of every stride-th score (stride 8 on wide rows, j = 3m /
+        stride, so about 3m scores of a row reach it; the sample is partitioned in a buffer
+        kept per thread) is at most the row's m-th best whenever at least m scores reach it.
+        Those candidates become one int64 key each, the negated score's order-preserving bits
+        above the column (as in :mod:`recsys_core.util.topk`), so a partition and a sort of m
+        keys give best first with ties by lower index. Rows where fewer than m scores (-inf
+        and NaN never count) or more than 8m (ties) reach the bound take
+        :func:`~recsys_core.util.topk.top_k`. (That function's own sampled bound, the k-th of
+        every 16th score, needs rows 64 k wide, so a pool of 50 from 3,000 items would take
+        its exact path, a partition of every row: the bound here, the 19th of every 8th,
+        keeps a pool as cheap as evaluation's top 10.)
         """
-        from .evaluation import _top_k
+        from .util.topk import top_k
 
         b, n = scores.shape
-        if m >= n:
-            pool = _top_k(scores, m)
-            return pool, _gather(scores, pool)
-        # the m-th best of every stride-th score is at most the m-th best of all, and keeps
-        # about m * stride candidates: wide rows partition a quarter of their scores
-        stride = max(1, min(4, n // (16 * m)))
+        if m >= n or b == 0 or n >= 1 << 31:  # a column must fit in 32 bits
+            return top_k(scores, m)
+        stride = max(1, min(_POOL_STRIDE, n // (4 * m)))
         width = -(-n // stride)
-        work, mask = self._buffers(b, n)
-        sample = work[:, :width]
+        rank = m if stride == 1 else min(width, -(-_POOL_EXPECT * m // stride))
+        sample, mask = self._buffers(b, width, n)
         np.copyto(sample, scores[:, ::stride])
-        sample.partition(width - m, axis=1)
-        if np.isnan(sample[:, -1]).any():  # a partition puts NaN last: never chosen, so -inf
-            scores[np.isnan(scores)] = -np.inf
-            np.copyto(sample, scores[:, ::stride])
-            sample.partition(width - m, axis=1)
-        bound = np.maximum(sample[:, width - m], np.finfo(np.float32).min)  # finite ones only
+        sample.partition(width - rank, axis=1)
+        bound = np.maximum(sample[:, width - rank], np.finfo(np.float32).min)  # finite only
         np.greater_equal(scores, bound[:, None], out=mask)
         flat = np.flatnonzero(mask)
         rows = flat // n
         cols = flat - rows * n
         counts = np.bincount(rows, minlength=b)
-        width = int(counts.max(initial=0))
-        if width > 8 * m:  # many ties at the bound (counts as scores): the general path
-            pool = _top_k(scores, m)
-            return pool, _gather(scores, pool)
+        bad = (counts < m) | (counts > 8 * m)
+        if bad.any():
+            keep = ~bad[rows]
+            flat, rows, cols = flat[keep], rows[keep], cols[keep]
+            counts[bad] = 0
         starts = np.cumsum(counts) - counts
         within = np.arange(len(rows)) - starts[rows]
-        negated = np.full((b, max(width, m)), np.inf, dtype=np.float32)
-        negated[rows, within] = -scores[rows, cols]
-        columns = np.full(negated.shape, -1, dtype=np.int64)
-        columns[rows, within] = cols  # ascending in a row
-        if negated.shape[1] > m:  # the m best of the candidates, then a sort of those only
-            part = np.argpartition(negated, (m - 1, m), axis=1)
-            cut = np.take_along_axis(negated, part[:, m - 1 : m + 1], axis=1)
-            part = part[:, :m]
-            tied = np.flatnonzero(cut[:, 0] == cut[:, 1])
-            if len(tied):  # a tie at the cut: the lower indices win (they come first)
-                value = cut[tied, :1]
-                better = negated[tied] < value
-                equal = negated[tied] == value
-                wanted = m - better.sum(axis=1, keepdims=True)
-                chosen = better | (equal & (np.cumsum(equal, axis=1) <= wanted))
-                part[tied] = np.nonzero(chosen)[1].reshape(len(tied), m)
-            negated = np.take_along_axis(negated, part, axis=1)
-            columns = np.take_along_axis(columns, part, axis=1)
-        order = np.lexsort((columns, negated), axis=1)
-        pool = np.take_along_axis(columns, order, axis=1)
-        values = -np.take_along_axis(negated, order, axis=1)
-        pool[np.isneginf(values)] = -1
-        return pool, values
+        keys = np.full((b, max(int(counts.max(initial=0)), m)), np.iinfo(np.int64).max,
+                       dtype=np.int64)
+        keys[rows, within] = (
+            _ordered_bits(np.negative(scores.take(flat, mode="clip")) + np.float32(0.0)) << 32
+        ) | cols
+        if keys.shape[1] > m:
+            keys.partition(m - 1, axis=1)
+            keys = keys[:, :m]
+        keys.sort(axis=1)
+        pool = keys & 0xFFFFFFFF
+        if bad.any():
+            pool[bad] = top_k(scores[bad], m)[0]
+        return pool, _gather(scores, pool)
 
-    def _buffers(self, b: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def _buffers(self, b: int, width: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Work arrays of :meth:`_pool`, kept per thread (a new block-sized array per block
+        costs more in page faults than the work): float32 [b, width], bool [b, n]."""
         found = getattr(self._local, "buffers", None)
-        if found is None or found[0].shape != (b, n):
-            found = (np.empty((b, n), np.float32), np.empty((b, n), bool))
+        if found is None or found[0].size < b * width or found[1].size < b * n:
+            found = (np.empty(b * width, np.float32), np.empty(b * n, bool))
             self._local.buffers = found
-        return found
+        return found[0][: b * width].reshape(b, width), found[1][: b * n].reshape(b, n)
 
     # -------------------------------------------------------------- the dials
-    @property
-    def _calibrates(self) -> bool:
-        return self.settings.calibration > 0 and self.codes is not None
-
-    @property
-    def _only_calibration(self) -> bool:
-        s = self.settings
-        return s.popularity == 0 and s.diversity == 0
-
     def _target(self, history: sp.csr_matrix) -> np.ndarray:
         """Each history row's category distribution, float64 [b, n_categories] (rows of 0
         for a history without a categorised item)."""
@@ -731,45 +752,109 @@ class Reranker:
         """
         s = self.settings
         valid = (ids >= 0) & np.isfinite(scores)
+        full = bool(valid.all())
         k = min(int(k), ids.shape[1])
         # relevance: the pool's scores, min-max normalised per row (scale-free, any sign)
-        low = np.where(valid, scores, np.inf).min(axis=1, keepdims=True).astype(np.float64)
-        high = np.where(valid, scores, -np.inf).max(axis=1, keepdims=True).astype(np.float64)
+        if full:  # best first: the first score is the highest, the last the lowest
+            low = scores[:, -1:].astype(np.float64)
+            high = scores[:, :1].astype(np.float64)
+        else:
+            low = np.where(valid, scores, np.inf).min(axis=1, keepdims=True).astype(np.float64)
+            high = np.where(valid, scores, -np.inf).max(axis=1, keepdims=True).astype(
+                np.float64)
         spread = high - low
         with np.errstate(invalid="ignore", divide="ignore"):
-            wide = scores.astype(np.float64)
-            relevance = np.where(valid & (spread > 0), (wide - low) / spread, 1.0)
-        base = relevance
-        if s.popularity > 0:
-            base = (1.0 - s.popularity) * relevance + s.popularity * self._tail[np.maximum(ids, 0)]
-        base = np.where(valid, base, -np.inf)
-        diversify = s.diversity > 0 and self.similarity_source != "none"
-        calibrate = calibrate and target is not None and s.calibration > 0
+            base = np.subtract(scores, low, dtype=np.float64)
+            base /= spread
+        flat = ~(spread[:, 0] > 0)
+        if not full:
+            base[~valid] = 1.0
+        if flat.any():
+            base[flat] = 1.0
+        if self._popular:
+            base *= 1.0 - s.popularity
+            base += self._weighted_tail.take(ids if full else np.maximum(ids, 0), mode="clip")
+        if not full:
+            base[~valid] = -np.inf
+        diversify = self._diversify
+        calibrate = calibrate and target is not None and self._calibrates
+        # rows in the order of base, ties by position; without the popularity term base is the
+        # normalised score, which never rises along a row (scores best first, -inf padding
+        # last, and rounding keeps order), so that order is the row's own
+        order = _stable_order(base) if self._popular else None
         if not diversify and not calibrate:
-            order = np.argsort(-base, axis=1, kind="stable")[:, :k]
-            return np.where(np.take_along_axis(valid, order, axis=1), order, -1)
+            order = order[:, :k] if order is not None else np.arange(k)[None, :].repeat(
+                len(base), axis=0)
+            return order if full else np.where(_along(valid, order), order, -1)
         # greedy: rows sorted by base first, so ties go to the better base
-        order = np.argsort(-base, axis=1, kind="stable")
-        base = np.take_along_axis(base, order, axis=1)
-        valid = np.take_along_axis(valid, order, axis=1)
-        ids = np.take_along_axis(ids, order, axis=1)
-        similarity = self._similarity(ids, valid) if diversify else None
-        codes = self.codes[np.maximum(ids, 0)] if calibrate else None
+        if order is not None:
+            base = _along(base, order)
+            ids = _along(ids, order)
+            if not full:
+                valid = _along(valid, order)
         calibration = s.calibration if calibrate else 0.0
-        chosen = _greedy(base, valid, k, s.diversity if diversify else 0.0, similarity,
-                         calibration, target, codes)
-        if diversify:
-            # never less diverse than the same list without the diversity dial
-            if calibrate:
-                plain = _greedy(base, valid, k, 0.0, None, calibration, target, codes)
-            else:
-                plain = np.arange(k)[None, :].repeat(len(base), axis=0)
+        by_vectors = diversify and self.similarity_source == "vectors"
+        safe = ids if full else np.maximum(ids, 0)
+        codes = self.codes.take(safe, mode="clip") if calibrate or (
+            diversify and not by_vectors) else None
+        if not by_vectors:
+            chosen = _greedy_categories(base, valid, k, s.diversity if diversify else 0.0,
+                                        codes, self._n_codes, calibration, target)
+            if not diversify:
+                return chosen if order is None else np.where(
+                    chosen >= 0, _along(order, np.maximum(chosen, 0)), -1)
+        # never less diverse than the same list without the diversity dial (with
+        # calibration: the calibrated list, chosen in the same pass over vectors)
+        plain = None
+        if not calibrate:
+            plain = np.arange(k)[None, :].repeat(len(base), axis=0)
+            if not valid[:, k - 1].all():
                 plain[~valid[:, :k]] = -1
+        if not by_vectors:
+            if plain is None:
+                plain = _greedy_categories(base, valid, k, 0.0, codes, self._n_codes,
+                                           calibration, target)
+            similarity = _Similarity(codes=codes if full else np.where(valid, codes, -1))
             worse = similarity.spread(chosen) < similarity.spread(plain) - 1e-6
-            if worse.any():
-                chosen[worse] = plain[worse]
-        return np.where(chosen >= 0, np.take_along_axis(order, np.maximum(chosen, 0), axis=1),
-                        -1)
+            chosen[worse] = plain[worse]
+        else:
+            # rows a few hundred at a time: their candidates' vectors stay in cache through
+            # the k steps (a whole block's are megabytes)
+            chosen = np.empty((len(base), k), dtype=np.int64)
+            rows = max(16, _VECTOR_BYTES // (4 * safe.shape[1] * self._vectors.shape[1]))
+            for first in range(0, len(base), rows):
+                part = slice(first, first + rows)
+                vectors = self._candidate_vectors(safe[part])
+                found = _greedy_vectors(
+                    base[part], valid[part], k, s.diversity, vectors, calibration,
+                    None if target is None else target[part],
+                    None if codes is None else codes[part], with_plain=calibrate)
+                if calibrate:
+                    mine, spread, theirs, plain_spread = found
+                else:
+                    (mine, spread), theirs = found, plain[part]
+                    plain_spread = (_Similarity(vectors=vectors).spread_first(k)
+                                    if valid[part, k - 1].all()
+                                    else _Similarity(vectors=vectors).spread(theirs))
+                worse = spread < plain_spread - 1e-6
+                if worse.any():
+                    mine[worse] = theirs[worse]
+                chosen[part] = mine
+        if order is None:
+            return chosen
+        return np.where(chosen >= 0, _along(order, np.maximum(chosen, 0)), -1)
+
+    def _candidate_vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The unit vectors of a block's candidates, float32 [b, m, d], gathered into a buffer
+        kept per thread (a new array of this size per block costs its page faults)."""
+        b, m = ids.shape
+        d = self._vectors.shape[1]
+        found = getattr(self._local, "vectors", None)
+        if found is None or found.size < b * m * d:
+            found = np.empty(b * m * d, np.float32)
+            self._local.vectors = found
+        out = found[: b * m * d].reshape(b, m, d)
+        return np.take(self._vectors, ids, axis=0, out=out, mode="clip")
 
     def _similarity(self, ids: np.ndarray, valid: np.ndarray | None) -> _Similarity:
         safe = np.maximum(ids, 0) if valid is not None else ids
@@ -780,24 +865,14 @@ class Reranker:
 
 
 class _Similarity:
-    """Similarities within each row's candidates, computed only as the greedy needs them:
-    the cosine of the model's item vectors (``vectors`` float32 [b, m, d], unit rows), or 1
-    for two items of the same category (``codes`` int [b, m], -1: none)."""
+    """Similarities within each row's candidates: the cosine of the model's item vectors
+    (``vectors`` float32 [b, m, d], unit rows), or 1 for two items of the same category
+    (``codes`` int [b, m], -1: none)."""
 
     def __init__(self, *, vectors: np.ndarray | None = None, codes: np.ndarray | None = None):
         self.vectors, self.codes = vectors, codes
 
-    def to(self, rows: np.ndarray | None, positions: np.ndarray) -> np.ndarray:
-        """float [len(rows), m]: each given row's candidates (None: every row) against its
-        candidate at ``positions``."""
-        if self.vectors is not None:
-            own = self.vectors if rows is None else self.vectors[rows]
-            return np.matmul(own, own[np.arange(len(own)), positions][:, :, None])[:, :, 0]
-        codes = self.codes if rows is None else self.codes[rows]
-        picked = codes[np.arange(len(codes)), positions]
-        return ((codes == picked[:, None]) & (picked >= 0)[:, None]).astype(np.float32)
-
-    def spread_one(self, chosen: np.ndarray) -> float:
+    def spread_one(self, chosen: Sequence[int] | np.ndarray) -> float:
         """:meth:`spread` of one row's chosen positions (1-D, no padding)."""
         n = len(chosen)
         if n < 2:
@@ -811,6 +886,13 @@ class _Similarity:
             same = float((np.bincount(codes).astype(np.float64) ** 2).sum()) - len(codes)
         return 1.0 - same / (n * (n - 1.0))
 
+    def spread_first(self, k: int) -> np.ndarray:
+        """:meth:`spread` of the first k positions of every row (all candidates)."""
+        if self.vectors is not None:
+            total = self.vectors[:, :k].sum(axis=1, dtype=np.float64)
+            return _spread_of(total, np.full(len(total), float(k)))
+        return self.spread(np.arange(k)[None, :].repeat(len(self.codes), axis=0))
+
     def spread(self, chosen: np.ndarray) -> np.ndarray:
         """Mean (1 - similarity) over the pairs of each row's chosen positions, float64 [b]
         (0 for fewer than two). Without building the pairs: for unit vectors the sum of
@@ -820,135 +902,400 @@ class _Similarity:
         n = valid.sum(axis=1).astype(np.float64)
         rows = np.arange(len(chosen))[:, None]
         safe = np.maximum(chosen, 0)
-        if self.vectors is not None:  # a gather per position (take_along_axis is slow here)
-            total = np.zeros((len(chosen), self.vectors.shape[2]))
-            every = np.arange(len(chosen))
-            for position in range(chosen.shape[1]):
-                picked = self.vectors[every, safe[:, position]]
-                if not valid[:, position].all():
-                    picked = picked * valid[:, position, None]
-                total += picked
-            same = np.einsum("bd,bd->b", total, total) - n
-        else:
-            codes = np.where(valid, self.codes[rows, safe], -1)
-            known = codes >= 0
-            width = int(codes.max(initial=0)) + 1
-            flat = (rows * width + codes)[known]
-            counts = np.bincount(flat, minlength=len(chosen) * width).astype(np.float64)
-            same = (counts**2).reshape(len(chosen), width).sum(axis=1) - known.sum(axis=1)
+        if self.vectors is not None:  # one gather, then the sum in float64, row after row
+            b, m, d = self.vectors.shape
+            picked = self.vectors.reshape(b * m, d)[rows * m + safe]  # [b, k, d]
+            if not valid.all():
+                picked *= valid[:, :, None]
+            return _spread_of(picked.sum(axis=1, dtype=np.float64), n)
+        codes = np.where(valid, self.codes[rows, safe], -1)
+        known = codes >= 0
+        width = int(codes.max(initial=0)) + 1
+        flat = (rows * width + codes)[known]
+        counts = np.bincount(flat, minlength=len(chosen) * width).astype(np.float64)
+        same = (counts**2).reshape(len(chosen), width).sum(axis=1) - known.sum(axis=1)
         pairs = n * (n - 1.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(pairs > 0, 1.0 - same / np.maximum(pairs, 1.0), 0.0)
 
 
+def _spread_of(total: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Mean (1 - cosine) over the pairs of n unit vectors whose sum (float64) is ``total``:
+    ``1 - (|total|^2 - n) / (n (n - 1))``, 0 for fewer than two. float64 [b]."""
+    same = np.einsum("bd,bd->b", total, total) - n
+    pairs = n * (n - 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(pairs > 0, 1.0 - same / np.maximum(pairs, 1.0), 0.0)
+
+
+def _stable_order(base: np.ndarray) -> np.ndarray:
+    """``np.argsort(-base, axis=1, kind="stable")``, faster: the default sort (several times
+    faster on short rows) gives the same order wherever a row has no two equal values, so
+    only rows with a tie are sorted again, stably."""
+    negated = -base
+    order = np.argsort(negated, axis=1)
+    ranked = _along(negated, order)
+    tied = (ranked[:, 1:] == ranked[:, :-1]).any(axis=1)
+    if tied.any():
+        order[tied] = np.argsort(negated[tied], axis=1, kind="stable")
+    return order
+
+
+def _ordered_bits(values: np.ndarray) -> np.ndarray:
+    """float32 without NaN or ``-0.0`` -> int64 in the same order."""
+    bits = values.view(np.int32).astype(np.int64)
+    return np.where(bits < 0, bits ^ 0x7FFFFFFF, bits)
+
+
+def _along(values: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """``np.take_along_axis(values, positions, axis=1)`` for positions known to be in range
+    (each row's, of a C-contiguous [b, m] array): one flat take without a bounds check
+    (``mode="clip"``), several times faster on the greedy's small rows."""
+    b, m = values.shape
+    return np.take(values, positions + (np.arange(b) * m)[:, None], mode="clip")
+
+
 def _gather(scores: np.ndarray, pool: np.ndarray) -> np.ndarray:
-    rows = np.arange(len(pool))[:, None]
-    return np.where(pool >= 0, scores[rows, np.maximum(pool, 0)], -np.inf).astype(np.float32)
+    values = _along(scores, np.maximum(pool, 0))
+    return np.where(pool >= 0, values, -np.inf).astype(np.float32, copy=False)
 
 
-def _greedy(
+# ---------------------------------------------------------------------------------- the greedy
+# Every greedy below picks, k times, the open candidate maximising
+#
+#     (1 - c) * ((1 - d) * base[i] - d * max_{j chosen} sim(i, j)) - c * KL(target || list + i)
+#
+# (d = diversity, c = calibration; the max term from the second pick on, the KL term only with
+# calibration), the first in the row's order on ties (rows are sorted by base). They compute
+# each gain with the same floating-point operations in the same order, so they choose alike:
+# ``relevance + closed - weight * nearest - penalty``, with relevance = base * (1 - d)(1 - c),
+# weight = d (1 - c), nearest the max similarity so far and penalty the calibration term
+# (:class:`_Calibration`). Keeping ``weight * nearest`` instead of ``nearest`` changes no bit:
+# multiplying by a positive number preserves order, so max(w a, w b) = w max(a, b) exactly.
+def _greedy_vectors(
     base: np.ndarray,
     valid: np.ndarray,
     k: int,
     diversity: float,
-    similarity: _Similarity | None,
+    vectors: np.ndarray,
     calibration: float,
     target: np.ndarray | None,
     codes: np.ndarray | None,
+    with_plain: bool = False,
+) -> tuple[np.ndarray, ...]:
+    """The greedy of a block over the cosine of item vectors (maximal marginal relevance,
+    with calibration in the same pass).
+
+    Parameters
+    ----------
+    base : float64 [b, m]
+        Each row sorted, best first; -inf where not ``valid``.
+    valid : bool [b, m]
+    vectors : float32 [b, m, d]
+        The candidates' unit vectors.
+    target : float64 [b, n_codes] or None
+        History distributions (calibration only).
+    codes : int [b, m] or None
+        The candidates' categories, -1 for none (calibration only).
+    with_plain : bool
+        Also choose the lists without the diversity term (what the diversity check compares
+        with): the same greedy on b more rows in the same loop, so the numpy calls of a step
+        serve both (the matrix products only the first b).
+
+    Returns
+    -------
+    chosen : int64 [b, k]
+        Positions, -1 where a row runs out of candidates.
+    spread : float64 [b]
+        :meth:`_Similarity.spread` of the chosen lists, from the vectors the greedy gathered
+        anyway (summed in the same order, so the same bits).
+    plain, plain_spread
+        The same for the lists without the diversity term (``with_plain`` only).
+    """
+    b, m = base.shape
+    weight = diversity * (1.0 - calibration)
+    every = bool(valid[:, k - 1].all())  # every row has k candidates: each step picks in each
+    # relevance + closed: -inf once closed
+    open_gain = np.where(valid, base, 0.0) * ((1.0 - diversity) * (1.0 - calibration))
+    if with_plain:
+        plain_gain = np.where(valid, base, 0.0) * ((1.0 - 0.0) * (1.0 - calibration))
+        open_gain = np.concatenate([open_gain, plain_gain])
+        valid = np.concatenate([valid, valid])
+        if target is not None:
+            target, codes = np.concatenate([target, target]), np.concatenate([codes, codes])
+    open_gain[~valid] = -np.inf
+    rows = np.arange(len(open_gain))
+    row_positions = rows * m
+    vector_positions = row_positions if not with_plain else np.tile(row_positions[:b], 2)
+    open_cells = open_gain.ravel()
+    flat_vectors = vectors.reshape(b * m, vectors.shape[2])
+    calibrated = _Calibration(target, codes, calibration) if calibration > 0 else None
+    cells = calibrated.cells.ravel() if calibrated is not None else None
+    nearest = None  # [b, m]: weight * the max similarity to the chosen ones
+    gain = np.empty(open_gain.shape)
+    scaled = np.empty((b, m))
+    total = np.zeros((len(rows), vectors.shape[2]))  # the sum of the chosen vectors
+    n = np.zeros(len(rows))
+    chosen = np.full((len(rows), k), -1, dtype=np.int64)
+    for step in range(k):
+        if nearest is None:
+            np.copyto(gain, open_gain)
+        else:
+            np.subtract(open_gain[:b], nearest, out=gain[:b])
+            if with_plain:
+                np.copyto(gain[b:], open_gain[b:])
+        if calibrated is not None:
+            gain -= calibrated.penalty()
+        pick = gain.argmax(axis=1)
+        picked = np.take(flat_vectors, vector_positions + pick, axis=0, mode="clip")  # [rows, d]
+        if every:
+            live, live_pick = rows, pick
+            total += picked
+            n += 1.0
+            chosen[:, step] = pick
+        else:
+            ok = gain[rows, pick] > -np.inf
+            if not ok.any():
+                break
+            live, live_pick = rows[ok], pick[ok]
+            total[live] += picked[live]
+            n[live] += 1.0
+            chosen[live, step] = live_pick
+        if step + 1 == k:  # the last pick: nothing more to update
+            break
+        open_cells[row_positions[live] + live_pick] = -np.inf
+        # rows out of candidates get a similarity too: all their gains are -inf, unread
+        near = np.matmul(vectors, picked[:b, :, None])[:, :, 0]
+        if nearest is None:
+            nearest = np.multiply(near, weight, dtype=np.float64)
+        else:
+            np.multiply(near, weight, out=scaled, dtype=np.float64)
+            np.maximum(nearest, scaled, out=nearest)
+        if calibrated is not None:
+            calibrated.add_cells(cells.take(row_positions[live] + live_pick, mode="clip"))
+    spread = _spread_of(total, n)
+    if with_plain:
+        return chosen[:b], spread[:b], chosen[b:], spread[b:]
+    return chosen, spread
+
+
+def _greedy_categories(
+    base: np.ndarray,
+    valid: np.ndarray,
+    k: int,
+    diversity: float,
+    codes: np.ndarray,
+    n_codes: int,
+    calibration: float,
+    target: np.ndarray | None,
 ) -> np.ndarray:
-    """Greedy selection of k positions per row, maximising at each step
+    """The greedy of a block when similarity is "same category" (1, or 0 for an item without
+    one) or there is no diversity term: calibration alone, or diversity by categories.
 
-    ``(1 - c) * ((1 - d) * base[i] - d * max_{j chosen} sim(i, j)) - c * KL(target || list + i)``
-
-    (d = diversity, c = calibration): maximal marginal relevance and Steck's calibration in one
-    pass. Rows must be sorted by ``base`` (ties: the first wins). Returns int64 [b, k]
-    positions, -1 where a row runs out of candidates.
+    Then a candidate's gain depends on it only through its relevance and its category, and
+    relevance falls along a row, so the best candidate of a category is its first open one:
+    each step compares one head per category ([b, n_codes + 1], the last column for items
+    without a category) instead of every candidate, and the tie rule (the first position)
+    becomes the lowest head position among the best gains. Arguments as
+    :func:`_greedy_vectors` (``codes`` [b, m] required); returns int64 [b, k] positions.
     """
     b, m = base.shape
     rows = np.arange(b)
-    relevance = np.where(valid, base, 0.0) * ((1.0 - diversity) * (1.0 - calibration))
-    closed = np.where(valid, 0.0, -np.inf)  # -inf: not a candidate (padding, or chosen)
-    nearest = None  # [b, m]: max similarity to the chosen ones (no term before the first)
+    width = n_codes + 1
+    column = np.where(codes >= 0, codes, n_codes)
+    column[~valid] = width  # past the last column: never a head
+    # positions by column, in order: one sort of unique keys (column * m + position)
+    keys = column * m
+    keys += np.arange(m)
+    keys.sort(axis=1)
+    grouped = (keys % m).ravel()  # row * m + i: the i-th position of the row by column
+    column = column.ravel()
+    found = np.bincount((rows[:, None] * (width + 1) + column.reshape(b, m)).ravel(),
+                        minlength=b * (width + 1)).reshape(b, width + 1)
+    # the per-category arrays are [width, b], a column's rows side by side, so the step's
+    # max and min run across rows (a reduction over 13 values per row is slow in numpy):
+    # cell = column * b + row
+    counts = np.ascontiguousarray(found[:, :width].T).ravel()
+    starts = np.ascontiguousarray((np.cumsum(found, axis=1) - found)[:, :width].T).ravel()
+    row_positions = rows * m
+    cell_positions = np.tile(row_positions, width)  # each cell's row * m
+    taken = np.zeros(width * b, dtype=np.int64)
+    relevance = (np.where(valid, base, 0.0) * ((1.0 - diversity) * (1.0 - calibration))).ravel()
+    head_position = grouped[cell_positions + np.minimum(starts, m - 1)]
+    head = np.where(counts > 0, relevance[cell_positions + head_position], -np.inf)
+    heads, positions = head.reshape(width, b), head_position.reshape(width, b)
     weight = diversity * (1.0 - calibration)
+    seen = np.zeros(width * b) if diversity > 0 else None  # 1: the category is in the list
     calibrated = _Calibration(target, codes, calibration) if calibration > 0 else None
-
     chosen = np.full((b, k), -1, dtype=np.int64)
+    gain = np.empty((width, b))
+    tied = np.empty((width, b), dtype=np.int64)
     for step in range(k):
-        gain = relevance + closed
-        if nearest is not None:
-            gain -= weight * nearest
+        np.copyto(gain, heads)
+        if seen is not None and step:
+            gain -= weight * seen.reshape(width, b)
         if calibrated is not None:
-            gain -= calibrated.penalty()
-        pick = np.argmax(gain, axis=1)
-        ok = gain[rows, pick] > -np.inf
-        every = bool(ok.all())
-        if every:
-            live, live_pick = rows, pick
+            gain -= calibrated.columns()
+        best = gain.max(axis=0)
+        np.copyto(tied, m)
+        np.copyto(tied, positions, where=gain == best)
+        position = tied.min(axis=0)  # the first position among the best gains
+        ok = best > -np.inf
+        if ok.all():
+            live = rows
         elif not ok.any():
             break
         else:
-            live, live_pick = rows[ok], pick[ok]
-        chosen[live, step] = live_pick
-        closed[live, live_pick] = -np.inf
-        if similarity is not None and diversity > 0 and step + 1 < k:
-            near = similarity.to(None if every else live, live_pick)
-            if nearest is None:
-                nearest = np.zeros((b, m), dtype=np.float64)
-                nearest[live] = near
-            elif every:
-                np.maximum(nearest, near, out=nearest)
-            else:
-                nearest[live] = np.maximum(nearest[live], near)
+            live, position = rows[ok], position[ok]
+        chosen[live, step] = position
+        offsets = row_positions if live is rows else row_positions[live]
+        pick = column.take(offsets + position, mode="clip")
+        cell = pick * b
+        cell += live
+        count = taken.take(cell, mode="clip")
+        count += 1
+        taken[cell] = count
+        following = grouped.take(
+            offsets + np.minimum(starts.take(cell, mode="clip") + count, m - 1), mode="clip")
+        head_position[cell] = following
+        head[cell] = np.where(count < counts.take(cell, mode="clip"),
+                              relevance.take(offsets + following, mode="clip"), -np.inf)
+        if seen is not None:
+            seen[cell] = pick < n_codes
         if calibrated is not None:
-            calibrated.add(live, codes[live, live_pick])
+            calibrated.add_cells(cell)
     return chosen
 
 
-def _greedy_one(
+def _greedy_vectors_one(
     base: np.ndarray,
     k: int,
     diversity: float,
-    similarity: _Similarity | None,
+    vectors: np.ndarray,
     calibration: float,
-    target: np.ndarray | None,
-    codes: np.ndarray | None,
-) -> np.ndarray:
-    """:func:`_greedy` for one row (``base`` 1-D, sorted, every entry a candidate; ``target``
-    [1, n_codes]): the same gains, the same choices. Returns int64 positions."""
+    penalties: _OnePenalties | None,
+) -> list[int]:
+    """:func:`_greedy_vectors` for one row (``base`` 1-D, sorted, every entry a candidate,
+    k at most its length; ``vectors`` [m, d]; the calibration terms from ``penalties``, None
+    without): the same gains from the same operations (the same matrix-vector product per
+    pick), so the same choices."""
     m = len(base)
-    relevance = base * ((1.0 - diversity) * (1.0 - calibration))
-    closed = np.zeros(m)
-    nearest = None
+    open_gain = base * ((1.0 - diversity) * (1.0 - calibration))
     weight = diversity * (1.0 - calibration)
-    vectors = similarity.vectors[0] if similarity is not None and similarity.vectors is not None \
-        else None
-    calibrated = _Calibration(target, codes[None, :], calibration) if calibration > 0 else None
-    row = np.zeros(1, dtype=np.int64)
+    if penalties is not None:
+        terms, columns = penalties.terms, penalties.candidate_columns()
+        every_column = np.arange(penalties.zero + 1)
+        column_counts = np.zeros(penalties.zero + 1, dtype=np.int64)
+        codes = penalties.codes.tolist()
+        none = penalties.codes < 0 if penalties.with_none else None
+        counts = np.zeros((1, penalties.n_codes))
+        n = 0
+
+        def _term() -> np.ndarray:  # each candidate's calibration term now
+            term = terms[n][column_counts, every_column].take(columns)
+            if none is not None:
+                term[none] = penalties.none_term(counts, n)
+            return term
+    nearest = None
+    gain = np.empty(m)
+    scaled = np.empty(m)
     chosen: list[int] = []
-    for step in range(min(int(k), m)):
-        gain = relevance + closed
-        if nearest is not None:
-            gain -= weight * nearest
-        if calibrated is not None:
-            gain -= calibrated.penalty()[0]
-        pick = int(gain.argmax())
-        if gain[pick] == -np.inf:
-            break
+    for step in range(k):
+        if nearest is None:
+            if penalties is None:  # the first pick: the best base (the row is in its order)
+                pick = 0
+            else:
+                np.subtract(open_gain, _term(), out=gain)
+                pick = int(gain.argmax())
+        else:
+            np.subtract(open_gain, nearest, out=gain)
+            if penalties is not None:
+                gain -= _term()
+            pick = int(gain.argmax())
         chosen.append(pick)
-        closed[pick] = -np.inf
-        if diversity > 0 and step + 1 < k:
-            if vectors is not None:
-                near = vectors @ vectors[pick]
-            else:
-                own = similarity.codes[0]
-                near = ((own == own[pick]) & (own[pick] >= 0)).astype(np.float32)
+        open_gain[pick] = -np.inf
+        if step + 1 < k:
+            near = vectors @ vectors[pick]
             if nearest is None:
-                nearest = near.astype(np.float64)
+                nearest = np.multiply(near, weight, dtype=np.float64)
             else:
-                np.maximum(nearest, near, out=nearest)
-        if calibrated is not None:
-            calibrated.add(row, codes[pick : pick + 1])
-    return np.asarray(chosen, dtype=np.int64)
+                np.multiply(near, weight, out=scaled, dtype=np.float64)
+                np.maximum(nearest, scaled, out=nearest)
+        if penalties is not None:
+            code = codes[pick]
+            if code >= 0:
+                n += 1
+                counts[0, code] += 1.0
+                column = penalties.column_of.get(code)
+                if column is not None:
+                    column_counts[column] += 1
+    return chosen
+
+
+def _greedy_categories_one(
+    base: np.ndarray,
+    k: int,
+    diversity: float,
+    codes: np.ndarray,
+    calibration: float,
+    penalties: _OnePenalties | None,
+) -> list[int]:
+    """:func:`_greedy_categories` for one row, in plain Python over one head per category (a
+    handful of floats a step: cheaper than a dozen numpy calls). The same gains from the
+    same operations (the calibration terms looked up in ``penalties``' table; None: no
+    calibration), so the same choices. Returns the chosen positions."""
+    relevance = (base * ((1.0 - diversity) * (1.0 - calibration))).tolist()
+    queues: dict[int, list[int]] = {}
+    for position, code in enumerate(codes.tolist()):
+        queue = queues.get(code)
+        if queue is None:
+            queues[code] = [position]
+        else:
+            queue.append(position)
+    # one slot per category present (-1: items without one), with its queue in order; the
+    # count of a category in the list is the count taken from its queue
+    slots = list(queues.items())
+    taken = [0] * len(slots)
+    heads = [relevance[queue[0]] for _, queue in slots]
+    weight = diversity * (1.0 - calibration)
+    similar = [0.0] * len(slots)  # weight once the slot's category is in the list
+    if penalties is not None:
+        table = penalties.table
+        columns = [penalties.column_of.get(code, penalties.zero) for code, _ in slots]
+        none_slot = next((i for i, (code, _) in enumerate(slots) if code < 0), None)
+        if none_slot is not None:
+            counts = np.zeros((1, penalties.n_codes))
+    n = 0  # categorised items in the list
+    chosen: list[int] = []
+    for step in range(k):
+        if penalties is None:
+            gains = [h - w for h, w in zip(heads, similar)] if step and weight else heads
+        else:
+            terms = table[n]
+            if step and weight:
+                gains = [h - w - terms[c][j]
+                         for h, w, c, j in zip(heads, similar, taken, columns)]
+            else:
+                gains = [h - terms[c][j] for h, c, j in zip(heads, taken, columns)]
+            if none_slot is not None:
+                gains[none_slot] = (heads[none_slot] - similar[none_slot] if step and weight
+                                    else heads[none_slot]) - penalties.none_term(counts, n)
+        best = max(gains)
+        if best == -math.inf:
+            break
+        slot = gains.index(best)
+        if gains.count(best) > 1:  # a tie: the first position wins
+            slot = min((slots[i][1][taken[i]], i) for i, g in enumerate(gains) if g == best)[1]
+        code, queue = slots[slot]
+        chosen.append(queue[taken[slot]])
+        taken[slot] += 1
+        heads[slot] = relevance[queue[taken[slot]]] if taken[slot] < len(queue) else -math.inf
+        if code >= 0:
+            similar[slot] = weight
+            n += 1
+            if penalties is not None and none_slot is not None:
+                counts[0, code] += 1.0
+    return chosen
 
 
 class _Calibration:
@@ -973,44 +1320,193 @@ class _Calibration:
     def __init__(self, target: np.ndarray, codes: np.ndarray, calibration: float) -> None:
         a = _CALIBRATION_ALPHA
         b, n_codes = target.shape
+        self.b = b
         self.target = target
-        self.scale = np.where(target.sum(axis=1) > 0, calibration, 0.0)[:, None]
-        self.weight = -target * self.scale  # -c p_j
-        self.smoothed = a * target + (target == 0)  # the 1 where p_j = 0 keeps logs finite
-        self.counts = np.zeros((b, n_codes))
-        self.n = np.zeros((b, 1))
-        column = np.where(codes >= 0, codes, n_codes)  # the last column: no category
-        self.flat = np.arange(b)[:, None] * (n_codes + 1) + column
-        self.with_none = bool((codes < 0).any())
-        self.out = np.zeros((b, n_codes + 1))
+        self.scale = np.where(target.sum(axis=1) > 0, calibration, 0.0)  # [b]
+        # [n_codes, b]: a category's rows side by side (the greedies reduce across rows)
+        by_column = np.ascontiguousarray(target.T)
+        self.weight = -by_column * self.scale  # -c p_j
+        self.smoothed = a * by_column + (by_column == 0)  # 1 where p_j = 0: logs stay finite
+        # the list's count of each category, and a last row for items without one (counted
+        # there, never read): a chosen candidate's cell is the same in counts and in ``out``
+        self.tally = np.zeros((n_codes + 1, b))
+        self.counts = self.tally[:-1]
+        self.n = np.zeros((1, b))
+        self.codes = codes
+        self.cells = np.where(codes >= 0, codes, n_codes) * b + np.arange(b)[:, None]
+        self.taken = np.empty(codes.shape)
+        self.after = np.empty((n_codes, b))
+        self.part = np.empty((n_codes, b))
+        self.out = np.zeros((n_codes + 1, b))
+        # The logarithm is the cost, so it is taken only where a term can differ from 0: a
+        # category of the history (weight not 0). Every other term is log1p(x) * -0.0 = -0.0
+        # (the weight there is -0.0), at every step.
+        needed = (self.weight != 0).ravel()
+        self.out[:-1] = -0.0
+        self.needed: tuple[np.ndarray, np.ndarray] | None = None
+        if needed.mean() < 0.75:  # else every term, in place (fewer calls)
+            cells = np.flatnonzero(needed)  # the same cell of ``part`` and of ``out``
+            self.needed = (cells, self.weight.ravel()[cells])
+        self.with_none = bool(codes.min(initial=0) < 0)
+        if self.with_none:
+            none = np.flatnonzero((codes < 0).any(axis=1))  # rows with a candidate without one
+            self.none_rows = none
+            self.smoothed_rows = a * target[none] + (target[none] == 0)
+
+    def columns(self) -> np.ndarray:
+        """float64 [n_codes + 1, b]: the penalty of adding an item of each category (the
+        last row: an item without one) to each row's list."""
+        a = _CALIBRATION_ALPHA
+        share = (1.0 - a) / (self.n + 1.0)
+        after, part = self.after, self.part
+        np.multiply(self.counts, share, out=after)
+        after += self.smoothed
+        np.divide(share, after, out=part)
+        if self.needed is None:
+            terms = self.out[:-1]
+            np.log1p(part, out=terms)
+            terms *= self.weight
+        else:
+            cells, weight = self.needed
+            terms = part.ravel().take(cells)
+            np.log1p(terms, out=terms)
+            terms *= weight
+            self.out.ravel()[cells] = terms
+        if self.with_none:  # row by row as the one-row greedy sums it (the same bits)
+            rows = self.none_rows
+            self.out[-1, rows] = _none_penalty(
+                self.target[rows], np.ascontiguousarray(self.counts[:, rows].T),
+                self.n[:, rows].T, np.ascontiguousarray(after[:, rows].T),
+                self.smoothed_rows) * self.scale[rows]
+        return self.out
 
     def penalty(self) -> np.ndarray:
         """float64 [b, m]: each candidate's calibration penalty (subtract from its gain)."""
-        a = _CALIBRATION_ALPHA
-        share = (1.0 - a) / (self.n + 1.0)
-        after = self.counts * share
-        after += self.smoothed
-        part = self.out[:, :-1]
-        np.divide(share, after, out=part)
-        np.log1p(part, out=part)
-        part *= self.weight
-        if self.with_none:
-            unchanged = self.counts * ((1.0 - a) / np.maximum(self.n, 1.0)) + self.smoothed
-            change = self.target * (np.log(after) - np.log(unchanged))
-            self.out[:, -1] = change.sum(axis=1) * self.scale[:, 0]
-        return np.take(self.out, self.flat)
+        return np.take(self.columns(), self.cells, out=self.taken, mode="clip")
 
     def add(self, rows: np.ndarray, codes: np.ndarray) -> None:
-        """Count the category of the item just chosen in each of ``rows``."""
-        if len(codes) == 1:  # one user's list: scalars, not fancy indexing
-            code = int(codes[0])
-            if code >= 0:
-                self.counts[rows[0], code] += 1.0
-                self.n[rows[0], 0] += 1.0
+        """Count the category of the item just chosen in each of ``rows`` (-1: none)."""
+        width = self.counts.shape[0]
+        self.add_cells(np.where(codes >= 0, codes, width) * self.b + rows)
+
+    def add_cells(self, cells: np.ndarray) -> None:
+        """Count the items just chosen, given by their cells (``self.cells`` of the chosen
+        candidates: one per row, no row twice)."""
+        tally = self.tally.ravel()
+        tally[cells] += 1.0
+        known = cells < self.counts.size  # not the last row: a category
+        n = self.n.ravel()
+        if known.all():
+            if len(cells) == self.b:
+                n += 1.0
+            else:
+                n[cells % self.b] += 1.0
+        else:
+            n[cells[known] % self.b] += 1.0
+
+
+def _none_penalty(target, counts, n, after, smoothed) -> np.ndarray:
+    """The calibration term of adding an item without a category: n + 1 back to n in every
+    term of the cross entropy. float64 [b] (before the dial's scale)."""
+    unchanged = counts * ((1.0 - _CALIBRATION_ALPHA) / np.maximum(n, 1.0)) + smoothed
+    change = target * (np.log(after) - np.log(unchanged))
+    return change.sum(axis=1)
+
+
+_SHARES: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _shares(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """For n, c = 0..k-1: ``share(n) = (1 - a) / (n + 1)`` [k, 1, 1] and ``c * share(n)``
+    [k, k, 1], as :meth:`_Calibration.columns` computes them (kept per k)."""
+    found = _SHARES.get(k)
+    if found is None:
+        steps = np.arange(k, dtype=np.float64)
+        share = ((1.0 - _CALIBRATION_ALPHA) / (steps + 1.0))[:, None, None]
+        found = (share, steps[None, :, None] * share)
+        for array in found:
+            array.setflags(write=False)
+        _SHARES[k] = found
+    return found
+
+
+class _OnePenalties:
+    """:class:`_Calibration` for one row, as the one-row greedies use it: every category
+    term the greedy can read, for every (items counted so far, of them in the category), in
+    one array computation with :meth:`_Calibration.columns`' operations on the same values
+    (so the same bits), kept as nested lists to look up per step. Only the categories of the
+    history among the candidates have a term (the others' is -0.0, and reads as 0.0 here).
+    The term of an item without a category depends on every count, so it is computed at
+    each step, and only when a candidate has none. The greedies keep their own counts, so
+    one table serves both passes of a list.
+
+    ``active`` is False for a history without a categorised item (no penalty at all).
+
+    Attributes
+    ----------
+    table : list
+        ``table[n][c][column_of[j]]``: the term of category j after n categorised items, c
+        of them in j; ``table[n][c][zero]`` is 0.0. ``terms`` holds the same, float64
+        [k, k, zero + 1].
+    """
+
+    def __init__(self, target: np.ndarray, codes: np.ndarray, n_codes: int,
+                 calibration: float, k: int, present: Iterable[int] | None = None) -> None:
+        history = target[0].tolist()
+        self.active = any(history)
+        if not self.active:
             return
-        known = codes >= 0
-        self.counts[rows[known], codes[known]] += 1.0
-        self.n[rows[known]] += 1.0
+        if present is None:
+            present = np.unique(codes).tolist()
+        wanted = [j for j in present if j >= 0 and history[j] > 0]
+        self.column_of = {j: i for i, j in enumerate(wanted)}
+        self.zero = len(wanted)
+        share = _shares(k)
+        p = target[:, wanted]  # [1, j], every p_j > 0: smoothed = a p + 0, weight = -c p
+        # after[n, c, j] = c * share(n) + smoothed_j, share(n) = (1 - a) / (n + 1)
+        after = share[1] + (_CALIBRATION_ALPHA * p)[None]  # [k, k, j]
+        terms = np.zeros((k, k, self.zero + 1))
+        part = terms[:, :, : self.zero]
+        np.divide(share[0], after, out=part)
+        np.log1p(part, out=part)
+        part *= p * -calibration
+        self.terms = terms
+        self.table = terms.tolist()
+        self.codes = codes
+        self.n_codes = n_codes
+        self.with_none = min(present) < 0
+        if self.with_none:
+            self.target, self.calibration = target, calibration
+            self.smoothed = _CALIBRATION_ALPHA * target + (target == 0)
+        self._columns: np.ndarray | None = None
+
+    def candidate_columns(self) -> np.ndarray:
+        """Each candidate's column of the table, int64 [m] (``zero`` for no term)."""
+        if self._columns is None:
+            self._columns = np.array(
+                [self.column_of.get(c, self.zero) for c in self.codes.tolist()], np.int64)
+        return self._columns
+
+    def none_term(self, counts: np.ndarray, n: int) -> float:
+        """The term of an item without a category, the list holding ``counts`` float64
+        [1, n_codes] of each category (n in all)."""
+        a = _CALIBRATION_ALPHA
+        n_ = np.full((1, 1), float(n))
+        after = counts * ((1.0 - a) / (n_ + 1.0))
+        after += self.smoothed
+        return float(_none_penalty(self.target, counts, n_, after, self.smoothed)[0]
+                     * self.calibration)
+
+    def by_column(self, counts: np.ndarray, n: int) -> list[float]:
+        """The terms of each category (the last entry: an item without one) for a list
+        holding ``counts`` [1, n_codes] (n categorised items)."""
+        row = [0.0] * (self.n_codes + 1)
+        terms = self.table[n]
+        for code, column in self.column_of.items():
+            row[code] = terms[int(counts[0, code])][column]
+        if self.with_none:
+            row[-1] = self.none_term(counts, n)
+        return row
 
 
 _CODES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -386,6 +386,257 @@ def test_diversity_dial_never_lowers_diversity(seed, dial, k, use_vectors, other
     assert np.all(spread_a >= spread_b - 1e-6)
 
 
+# ------------------------------------------------- the fast paths choose as the plain ones
+def reference_pool(scores: np.ndarray, m: int) -> np.ndarray:
+    """Each row's m best finite scores, best first, ties by lower index; -1 padding."""
+    out = np.full((len(scores), m), -1, dtype=np.int64)
+    for row, values in enumerate(scores):
+        finite = np.flatnonzero(np.isfinite(values))
+        order = finite[np.lexsort((finite, -values[finite]))][:m]
+        out[row, : len(order)] = order
+    return out
+
+
+@pytest.mark.parametrize("n_items", [60, 130, 420, 2000])
+@pytest.mark.parametrize("ties", ["none", "some", "many"])
+def test_pool_is_the_best_m_of_each_row(n_items, ties):
+    """The sampled bound of ``_pool`` (and its exact fallback for rows where fewer than m
+    scores, or too many tied ones, reach it) gives each row's m best, ties by lower index;
+    -inf and NaN never enter."""
+    dataset = small_dataset(1, n_users=30, n_items=n_items)
+    reranker = Reranker("popularity=0.5", VectorModel(None), dataset)
+    rng = np.random.default_rng(n_items)
+    scores = rng.normal(size=(30, n_items)).astype(np.float32)
+    if ties == "some":
+        scores = np.round(scores, 1)
+    elif ties == "many":
+        scores = rng.integers(0, 4, size=scores.shape).astype(np.float32)
+    scores[rng.random(scores.shape) < 0.1] = -np.inf
+    scores[3, : n_items - 20] = -np.inf  # a row with fewer than m candidates
+    scores[4, rng.random(n_items) < 0.5] = np.nan
+    scores[5] = 0.0
+    scores[5, ::3] = -0.0  # -0 and +0 tie, the lower index first
+    for m in (10, 50):
+        m = min(m, n_items)
+        pool, values = reranker._pool(scores.copy(), m)
+        want = reference_pool(scores, m)
+        np.testing.assert_array_equal(pool, want)
+        gathered = np.where(want >= 0, scores[np.arange(30)[:, None], np.maximum(want, 0)],
+                            -np.inf)
+        np.testing.assert_array_equal(values, gathered.astype(np.float32))
+
+
+class PlainCalibration:
+    """The calibration term as first written: every category's term at every step."""
+
+    def __init__(self, target, codes, calibration):
+        b, n_codes = target.shape
+        self.target, self.codes = target, codes
+        self.scale = np.where(target.sum(axis=1) > 0, calibration, 0.0)[:, None]
+        self.weight = -target * self.scale
+        self.smoothed = ALPHA * target + (target == 0)
+        self.counts, self.n = np.zeros((b, n_codes)), np.zeros((b, 1))
+        self.out = np.zeros((b, n_codes + 1))
+        column = np.where(codes >= 0, codes, n_codes)
+        self.flat = np.arange(b)[:, None] * (n_codes + 1) + column
+
+    def penalty(self):
+        share = (1.0 - ALPHA) / (self.n + 1.0)
+        after = self.counts * share
+        after += self.smoothed
+        part = self.out[:, :-1]
+        np.divide(share, after, out=part)
+        np.log1p(part, out=part)
+        part *= self.weight
+        if (self.codes < 0).any():
+            unchanged = self.counts * ((1.0 - ALPHA) / np.maximum(self.n, 1.0)) + self.smoothed
+            change = self.target * (np.log(after) - np.log(unchanged))
+            self.out[:, -1] = change.sum(axis=1) * self.scale[:, 0]
+        return np.take(self.out, self.flat)
+
+    def add(self, rows, codes):
+        known = codes >= 0
+        self.counts[rows[known], codes[known]] += 1.0
+        self.n[rows[known]] += 1.0
+
+
+def plain_greedy(base, valid, k, diversity, vectors, codes_similar, calibration, target, codes):
+    """The greedy over every candidate at every step, as first written (the gains of
+    ``docs/METRICS.md``, argmax: the first position on ties)."""
+    b, m = base.shape
+    rows = np.arange(b)
+    relevance = np.where(valid, base, 0.0) * ((1.0 - diversity) * (1.0 - calibration))
+    closed = np.where(valid, 0.0, -np.inf)
+    nearest = None
+    weight = diversity * (1.0 - calibration)
+    calibrated = PlainCalibration(target, codes, calibration) if calibration > 0 else None
+    chosen = np.full((b, k), -1, dtype=np.int64)
+    for step in range(k):
+        gain = relevance + closed
+        if nearest is not None:
+            gain -= weight * nearest
+        if calibrated is not None:
+            gain -= calibrated.penalty()
+        pick = np.argmax(gain, axis=1)
+        ok = gain[rows, pick] > -np.inf
+        if not ok.any():
+            break
+        live, live_pick = rows[ok], pick[ok]
+        chosen[live, step] = live_pick
+        closed[live, live_pick] = -np.inf
+        if diversity > 0 and step + 1 < k:
+            if vectors is not None:
+                own = vectors[live]
+                near = np.matmul(own, own[np.arange(len(own)), live_pick][:, :, None])[:, :, 0]
+            else:
+                own = codes_similar[live]
+                picked = own[np.arange(len(own)), live_pick]
+                near = ((own == picked[:, None]) & (picked >= 0)[:, None]).astype(np.float32)
+            if nearest is None:
+                nearest = np.zeros((b, m))
+            nearest[live] = np.maximum(nearest[live], near) if step else near
+        if calibrated is not None:
+            calibrated.add(live, codes[live, live_pick])
+    return chosen
+
+
+def plain_rerank(reranker, ids, scores, k, target):
+    """``Reranker._rerank`` as first written: the plain greedy, twice with diversity and
+    calibration (the list without the diversity dial for the check)."""
+    s = reranker.settings
+    valid = (ids >= 0) & np.isfinite(scores)
+    k = min(k, ids.shape[1])
+    low = np.where(valid, scores, np.inf).min(axis=1, keepdims=True).astype(np.float64)
+    high = np.where(valid, scores, -np.inf).max(axis=1, keepdims=True).astype(np.float64)
+    spread = high - low
+    with np.errstate(invalid="ignore", divide="ignore"):
+        relevance = np.where(valid & (spread > 0), (scores - low) / spread, 1.0)
+    base = relevance
+    if s.popularity > 0:
+        base = (1.0 - s.popularity) * relevance + s.popularity * reranker._tail[
+            np.maximum(ids, 0)]
+    base = np.where(valid, base, -np.inf)
+    diversify = s.diversity > 0 and reranker.similarity_source != "none"
+    calibrate = target is not None and s.calibration > 0 and reranker.codes is not None
+    order = np.argsort(-base, axis=1, kind="stable")
+    if not diversify and not calibrate:
+        order = order[:, :k]
+        return np.where(np.take_along_axis(valid, order, axis=1), order, -1)
+    base = np.take_along_axis(base, order, axis=1)
+    valid = np.take_along_axis(valid, order, axis=1)
+    ids = np.take_along_axis(ids, order, axis=1)
+    similarity = reranker._similarity(ids, valid) if diversify else None
+    codes = reranker.codes[np.maximum(ids, 0)] if calibrate else None
+    c = s.calibration if calibrate else 0.0
+    d = s.diversity if diversify else 0.0
+    vectors = similarity.vectors if diversify else None
+    similar_codes = similarity.codes if diversify else None
+    chosen = plain_greedy(base, valid, k, d, vectors, similar_codes, c, target, codes)
+    if diversify:
+        if calibrate:
+            plain = plain_greedy(base, valid, k, 0.0, None, None, c, target, codes)
+        else:
+            plain = np.where(valid[:, :k], np.arange(k), -1)
+        worse = similarity.spread(chosen) < similarity.spread(plain) - 1e-6
+        chosen[worse] = plain[worse]
+    return np.where(chosen >= 0, np.take_along_axis(order, np.maximum(chosen, 0), axis=1), -1)
+
+
+@pytest.mark.parametrize("use_vectors", [True, False])
+@pytest.mark.parametrize(
+    "text",
+    ["calibration=0.5", "calibration=1", "diversity=0.6", "diversity=1",
+     "diversity=0.4,calibration=0.5", "popularity=0.4,diversity=0.3,calibration=0.3",
+     "popularity=1,diversity=1,calibration=1", "diversity=0.5,calibration=0.7,only_tag=t1"],
+)
+def test_fast_greedies_choose_as_the_plain_greedy(use_vectors, text):
+    """On data full of exact ties (scores from a few values, duplicated vectors, four
+    categories and uncategorised items, histories with no categorised item), the block
+    greedies (one head per category; a single pass over vectors) and the one-row greedies
+    choose exactly what the plain greedy over every candidate chooses."""
+    dataset = small_dataset(2, n_users=40, n_items=90)
+    rng = np.random.default_rng(len(text) + use_vectors)
+    vectors = None
+    if use_vectors:
+        vectors = rng.integers(-1, 2, size=(dataset.n_items, 3)).astype(np.float32)
+        vectors[np.abs(vectors).sum(axis=1) == 0, 0] = 1.0
+    reranker = Reranker(text, VectorModel(vectors), dataset)
+    users = np.arange(dataset.n_users)
+    scores = rng.integers(0, 5, size=(len(users), dataset.n_items)).astype(np.float32)
+    scores[rng.random(scores.shape) < 0.2] = -np.inf
+    scores[7, 20:] = -np.inf  # fewer candidates than k
+    for k in (4, 10):
+        block = scores.copy()
+        block[:, ~reranker.allowed] = -np.inf
+        pool, values = reranker._pool(block, rerank.pool_size(k, dataset.n_items))
+        target = reranker._target(dataset.interactions[users])
+        target[3] = 0.0  # no categorised history: no calibration term
+        got = reranker._rerank(pool, values, k, target, True)
+        want = plain_rerank(reranker, pool, values, k, target)
+        np.testing.assert_array_equal(got, want, err_msg=f"{text} k={k}")
+        for row in users:
+            keep = pool[row] >= 0
+            one, _ = reranker._one(pool[row][keep], values[row][keep], k, target[row : row + 1])
+            lists = np.where(want[row] >= 0, pool[row][np.maximum(want[row], 0)], -1)
+            assert one.tolist() == lists[lists >= 0].tolist(), (text, k, row)
+
+
+def test_spreads_the_greedy_keeps_are_the_spreads():
+    """The diversity check compares spreads the vector greedy sums as it picks (and the first
+    k of every row); they are, bit for bit, :meth:`_Similarity.spread` of those lists."""
+    rng = np.random.default_rng(4)
+    for b, m, k in ((30, 50, 10), (7, 20, 20), (12, 9, 4)):
+        vectors = rng.normal(size=(b, m, 6)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=2, keepdims=True)
+        base = -np.sort(-rng.random((b, m)), axis=1)
+        valid = np.ones((b, m), dtype=bool)
+        valid[0, k // 2 :] = False  # a row that runs out
+        base[~valid] = -np.inf
+        similarity = rerank._Similarity(vectors=vectors)
+        for dial in (0.3, 1.0):
+            chosen, spread = rerank._greedy_vectors(base, valid, k, dial, vectors, 0.0, None,
+                                                    None)
+            np.testing.assert_array_equal(spread, similarity.spread(chosen))
+        # with calibration, the lists without the diversity term come from the same loop
+        target = rng.dirichlet(np.ones(3), size=b)
+        codes = rng.integers(-1, 3, size=(b, m))
+        both = rerank._greedy_vectors(base, valid, k, 0.4, vectors, 0.5, target, codes,
+                                      with_plain=True)
+        alone = rerank._greedy_vectors(base, valid, k, 0.4, vectors, 0.5, target, codes)
+        plain = rerank._greedy_categories(base, valid, k, 0.0, codes, 3, 0.5, target)
+        np.testing.assert_array_equal(both[0], alone[0])
+        np.testing.assert_array_equal(both[1], alone[1])
+        np.testing.assert_array_equal(both[2], plain)
+        np.testing.assert_array_equal(both[3], similarity.spread(plain))
+        first = np.tile(np.arange(k), (b, 1))
+        np.testing.assert_array_equal(similarity.spread_first(k), similarity.spread(first))
+
+
+def test_one_row_calibration_terms_are_the_blocks():
+    """The one-row greedy's table of calibration terms holds, bit for bit, what the block's
+    ``_Calibration`` computes step by step (items without a category included)."""
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        n_codes, k = int(rng.integers(1, 7)), int(rng.integers(1, 12))
+        target = rng.dirichlet(np.ones(n_codes))[None, :]
+        target[0, rng.random(n_codes) < 0.3] = 0.0
+        if target.sum() == 0:
+            target[0, 0] = 1.0
+        target /= target.sum()
+        codes = np.concatenate([np.arange(n_codes), [-1]])
+        block = rerank._Calibration(target, codes[None, :], 0.7)
+        one = rerank._OnePenalties(target, codes, n_codes, 0.7, k)
+        counts, n = np.zeros((1, n_codes)), 0
+        for _ in range(k):
+            np.testing.assert_array_equal(np.asarray(one.by_column(counts, n)),
+                                          block.columns()[:, 0])
+            code = int(rng.integers(-1, n_codes))
+            block.add(np.zeros(1, dtype=np.int64), np.array([code]))
+            if code >= 0:
+                counts[0, code] += 1
+                n += 1
+
+
 def test_scores_with_nan_are_never_chosen(small):
     dataset, _ = small
     scores = np.random.default_rng(1).normal(size=(3, dataset.n_items)).astype(np.float32)
