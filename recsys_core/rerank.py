@@ -645,7 +645,7 @@ class Reranker:
         out = np.full((len(pool), k), -1, dtype=np.int64)
         for first in range(0, len(pool), _CHUNK):  # bounded memory for the greedy's arrays
             part = slice(first, first + _CHUNK)
-            target = self._target(self.interactions[users[part]]) if self._calibrates else None
+            target = self._target_rows(users[part]) if self._calibrates else None
             chosen = self._rerank(pool[part], pool_scores[part], k, target, True)
             picked = _along(pool[part], np.maximum(chosen, 0))
             out[part, : chosen.shape[1]] = np.where(chosen >= 0, picked, -1)
@@ -726,6 +726,24 @@ class Reranker:
         counts = np.bincount(row_of[known] * n_codes + codes[known],
                              minlength=history.shape[0] * n_codes).astype(np.float64)
         counts = counts.reshape(history.shape[0], n_codes)
+        total = counts.sum(axis=1, keepdims=True)
+        return np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
+
+    def _target_rows(self, users: np.ndarray) -> np.ndarray:
+        """:meth:`_target` of some rows of ``interactions`` (the same numbers, without
+        building their matrix)."""
+        matrix = self.interactions
+        starts, ends = matrix.indptr[users], matrix.indptr[users + 1]
+        lengths = ends - starts
+        n_codes = len(self.category_names)
+        row_of = np.repeat(np.arange(len(users)), lengths)
+        offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        codes = self.codes.take(matrix.indices.take(np.repeat(starts, lengths) + offsets,
+                                                    mode="clip"), mode="clip")
+        known = codes >= 0
+        counts = np.bincount(row_of[known] * n_codes + codes[known],
+                             minlength=len(users) * n_codes).astype(np.float64)
+        counts = counts.reshape(len(users), n_codes)
         total = counts.sum(axis=1, keepdims=True)
         return np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
 
@@ -1026,7 +1044,6 @@ def _greedy_vectors(
     open_gain[~valid] = -np.inf
     rows = np.arange(len(open_gain))
     row_positions = rows * m
-    vector_positions = row_positions if not with_plain else np.tile(row_positions[:b], 2)
     open_cells = open_gain.ravel()
     flat_vectors = vectors.reshape(b * m, vectors.shape[2])
     calibrated = _Calibration(target, codes, calibration) if calibration > 0 else None
@@ -1034,8 +1051,8 @@ def _greedy_vectors(
     nearest = None  # [b, m]: weight * the max similarity to the chosen ones
     gain = np.empty(open_gain.shape)
     scaled = np.empty((b, m))
-    total = np.zeros((len(rows), vectors.shape[2]))  # the sum of the chosen vectors
-    n = np.zeros(len(rows))
+    total = np.zeros((b, vectors.shape[2]))  # the sum of the chosen vectors
+    n = np.zeros(b)
     chosen = np.full((len(rows), k), -1, dtype=np.int64)
     for step in range(k):
         if nearest is None:
@@ -1047,7 +1064,7 @@ def _greedy_vectors(
         if calibrated is not None:
             gain -= calibrated.penalty()
         pick = gain.argmax(axis=1)
-        picked = np.take(flat_vectors, vector_positions + pick, axis=0, mode="clip")  # [rows, d]
+        picked = np.take(flat_vectors, row_positions[:b] + pick[:b], axis=0, mode="clip")
         if every:
             live, live_pick = rows, pick
             total += picked
@@ -1058,8 +1075,9 @@ def _greedy_vectors(
             if not ok.any():
                 break
             live, live_pick = rows[ok], pick[ok]
-            total[live] += picked[live]
-            n[live] += 1.0
+            mine = live[live < b]
+            total[mine] += picked[mine]
+            n[mine] += 1.0
             chosen[live, step] = live_pick
         if step + 1 == k:  # the last pick: nothing more to update
             break
@@ -1075,7 +1093,8 @@ def _greedy_vectors(
             calibrated.add_cells(cells.take(row_positions[live] + live_pick, mode="clip"))
     spread = _spread_of(total, n)
     if with_plain:
-        return chosen[:b], spread[:b], chosen[b:], spread[b:]
+        plain = chosen[b:]
+        return chosen[:b], spread, plain, _Similarity(vectors=vectors).spread(plain)
     return chosen, spread
 
 
@@ -1322,9 +1341,9 @@ class _Calibration:
         b, n_codes = target.shape
         self.b = b
         self.target = target
-        self.scale = np.where(target.sum(axis=1) > 0, calibration, 0.0)  # [b]
         # [n_codes, b]: a category's rows side by side (the greedies reduce across rows)
         by_column = np.ascontiguousarray(target.T)
+        self.scale = np.where(by_column.sum(axis=0) > 0, calibration, 0.0)  # [b]
         self.weight = -by_column * self.scale  # -c p_j
         self.smoothed = a * by_column + (by_column == 0)  # 1 where p_j = 0: logs stay finite
         # the list's count of each category, and a last row for items without one (counted
@@ -1333,7 +1352,8 @@ class _Calibration:
         self.counts = self.tally[:-1]
         self.n = np.zeros((1, b))
         self.codes = codes
-        self.cells = np.where(codes >= 0, codes, n_codes) * b + np.arange(b)[:, None]
+        self.cells = np.where(codes >= 0, codes, n_codes) * b
+        self.cells += np.arange(b)[:, None]
         self.taken = np.empty(codes.shape)
         self.after = np.empty((n_codes, b))
         self.part = np.empty((n_codes, b))

@@ -612,6 +612,16 @@ def test_spreads_the_greedy_keeps_are_the_spreads():
         np.testing.assert_array_equal(similarity.spread_first(k), similarity.spread(first))
 
 
+def test_block_histories_are_the_rows_histories(small):
+    """The calibration targets of a block, read straight from the interactions' arrays, are
+    those of the rows' own matrix."""
+    dataset, model = small
+    reranker = Reranker("calibration=0.5", model, dataset)
+    users = np.array([5, 0, 5, 17, dataset.n_users - 1])
+    np.testing.assert_array_equal(reranker._target_rows(users),
+                                  reranker._target(dataset.interactions[users]))
+
+
 def test_one_row_calibration_terms_are_the_blocks():
     """The one-row greedy's table of calibration terms holds, bit for bit, what the block's
     ``_Calibration`` computes step by step (items without a category included)."""
