@@ -512,9 +512,14 @@ class Reranker:
                                       filter_items=self.blocked)
         target = None
         if self._calibrates:
-            matrix, user = self.interactions, int(user_index)
-            history = matrix.indices[matrix.indptr[user] : matrix.indptr[user + 1]]
-            target = self._target_of(history)
+            targets = self._every_target()
+            user = int(user_index)
+            if targets is not None:
+                target = targets[user : user + 1]
+            else:
+                matrix = self.interactions
+                target = self._target_of(
+                    matrix.indices[matrix.indptr[user] : matrix.indptr[user + 1]])
         return self._one(ids, scores, k, target)
 
     def recommend_for_history(
@@ -645,7 +650,11 @@ class Reranker:
         out = np.full((len(pool), k), -1, dtype=np.int64)
         for first in range(0, len(pool), _CHUNK):  # bounded memory for the greedy's arrays
             part = slice(first, first + _CHUNK)
-            target = self._target_rows(users[part]) if self._calibrates else None
+            target = None
+            if self._calibrates:
+                targets = self._every_target()
+                target = (targets.take(users[part], axis=0, mode="clip") if targets is not None
+                          else self._target_rows(users[part]))
             chosen = self._rerank(pool[part], pool_scores[part], k, target, True)
             picked = _along(pool[part], np.maximum(chosen, 0))
             out[part, : chosen.shape[1]] = np.where(chosen >= 0, picked, -1)
@@ -728,6 +737,20 @@ class Reranker:
         counts = counts.reshape(history.shape[0], n_codes)
         total = counts.sum(axis=1, keepdims=True)
         return np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
+
+    def _every_target(self) -> np.ndarray | None:
+        """Every user's :meth:`_target`, float64 [n_users, n_categories], computed once (in
+        one pass over the interactions) unless it would take more than 64 MB (then None: each
+        query computes its own)."""
+        found = getattr(self, "_targets", False)
+        if found is False:
+            n_users = self.interactions.shape[0]
+            found = None
+            if n_users * max(len(self.category_names), 1) <= 1 << 23:
+                found = self._target_rows(np.arange(n_users))
+                found.setflags(write=False)
+            self._targets = found
+        return found
 
     def _target_rows(self, users: np.ndarray) -> np.ndarray:
         """:meth:`_target` of some rows of ``interactions`` (the same numbers, without
