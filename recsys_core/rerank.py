@@ -650,11 +650,7 @@ class Reranker:
         out = np.full((len(pool), k), -1, dtype=np.int64)
         for first in range(0, len(pool), _CHUNK):  # bounded memory for the greedy's arrays
             part = slice(first, first + _CHUNK)
-            target = None
-            if self._calibrates:
-                targets = self._every_target()
-                target = (targets.take(users[part], axis=0, mode="clip") if targets is not None
-                          else self._target_rows(users[part]))
+            target = self._target_rows(users[part]) if self._calibrates else None
             chosen = self._rerank(pool[part], pool_scores[part], k, target, True)
             picked = _along(pool[part], np.maximum(chosen, 0))
             out[part, : chosen.shape[1]] = np.where(chosen >= 0, picked, -1)
@@ -739,17 +735,18 @@ class Reranker:
         return np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
 
     def _every_target(self) -> np.ndarray | None:
-        """Every user's :meth:`_target`, float64 [n_users, n_categories], computed once (in
-        one pass over the interactions) unless it would take more than 64 MB (then None: each
-        query computes its own)."""
-        found = getattr(self, "_targets", False)
-        if found is False:
+        """Every user's :meth:`_target`, float64 [n_users, n_categories], computed in one
+        pass over the interactions once this reranker has answered a few users (a reranker
+        the app keeps; a command line's asks once) and if it takes at most 64 MB; else None
+        (each query computes its own)."""
+        found = getattr(self, "_targets", None)
+        if found is None:
+            self._asked = getattr(self, "_asked", 0) + 1
             n_users = self.interactions.shape[0]
-            found = None
-            if n_users * max(len(self.category_names), 1) <= 1 << 23:
+            if self._asked > 8 and n_users * max(len(self.category_names), 1) <= 1 << 23:
                 found = self._target_rows(np.arange(n_users))
                 found.setflags(write=False)
-            self._targets = found
+                self._targets = found
         return found
 
     def _target_rows(self, users: np.ndarray) -> np.ndarray:
