@@ -942,7 +942,8 @@ class _Similarity:
         safe = np.maximum(chosen, 0)
         if self.vectors is not None:  # one gather, then the sum in float64, row after row
             b, m, d = self.vectors.shape
-            picked = self.vectors.reshape(b * m, d)[rows * m + safe]  # [b, k, d]
+            picked = np.take(self.vectors.reshape(b * m, d), rows * m + safe, axis=0,
+                             mode="clip")  # [b, k, d]
             if not valid.all():
                 picked *= valid[:, :, None]
             return _spread_of(picked.sum(axis=1, dtype=np.float64), n)
@@ -1071,20 +1072,25 @@ def _greedy_vectors(
     nearest = None  # [b, m]: weight * the max similarity to the chosen ones
     gain = np.empty(open_gain.shape)
     scaled = np.empty((b, m))
-    total = np.zeros((b, vectors.shape[2]))  # the sum of the chosen vectors
-    n = np.zeros(b)
+    total = np.zeros((len(rows), vectors.shape[2]))  # the sum of the chosen vectors
+    n = np.zeros(len(rows))
+    vector_positions = row_positions if not with_plain else np.tile(row_positions[:b], 2)
     chosen = np.full((len(rows), k), -1, dtype=np.int64)
     for step in range(k):
+        term = calibrated.penalty() if calibrated is not None else None
         if nearest is None:
-            np.copyto(gain, open_gain)
+            if term is None:
+                np.copyto(gain, open_gain)
+            else:
+                np.subtract(open_gain, term, out=gain)
         else:
             np.subtract(open_gain[:b], nearest, out=gain[:b])
-            if with_plain:
-                np.copyto(gain[b:], open_gain[b:])
-        if calibrated is not None:
-            gain -= calibrated.penalty()
+            if term is not None:
+                gain[:b] -= term[:b]
+                if with_plain:  # no diversity term there: relevance + closed - penalty
+                    np.subtract(open_gain[b:], term[b:], out=gain[b:])
         pick = gain.argmax(axis=1)
-        picked = np.take(flat_vectors, row_positions[:b] + pick[:b], axis=0, mode="clip")
+        picked = np.take(flat_vectors, vector_positions + pick, axis=0, mode="clip")
         if every:
             live, live_pick = rows, pick
             total += picked
@@ -1095,9 +1101,8 @@ def _greedy_vectors(
             if not ok.any():
                 break
             live, live_pick = rows[ok], pick[ok]
-            mine = live[live < b]
-            total[mine] += picked[mine]
-            n[mine] += 1.0
+            total[live] += picked[live]
+            n[live] += 1.0
             chosen[live, step] = live_pick
         if step + 1 == k:  # the last pick: nothing more to update
             break
@@ -1113,8 +1118,7 @@ def _greedy_vectors(
             calibrated.add_cells(cells.take(row_positions[live] + live_pick, mode="clip"))
     spread = _spread_of(total, n)
     if with_plain:
-        plain = chosen[b:]
-        return chosen[:b], spread, plain, _Similarity(vectors=vectors).spread(plain)
+        return chosen[:b], spread[:b], chosen[b:], spread[b:]
     return chosen, spread
 
 
@@ -1378,15 +1382,18 @@ class _Calibration:
         self.after = np.empty((n_codes, b))
         self.part = np.empty((n_codes, b))
         self.out = np.zeros((n_codes + 1, b))
-        # The logarithm is the cost, so it is taken only where a term can differ from 0: a
-        # category of the history (weight not 0). Every other term is log1p(x) * -0.0 = -0.0
-        # (the weight there is -0.0), at every step.
-        needed = (self.weight != 0).ravel()
+        # The logarithm is the cost, so it is taken only where a term can differ from 0 and
+        # be read: a category of the history (weight not 0) that a candidate of the row has.
+        # Every other term that can be read is log1p(x) * -0.0 = -0.0 (the weight there is
+        # -0.0), at every step.
+        present = np.zeros(self.tally.size, dtype=bool)  # a candidate of the row has it
+        present[self.cells] = True
+        needed = (self.weight != 0).ravel() & present[: n_codes * b]
         self.out[:-1] = -0.0
         self.needed: tuple[np.ndarray, np.ndarray] | None = None
-        if needed.mean() < 0.75:  # else every term, in place (fewer calls)
-            cells = np.flatnonzero(needed)  # the same cell of ``part`` and of ``out``
-            self.needed = (cells, self.weight.ravel()[cells])
+        cells = np.flatnonzero(needed)  # the same cell of ``part`` and of ``out``
+        if len(cells) < 0.75 * len(needed):  # else every term, in place (fewer calls)
+            self.needed = (cells, self.weight.ravel().take(cells))
         self.with_none = bool(codes.min(initial=0) < 0)
         if self.with_none:
             none = np.flatnonzero((codes < 0).any(axis=1))  # rows with a candidate without one
