@@ -1376,7 +1376,8 @@ class _Calibration:
         self.counts = self.tally[:-1]
         self.n = np.zeros((1, b))
         self.codes = codes
-        self.cells = np.where(codes >= 0, codes, n_codes) * b
+        self.cells = codes % (n_codes + 1)  # -1 (no category) to the last row
+        self.cells *= b
         self.cells += np.arange(b)[:, None]
         self.taken = np.empty(codes.shape)
         self.after = np.empty((n_codes, b))
