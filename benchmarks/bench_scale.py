@@ -534,6 +534,10 @@ def run_cli(args, path: Path, info: dict, env: dict, home: Path, cold_seconds: f
     meta = json.loads((home / "models" / model_id / "meta.json").read_text())
     big = {"model_id": model_id, "spec": meta["dataset_source"]["spec"],
            "item": examples["big"]["example_item"], "user": examples["big"]["example_user"]}
+    small_id = models["small"]["model_id"]
+    small_meta = json.loads((home / "models" / small_id / "meta.json").read_text())
+    big["small"] = {"model_id": small_id, "spec": small_meta["dataset_source"]["spec"],
+                    "item": examples["small"]["example_item"]}
     return cli_rows, fit_rows, big
 
 
@@ -688,6 +692,13 @@ def run_app(args, env: dict, home: Path, big: dict, figures: dict) -> None:
             app["floor_first"] = visit(context, floor_url)
             warm = [visit(context, floor_url) for _ in range(3)]
             app["floor_warm"] = sorted(warm)[1]
+        print("  the app's start-up (a new Streamlit server): /similar on the 2,000-row file...",
+              file=sys.stderr, flush=True)
+        small = big["small"]
+        small_query = urlencode({"dataset": small["spec"], "model": small["model_id"],
+                                 "item": small["item"]})
+        with serve(ROOT / "app.py", str(home)) as url:
+            app["startup_first"] = visit(context, f"{url}/similar?{small_query}")
         print("  the app (a new Streamlit server): /similar, first visit...", file=sys.stderr,
               flush=True)
         started = time.perf_counter()
@@ -757,6 +768,7 @@ def print_table(args, info, figures, rows, cli_rows, fit_rows, entry_mb) -> None
     if "evaluation" in figures:
         print_evaluation(args, figures["evaluation"])
     if "app" in figures:
+        figures["app"]["cold_parse"] = cold
         print_app(figures["app"], info)
 
 
@@ -803,8 +815,17 @@ def print_app(app: dict, info: dict) -> None:
     row("floor: first visit", floor)
     row("floor: warm visit (median of 3)", app["floor_warm"])
     row("app: server start until healthy", app["start"], False)
+    startup = app.get("startup_first")
+    if startup is not None:
+        row("app: start-up, a new server's first visit to /similar on a model of the file's "
+            "first 2,000 rows (as the CLI rows' start-up)", startup)
     row("app: first visit, /similar on the file (parse cache warm), until its grid is drawn",
         app["similar_first"])
+    if startup is not None:
+        budget = startup + 0.10 * app["cold_parse"]
+        within = "within" if app["similar_first"] <= budget else "NOT within"
+        print(f"| (budget: start-up + 0.10 x cold parse = {budget:.2f} s: the first visit is "
+              f"{within} it) | | |")
     row("app: /similar again in a new tab", app["similar_again"])
     for points in ("items", "users"):
         found = app[f"map_{points}"]

@@ -24,6 +24,25 @@ KNOWN_CYCLES: set[frozenset[str]] = {
 }
 """Each cycle as the set of its modules (names relative to ``recsys_core``)."""
 
+MAX_FUNCTION_LINES = 80
+LONG_REASON = "# long:"
+"""A function over MAX_FUNCTION_LINES lines says why on its ``def`` line or the line above it
+(``# long: <reason>``); better, it is split into named steps."""
+
+KNOWN_LONG_FUNCTIONS: set[str] = {
+    "data_page.kcore_section",
+    "evaluation.evaluate",
+    "evaluation.evaluate_model",
+    "evaluation.learning_curve",
+    "evaluation.slice_metrics",
+    "rerank._greedy_categories",
+    "rerank._greedy_vectors",
+    "rerank._rerank",
+    "training.train",
+    "tuning.tune",
+}
+"""``<module's last part>.<function>`` of the long functions the restructuring has not reached."""
+
 KNOWN_LONG: set[str] = {
     "evaluation",
     "ui.evaluate_page",
@@ -179,3 +198,32 @@ def test_streamlit_only_in_ui():
                 else []
             )
             assert not any(n == "streamlit" or n.startswith("streamlit.") for n in names), name
+
+
+def _long_functions() -> set[str]:
+    found = set()
+    for name, path in MODULES.items():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            if node.end_lineno - node.lineno + 1 <= MAX_FUNCTION_LINES:
+                continue
+            first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+            said = lines[node.lineno - 1] + "\n" + lines[first - 2] if first > 1 else ""
+            if LONG_REASON not in said:
+                found.add(f"{name.rpartition('.')[2]}.{node.name}")
+    return found
+
+
+def test_no_long_function_without_a_reason():
+    new = sorted(_long_functions() - KNOWN_LONG_FUNCTIONS)
+    assert not new, (
+        f"functions over {MAX_FUNCTION_LINES} lines: {new}; split them, or say why with "
+        f"'{LONG_REASON} <reason>' on the def line or the line above"
+    )
+
+
+def test_known_long_functions_are_still_long():
+    gone = sorted(KNOWN_LONG_FUNCTIONS - _long_functions())
+    assert not gone, f"take these off KNOWN_LONG_FUNCTIONS: {gone}"

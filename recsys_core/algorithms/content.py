@@ -22,7 +22,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from ..errors import DatasetError, NotFittedError
 from . import stored
@@ -220,6 +219,8 @@ def _tokens(value) -> list[str]:
 def _block(documents, weight, min_df, sublinear_tf, analyzer) -> sp.csr_matrix | None:
     if weight <= 0:
         return None
+    from sklearn.feature_extraction.text import TfidfVectorizer  # 1.2 s: not on every page
+
     vectorizer = TfidfVectorizer(
         analyzer=analyzer,
         min_df=min_df,

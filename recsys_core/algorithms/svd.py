@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.extmath import randomized_svd
 
 from ..errors import ModelFitError, ParameterError
 from . import stored
@@ -70,6 +69,8 @@ class PureSVD(Recommender):
             )
         if progress:
             progress(0.0, f"Truncated SVD, {factors} factors")
+        from sklearn.utils.extmath import randomized_svd  # 1.2 s: only when training
+
         _, sigma, vt = randomized_svd(
             matrix, factors, n_iter="auto", random_state=values["random_state"]
         )

@@ -45,7 +45,7 @@ OPTIONS = {"min_rating", "name", "sep", "quotechar", "drop_duplicates", "encodin
 """The ``**options`` :func:`load_file` takes."""
 
 
-def load_file(  # 106 lines: 63 of them the docstring, the public contract of file loading
+def load_file(  # long: 63 of its lines are the docstring, the public contract of file loading
     path: str | Path,
     *,
     items_path: str | Path | None = None,
