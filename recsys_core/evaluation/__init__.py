@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .algorithms.base import OnEpoch, Progress, Recommender
-from .errors import ParameterError
+from ..algorithms.base import OnEpoch, Progress, Recommender
+from ..errors import ParameterError
 
 # ------------------------------------------------------------------------------------- metadata
 METRIC_INFO: dict[str, str] = {
@@ -769,7 +769,7 @@ def _as_csr(matrix: Any, name: str) -> sp.csr_matrix:
 
 # ------------------------------------------------------------------------- end to end
 def _split_for(dataset: Any, split_spec: str, seed: int | None):
-    from .split import make_split
+    from ..split import make_split
 
     return make_split(dataset, split_spec, random_state=seed)
 
@@ -780,7 +780,7 @@ def _train_ratings(dataset: Any, split: Any, algorithm: str) -> sp.csr_matrix | 
     Ratings may cover more pairs than the interactions (those below ``min_rating``); every
     rating stays in training except those of the held-out pairs.
     """
-    from .algorithms import get_algorithm
+    from ..algorithms import get_algorithm
 
     if "ratings" not in get_algorithm(algorithm).needs or dataset.ratings is None:
         return None
@@ -798,7 +798,7 @@ def _train_ratings(dataset: Any, split: Any, algorithm: str) -> sp.csr_matrix | 
 
 def library_versions() -> dict[str, str | None]:
     """numpy, scipy, implicit, lightfm, scikit-learn and recsys_core versions."""
-    from .store import library_versions as versions
+    from ..store import library_versions as versions
 
     return versions()
 
@@ -813,7 +813,7 @@ def _evaluate_split(model, dataset, split, k, algorithm, full_auc, block_size, p
         full_auc = algorithm == "lightfm"
     select = None
     if rerank is not None:
-        from .rerank import Reranker, RerankSettings
+        from ..rerank import Reranker, RerankSettings
 
         settings = rerank if isinstance(rerank, RerankSettings) else RerankSettings.parse(rerank)
         if not settings.is_identity:
@@ -886,7 +886,7 @@ def evaluate_model(
         With ``model`` set and ``protocol`` holding ``split``, ``seed``, ``fit_seconds``,
         ``algorithm``, ``params``, ``dataset``, ``fingerprint`` and ``versions``.
     """
-    from .training import fit_model
+    from ..training import fit_model
 
     if split is None:
         if progress is not None:
@@ -942,7 +942,7 @@ def save_result(
     split recorded in ``meta["extra"]["split"]`` (so ``evaluate --model`` can rebuild it) and the
     metrics under ``meta["metrics"][result.protocol_key()]``.
     """
-    from .store import ModelStore
+    from ..store import ModelStore
 
     if result.model is None:
         raise ValueError("The result has no model; save results of evaluate_model.")
@@ -1029,8 +1029,8 @@ def open_stored_split(
     """A stored model, its dataset and the split it was trained on (rebuilt from its meta),
     with the split's train part attached; a UserError naming the fix for a model trained on
     the whole dataset."""
-    from .errors import UserError
-    from .store import ModelStore
+    from ..errors import UserError
+    from ..store import ModelStore
 
     store = store if store is not None else ModelStore()
     meta = store.meta(model_id)
@@ -1108,8 +1108,8 @@ def learning_curve(
         Columns ``epoch`` (int, 1-based), ``split`` ("train" / "test"), ``metric``, ``value``;
         one row per (epoch, split, metric).
     """
-    from .algorithms import get_algorithm, parse_params
-    from .training import fit_model
+    from ..algorithms import get_algorithm, parse_params
+    from ..training import fit_model
 
     if metric not in ACCURACY_METRICS and metric != "auc_full":
         raise ParameterError(
