@@ -697,15 +697,22 @@ def run_app(args, env: dict, home: Path, big: dict, figures: dict) -> None:
         small = big["small"]
         small_query = urlencode({"dataset": small["spec"], "model": small["model_id"],
                                  "item": small["item"]})
-        with serve(ROOT / "app.py", str(home)) as url:
-            app["startup_first"] = visit(context, f"{url}/similar?{small_query}")
+        startups, firsts = [], []
+        for _ in range(max(args.cli_repeat, 1)):  # alternated, a new server each: best of n
+            with serve(ROOT / "app.py", str(home)) as url:
+                startups.append(visit(context, f"{url}/similar?{small_query}"))
+            with serve(ROOT / "app.py", str(home)) as url:
+                firsts.append(visit(context, f"{url}/similar?{query}"))
+        app["startup_first"], app["startup_runs"] = min(startups), startups
+        app["first_runs"] = firsts
         print("  the app (a new Streamlit server): /similar, first visit...", file=sys.stderr,
               flush=True)
         started = time.perf_counter()
         with serve(ROOT / "app.py", str(home)) as url:
             app["start"] = time.perf_counter() - started
             pid = SERVERS[url]
-            app["similar_first"] = visit(context, f"{url}/similar?{query}")
+            firsts.append(visit(context, f"{url}/similar?{query}"))
+            app["similar_first"] = min(firsts)
             app["similar_again"] = visit(context, f"{url}/similar?{query}")
             for points, link in (("items", f"{url}/embeddings?{query}"),
                                  ("users", f"{url}/embeddings?{users_query}")):
@@ -816,10 +823,12 @@ def print_app(app: dict, info: dict) -> None:
     row("floor: warm visit (median of 3)", app["floor_warm"])
     row("app: server start until healthy", app["start"], False)
     startup = app.get("startup_first")
+    runs = len(app.get("startup_runs", [])) or 1
     if startup is not None:
-        row("app: start-up, a new server's first visit to /similar on a model of the file's "
-            "first 2,000 rows (as the CLI rows' start-up)", startup)
-    row("app: first visit, /similar on the file (parse cache warm), until its grid is drawn",
+        row(f"app: start-up, a new server's first visit to /similar on a model of the file's "
+            f"first 2,000 rows (as the CLI rows' start-up; best of {runs})", startup)
+    row(f"app: first visit, /similar on the file (parse cache warm), until its grid is drawn "
+        f"(a new server each; best of {len(app.get('first_runs', [])) or 1})",
         app["similar_first"])
     if startup is not None:
         budget = startup + 0.10 * app["cold_parse"]

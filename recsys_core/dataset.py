@@ -76,7 +76,8 @@ def normalise_items(items: pd.DataFrame | None, item_ids: np.ndarray) -> pd.Data
     frame["name"] = frame["name"].where(frame["name"] != "", frame["item_id"])
     if "tags" not in frame.columns:
         frame["tags"] = [[] for _ in range(n)]
-    frame["tags"] = [_as_tag_list(value) for value in frame["tags"]]
+    else:
+        frame["tags"] = [_as_tag_list(value) for value in frame["tags"]]
     ordered = list(ITEM_COLUMNS) + [c for c in frame.columns if c not in ITEM_COLUMNS]
     return frame[ordered].reset_index(drop=True)
 
