@@ -27,6 +27,7 @@ from recsys_core.evaluation import (
 )
 from recsys_core.rerank import Reranker, RerankSettings, parse_rerank
 from recsys_core.store import ModelStore
+from recsys_core.sweep import SWEEP_METRICS, sweep, sweep_stored
 from recsys_core.training import fit_model
 
 
@@ -699,7 +700,7 @@ def test_stored_metrics_and_sweep_sit_beside_the_plain_ones(evaluated, monkeypat
     assert metrics["holdout:2:seed=0@k=5"] == plain
     assert metrics["holdout:2:seed=0@k=5|rerank:diversity=0.5"]["rerank"] == "diversity=0.5"
 
-    frame = rerank.sweep_stored(model_id, "popularity", (0, 0.5, 1), 5, store=store)
+    frame = sweep_stored(model_id, "popularity", (0, 0.5, 1), 5, store=store)
     assert list(frame["value"]) == [0, 0.5, 1]
     assert list(frame["stored"]) == [True, False, False]  # at 0: the plain metrics, reused
     assert frame["precision"].iloc[0] == pytest.approx(plain["precision"])
@@ -709,24 +710,24 @@ def test_stored_metrics_and_sweep_sit_beside_the_plain_ones(evaluated, monkeypat
     def refuse(*args, **kwargs):
         raise AssertionError("a stored point was computed again")
 
-    monkeypatch.setattr("recsys_core.evaluation._evaluate_split", refuse)
-    again = rerank.sweep_stored(model_id, "popularity", (0, 0.5, 1), 5, store=store)
+    monkeypatch.setattr("recsys_core.sweep._evaluate_split", refuse)
+    again = sweep_stored(model_id, "popularity", (0, 0.5, 1), 5, store=store)
     assert again["stored"].all()
     pd.testing.assert_frame_equal(again.drop(columns="stored"), frame.drop(columns="stored"))
-    only_read = rerank.sweep_stored(model_id, "popularity", (0.25,), 5, store=store,
+    only_read = sweep_stored(model_id, "popularity", (0.25,), 5, store=store,
                                     compute=False)
     assert math.isnan(only_read["precision"].iloc[0]) and not only_read["stored"].iloc[0]
 
 
 def test_sweep_of_a_model_in_memory(evaluated):
     dataset, split, result = evaluated
-    frame = rerank.sweep(result.model, dataset, split, "diversity", (0, 1), 5,
+    frame = sweep(result.model, dataset, split, "diversity", (0, 1), 5,
                          base="exclude_category=Food")
     assert list(frame["rerank"]) == ["exclude_category=Food",
                                      "diversity=1,exclude_category=Food"]
-    assert set(rerank.SWEEP_METRICS) <= set(frame.columns)
+    assert set(SWEEP_METRICS) <= set(frame.columns)
     with pytest.raises(ParameterError, match="Unknown dial 'colour'"):
-        rerank.sweep(result.model, dataset, split, "colour")
+        sweep(result.model, dataset, split, "colour")
 
 
 def test_sweep_of_a_model_trained_on_everything_names_the_fix(small):
@@ -734,7 +735,7 @@ def test_sweep_of_a_model_trained_on_everything_names_the_fix(small):
     store = ModelStore()
     model_id = store.save(model, dataset, overwrite=True, source=dataset.extras["source"])
     with pytest.raises(UserError, match="--save"):
-        rerank.sweep_stored(model_id, "popularity", (0.5,), 5, store=store)
+        sweep_stored(model_id, "popularity", (0.5,), 5, store=store)
 
 
 # -------------------------------------------------------------- measured on the demo
@@ -749,10 +750,10 @@ def test_the_demo_measurements_of_the_issue():
     split = _split_for(demo, "holdout:5", 0)
     plain = evaluate_model(demo, "als", {"random_state": 0}, "holdout:5", 10, 0, split=split)
     model = plain.model
-    frame = rerank.sweep(model, demo, split, "popularity", (1.0,), 10)
+    frame = sweep(model, demo, split, "popularity", (1.0,), 10)
     assert frame["mean_popularity"].iloc[0] <= 0.7 * plain.metrics["mean_popularity"]
     assert frame["coverage"].iloc[0] > plain.metrics["coverage"]
-    diverse = rerank.sweep(model, demo, split, "diversity", (0.5,), 10)
+    diverse = sweep(model, demo, split, "diversity", (0.5,), 10)
     assert diverse["diversity_category"].iloc[0] > plain.metrics["diversity_category"]
 
     category = demo.items["category"].value_counts().index[0]

@@ -35,6 +35,7 @@ import math
 from typing import Any
 
 from ..errors import UserError
+from ..util.jsonsafe import json_safe
 from .data_cmds import add_items_argument, dataset_source, load_source
 from .model_cmds import add_rerank_arguments, rerank_settings
 from .output import ProgressBar, echo, log, print_json
@@ -180,7 +181,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace, settings: Any) -> int:
     """``evaluate ... --sweep DIAL``: one row of metrics per value of the dial."""
     from ..evaluation import _split_for, evaluate_model, save_result
-    from ..rerank import SWEEP_VALUES, sweep, sweep_stored
+    from ..sweep import SWEEP_VALUES, sweep, sweep_stored
 
     if args.model:
         if args.dataset or args.param or args.preset or args.split or args.seed is not None:
@@ -216,7 +217,7 @@ def _sweep(args: argparse.Namespace, settings: Any) -> int:
         payload.update({"split": split_spec, "seed": seed})
     payload.update({"k": args.k, "dial": args.sweep, "base": str(settings)})
     rows = frame.drop(columns=[c for c in ("key",) if c in frame]).to_dict("records")
-    payload["sweep"] = [{key: _plain(value) for key, value in row.items()} for row in rows]
+    payload["sweep"] = json_safe(rows)
     if args.json:
         print_json(payload)
         return 0
@@ -230,12 +231,6 @@ def _sweep(args: argparse.Namespace, settings: Any) -> int:
     if payload.get("model_id"):
         echo(f"stored with {payload['model_id']}")
     return 0
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value.item() if hasattr(value, "item") else value
 
 
 def cmd_tune(args: argparse.Namespace) -> int:

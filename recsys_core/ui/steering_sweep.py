@@ -2,7 +2,7 @@
 popularity of what is recommended, one point per setting of the dial (0, 0.25 … 1).
 
 The points are computed once and stored like other metrics, by the core's stored sweep
-(:func:`recsys_core.rerank.sweep_stored`): each under its protocol key with the steering
+(:func:`recsys_core.sweep.sweep_stored`): each under its protocol key with the steering
 (``holdout:5:seed=0@k=10|rerank:popularity=0.5``) in the meta of a model trained on the
 split's train part. The view's model is that model when it was trained on the protocol's split;
 otherwise it is trained again with its own parameters on the split's train part and stored as
@@ -30,9 +30,10 @@ from ..dataset import Dataset
 from ..errors import UserError
 from ..evaluation import evaluate_model, save_result, split_variant
 from ..html import plotly_escape
-from ..rerank import DIALS, SWEEP_VALUES, RerankSettings, sweep_stored
+from ..rerank import DIALS, RerankSettings
 from ..split import make_split
 from ..store import ModelStore, model_id_for
+from ..sweep import SWEEP_VALUES, sweep_stored
 from . import loaders, state, steering, text
 
 DIAL_PARAM = "sweep"
@@ -109,7 +110,7 @@ def _source(spec: str) -> dict | None:
 def stored_points(target: str, stored: bool, dial: str, k: int,
                   base: RerankSettings) -> pd.DataFrame:
     """The sweep's points as the store holds them (NaN metrics where not computed yet):
-    :func:`recsys_core.rerank.sweep_stored` without computing anything."""
+    :func:`recsys_core.sweep.sweep_stored` without computing anything."""
     if stored:
         return sweep_stored(target, dial, SWEEP_VALUES, k, base=base, compute=False)
     rows = [{"dial": dial, "value": v, "rerank": str(base.replace(**{dial: v})),

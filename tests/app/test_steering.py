@@ -14,8 +14,9 @@ import pytest
 
 from recsys_core import overlap
 from recsys_core.datasets import load_dataset
-from recsys_core.rerank import SWEEP_VALUES, Reranker, RerankSettings
+from recsys_core.rerank import Reranker, RerankSettings
 from recsys_core.store import ModelStore
+from recsys_core.sweep import SWEEP_VALUES
 from recsys_core.ui import compare as compare_ui
 from recsys_core.ui import steering, steering_sweep
 
