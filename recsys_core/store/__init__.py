@@ -70,12 +70,13 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, config
-from .algorithms.base import Recommender
-from .algorithms.stored import describe_dtype
-from .dataset import Dataset
-from .datasets import sources_of  # below the store: recorded_files reads it too
-from .errors import StoreError, UserError
+from .. import __version__, config
+from ..algorithms.base import Recommender
+from ..algorithms.stored import describe_dtype
+from ..dataset import Dataset
+from ..datasets import sources_of  # below the store: recorded_files reads it too
+from ..errors import StoreError, UserError
+from .metrics_format import METRICS, upgrade_stored_metrics
 
 SCHEMA_VERSION = 1
 ARRAYS = "arrays.npz"
@@ -525,7 +526,7 @@ class ModelStore:
         the one the model was trained on (a file that changed since), and the loader's
         DatasetError if it cannot be read.
         """
-        from .datasets import load_dataset
+        from ..datasets import load_dataset
 
         meta = self.meta(model_id)
         source = meta.get("dataset_source") or {"spec": meta.get("dataset")}
@@ -553,8 +554,8 @@ class ModelStore:
 
     def _rebuild(self, model_id: str, meta: dict) -> Recommender:
         """The model from its checked arrays; it must agree with its meta's sizes."""
-        from .algorithms import loader
-        from .algorithms.stored import DamagedArrays
+        from ..algorithms import loader
+        from ..algorithms.stored import DamagedArrays
 
         algorithm = meta["algorithm"]
         cls = loader(algorithm)
@@ -683,7 +684,7 @@ class ModelStore:
         :data:`LISTING_CHECK_BYTES` is also rebuilt (every check of a load but the dataset's),
         once per process until its files change. Larger ones are checked when loaded.
         """
-        from .algorithms import loader
+        from ..algorithms import loader
 
         folder = self.root / model_id
         if not _ID_PATTERN.match(model_id):
@@ -742,8 +743,6 @@ class ModelStore:
             return None, f"{META} is not valid JSON"
         clean, reason = _check_meta(meta)
         if clean is not None and isinstance(clean.get("metrics"), dict):
-            from .evaluation import upgrade_stored_metrics  # old precision relabelled
-
             clean["metrics"] = upgrade_stored_metrics(clean["metrics"])
         return clean, reason
 
@@ -1012,8 +1011,6 @@ def _is_versions(value: Any) -> bool:
 def _is_metrics(value: Any) -> bool:
     """``{protocol: {metric: value}}``: the aggregates are numbers (or None), ``k`` an integer,
     ``slices`` a list of tables, ``conventions`` a table."""
-    from .evaluation import METRICS
-
     if not isinstance(value, dict):
         return False
     for protocol, found in value.items():
