@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 DIALS = ("popularity", "diversity", "calibration")
 """The three dials, each a number from 0 (off) to 1 (strongest)."""
@@ -633,7 +633,7 @@ class Reranker:
         ndarray of int64, shape [b, k]
             Item indices, -1 where fewer than k candidates are left.
         """
-        from .evaluation import _top_k
+        from ..evaluation import _top_k
 
         if self.blocked is not None:
             scores[:, self.blocked] = -np.inf
@@ -667,7 +667,7 @@ class Reranker:
         its exact path, a partition of every row: the bound here, the 19th of every 8th,
         keeps a pool as cheap as evaluation's top 10.)
         """
-        from .util.topk import top_k
+        from ..util.topk import top_k
 
         b, n = scores.shape
         if m >= n or b == 0 or n >= 1 << 31:  # a column must fit in 32 bits
