@@ -111,6 +111,20 @@ def get_algorithm(name: str) -> type[Recommender]:
     return entry.cls
 
 
+def missing_input(cls: type[Recommender], data: Any) -> str | None:
+    """What a family needs to train that the dataset ``data`` lacks: ``"ratings"`` (explicit
+    ratings), or None when it can train on it.
+
+    The one check behind "can this algorithm train on this dataset" (the train form, the
+    Evaluate page's curves and search); whether it can train here at all is
+    :func:`algorithms` / :func:`get_algorithm`. Item metadata is always there (a Dataset always
+    has its items table).
+    """
+    if "ratings" in cls.needs and getattr(data, "ratings", None) is None:
+        return "ratings"
+    return None
+
+
 def parse_params(
     name: str, raw: dict[str, Any] | None = None, preset: str | None = None
 ) -> dict[str, Any]:
