@@ -95,7 +95,7 @@ def _als_vectors(n_items: int, factors: int, iterations: int = 10):
 # ------------------------------------------------------------------------- demo ("done when")
 def demo_silhouettes() -> None:
     from recsys_core.datasets import load_dataset
-    from recsys_core.projection import _normalise, project_model
+    from recsys_core.projection import normalise, project_model
 
     demo = load_dataset("demo")
     groups = demo.items["group"].to_numpy()
@@ -109,7 +109,7 @@ def demo_silhouettes() -> None:
         model = create("als", random_state=SEED, **params)
         with threadpool_limits(1, "blas"):
             model.fit(demo.interactions)
-        unit = _normalise(model.item_vectors())
+        unit = normalise(model.item_vectors())
         scores = {"vectors": float(silhouette_score(unit, groups))}
         for method in ("pca", "tsne"):
             result = project_model(model, method, cache=False)
@@ -322,7 +322,7 @@ def umap_comparison(scale: float, likes: int, folder: Path) -> None:
     for number, (label, vectors, groups) in enumerate(_umap_inputs(scale, likes)):
         path = folder / f"vectors-{number}.npy"
         np.save(path, np.ascontiguousarray(vectors, dtype=np.float32))
-        unit = projection._normalise(np.asarray(vectors, dtype=np.float32))
+        unit = projection.normalise(np.asarray(vectors, dtype=np.float32))
         points = f"{label}: {len(vectors):,}"
         cache_dir = folder / f"numba-{number}"
         # (name, method, calls, numba cache, hide umap): openTSNE imports pynndescent (which
@@ -413,7 +413,7 @@ def main() -> None:
                 rows.append([f"{n:,}", name, f"{cold.seconds:.2f}", f"{warm_seconds:.3f}",
                              f"{_silhouette(cold.coords, groups):.3f}"])
                 print("  ", rows[-1], flush=True)
-            unit = projection._normalise(vectors)  # rows of zeros (items nobody liked) stay zero
+            unit = projection.normalise(vectors)  # rows of zeros (items nobody liked) stay zero
             if sklearn_ok:
                 seconds, coords = sklearn_tsne(unit, args.limit, Path(home))
                 if seconds is None:

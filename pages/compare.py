@@ -85,18 +85,18 @@ for column in columns:
         notes[column.key] = str(error)
         continue
     label = model.label or model.name
-    answer = steering.source(steer, model, column.model_id, data, spec) if column.steered else model
-    try:
-        if mode == "item":
-            results[column.key] = answer.similar_items(picked, k)
-        else:
-            results[column.key] = answer.recommend(user, k)
-    except NotImplementedError:
+    if not model.supports(ui.CAPABILITY[mode]):
         notes[column.key] = (
             f"{label} has no notion of item similarity; compare it on the same user instead."
             if mode == "item"
             else f"{label} cannot recommend to a known user."
         )
+        continue
+    answer = steering.source(steer, model, column.model_id, data, spec) if column.steered else model
+    if mode == "item":
+        results[column.key] = answer.similar_items(picked, k)
+    else:
+        results[column.key] = answer.recommend(user, k)
 
 lists = {c.key: ui.as_int_list(results[c.key][0]) for c in columns if c.key in results}
 shared = overlap.shared_items(lists)

@@ -88,11 +88,11 @@ with slider:
 
 history, how = ui.history_order(data, user)
 steer = steering.current(data)
-try:
+if model.supports("recommend"):
     indices, scores = steering.source(steer, model, view.model, data, spec).recommend(user, k)
-except NotImplementedError as error:
+else:
     indices, scores = np.zeros(0, np.int64), np.zeros(0, np.float32)
-    text.info(str(error))
+    text.info(f"{model.name} cannot score known users.")
 why = ui.cached_explanations(view.model, data, spec, user, indices) if len(indices) else None
 
 shown = history

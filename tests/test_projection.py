@@ -307,7 +307,7 @@ def test_models_without_vectors_raise_a_friendly_error(app_models):
     knn = ModelStore().load(app_models["item-knn"], demo)
     with pytest.raises(NoVectorsError, match="no latent vectors.*als, bpr"):
         project_model(knn)
-    assert not projection.has_vectors(knn)
+    assert not knn.supports("item_vectors")
 
 
 def test_project_model_by_id_items_and_users(app_models):

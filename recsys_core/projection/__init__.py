@@ -19,7 +19,6 @@ from .cache import CACHE_VERSION, cache_dir, clear_cache
 from .maps import (
     LATENT_FAMILIES,
     NoVectorsError,
-    has_vectors,
     latent_entries,
     model_metric,
     project,
@@ -36,8 +35,6 @@ from .methods import (
 )
 from .result import METHOD_LABELS, Projection
 from .sampling import stratified_sample
-
-_normalise = normalise  # benchmarks/bench_projection.py still reads the old private name
 
 __all__ = [
     "CACHE_VERSION",
@@ -56,7 +53,6 @@ __all__ = [
     "cache_dir",
     "clear_cache",
     "fit_alignment",
-    "has_vectors",
     "latent_entries",
     "model_metric",
     "normalise",

@@ -23,7 +23,7 @@ from ..errors import ParameterError, UserError
 from ..store import ModelStore
 from . import methods
 from .cache import cache_key, cache_path, read_cache, write_cache
-from .methods import METHODS, METRICS, UMAP_HINT, Progress, normalise, umap_available
+from .methods import METHODS, METRICS, UMAP_MISSING, Progress, normalise, umap_available
 from .result import METHOD_LABELS, Projection
 from .sampling import kmeans_labels, stratified_sample
 
@@ -58,7 +58,7 @@ def project(
     vectors : np.ndarray of float, shape [n, d]
         One row per item (or user).
     method : {"pca", "tsne", "umap"}
-        UMAP only where ``umap`` imports (:func:`.methods.available_methods`).
+        UMAP only where ``umap`` is installed (:func:`.methods.available_methods`).
     metric : {"cosine", "euclidean"}
         ``cosine`` L2-normalises the rows first (then euclidean equals cosine ranking).
     random_state : int
@@ -260,14 +260,14 @@ def project_model(
     model_id = model_id or resolved_id
     if what not in ("items", "users"):
         raise ParameterError(f"what needs items or users, got {what!r}.")
-    vectors = model.item_vectors() if what == "items" else model.user_vectors()
-    if vectors is None:
+    if not model.supports("item_vectors" if what == "items" else "user_vectors"):
         raise NoVectorsError(
             f"{getattr(model, 'label', '') or model.name} has no latent vectors to project; "
             f"pick a model of the {LATENT_FAMILIES} family."
         )
+    vectors = model.item_vectors() if what == "items" else model.user_vectors()
     extra, names = None, ()
-    if what == "items" and with_tags and _has_tags(model):
+    if what == "items" and with_tags and model.supports("tags"):
         extra = np.asarray(model.tag_vectors(), dtype=np.float32)
         names = tuple(model.tag_names())
     return project(
@@ -294,12 +294,6 @@ def model_metric(model: Any) -> str:
     return "cosine"
 
 
-def has_vectors(model: Any) -> bool:
-    """Whether the model has item vectors to project."""
-    supports = getattr(model, "supports", None)
-    return bool(supports and supports("item_vectors"))
-
-
 def latent_entries(entries: list[dict], exclude: str | None = None) -> list[dict]:
     """The store entries (``ModelStore.list`` rows) of models with vectors to project, in order:
     not damaged, of a registered algorithm that has item vectors, and not ``exclude``."""
@@ -314,11 +308,6 @@ def latent_entries(entries: list[dict], exclude: str | None = None) -> list[dict
     return out
 
 
-def _has_tags(model: Any) -> bool:
-    supports = getattr(model, "supports", None)
-    return bool(supports and supports("tags"))
-
-
 def _resolve_model(model_or_id: Any) -> tuple[Any, str | None]:
     if isinstance(model_or_id, str):
         return ModelStore().load(model_or_id), model_or_id
@@ -331,9 +320,7 @@ def _check_method(method: str) -> str:
     if text not in METHODS:
         raise ParameterError(f"Projection method {method!r} is unknown; use pca, tsne or umap.")
     if text == "umap" and not umap_available():
-        raise ParameterError(
-            f"UMAP is not installed here; {UMAP_HINT} to enable it, or use pca or tsne."
-        )
+        raise ParameterError(UMAP_MISSING)
     return text
 
 

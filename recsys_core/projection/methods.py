@@ -31,9 +31,13 @@ initialisation.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import sys
 from collections.abc import Callable
 
 import numpy as np
+
+from ..errors import ParameterError
 
 Progress = Callable[[float, str], None]
 """``progress(fraction, message)``: how far a projection is, in [0, 1], and what it does."""
@@ -48,16 +52,22 @@ TSNE_PARALLEL_FROM = 10_000
 between iterations, which cost more than they gave at 250 to 5,000 points on a busy 2-core
 machine (0.2 s vs 3 s at 250 points, 6.5 s vs 21 s at 3,000)."""
 UMAP_HINT = "pip install umap-learn"
+UMAP_MISSING = f"UMAP is not installed here; {UMAP_HINT} to enable it, or use pca or tsne."
 
 
 # ---------------------------------------------------------------------------------- availability
 def umap_available() -> bool:
-    """Whether the ``umap`` package (umap-learn) imports."""
+    """Whether the ``umap`` package (umap-learn) is installed, found without importing it: a
+    cold ``import umap`` takes about 35 s (numba), and every page that lists the methods asks.
+
+    A module already in ``sys.modules`` answers for itself (None there means "blocked").
+    """
+    if "umap" in sys.modules:
+        return sys.modules["umap"] is not None
     try:
-        importlib.import_module("umap")
-    except ImportError:
+        return importlib.util.find_spec("umap") is not None
+    except (ImportError, ValueError):
         return False
-    return True
 
 
 def available_methods() -> list[str]:
@@ -177,7 +187,10 @@ def _sklearn_tsne(
 
 def umap(space: np.ndarray, n_neighbors: int, random_state: int, report: Progress) -> np.ndarray:
     """umap-learn's UMAP to two components, euclidean (the rows are normalised for cosine)."""
-    module = importlib.import_module("umap")
+    try:
+        module = importlib.import_module("umap")
+    except ImportError:  # found by umap_available but broken (a missing numba, say)
+        raise ParameterError(UMAP_MISSING) from None
     report(0.1, f"Running UMAP ({len(space):,} points)…")
     reducer = module.UMAP(
         n_components=2,

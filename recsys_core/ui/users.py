@@ -137,14 +137,13 @@ def explanations(
 ) -> list[tuple[np.ndarray, np.ndarray]] | None:
     """``model.explain`` for each recommended item: (contributing history items, shares).
 
-    None when the model cannot explain (it raises NotImplementedError).
+    None when the model cannot explain (``model.supports("explain")`` is false).
     """
+    if not model.supports("explain"):
+        return None
     out = []
     for item in items:
-        try:
-            contributors, shares = model.explain(int(user), int(item), k=top)
-        except NotImplementedError:
-            return None
+        contributors, shares = model.explain(int(user), int(item), k=top)
         out.append((np.asarray(contributors, np.int64), np.asarray(shares, np.float64)))
     return out
 
