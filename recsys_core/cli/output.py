@@ -7,15 +7,15 @@ import sys
 import time
 from typing import Any
 
-import numpy as np
+from ..util.jsonsafe import json_default
 
 
 def _default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
+    """:func:`~recsys_core.util.jsonsafe.json_default`, and any other object as its text."""
+    try:
+        return json_default(value)
+    except TypeError:
+        return str(value)
 
 
 def print_json(payload: Any) -> None:
