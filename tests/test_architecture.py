@@ -30,7 +30,6 @@ LONG_REASON = "# long:"
 (``# long: <reason>``); better, it is split into named steps."""
 
 KNOWN_LONG_FUNCTIONS: set[str] = {
-    "data_page.kcore_section",
     "evaluation.evaluate",
     "evaluation.evaluate_model",
     "evaluation.learning_curve",

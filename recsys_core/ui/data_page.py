@@ -244,6 +244,21 @@ def kcore_section(data: Dataset | None, spec: str) -> None:
         "least the second, repeating both cuts until neither removes anything (dropping a rare "
         "item can push a user under the minimum)."
     )
+    min_user, min_item = _kcore_minimums(current)
+    report = preview(base, min_user, min_item)
+    _kcore_table(report)
+    _original_post_caption()
+    if report.interactions_after == 0:
+        # on the URL's own thresholds the sidebar already shows the error
+        if kcore_spec(base_spec, report.min_user, report.min_item) != spec:
+            _kcore_error(base, report)
+        return
+    _kcore_buttons(report, base_spec, current is not None, spec)
+
+
+def _kcore_minimums(current: tuple[int, int] | None) -> tuple[int, int]:
+    """The two number inputs (per user, per item), bound to the URL; the spec's own or the
+    defaults first."""
     default_user, default_item = current or DEFAULT_MINIMUMS
     left, right = st.columns(2)
     min_user = state.bound(
@@ -254,7 +269,11 @@ def kcore_section(data: Dataset | None, spec: str) -> None:
         right.number_input, "Minimum interactions per item", key=KCORE_ITEM, param=MIN_ITEM,
         default=default_item, parse=_minimum, min_value=0, step=1,
     )
-    report = preview(base, int(min_user), int(min_item))
+    return int(min_user), int(min_item)
+
+
+def _kcore_table(report: KcoreReport) -> None:
+    """The full data, then the k-core: users, items, interactions, density, rounds."""
     st.dataframe(
         dataviz.kcore_table(report),
         width="stretch",
@@ -272,6 +291,10 @@ def kcore_section(data: Dataset | None, spec: str) -> None:
         },
         key="data_kcore_table",
     )
+
+
+def _original_post_caption() -> None:
+    """For scale: what the original WRMF post's k-core did to the Sketchfab data."""
     post = dataviz.ORIGINAL_POST
     st.caption(
         f"For scale: the [original WRMF post]({post['url']}) kept Sketchfab users and models "
@@ -280,14 +303,19 @@ def kcore_section(data: Dataset | None, spec: str) -> None:
         f"dense to {post['users_after']:,} x {post['items_after']:,} at "
         f"{density_text(post['density_after'])}."
     )
-    if report.interactions_after == 0:
-        if kcore_spec(base_spec, report.min_user, report.min_item) == spec:
-            return  # the URL's own thresholds: the sidebar already shows the error
-        try:
-            kcore(base, report.min_user, report.min_item)
-        except UserError as error:
-            text.error(str(error))
-        return
+
+
+def _kcore_error(base: Dataset, report: KcoreReport) -> None:
+    """Minimums that leave nothing: the k-core's own sentence of why."""
+    try:
+        kcore(base, report.min_user, report.min_item)
+    except UserError as error:
+        text.error(str(error))
+
+
+def _kcore_buttons(report: KcoreReport, base_spec: str, thresholded: bool, spec: str) -> None:
+    """"Use this thresholded dataset" (and, on a thresholded spec, "Back to the full ..."):
+    each switches the current dataset on every page."""
     removes = (report.users_after, report.items_after) != (report.users_before, report.items_before)
     target = kcore_spec(base_spec, report.min_user, report.min_item) if removes else base_spec
     if not removes:
@@ -302,7 +330,7 @@ def kcore_section(data: Dataset | None, spec: str) -> None:
         help="Makes it the current dataset on every page (train models for it in the sidebar).",
     )
     full = False
-    if current is not None:
+    if thresholded:
         full = buttons[1].button(
             text.fmt("Back to the full {}", base_spec), key=KCORE_RESET, icon=":material/undo:"
         )
