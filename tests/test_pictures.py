@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import itertools
 import re
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -201,6 +203,18 @@ def test_the_card_prints_the_name_once_and_lets_tags_wrap():
     rules = dict(re.findall(r"\.(rx-tags?)\{([^}]*)\}", GRID_CSS))
     assert "flex-wrap:wrap" in rules["rx-tags"] and "overflow:hidden" not in rules["rx-tags"]
     assert "ellipsis" not in rules["rx-tag"] and "nowrap" not in rules["rx-tag"]
+
+
+def test_pictures_import_no_other_part_of_recsys_core():
+    """The data layer (the demo generator) imports pictures, so pictures import nothing above."""
+    folder = Path(pictures.__file__).parent
+    for path in sorted(folder.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                assert node.level <= 1, f"{path.name} imports from outside pictures"
+                assert not (node.module or "").startswith("recsys_core"), path.name
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("recsys_core") for a in node.names), path.name
 
 
 def test_one_palette_outside_the_demo_generator():

@@ -19,9 +19,11 @@ card prints it); it is the SVG's ``<title>``, XML-escaped.
 Everything is local and deterministic: the same name and category give the same bytes. A
 picture is a 200 x 150 SVG of about 1.5-4 KB; :func:`picture_data_uri` is cached.
 
-This package is the one palette of generated pictures (:func:`category_colours`), imported by
-:mod:`recsys_core.html`, :mod:`recsys_core.thumbnails` and the demo generator; it imports no
-other part of recsys_core.
+This package is the one palette of generated pictures (:func:`category_colours`). It is data
+generation, not rendering: a name and a category in, SVG text out, no HTML and no other part of
+recsys_core imported (``tests/test_pictures.py`` checks). So it sits in the data layer, beside
+:mod:`recsys_core.datasets`, whose demo generator stores each item's picture as its
+``image_url``; :mod:`recsys_core.html` and :mod:`recsys_core.thumbnails` import it from above.
 
 Modules: :mod:`.palette` (category colours, colour arithmetic), :mod:`.materials` (material
 adjectives -> paints), :mod:`.styles` (style adjectives -> background marks), :mod:`.drawings`
