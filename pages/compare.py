@@ -131,11 +131,17 @@ if results:
     keys = [c.key for c in columns]
     ui.download(
         ui.results_frame(
-            data, keys, {c.key: c.title for c in columns}, results, mode=mode, anchor=anchor,
+            data,
+            keys,
+            {c.key: c.title for c in columns},
+            results,
+            mode=mode,
+            anchor=anchor,
             entries={c.key: by_id[c.model_id] for c in columns},
             model_ids={c.key: c.model_id for c in columns},
             steering={c.key: steer.text if c.steered else "" for c in columns}
-            if steer.active else None,
+            if steer.active
+            else None,
         ),
         dataset=data.name,
         mode=mode,

@@ -42,8 +42,13 @@ if mode == "new":
     with save:
         widgets.download_csv(
             ui.export_table(
-                data, user="new user", model=label, first=("pick", picks),
-                recommended=indices, scores=scores, steering=steer.text,
+                data,
+                user="new user",
+                model=label,
+                first=("pick", picks),
+                recommended=indices,
+                scores=scores,
+                steering=steer.text,
             ),
             file_name=html.file_name("new-user", label),
             key="users_new_csv",
@@ -101,8 +106,14 @@ if len(history) > ui.HISTORY_LIMIT and not st.session_state.get("users_history_a
 with save:
     widgets.download_csv(
         ui.export_table(
-            data, user=data.user_id(user), model=label, first=("history", shown),
-            recommended=indices, scores=scores, why=why, steering=steer.text,
+            data,
+            user=data.user_id(user),
+            model=label,
+            first=("history", shown),
+            recommended=indices,
+            scores=scores,
+            why=why,
+            steering=steer.text,
         ),
         file_name=html.file_name("user", data.user_id(user), label),
         key="users_csv",

@@ -41,8 +41,20 @@ from .model_cmds import add_rerank_arguments, rerank_settings
 from .output import ProgressBar, echo, log, print_json
 
 _SHOWN = (
-    "precision", "precision_implicit", "recall", "map", "ndcg", "auc", "auc_full", "hit_rate",
-    "mrr", "coverage", "mean_popularity", "novelty", "diversity_category", "diversity_vectors",
+    "precision",
+    "precision_implicit",
+    "recall",
+    "map",
+    "ndcg",
+    "auc",
+    "auc_full",
+    "hit_rate",
+    "mrr",
+    "coverage",
+    "mean_popularity",
+    "novelty",
+    "diversity_category",
+    "diversity_vectors",
     "personalisation",
 )
 
@@ -56,21 +68,33 @@ def register(subparsers: Any) -> None:
         "MAP, nDCG, AUC, hit rate, MRR and beyond-accuracy metrics on the test part; or "
         "re-evaluate a stored model with --model.",
     )
-    evaluate.add_argument("dataset", metavar="DATASET", nargs="?",
-                          help="registry name or csv/tsv/parquet path")
+    evaluate.add_argument(
+        "dataset", metavar="DATASET", nargs="?", help="registry name or csv/tsv/parquet path"
+    )
     evaluate.add_argument("algorithm", metavar="ALGO", nargs="?", help="algorithm registry key")
-    evaluate.add_argument("--model", metavar="MODEL_ID", default=None,
-                          help="evaluate a stored model on the split it was trained on")
+    evaluate.add_argument(
+        "--model",
+        metavar="MODEL_ID",
+        default=None,
+        help="evaluate a stored model on the split it was trained on",
+    )
     _protocol_arguments(evaluate)
-    evaluate.add_argument("--full-auc", action="store_true",
-                          help="also compute auc_full (LightFM's full-ranking AUC; on by "
-                          "default for lightfm)")
-    evaluate.add_argument("--save", action="store_true",
-                          help="store the model trained on the split, with its metrics")
+    evaluate.add_argument(
+        "--full-auc",
+        action="store_true",
+        help="also compute auc_full (LightFM's full-ranking AUC; on by default for lightfm)",
+    )
+    evaluate.add_argument(
+        "--save", action="store_true", help="store the model trained on the split, with its metrics"
+    )
     add_rerank_arguments(evaluate)
-    evaluate.add_argument("--sweep", default=None, metavar="DIAL",
-                          help="evaluate a re-ranking dial (popularity, diversity or "
-                          "calibration) at 0, 0.25, 0.5, 0.75 and 1: the accuracy it costs")
+    evaluate.add_argument(
+        "--sweep",
+        default=None,
+        metavar="DIAL",
+        help="evaluate a re-ranking dial (popularity, diversity or "
+        "calibration) at 0, 0.25, 0.5, 0.75 and 1: the accuracy it costs",
+    )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(func=cmd_evaluate)
 
@@ -82,47 +106,92 @@ def register(subparsers: Any) -> None:
     )
     tune.add_argument("dataset", metavar="DATASET", help="registry name or csv/tsv/parquet path")
     tune.add_argument("algorithm", metavar="ALGO", help="algorithm registry key")
-    tune.add_argument("--grid", action="append", default=[], metavar="K=V1,V2",
-                      help="values of one parameter (repeatable); every combination is tried")
-    tune.add_argument("--random", type=int, default=None, metavar="N",
-                      help="N random draws from the parameters' search ranges (narrower than "
-                      "what is valid, e.g. als factors 16-256 and alpha 1-100, log-uniform; see "
-                      "docs/METRICS.md) instead of a grid")
-    tune.add_argument("--range", action="append", default=[], metavar="K=LOW:HIGH[:log]",
-                      help="with --random: a parameter and its range (K alone: its search "
-                      "range; K=V1,V2: a list); default every parameter with a search range "
-                      "or choices, except epoch counts")
+    tune.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="K=V1,V2",
+        help="values of one parameter (repeatable); every combination is tried",
+    )
+    tune.add_argument(
+        "--random",
+        type=int,
+        default=None,
+        metavar="N",
+        help="N random draws from the parameters' search ranges (narrower than "
+        "what is valid, e.g. als factors 16-256 and alpha 1-100, log-uniform; see "
+        "docs/METRICS.md) instead of a grid",
+    )
+    tune.add_argument(
+        "--range",
+        action="append",
+        default=[],
+        metavar="K=LOW:HIGH[:log]",
+        help="with --random: a parameter and its range (K alone: its search "
+        "range; K=V1,V2: a list); default every parameter with a search range "
+        "or choices, except epoch counts",
+    )
     _protocol_arguments(tune)
-    tune.add_argument("--metric", default="precision",
-                      help="the metric to maximise (default precision: hits / k; "
-                      "precision_implicit is implicit's hits / min(k, held-out))")
-    tune.add_argument("--budget", type=float, default=None, metavar="SECONDS",
-                      help="stop starting candidates after this many seconds (resume later)")
-    tune.add_argument("--patience", type=int, default=None, metavar="EPOCHS",
-                      help="stop a candidate whose test metric has not improved for this many "
-                      "epochs (als, bpr, lmf, lightfm)")
-    tune.add_argument("--no-resume", action="store_true",
-                      help="start the search over instead of skipping finished candidates")
-    tune.add_argument("--no-save", action="store_true",
-                      help="do not store the best model")
+    tune.add_argument(
+        "--metric",
+        default="precision",
+        help="the metric to maximise (default precision: hits / k; "
+        "precision_implicit is implicit's hits / min(k, held-out))",
+    )
+    tune.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop starting candidates after this many seconds (resume later)",
+    )
+    tune.add_argument(
+        "--patience",
+        type=int,
+        default=None,
+        metavar="EPOCHS",
+        help="stop a candidate whose test metric has not improved for this many "
+        "epochs (als, bpr, lmf, lightfm)",
+    )
+    tune.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="start the search over instead of skipping finished candidates",
+    )
+    tune.add_argument("--no-save", action="store_true", help="do not store the best model")
     tune.add_argument("--json", action="store_true", help="print one JSON object")
     tune.set_defaults(func=cmd_tune)
 
 
 def _protocol_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--param", action="append", default=[], metavar="K=V",
-                        help="a parameter value (repeatable); see the algorithm's schema")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="a parameter value (repeatable); see the algorithm's schema",
+    )
     parser.add_argument("--preset", default=None, help="a named preset of the algorithm")
-    parser.add_argument("--split", default=None, metavar="SPEC",
-                        help="holdout:N[:F], random:P, leave-last:N or a predefined split such "
-                        "as ua (default holdout:5)")
+    parser.add_argument(
+        "--split",
+        default=None,
+        metavar="SPEC",
+        help="holdout:N[:F], random:P, leave-last:N or a predefined split such "
+        "as ua (default holdout:5)",
+    )
     parser.add_argument("-k", type=int, default=10, help="length of the lists (default 10)")
-    parser.add_argument("--min-rating", type=float, default=None, metavar="R",
-                        help="explicit datasets: ratings of at least R count as positives")
+    parser.add_argument(
+        "--min-rating",
+        type=float,
+        default=None,
+        metavar="R",
+        help="explicit datasets: ratings of at least R count as positives",
+    )
     add_items_argument(parser)
     parser.add_argument("--data-dir", default=None, help="folder already holding the raw files")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="random_state of the split (default 0)")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="random_state of the split (default 0)"
+    )
 
 
 # ------------------------------------------------------------------------------------ verbs
@@ -138,19 +207,32 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return _sweep(args, settings)
     rerank = None if settings.is_identity else settings
     if args.model:
-        clashing = [flag for flag, value in (
-            ("DATASET", args.dataset), ("--param", args.param), ("--preset", args.preset),
-            ("--split", args.split), ("--seed", args.seed), ("--min-rating", args.min_rating),
-            ("--items", args.items), ("--data-dir", args.data_dir), ("--save", args.save),
-        ) if value]
+        clashing = [
+            flag
+            for flag, value in (
+                ("DATASET", args.dataset),
+                ("--param", args.param),
+                ("--preset", args.preset),
+                ("--split", args.split),
+                ("--seed", args.seed),
+                ("--min-rating", args.min_rating),
+                ("--items", args.items),
+                ("--data-dir", args.data_dir),
+                ("--save", args.save),
+            )
+            if value
+        ]
         if clashing:
             raise UserError(
                 f"--model evaluates a stored model on the split it was trained on, so "
                 f"{clashing[0]} does not apply; drop it."
             )
         result = evaluate_stored(
-            args.model, args.k, full_auc=True if args.full_auc else None,
-            progress=ProgressBar("evaluating"), rerank=rerank,
+            args.model,
+            args.k,
+            full_auc=True if args.full_auc else None,
+            progress=ProgressBar("evaluating"),
+            rerank=rerank,
         )
         payload = result.to_dict()
     else:
@@ -164,9 +246,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             rerank = rerank.resolve(dataset)  # an unknown category fails before training
         split, seed = args.split or "holdout:5", 0 if args.seed is None else args.seed
         result = evaluate_model(
-            dataset, args.algorithm, params, split, args.k, seed, preset=args.preset,
+            dataset,
+            args.algorithm,
+            params,
+            split,
+            args.k,
+            seed,
+            preset=args.preset,
             full_auc=True if args.full_auc else None,
-            progress=ProgressBar(f"evaluating {args.algorithm}"), rerank=rerank,
+            progress=ProgressBar(f"evaluating {args.algorithm}"),
+            rerank=rerank,
         )
         payload = result.to_dict()
         if args.save:
@@ -185,10 +274,18 @@ def _sweep(args: argparse.Namespace, settings: Any) -> int:
 
     if args.model:
         if args.dataset or args.param or args.preset or args.split or args.seed is not None:
-            raise UserError("--model sweeps a stored model on the split it was trained on; "
-                            "drop DATASET, --param, --preset, --split and --seed.")
-        frame = sweep_stored(args.model, args.sweep, SWEEP_VALUES, args.k, base=settings,
-                             progress=ProgressBar(f"sweeping {args.sweep}"))
+            raise UserError(
+                "--model sweeps a stored model on the split it was trained on; "
+                "drop DATASET, --param, --preset, --split and --seed."
+            )
+        frame = sweep_stored(
+            args.model,
+            args.sweep,
+            SWEEP_VALUES,
+            args.k,
+            base=settings,
+            progress=ProgressBar(f"sweeping {args.sweep}"),
+        )
         payload: dict[str, Any] = {"model_id": args.model}
     else:
         if not args.dataset or not args.algorithm:
@@ -202,18 +299,39 @@ def _sweep(args: argparse.Namespace, settings: Any) -> int:
         split_spec, seed = args.split or "holdout:5", 0 if args.seed is None else args.seed
         split = _split_for(dataset, split_spec, seed)
         result = evaluate_model(
-            dataset, args.algorithm, params, split_spec, args.k, seed, preset=args.preset,
-            split=split, progress=ProgressBar(f"training {args.algorithm}"),
+            dataset,
+            args.algorithm,
+            params,
+            split_spec,
+            args.k,
+            seed,
+            preset=args.preset,
+            split=split,
+            progress=ProgressBar(f"training {args.algorithm}"),
         )
         payload = {"dataset": dataset.name, "algorithm": args.algorithm}
         if args.save:
             model_id = save_result(result, dataset, source=source)
-            frame = sweep_stored(model_id, args.sweep, SWEEP_VALUES, args.k, base=settings,
-                                 progress=ProgressBar(f"sweeping {args.sweep}"))
+            frame = sweep_stored(
+                model_id,
+                args.sweep,
+                SWEEP_VALUES,
+                args.k,
+                base=settings,
+                progress=ProgressBar(f"sweeping {args.sweep}"),
+            )
             payload["model_id"] = model_id
         else:
-            frame = sweep(result.model, dataset, split, args.sweep, SWEEP_VALUES, args.k,
-                          base=settings, progress=ProgressBar(f"sweeping {args.sweep}"))
+            frame = sweep(
+                result.model,
+                dataset,
+                split,
+                args.sweep,
+                SWEEP_VALUES,
+                args.k,
+                base=settings,
+                progress=ProgressBar(f"sweeping {args.sweep}"),
+            )
         payload.update({"split": split_spec, "seed": seed})
     payload.update({"k": args.k, "dial": args.sweep, "base": str(settings)})
     rows = frame.drop(columns=[c for c in ("key",) if c in frame]).to_dict("records")
@@ -221,8 +339,16 @@ def _sweep(args: argparse.Namespace, settings: Any) -> int:
     if args.json:
         print_json(payload)
         return 0
-    shown = ["value", "precision", "recall", "coverage", "novelty", "mean_popularity",
-             "diversity_category", "diversity_vectors"]
+    shown = [
+        "value",
+        "precision",
+        "recall",
+        "coverage",
+        "novelty",
+        "mean_popularity",
+        "diversity_category",
+        "diversity_vectors",
+    ]
     base = f" (with {settings})" if str(settings) else ""
     echo(f"sweep of {args.sweep}{base}, k={args.k}")
     echo("  ".join(f"{c:>18}" for c in shown))
@@ -242,8 +368,14 @@ def cmd_tune(args: argparse.Namespace) -> int:
         raise UserError("--range shapes a random search; add --random N (or use --grid).")
     space = parse_range_args(args.range) if args.range else None
     fixed = _params(args)
-    candidates(args.algorithm, grid=grid, n_random=args.random, space=space, fixed=fixed,
-               preset=args.preset)  # a bad search spec fails before the data is loaded
+    candidates(
+        args.algorithm,
+        grid=grid,
+        n_random=args.random,
+        space=space,
+        fixed=fixed,
+        preset=args.preset,
+    )  # a bad search spec fails before the data is loaded
     dataset, source = _load(args)
     result = tune(
         dataset,
@@ -264,8 +396,12 @@ def cmd_tune(args: argparse.Namespace) -> int:
         save_best=not args.no_save,
         source=source,
     )
-    payload = {"dataset": dataset.name, "algorithm": args.algorithm,
-               "split": args.split or "holdout:5", "k": args.k}
+    payload = {
+        "dataset": dataset.name,
+        "algorithm": args.algorithm,
+        "split": args.split or "holdout:5",
+        "k": args.k,
+    }
     payload.update(result.to_dict())
     if args.json:
         print_json(payload)
@@ -307,9 +443,11 @@ def _print_evaluation(payload: dict[str, Any]) -> None:
     title = f"{payload.get('algorithm')} on {payload.get('dataset')}"
     if payload.get("rerank"):
         title += f", re-ranked: {payload['rerank']}"
-    echo(f"{title}: split {payload.get('split')}, seed {payload.get('seed')}, "
-         f"k={payload.get('k')}, {payload.get('n_users'):,} test users "
-         f"({payload.get('n_users_without_train', 0):,} without training data)")
+    echo(
+        f"{title}: split {payload.get('split')}, seed {payload.get('seed')}, "
+        f"k={payload.get('k')}, {payload.get('n_users'):,} test users "
+        f"({payload.get('n_users_without_train', 0):,} without training data)"
+    )
     fit = payload.get("fit_seconds")
     if fit is not None:
         echo(f"fit {fit:.2f}s, evaluation {payload.get('eval_seconds', 0):.2f}s")
@@ -336,8 +474,10 @@ def _print_tuning(payload: dict[str, Any], result: Any) -> None:
     state = (
         "complete" if payload["complete"] else "stopped by the time budget (run again to resume)"
     )
-    log(f"{done} of {payload['n_candidates']} candidates done ({payload['n_resumed']} from an "
-        f"earlier run); search {state}; results in {payload['results_path']}")
+    log(
+        f"{done} of {payload['n_candidates']} candidates done ({payload['n_resumed']} from an "
+        f"earlier run); search {state}; results in {payload['results_path']}"
+    )
     best = payload.get("best")
     if best:
         echo(f"best {metric} {_number(best.get(metric))} with {best['params']}")

@@ -135,8 +135,14 @@ def sections(data: Dataset, spec: str) -> None:
     labels = list(SECTIONS.values())
     slugs = {label: slug for slug, label in SECTIONS.items()}
     tabs = state.bound(
-        st.tabs, labels, key=SECTION_KEY, param=SECTION, default=SECTIONS[DEFAULT_SECTION],
-        parse=lambda raw: SECTIONS.get(raw, raw), dump=slugs.get, valid=labels,
+        st.tabs,
+        labels,
+        key=SECTION_KEY,
+        param=SECTION,
+        default=SECTIONS[DEFAULT_SECTION],
+        parse=lambda raw: SECTIONS.get(raw, raw),
+        dump=slugs.get,
+        valid=labels,
     )
     draw = {
         "tail": long_tail_section,
@@ -154,8 +160,15 @@ def sections(data: Dataset, spec: str) -> None:
 def long_tail_section(data: Dataset, spec: str) -> None:
     """Interactions per user and per item on log axes, with the head's share."""
     kind = state.bound(
-        st.radio, "Show as", key=TAIL_VIEW, param=TAIL, default="rank", valid=list(TAIL_VIEWS),
-        options=list(TAIL_VIEWS), format_func=TAIL_VIEWS.get, horizontal=True,
+        st.radio,
+        "Show as",
+        key=TAIL_VIEW,
+        param=TAIL,
+        default="rank",
+        valid=list(TAIL_VIEWS),
+        options=list(TAIL_VIEWS),
+        format_func=TAIL_VIEWS.get,
+        horizontal=True,
         label_visibility="collapsed",
     )
     info = overview(data, spec)
@@ -262,12 +275,24 @@ def _kcore_minimums(current: tuple[int, int] | None) -> tuple[int, int]:
     default_user, default_item = current or DEFAULT_MINIMUMS
     left, right = st.columns(2)
     min_user = state.bound(
-        left.number_input, "Minimum interactions per user", key=KCORE_USER, param=MIN_USER,
-        default=default_user, parse=_minimum, min_value=0, step=1,
+        left.number_input,
+        "Minimum interactions per user",
+        key=KCORE_USER,
+        param=MIN_USER,
+        default=default_user,
+        parse=_minimum,
+        min_value=0,
+        step=1,
     )
     min_item = state.bound(
-        right.number_input, "Minimum interactions per item", key=KCORE_ITEM, param=MIN_ITEM,
-        default=default_item, parse=_minimum, min_value=0, step=1,
+        right.number_input,
+        "Minimum interactions per item",
+        key=KCORE_ITEM,
+        param=MIN_ITEM,
+        default=default_item,
+        parse=_minimum,
+        min_value=0,
+        step=1,
     )
     return int(min_user), int(min_item)
 
@@ -314,8 +339,8 @@ def _kcore_error(base: Dataset, report: KcoreReport) -> None:
 
 
 def _kcore_buttons(report: KcoreReport, base_spec: str, thresholded: bool, spec: str) -> None:
-    """"Use this thresholded dataset" (and, on a thresholded spec, "Back to the full ..."):
-    each switches the current dataset on every page."""
+    """The buttons "Use this thresholded dataset" and, on a thresholded spec, "Back to the
+    full ...": each switches the current dataset on every page."""
     removes = (report.users_after, report.items_after) != (report.users_before, report.items_before)
     target = kcore_spec(base_spec, report.min_user, report.min_item) if removes else base_spec
     if not removes:
@@ -341,8 +366,9 @@ def _kcore_buttons(report: KcoreReport, base_spec: str, thresholded: bool, spec:
         except UserError as error:
             text.error(str(error))
             return
-        state.set_view(dataset=chosen, models=None, item=None, user=None,
-                       **{MIN_USER: None, MIN_ITEM: None})
+        state.set_view(
+            dataset=chosen, models=None, item=None, user=None, **{MIN_USER: None, MIN_ITEM: None}
+        )
         st.rerun()  # a new dataset: the whole page, sidebar included
 
 

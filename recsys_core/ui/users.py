@@ -71,7 +71,7 @@ def activity_band(data: Dataset, band: str) -> np.ndarray:
 
 
 def band_of(data: Dataset, user: int) -> str | None:
-    """"active", "light" or None (in between) for one user index."""
+    """One user index's band: "active", "light" or None (in between)."""
     counts = data.user_counts
     count = counts[int(user)]
     if count >= np.quantile(counts, ACTIVE_QUANTILE):
@@ -243,10 +243,18 @@ def user_picker(data: Dataset, key: str = "users") -> None:
         args=(data, key),
     )
     for col, band, icon, hint in (
-        (cols[1], "active", ":material/local_fire_department:",
-         "Top 10% of users by number of interactions"),
-        (cols[2], "light", ":material/eco:",
-         f"Bottom 25% by number of interactions, with at least {LIGHT_MIN}"),
+        (
+            cols[1],
+            "active",
+            ":material/local_fire_department:",
+            "Top 10% of users by number of interactions",
+        ),
+        (
+            cols[2],
+            "light",
+            ":material/eco:",
+            f"Bottom 25% by number of interactions, with at least {LIGHT_MIN}",
+        ),
     ):
         col.button(
             f"A random {band} user",
