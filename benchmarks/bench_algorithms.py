@@ -359,8 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     NOTES.append(f"process peak RSS {rss:.0f} MB; total run {time.perf_counter() - start:.0f} s")
 
     headers = ["measure", "ours", "implicit / raw lib", "numpy brute force", "ratio", "peak"]
-    widths = [max(len(h), *(len(r[i]) for r in ROWS)) if ROWS else len(h)
-              for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in ROWS)) if ROWS else len(h) for i, h in enumerate(headers)
+    ]
     print()
     print("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")

@@ -47,8 +47,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-quic", "--no-first-run", "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+]
 PAGES = ["start", "similar", "compare", "users", "embeddings", "evaluate", "data"]
 CLICK_GOAL, PAGE_GOAL = 0.75, 2.0
 TIMEOUT_MS = 300_000
@@ -133,11 +139,27 @@ def serve(script: Path, home: str):
     port = _free_port()
     log = open(Path(home) / f"streamlit-{script.stem}.log", "w")  # noqa: SIM115
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script),
-         "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=dict(os.environ, RECSYS_HOME=home), stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(script),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ, RECSYS_HOME=home),
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     SERVERS[url] = server.pid
@@ -168,8 +190,10 @@ def _grids_drawn(tab, url: str) -> None:
     page = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
     if GRIDS.get(page):
         tab.wait_for_function(
-            "n => document.querySelectorAll('[data-testid=stMain] .rx-grid .rx-card').length"
-            " >= n", arg=GRIDS[page], timeout=TIMEOUT_MS, polling=20,
+            "n => document.querySelectorAll('[data-testid=stMain] .rx-grid .rx-card').length >= n",
+            arg=GRIDS[page],
+            timeout=TIMEOUT_MS,
+            polling=20,
         )
 
 
@@ -190,15 +214,17 @@ def visit(context, url: str) -> float:
         tab.close()
 
 
-def _wait_changed(tab, param: str, before: str, grid_before: str,
-                  timeout: int = TIMEOUT_MS) -> None:
+def _wait_changed(
+    tab, param: str, before: str, grid_before: str, timeout: int = TIMEOUT_MS
+) -> None:
     """Wait for the URL's ``param`` to change, the grid to show other cards, the page settled."""
     tab.wait_for_function(
         "([p, v]) => (new URLSearchParams(location.search).get(p) || '') !== v",
-        arg=[param, before], timeout=timeout, polling=20,
+        arg=[param, before],
+        timeout=timeout,
+        polling=20,
     )
-    tab.wait_for_function(f"g => ({GRID})() !== g", arg=grid_before, timeout=timeout,
-                          polling=20)
+    tab.wait_for_function(f"g => ({GRID})() !== g", arg=grid_before, timeout=timeout, polling=20)
     tab.wait_for_function(SETTLED, timeout=timeout, polling=20)
 
 
@@ -274,8 +300,9 @@ def colourings(context, url: str) -> list[float]:
             option.wait_for()
             start = time.perf_counter()
             option.click()
-            tab.wait_for_function(f"m => ({MAP})() !== m", arg=before, timeout=TIMEOUT_MS,
-                                  polling=20)
+            tab.wait_for_function(
+                f"m => ({MAP})() !== m", arg=before, timeout=TIMEOUT_MS, polling=20
+            )
             tab.wait_for_function(SETTLED, timeout=TIMEOUT_MS, polling=20)
             times.append(time.perf_counter() - start)
             tab.wait_for_timeout(300)
@@ -285,8 +312,9 @@ def colourings(context, url: str) -> list[float]:
 
 
 # -------------------------------------------------------------------------------- the table
-def browser_table(models: dict[str, str], home: str, repeats: int,
-                  pages: list[str] | None = None) -> None:
+def browser_table(
+    models: dict[str, str], home: str, repeats: int, pages: list[str] | None = None
+) -> None:
     import streamlit
     from playwright.sync_api import sync_playwright
 
@@ -305,19 +333,29 @@ def browser_table(models: dict[str, str], home: str, repeats: int,
     rows: list[list] = []
     load_before = os.getloadavg()[0]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        with (serve(floor_script, home) as floor_url, serve(plotly_script, home) as plotly_url,
-              serve(ROOT / "app.py", home) as url):
+        with (
+            serve(floor_script, home) as floor_url,
+            serve(plotly_script, home) as plotly_url,
+            serve(ROOT / "app.py", home) as url,
+        ):
             floor_cold = visit(context, floor_url)
             floor_warm = []
             plotly_cold, plotly_warm = visit(context, plotly_url), []
             for _ in range(repeats):
                 floor_warm.append(visit(context, floor_url))
                 plotly_warm.append(visit(context, plotly_url))
-            rows.append(["floor + one tiny Plotly chart", f"{plotly_cold:.2f}",
-                         statistics.median(plotly_warm), None])
+            rows.append(
+                [
+                    "floor + one tiny Plotly chart",
+                    f"{plotly_cold:.2f}",
+                    statistics.median(plotly_warm),
+                    None,
+                ]
+            )
             for name in pages or PAGES:
                 path = "" if name == "start" else name
                 link = f"{url}/{path}?{compare if name == 'compare' else query}"
@@ -327,15 +365,29 @@ def browser_table(models: dict[str, str], home: str, repeats: int,
                     floor_warm.append(visit(context, floor_url))
                     warm.append(visit(context, link))
                 rows.append([f"/{path}", f"{cold:.2f}", statistics.median(warm), PAGE_GOAL])
-                print(f"  /{path}: cold {cold:.2f} s, warm {statistics.median(warm):.2f} s",
-                      flush=True)
+                print(
+                    f"  /{path}: cold {cold:.2f} s, warm {statistics.median(warm):.2f} s",
+                    flush=True,
+                )
             for page, label, measure, goal in (
-                ("similar", "thumbnail click on /similar",
-                 lambda: clicks(context, f"{url}/similar?{query}"), CLICK_GOAL),
-                ("similar", "model switch in the sidebar",
-                 lambda: model_switches(context, f"{url}/similar?{query}", 5), None),
-                ("embeddings", "colouring change on /embeddings (a fragment)",
-                 lambda: colourings(context, f"{url}/embeddings?{query}"), None),
+                (
+                    "similar",
+                    "thumbnail click on /similar",
+                    lambda: clicks(context, f"{url}/similar?{query}"),
+                    CLICK_GOAL,
+                ),
+                (
+                    "similar",
+                    "model switch in the sidebar",
+                    lambda: model_switches(context, f"{url}/similar?{query}", 5),
+                    None,
+                ),
+                (
+                    "embeddings",
+                    "colouring change on /embeddings (a fragment)",
+                    lambda: colourings(context, f"{url}/embeddings?{query}"),
+                    None,
+                ),
             ):
                 if page not in (pages or PAGES):
                     continue
@@ -345,8 +397,7 @@ def browser_table(models: dict[str, str], home: str, repeats: int,
                 print(f"  {label}: {seconds:.2f} s", flush=True)
         browser.close()
     floor = statistics.median(floor_warm)
-    table = [["floor (title, caption, 12 images)", f"{floor_cold:.2f}", f"{floor:.2f}", "1.00",
-              ""]]
+    table = [["floor (title, caption, 12 images)", f"{floor_cold:.2f}", f"{floor:.2f}", "1.00", ""]]
     for name, cold, seconds, goal in rows:
         ratio = seconds / floor
         verdict = "" if goal is None else f"<= {goal:g}x {'ok' if ratio <= goal else 'MISSED'}"
@@ -436,14 +487,22 @@ def _pages(raw: str) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="warm visits per page")
-    parser.add_argument("--rerun-cost", action="store_true",
-                        help="also time Similar's script run in AppTest")
-    parser.add_argument("--pages", type=_pages, default=None,
-                        help=f"comma-separated pages to measure (default all: {','.join(PAGES)});"
-                        " the floor is always measured, and a page's interactions with it")
+    parser.add_argument(
+        "--rerun-cost", action="store_true", help="also time Similar's script run in AppTest"
+    )
+    parser.add_argument(
+        "--pages",
+        type=_pages,
+        default=None,
+        help=f"comma-separated pages to measure (default all: {','.join(PAGES)});"
+        " the floor is always measured, and a page's interactions with it",
+    )
     parser.add_argument("--no-browser", action="store_true")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the temporary RECSYS_HOME (servers' logs included)")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temporary RECSYS_HOME (servers' logs included)",
+    )
     args = parser.parse_args()
     home = tempfile.mkdtemp(prefix="bench-app-")
     try:

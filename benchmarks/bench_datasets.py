@@ -105,9 +105,11 @@ def child(case: str, path: str) -> None:
         peak = (_status("VmHWM") or 0.0) - before
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - max(before, 0)
-        peak = max(peak, 0.0) if resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 > (
-            baseline_max
-        ) else float("nan")
+        peak = (
+            max(peak, 0.0)
+            if resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 > (baseline_max)
+            else float("nan")
+        )
     csr_mb, data_mb = _dataset_mb(dataset)
     print(
         json.dumps(

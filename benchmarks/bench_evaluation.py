@@ -60,9 +60,7 @@ def synthetic_likes(n_users: int, n_items: int, n_likes: int, seed: int = 0) -> 
     weights = rng.permutation(weights / weights.sum())
     rows = np.repeat(np.arange(n_users), activity)
     cols = rng.choice(n_items, size=len(rows), p=weights)
-    matrix = sp.csr_matrix(
-        (np.ones(len(rows), np.float32), (rows, cols)), shape=(n_users, n_items)
-    )
+    matrix = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n_users, n_items))
     matrix.sum_duplicates()
     matrix.data[:] = 1.0
     return matrix
@@ -103,8 +101,11 @@ ML20M = (138_493, 26_744, 20_000_263)
 def ml20m_shape(scale: float) -> tuple[int, int, int]:
     """Users and interactions times ``scale``, items times its square root."""
     users, items, rows = ML20M
-    return (max(int(round(users * scale)), 50), max(int(round(items * scale**0.5)), 50),
-            max(int(round(rows * scale)), 1_000))
+    return (
+        max(int(round(users * scale)), 50),
+        max(int(round(items * scale**0.5)), 50),
+        max(int(round(rows * scale)), 1_000),
+    )
 
 
 def _memory_kb() -> dict[str, int]:
@@ -155,15 +156,15 @@ def measured(call) -> tuple[float, float, float, object]:
     return wall, cpu, (peak - before) / 1024, value
 
 
-HEADLINE = (("precision_implicit", "precision"), ("map", "map"), ("ndcg", "ndcg"),
-            ("auc", "auc"))
+HEADLINE = (("precision_implicit", "precision"), ("map", "map"), ("ndcg", "ndcg"), ("auc", "auc"))
 """(our metric, implicit's ``ranking_metrics_at_k`` key) pairs that must agree."""
 
 
 def metrics_equal(ours: dict, reference: dict, tolerance: float = 1e-9) -> bool:
     """Whether our headline metrics equal implicit's (``reference``) within ``tolerance``."""
-    return all(abs(float(ours[mine]) - float(reference[theirs])) <= tolerance
-               for mine, theirs in HEADLINE)
+    return all(
+        abs(float(ours[mine]) - float(reference[theirs])) <= tolerance for mine, theirs in HEADLINE
+    )
 
 
 def scale_child(scale: float, k: int, factors: int, iterations: int, repeats: int) -> dict:
@@ -183,21 +184,27 @@ def scale_child(scale: float, k: int, factors: int, iterations: int, repeats: in
     start = time.perf_counter()
     likes = synthetic_matrix(n_users, n_items, n_rows, random_state=0)
     dataset = Dataset(
-        name="bench", interactions=likes, user_ids=np.arange(n_users).astype(str),
+        name="bench",
+        interactions=likes,
+        user_ids=np.arange(n_users).astype(str),
         item_ids=np.arange(n_items).astype(str),
         items=pd.DataFrame({"item_id": np.arange(n_items).astype(str)}),
     )
     split = make_split(dataset, "holdout:5", random_state=0)
     made = time.perf_counter() - start
-    model = fit_model(dataset, "als", {"factors": factors, "iterations": iterations,
-                                       "regularization": 0.1, "alpha": 50.0},
-                      interactions=split.train)
+    model = fit_model(
+        dataset,
+        "als",
+        {"factors": factors, "iterations": iterations, "regularization": 0.1, "alpha": 50.0},
+        interactions=split.train,
+    )
     del dataset, likes
     runs: dict[str, list] = {"ours": [], "implicit": []}
     calls = {
         "ours": lambda: evaluate(model, split.train, split.test, k),
-        "implicit": lambda: ranking_metrics_at_k(model.model_, split.train, split.test, K=k,
-                                                 show_progress=False),
+        "implicit": lambda: ranking_metrics_at_k(
+            model.model_, split.train, split.test, K=k, show_progress=False
+        ),
     }
     values = {}
     for _ in range(repeats):  # alternate, so load from other work falls on both
@@ -219,13 +226,21 @@ def scale_child(scale: float, k: int, factors: int, iterations: int, repeats: in
     same = metrics_equal(ours.metrics, reference)
     block = _block_rows(n_items, None)
     return {
-        "scale": scale, "users": n_users, "items": n_items, "interactions": int(split.train.nnz
-                                                                              + split.test.nnz),
-        "test_users": int(ours.protocol["n_users"]), "made": made,
-        "fit": float(model.fit_seconds_), "implicit_threads": model.model_.num_threads,
-        "block_rows": block, "block_mb": block * n_items * 4 / 2**20,
-        **{f"{name}_{what}": min(run[i] for run in runs[name])
-           for name in runs for i, what in enumerate(("wall", "cpu"))},
+        "scale": scale,
+        "users": n_users,
+        "items": n_items,
+        "interactions": int(split.train.nnz + split.test.nnz),
+        "test_users": int(ours.protocol["n_users"]),
+        "made": made,
+        "fit": float(model.fit_seconds_),
+        "implicit_threads": model.model_.num_threads,
+        "block_rows": block,
+        "block_mb": block * n_items * 4 / 2**20,
+        **{
+            f"{name}_{what}": min(run[i] for run in runs[name])
+            for name in runs
+            for i, what in enumerate(("wall", "cpu"))
+        },
         **{f"{name}_peak_mb": peaks[name] for name in runs},
         **{f"{name}_traced_mb": traced[name] for name in runs},
         "same": same,
@@ -237,40 +252,60 @@ def run_scales(args) -> None:
     scales = [float(part) for part in args.scales.split(",") if part.strip()]
     load = "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
     blas = os.environ.get("OPENBLAS_NUM_THREADS", "library default")
-    print(f"# evaluate vs implicit ranking_metrics_at_k at scale: {os.cpu_count()} cores, "
-          f"load {load}; BLAS threads {blas}; ALS factors {args.factors}, "
-          f"{args.scale_iterations} iterations; holdout:5, k={args.k}, best of {args.repeats}")
+    print(
+        f"# evaluate vs implicit ranking_metrics_at_k at scale: {os.cpu_count()} cores, "
+        f"load {load}; BLAS threads {blas}; ALS factors {args.factors}, "
+        f"{args.scale_iterations} iterations; holdout:5, k={args.k}, best of {args.repeats}"
+    )
     print()
-    print("| scale | users x items | interactions | test users | block (rows, MB) | "
-          "ours wall s | implicit wall s | ours / implicit | ours CPU / implicit CPU | "
-          "traced peak MB, ours / implicit | resident peak MB, ours / implicit | "
-          "equal (1e-9) |")
+    print(
+        "| scale | users x items | interactions | test users | block (rows, MB) | "
+        "ours wall s | implicit wall s | ours / implicit | ours CPU / implicit CPU | "
+        "traced peak MB, ours / implicit | resident peak MB, ours / implicit | "
+        "equal (1e-9) |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     rows = []
     for scale in scales:
-        command = [sys.executable, __file__, "--child-scale", str(scale), "-k", str(args.k),
-                   "--factors", str(args.factors), "--scale-iterations",
-                   str(args.scale_iterations), "--repeats", str(args.repeats)]
+        command = [
+            sys.executable,
+            __file__,
+            "--child-scale",
+            str(scale),
+            "-k",
+            str(args.k),
+            "--factors",
+            str(args.factors),
+            "--scale-iterations",
+            str(args.scale_iterations),
+            "--repeats",
+            str(args.repeats),
+        ]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             print(f"| {scale:g} | failed: {done.stderr.strip().splitlines()[-1:]} |")
             continue
         row = json.loads(done.stdout.strip().splitlines()[-1])
         rows.append(row)
-        print(f"| {scale:g} | {row['users']:,} x {row['items']:,} | {row['interactions']:,} | "
-              f"{row['test_users']:,} | {row['block_rows']:,}, {row['block_mb']:.1f} | "
-              f"{row['ours_wall']:.2f} | {row['implicit_wall']:.2f} | "
-              f"{row['ours_wall'] / row['implicit_wall']:.2f} | "
-              f"{row['ours_cpu'] / row['implicit_cpu']:.2f} | {row['ours_traced_mb']:.0f} / "
-              f"{row['implicit_traced_mb']:.0f} | {row['ours_peak_mb']:.0f} / "
-              f"{row['implicit_peak_mb']:.0f} | {'yes' if row['same'] else 'NO'} |", flush=True)
+        print(
+            f"| {scale:g} | {row['users']:,} x {row['items']:,} | {row['interactions']:,} | "
+            f"{row['test_users']:,} | {row['block_rows']:,}, {row['block_mb']:.1f} | "
+            f"{row['ours_wall']:.2f} | {row['implicit_wall']:.2f} | "
+            f"{row['ours_wall'] / row['implicit_wall']:.2f} | "
+            f"{row['ours_cpu'] / row['implicit_cpu']:.2f} | {row['ours_traced_mb']:.0f} / "
+            f"{row['implicit_traced_mb']:.0f} | {row['ours_peak_mb']:.0f} / "
+            f"{row['implicit_peak_mb']:.0f} | {'yes' if row['same'] else 'NO'} |",
+            flush=True,
+        )
     if not rows:
         return
     print()
     implicit_threads = rows[-1]["implicit_threads"] or "all cores"
-    print(f"implicit's threads: {implicit_threads}; ours scores with one BLAS call per block. "
-          "Peak memory above the call's start: traced = tracemalloc's peak (numpy's arrays; "
-          "buffers a library allocates in C++ are not seen), resident = peak RSS.")
+    print(
+        f"implicit's threads: {implicit_threads}; ours scores with one BLAS call per block. "
+        "Peak memory above the call's start: traced = tracemalloc's peak (numpy's arrays; "
+        "buffers a library allocates in C++ are not seen), resident = peak RSS."
+    )
     largest = max(rows, key=lambda row: row["scale"])
     if largest["scale"] < 1:
         grow = (1 / largest["scale"]) ** 1.5  # users x items
@@ -278,12 +313,14 @@ def run_scales(args) -> None:
 
         users, items, n_rows = ml20m_shape(1.0)
         block = _block_rows(items, None)
-        print(f"20M shape ({users:,} x {items:,} x {n_rows:,}), extrapolated from scale "
-              f"{largest['scale']:g} by users x items (x{grow:.1f}): ours ~"
-              f"{largest['ours_wall'] * grow:.0f} s, implicit ~"
-              f"{largest['implicit_wall'] * grow:.0f} s; blocks of {block:,} rows keep our "
-              f"scores at {block * items * 4 / 2**20:.0f} MB. Measure it with: "
-              "python benchmarks/bench_evaluation.py --scales 1 (about 4 GB, 5 minutes).")
+        print(
+            f"20M shape ({users:,} x {items:,} x {n_rows:,}), extrapolated from scale "
+            f"{largest['scale']:g} by users x items (x{grow:.1f}): ours ~"
+            f"{largest['ours_wall'] * grow:.0f} s, implicit ~"
+            f"{largest['implicit_wall'] * grow:.0f} s; blocks of {block:,} rows keep our "
+            f"scores at {block * items * 4 / 2**20:.0f} MB. Measure it with: "
+            "python benchmarks/bench_evaluation.py --scales 1 (about 4 GB, 5 minutes)."
+        )
     goal = all(row["ours_wall"] <= row["implicit_wall"] for row in rows)
     print(f"goal ours <= 1.0x implicit at every scale: {'met' if goal else 'MISSED'}")
 
@@ -296,21 +333,41 @@ def main() -> None:
     parser.add_argument("--factors", type=int, default=40)
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("-k", type=int, default=10)
-    parser.add_argument("--loop-sample", type=int, default=1000,
-                        help="users timed in the per-user loop (scaled to all)")
+    parser.add_argument(
+        "--loop-sample",
+        type=int,
+        default=1000,
+        help="users timed in the per-user loop (scaled to all)",
+    )
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=0,
-                        help="BLAS and implicit threads while evaluating (0: library defaults)")
-    parser.add_argument("--scales", default="",
-                        help="comma-separated MovieLens-20M shape scales (1 = 20M) to compare "
-                        "with implicit at, each in a fresh process, e.g. 0.05,0.1,0.25")
-    parser.add_argument("--scale-iterations", type=int, default=3,
-                        help="ALS iterations of the model evaluated at each scale")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="BLAS and implicit threads while evaluating (0: library defaults)",
+    )
+    parser.add_argument(
+        "--scales",
+        default="",
+        help="comma-separated MovieLens-20M shape scales (1 = 20M) to compare "
+        "with implicit at, each in a fresh process, e.g. 0.05,0.1,0.25",
+    )
+    parser.add_argument(
+        "--scale-iterations",
+        type=int,
+        default=3,
+        help="ALS iterations of the model evaluated at each scale",
+    )
     parser.add_argument("--child-scale", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_scale is not None:
-        print(json.dumps(scale_child(args.child_scale, args.k, args.factors,
-                                     args.scale_iterations, args.repeats)))
+        print(
+            json.dumps(
+                scale_child(
+                    args.child_scale, args.k, args.factors, args.scale_iterations, args.repeats
+                )
+            )
+        )
         return
     if args.scales:
         run_scales(args)
@@ -338,31 +395,40 @@ def main() -> None:
     split = make_split(dataset, "holdout:5", random_state=0)
     made = time.perf_counter() - start
     model = fit_model(
-        dataset, "als",
-        {"factors": args.factors, "iterations": args.iterations, "regularization": 0.1,
-         "alpha": 50.0},
+        dataset,
+        "als",
+        {
+            "factors": args.factors,
+            "iterations": args.iterations,
+            "regularization": 0.1,
+            "alpha": 50.0,
+        },
         interactions=split.train,
     )
     if args.threads:
         model.model_.num_threads = args.threads
     test_users = np.flatnonzero(np.diff(split.test.indptr) > 0)
-    print(f"data: {args.users:,} users x {args.items:,} items x {likes.nnz:,} likes "
-          f"({made:.1f}s), split holdout:5: {split.train.nnz:,} train / {split.test.nnz:,} test, "
-          f"{len(test_users):,} test users; ALS factors {args.factors}, fit "
-          f"{model.fit_seconds_:.1f}s; {os.cpu_count()} cores, evaluation threads: "
-          f"{args.threads or 'library defaults'}")
+    print(
+        f"data: {args.users:,} users x {args.items:,} items x {likes.nnz:,} likes "
+        f"({made:.1f}s), split holdout:5: {split.train.nnz:,} train / {split.test.nnz:,} test, "
+        f"{len(test_users):,} test users; ALS factors {args.factors}, fit "
+        f"{model.fit_seconds_:.1f}s; {os.cpu_count()} cores, evaluation threads: "
+        f"{args.threads or 'library defaults'}"
+    )
 
     ours_time, ours_cpu, ours = best_of(
         args.repeats, lambda: evaluate(model, split.train, split.test, args.k)
     )
     implicit_time, implicit_cpu, reference = best_of(
         args.repeats,
-        lambda: ranking_metrics_at_k(model.model_, split.train, split.test, K=args.k,
-                                     show_progress=False),
+        lambda: ranking_metrics_at_k(
+            model.model_, split.train, split.test, K=args.k, show_progress=False
+        ),
     )
     rng = np.random.default_rng(0)
-    sample = np.sort(rng.choice(test_users, size=min(args.loop_sample, len(test_users)),
-                                replace=False))
+    sample = np.sort(
+        rng.choice(test_users, size=min(args.loop_sample, len(test_users)), replace=False)
+    )
     loop_sample_time, loop_sample_cpu, _ = best_of(
         1, lambda: per_user_loop(model, split.train, split.test, args.k, sample)
     )
@@ -370,28 +436,47 @@ def main() -> None:
     loop_cpu = loop_sample_cpu * len(test_users) / len(sample)
 
     print()
-    print(f"| evaluator (k={args.k}, {len(test_users):,} users) | wall s | CPU s | "
-          "wall vs recsys_core |")
+    print(
+        f"| evaluator (k={args.k}, {len(test_users):,} users) | wall s | CPU s | "
+        "wall vs recsys_core |"
+    )
     print("|---|---:|---:|---:|")
-    print(f"| recsys_core.evaluation.evaluate (all metrics) | {ours_time:.2f} | {ours_cpu:.2f} | "
-          "1.00 |")
-    print(f"| implicit ranking_metrics_at_k | {implicit_time:.2f} | {implicit_cpu:.2f} | "
-          f"{implicit_time / ours_time:.2f} |")
-    print(f"| per-user argsort loop (scaled from {len(sample):,} users) | {loop_time:.2f} | "
-          f"{loop_cpu:.2f} | {loop_time / ours_time:.1f} |")
+    print(
+        f"| recsys_core.evaluation.evaluate (all metrics) | {ours_time:.2f} | {ours_cpu:.2f} | "
+        "1.00 |"
+    )
+    print(
+        f"| implicit ranking_metrics_at_k | {implicit_time:.2f} | {implicit_cpu:.2f} | "
+        f"{implicit_time / ours_time:.2f} |"
+    )
+    print(
+        f"| per-user argsort loop (scaled from {len(sample):,} users) | {loop_time:.2f} | "
+        f"{loop_cpu:.2f} | {loop_time / ours_time:.1f} |"
+    )
     print()
     ratio = ours_time / implicit_time
     speedup = loop_time / ours_time
-    print(f"recsys_core / implicit = {ratio:.2f} wall, {ours_cpu / implicit_cpu:.2f} CPU "
-          f"(goal <= 1.2: {'met' if ratio <= 1.2 else 'MISSED'})")
-    print(f"per-user loop / recsys_core = {speedup:.1f}x wall, {loop_cpu / ours_cpu:.1f}x CPU "
-          f"(goal >= 20: {'met' if speedup >= 20 else 'MISSED'})")
-    same = all(abs(ours.metrics[ours_name] - reference[name]) <= 1e-9
-               for ours_name, name in (("precision_implicit", "precision"), ("map", "map"),
-                                       ("ndcg", "ndcg"), ("auc", "auc")))
-    print("metrics equal to implicit's (1e-9): "
-          + ("yes" if same else "NO: " + str({n: (ours.metrics[n], reference[n])
-                                               for n in reference})))
+    print(
+        f"recsys_core / implicit = {ratio:.2f} wall, {ours_cpu / implicit_cpu:.2f} CPU "
+        f"(goal <= 1.2: {'met' if ratio <= 1.2 else 'MISSED'})"
+    )
+    print(
+        f"per-user loop / recsys_core = {speedup:.1f}x wall, {loop_cpu / ours_cpu:.1f}x CPU "
+        f"(goal >= 20: {'met' if speedup >= 20 else 'MISSED'})"
+    )
+    same = all(
+        abs(ours.metrics[ours_name] - reference[name]) <= 1e-9
+        for ours_name, name in (
+            ("precision_implicit", "precision"),
+            ("map", "map"),
+            ("ndcg", "ndcg"),
+            ("auc", "auc"),
+        )
+    )
+    print(
+        "metrics equal to implicit's (1e-9): "
+        + ("yes" if same else "NO: " + str({n: (ours.metrics[n], reference[n]) for n in reference}))
+    )
     if limit is not None:
         limit.restore_original_limits()
 

@@ -114,8 +114,9 @@ def demo_silhouettes() -> None:
         for method in ("pca", "tsne"):
             result = project_model(model, method, cache=False)
             scores[method] = float(silhouette_score(result.coords, groups))
-        rows.append([label, f"{scores['tsne']:.3f}", f"{scores['pca']:.3f}",
-                     f"{scores['vectors']:.3f}"])
+        rows.append(
+            [label, f"{scores['tsne']:.3f}", f"{scores['pca']:.3f}", f"{scores['vectors']:.3f}"]
+        )
     _table(
         f"Demo ({demo.n_items:,} items): silhouette of the {len(set(groups))} planted groups",
         ["model", "t-SNE 2-D", "PCA 2-D", "vectors (cosine, d-D)"],
@@ -129,9 +130,9 @@ def _sklearn_worker(path: str, perplexity: float) -> None:
 
     vectors = np.load(path)
     start = time.perf_counter()
-    coords = TSNE(
-        2, perplexity=perplexity, init="pca", random_state=SEED, n_jobs=2
-    ).fit_transform(vectors)
+    coords = TSNE(2, perplexity=perplexity, init="pca", random_state=SEED, n_jobs=2).fit_transform(
+        vectors
+    )
     seconds = time.perf_counter() - start
     np.save(path.replace(".npy", "-out.npy"), coords.astype(np.float32))
     print(f"{seconds:.3f}")
@@ -143,7 +144,10 @@ def sklearn_tsne(unit: np.ndarray, limit: float, folder: Path) -> tuple[float | 
     try:
         done = subprocess.run(
             [sys.executable, __file__, "--sklearn-worker", str(path)],
-            capture_output=True, text=True, timeout=limit, check=True,
+            capture_output=True,
+            text=True,
+            timeout=limit,
+            check=True,
         )
     except subprocess.TimeoutExpired:
         return None, np.zeros((0, 2))
@@ -219,7 +223,9 @@ def _child(spec: dict, cache_dir: Path | None = None) -> dict:
         env["NUMBA_CACHE_DIR"] = str(cache_dir)
     done = subprocess.run(
         [sys.executable, __file__, "--umap-worker", json.dumps(spec)],
-        capture_output=True, text=True, env=env,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines() or ["(no message)"]
@@ -269,8 +275,11 @@ def _quality(unit: np.ndarray, coords: np.ndarray, groups: np.ndarray) -> list[s
     rng = np.random.default_rng(SEED)
     rows = rng.choice(len(unit), min(QUALITY_SAMPLE, len(unit)), replace=False)
     trust = trustworthiness(unit[rows], coords[rows], n_neighbors=NEIGHBOURS)
-    return [f"{_silhouette(coords, groups):.3f}", f"{trust:.3f}",
-            f"{_neighbour_recall(unit, coords, rng):.2f}"]
+    return [
+        f"{_silhouette(coords, groups):.3f}",
+        f"{trust:.3f}",
+        f"{_neighbour_recall(unit, coords, rng):.2f}",
+    ]
 
 
 def _umap_inputs(scale: float, likes: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -283,20 +292,30 @@ def _umap_inputs(scale: float, likes: int) -> list[tuple[str, np.ndarray, np.nda
     model = create("als", random_state=SEED)
     with threadpool_limits(1, "blas"):
         model.fit(demo.interactions)
-    inputs = [(f"demo items ({model.item_vectors().shape[1]} factors)", model.item_vectors(),
-               demo.items["group"].to_numpy())]
+    inputs = [
+        (
+            f"demo items ({model.item_vectors().shape[1]} factors)",
+            model.item_vectors(),
+            demo.items["group"].to_numpy(),
+        )
+    ]
     n_users, n_items = round(ML20M_USERS * scale), round(ML20M_ITEMS * scale)
     start = time.perf_counter()
     data = generate(SEED, n_users=n_users, n_items=n_items, n_likes=round(likes * scale))
     model = create("als", factors=32, iterations=10, random_state=SEED)
     with threadpool_limits(1, "blas"):
         model.fit(data.interactions)
-    print(f"20M-shaped data ({n_users:,} x {n_items:,}, {data.interactions.nnz:,} likes) + ALS "
-          f"(32 factors, 10 iterations) in {time.perf_counter() - start:.0f} s", flush=True)
-    inputs.append(("20M-shaped items (32 factors)", model.item_vectors(),
-                   data.items["group"].to_numpy()))
-    inputs.append(("20M-shaped users (32 factors)", model.user_vectors(),
-                   data.users["group"].to_numpy()))
+    print(
+        f"20M-shaped data ({n_users:,} x {n_items:,}, {data.interactions.nnz:,} likes) + ALS "
+        f"(32 factors, 10 iterations) in {time.perf_counter() - start:.0f} s",
+        flush=True,
+    )
+    inputs.append(
+        ("20M-shaped items (32 factors)", model.item_vectors(), data.items["group"].to_numpy())
+    )
+    inputs.append(
+        ("20M-shaped users (32 factors)", model.user_vectors(), data.users["group"].to_numpy())
+    )
     return inputs
 
 
@@ -308,15 +327,20 @@ def umap_comparison(scale: float, likes: int, folder: Path) -> None:
     try:
         bare = _child({"bare": True}, cold)
     except RuntimeError as error:
-        print(f"UMAP skipped: umap does not import here ({error}); "
-              f"{projection.UMAP_HINT} (or --target a folder on PYTHONPATH) to measure it.")
+        print(
+            f"UMAP skipped: umap does not import here ({error}); "
+            f"{projection.UMAP_HINT} (or --target a folder on PYTHONPATH) to measure it."
+        )
         return
     bare_warm = _child({"bare": True}, cold)
     size, where = _install_mb()
     print(f"umap-learn adds {size:,.0f} MB ({', '.join(UMAP_PACKAGES)}; in {where})")
-    print(f"import umap in a fresh process, wall s (CPU s): {_seconds(bare['import'])} with an "
-          f"empty numba cache, {_seconds(bare_warm['import'])} once it is filled "
-          f"({_folder_mb(cold):.1f} MB)", flush=True)
+    print(
+        f"import umap in a fresh process, wall s (CPU s): {_seconds(bare['import'])} with an "
+        f"empty numba cache, {_seconds(bare_warm['import'])} once it is filled "
+        f"({_folder_mb(cold):.1f} MB)",
+        flush=True,
+    )
 
     rows: list[list[str]] = []
     for number, (label, vectors, groups) in enumerate(_umap_inputs(scale, likes)):
@@ -332,19 +356,32 @@ def umap_comparison(scale: float, likes: int, folder: Path) -> None:
             ("t-SNE (openTSNE, ours), umap-learn not installed", "tsne", 1, None, True),
         ]
         if number < 2:  # numba caches little of UMAP's compile: what a later process pays
-            plan.insert(1, ("UMAP, a later process (numba cache filled)", "umap", 2, cache_dir,
-                            False))
+            plan.insert(
+                1, ("UMAP, a later process (numba cache filled)", "umap", 2, cache_dir, False)
+            )
         if number == 0:
-            plan.insert(2, ("t-SNE (openTSNE, ours), umap-learn installed (cache filled)",
-                            "tsne", 1, cache_dir, False))
+            plan.insert(
+                2,
+                (
+                    "t-SNE (openTSNE, ours), umap-learn installed (cache filled)",
+                    "tsne",
+                    1,
+                    cache_dir,
+                    False,
+                ),
+            )
         for name, method, calls, numba_dir, hide in plan:
             out = folder / f"coords-{number}-{method}.npy"
-            spec = {"vectors": str(path), "method": method, "calls": calls, "out": str(out),
-                    "hide_umap": hide}
+            spec = {
+                "vectors": str(path),
+                "method": method,
+                "calls": calls,
+                "out": str(out),
+                "hide_umap": hide,
+            }
             result = _child(spec, numba_dir)
             times = result["calls"] + [None]
-            row = [points, name, _seconds(result["import"]), _seconds(times[0]),
-                   _seconds(times[1])]
+            row = [points, name, _seconds(result["import"]), _seconds(times[0]), _seconds(times[1])]
             rows.append(row + _quality(unit, np.load(out, allow_pickle=False), groups))
             print("  ", rows[-1], flush=True)
         print(f"   numba cache after {label}: {_folder_mb(cache_dir):.1f} MB", flush=True)
@@ -352,8 +389,16 @@ def umap_comparison(scale: float, likes: int, folder: Path) -> None:
     _table(
         "UMAP against our t-SNE, each in a fresh process, 2 cores: wall s (CPU s), "
         "quality of the first map",
-        ["points", "method", "import", "1st call", "2nd call", "silhouette",
-         f"trustworthiness ({QUALITY_SAMPLE:,} sample)", f"{NEIGHBOURS}-NN kept"],
+        [
+            "points",
+            "method",
+            "import",
+            "1st call",
+            "2nd call",
+            "silhouette",
+            f"trustworthiness ({QUALITY_SAMPLE:,} sample)",
+            f"{NEIGHBOURS}-NN kept",
+        ],
         rows,
     )
 
@@ -363,16 +408,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[5_000, 25_000])
     parser.add_argument("--factors", type=int, default=64)
-    parser.add_argument("--limit", type=float, default=60.0,
-                        help="seconds before scikit-learn's TSNE is stopped")
+    parser.add_argument(
+        "--limit", type=float, default=60.0, help="seconds before scikit-learn's TSNE is stopped"
+    )
     parser.add_argument("--sklearn-worker", help=argparse.SUPPRESS)
     parser.add_argument("--skip-demo", action="store_true")
-    parser.add_argument("--umap", action="store_true",
-                        help="measure whether UMAP earns its install (issue #13) instead")
-    parser.add_argument("--umap-scale", type=float, default=1.0,
-                        help="fraction of the 20M shape for --umap (0.05 for a quick run)")
-    parser.add_argument("--umap-likes", type=int, default=UMAP_LIKES,
-                        help="likes of the 20M-shaped data for --umap (before --umap-scale)")
+    parser.add_argument(
+        "--umap",
+        action="store_true",
+        help="measure whether UMAP earns its install (issue #13) instead",
+    )
+    parser.add_argument(
+        "--umap-scale",
+        type=float,
+        default=1.0,
+        help="fraction of the 20M shape for --umap (0.05 for a quick run)",
+    )
+    parser.add_argument(
+        "--umap-likes",
+        type=int,
+        default=UMAP_LIKES,
+        help="likes of the 20M-shaped data for --umap (before --umap-scale)",
+    )
     parser.add_argument("--umap-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.sklearn_worker:
@@ -386,8 +443,10 @@ def main() -> None:
         os.environ["RECSYS_HOME"] = home
         from recsys_core import projection
 
-        print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f} "
-              "(times are wall-clock; the machine may be shared)")
+        print(
+            f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f} "
+            "(times are wall-clock; the machine may be shared)"
+        )
         if args.umap:
             umap_comparison(args.umap_scale, args.umap_likes, Path(home))
             return
@@ -401,8 +460,10 @@ def main() -> None:
             groups = data.items["group"].to_numpy()
             vectors = model.item_vectors()
             setup = time.perf_counter() - start
-            print(f"\n{n:,} items x {vectors.shape[1]} factors: data + ALS in {setup:.1f} s",
-                  flush=True)
+            print(
+                f"\n{n:,} items x {vectors.shape[1]} factors: data + ALS in {setup:.1f} s",
+                flush=True,
+            )
             for method in ("pca", "tsne"):
                 cold = projection.project(vectors, method, cache_name=f"bench-{n}")
                 warm_start = time.perf_counter()
@@ -410,33 +471,66 @@ def main() -> None:
                 warm_seconds = time.perf_counter() - warm_start
                 assert warm.cached and np.array_equal(warm.coords, cold.coords)
                 name = "PCA (scikit-learn)" if method == "pca" else "t-SNE (openTSNE, ours)"
-                rows.append([f"{n:,}", name, f"{cold.seconds:.2f}", f"{warm_seconds:.3f}",
-                             f"{_silhouette(cold.coords, groups):.3f}"])
+                rows.append(
+                    [
+                        f"{n:,}",
+                        name,
+                        f"{cold.seconds:.2f}",
+                        f"{warm_seconds:.3f}",
+                        f"{_silhouette(cold.coords, groups):.3f}",
+                    ]
+                )
                 print("  ", rows[-1], flush=True)
             unit = projection.normalise(vectors)  # rows of zeros (items nobody liked) stay zero
             if sklearn_ok:
                 seconds, coords = sklearn_tsne(unit, args.limit, Path(home))
                 if seconds is None:
                     sklearn_ok = False
-                    rows.append([f"{n:,}", "t-SNE (scikit-learn)", f"> {args.limit:.0f} (stopped)",
-                                 "-", "-"])
+                    rows.append(
+                        [
+                            f"{n:,}",
+                            "t-SNE (scikit-learn)",
+                            f"> {args.limit:.0f} (stopped)",
+                            "-",
+                            "-",
+                        ]
+                    )
                 else:
-                    rows.append([f"{n:,}", "t-SNE (scikit-learn)", f"{seconds:.2f}", "-",
-                                 f"{_silhouette(coords, groups):.3f}"])
+                    rows.append(
+                        [
+                            f"{n:,}",
+                            "t-SNE (scikit-learn)",
+                            f"{seconds:.2f}",
+                            "-",
+                            f"{_silhouette(coords, groups):.3f}",
+                        ]
+                    )
             else:
-                rows.append([f"{n:,}", "t-SNE (scikit-learn)", "not run (over the limit at a "
-                             "smaller size)", "-", "-"])
+                rows.append(
+                    [
+                        f"{n:,}",
+                        "t-SNE (scikit-learn)",
+                        "not run (over the limit at a smaller size)",
+                        "-",
+                        "-",
+                    ]
+                )
             print("  ", rows[-1], flush=True)
             if projection.umap_available():
                 cold = projection.project(vectors, "umap", cache_name=f"bench-{n}")
                 start = time.perf_counter()
                 projection.project(vectors, "umap", cache_name=f"bench-{n}")
-                rows.append([f"{n:,}", "UMAP", f"{cold.seconds:.2f}",
-                             f"{time.perf_counter() - start:.3f}",
-                             f"{_silhouette(cold.coords, groups):.3f}"])
+                rows.append(
+                    [
+                        f"{n:,}",
+                        "UMAP",
+                        f"{cold.seconds:.2f}",
+                        f"{time.perf_counter() - start:.3f}",
+                        f"{_silhouette(cold.coords, groups):.3f}",
+                    ]
+                )
             else:
-                rows.append([f"{n:,}", "UMAP", "not installed (pip install umap-learn)", "-",
-                             "-"])
+                rows.append([f"{n:,}", "UMAP", "not installed (pip install umap-learn)", "-", "-"])
         _table(
             "Projection of ALS item vectors (cosine), 2 cores",
             ["items", "method", "seconds (no cache)", "seconds (cached)", "silhouette"],

@@ -89,8 +89,10 @@ def median_seconds(calls: dict, repeats: int) -> tuple[dict[str, float], dict[st
             faults[name].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
     FAULTS.clear()
     FAULTS.update({name: statistics.median(values) for name, values in faults.items()})
-    return ({name: statistics.median(values) for name, values in walls.items()},
-            {name: statistics.median(values) for name, values in cpus.items()})
+    return (
+        {name: statistics.median(values) for name, values in walls.items()},
+        {name: statistics.median(values) for name, values in cpus.items()},
+    )
 
 
 def main() -> None:
@@ -113,13 +115,14 @@ def main() -> None:
     category = dataset.items["category"].value_counts().index[0]
     settings = [text.format(category=category) for text in SETTINGS]
     users = np.flatnonzero(np.diff(split.test.indptr) > 0)
-    sample = np.random.default_rng(0).choice(users, size=min(args.users, len(users)),
-                                             replace=False)
+    sample = np.random.default_rng(0).choice(users, size=min(args.users, len(users)), replace=False)
     k = args.k
     load_average = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    print(f"{dataset.label}: {dataset.n_users:,} users x {dataset.n_items:,} items; ALS "
-          f"defaults on holdout:5 (seed 0), k={k}; {os.cpu_count()} cores, 1 BLAS thread, "
-          f"load average {load_average}; medians of {args.repeats} interleaved repeats")
+    print(
+        f"{dataset.label}: {dataset.n_users:,} users x {dataset.n_items:,} items; ALS "
+        f"defaults on holdout:5 (seed 0), k={k}; {os.cpu_count()} cores, 1 BLAS thread, "
+        f"load average {load_average}; medians of {args.repeats} interleaved repeats"
+    )
     print()
 
     rerankers = {text: Reranker(text, model, dataset, split.train) for text in settings}
@@ -128,37 +131,51 @@ def main() -> None:
         def run():
             for user in sample:
                 call(int(user))
+
         return run
 
     calls = {"plain": one_by_one(lambda u: model.recommend(u, k))}
-    calls.update({text: one_by_one(lambda u, r=r: r.recommend(u, k))
-                  for text, r in rerankers.items()})
+    calls.update(
+        {text: one_by_one(lambda u, r=r: r.recommend(u, k)) for text, r in rerankers.items()}
+    )
     single, single_cpu = median_seconds(calls, args.repeats)
     start = time.perf_counter()
     for text in settings:
         Reranker(text, model, dataset, split.train)
     prepare = (time.perf_counter() - start) / len(settings)
 
-    evaluations = {"plain": lambda: _evaluate_split(model, dataset, split, k, "als", False,
-                                                    None, None)}
-    evaluations.update({text: (lambda t=text: _evaluate_split(model, dataset, split, k, "als",
-                                                             False, None, None, rerank=t))
-                        for text in settings})
+    evaluations = {
+        "plain": lambda: _evaluate_split(model, dataset, split, k, "als", False, None, None)
+    }
+    evaluations.update(
+        {
+            text: (
+                lambda t=text: _evaluate_split(
+                    model, dataset, split, k, "als", False, None, None, rerank=t
+                )
+            )
+            for text in settings
+        }
+    )
     whole, whole_cpu = median_seconds(evaluations, args.repeats)
     faults = dict(FAULTS)
 
     per_user = {name: seconds / len(sample) * 1e6 for name, seconds in single.items()}
     per_user_cpu = {name: seconds / len(sample) * 1e6 for name, seconds in single_cpu.items()}
-    print(f"| re-ranking | recommend one user: wall µs | ratio | CPU µs | ratio | evaluate "
-          f"{len(users):,} users: wall s | ratio | CPU s | ratio | page faults |")
+    print(
+        f"| re-ranking | recommend one user: wall µs | ratio | CPU µs | ratio | evaluate "
+        f"{len(users):,} users: wall s | ratio | CPU s | ratio | page faults |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in calls:
-        print(f"| {name if name != 'plain' else 'none (the model alone)'} | "
-              f"{per_user[name]:.0f} | {per_user[name] / per_user['plain']:.2f} | "
-              f"{per_user_cpu[name]:.0f} | {per_user_cpu[name] / per_user_cpu['plain']:.2f} | "
-              f"{whole[name]:.2f} | {whole[name] / whole['plain']:.2f} | "
-              f"{whole_cpu[name]:.2f} | {whole_cpu[name] / whole_cpu['plain']:.2f} | "
-              f"{faults[name]:,.0f} |")
+        print(
+            f"| {name if name != 'plain' else 'none (the model alone)'} | "
+            f"{per_user[name]:.0f} | {per_user[name] / per_user['plain']:.2f} | "
+            f"{per_user_cpu[name]:.0f} | {per_user_cpu[name] / per_user_cpu['plain']:.2f} | "
+            f"{whole[name]:.2f} | {whole[name] / whole['plain']:.2f} | "
+            f"{whole_cpu[name]:.2f} | {whole_cpu[name] / whole_cpu['plain']:.2f} | "
+            f"{faults[name]:,.0f} |"
+        )
     print()
     print(f"preparing a Reranker (once per model and settings): {prepare * 1e3:.1f} ms")
     if not args.synthetic:
@@ -170,21 +187,27 @@ def main() -> None:
     if steady:
         steady_wall, steady_cpu = median_seconds(evaluations, args.repeats)
         print()
-        print(f"| evaluate {len(users):,} users, allocator keeping freed blocks | wall s | "
-              "ratio | CPU s | ratio | page faults |")
+        print(
+            f"| evaluate {len(users):,} users, allocator keeping freed blocks | wall s | "
+            "ratio | CPU s | ratio | page faults |"
+        )
         print("|---|---:|---:|---:|---:|---:|")
         for name in evaluations:
-            print(f"| {name if name != 'plain' else 'none'} | {steady_wall[name]:.2f} | "
-                  f"{steady_wall[name] / steady_wall['plain']:.2f} | {steady_cpu[name]:.2f} | "
-                  f"{steady_cpu[name] / steady_cpu['plain']:.2f} | {FAULTS[name]:,.0f} |")
+            print(
+                f"| {name if name != 'plain' else 'none'} | {steady_wall[name]:.2f} | "
+                f"{steady_wall[name] / steady_wall['plain']:.2f} | {steady_cpu[name]:.2f} | "
+                f"{steady_cpu[name] / steady_cpu['plain']:.2f} | {FAULTS[name]:,.0f} |"
+            )
     print()
     worst_single = max(per_user_cpu[n] / per_user_cpu["plain"] for n in settings)
     worst_eval = max(whole_cpu[n] / whole_cpu["plain"] for n in settings)
     if steady:
         worst_eval = max(worst_eval, max(steady_cpu[n] / steady_cpu["plain"] for n in settings))
-    print(f"CPU time: worst recommend ratio {worst_single:.2f} (goal < 1.20: "
-          f"{'met' if worst_single < 1.2 else 'MISSED'}); worst evaluate ratio {worst_eval:.2f} "
-          f"(goal <= 1.50: {'met' if worst_eval <= 1.5 else 'MISSED'})")
+    print(
+        f"CPU time: worst recommend ratio {worst_single:.2f} (goal < 1.20: "
+        f"{'met' if worst_single < 1.2 else 'MISSED'}); worst evaluate ratio {worst_eval:.2f} "
+        f"(goal <= 1.50: {'met' if worst_eval <= 1.5 else 'MISSED'})"
+    )
 
 
 def steady_allocator() -> bool:
@@ -197,8 +220,9 @@ def steady_allocator() -> bool:
     try:
         libc = ctypes.CDLL("libc.so.6")
         m_trim_threshold, m_mmap_threshold = -1, -3
-        return bool(libc.mallopt(m_mmap_threshold, 32 << 20)
-                    and libc.mallopt(m_trim_threshold, 1 << 30))
+        return bool(
+            libc.mallopt(m_mmap_threshold, 32 << 20) and libc.mallopt(m_trim_threshold, 1 << 30)
+        )
     except (OSError, AttributeError):
         return False
 
@@ -221,24 +245,32 @@ def command_line(settings: list[str], users: np.ndarray, repeats: int) -> None:
         def verb(extra):
             def run():
                 for user in ids:
-                    with contextlib.redirect_stdout(io.StringIO()), \
-                            contextlib.redirect_stderr(io.StringIO()):
-                        assert main(["recommend", model_id, user, "-k", "10", "--json",
-                                     *extra]) == 0
+                    with (
+                        contextlib.redirect_stdout(io.StringIO()),
+                        contextlib.redirect_stderr(io.StringIO()),
+                    ):
+                        assert (
+                            main(["recommend", model_id, user, "-k", "10", "--json", *extra]) == 0
+                        )
+
             return run
 
         calls = {"plain": verb([])}
         calls.update({text: verb(["--rerank", text]) for text in settings})
         wall, cpu = median_seconds(calls, repeats)
         print()
-        print(f"| the command line's recommend (in-process, {len(ids)} users) | wall ms | "
-              "ratio | CPU ms | ratio |")
+        print(
+            f"| the command line's recommend (in-process, {len(ids)} users) | wall ms | "
+            "ratio | CPU ms | ratio |"
+        )
         print("|---|---:|---:|---:|---:|")
         for name in calls:
             label = name if name != "plain" else "none"
-            print(f"| {label} | {wall[name] / len(ids) * 1e3:.1f} | "
-                  f"{wall[name] / wall['plain']:.2f} | {cpu[name] / len(ids) * 1e3:.1f} | "
-                  f"{cpu[name] / cpu['plain']:.2f} |")
+            print(
+                f"| {label} | {wall[name] / len(ids) * 1e3:.1f} | "
+                f"{wall[name] / wall['plain']:.2f} | {cpu[name] / len(ids) * 1e3:.1f} | "
+                f"{cpu[name] / cpu['plain']:.2f} |"
+            )
     finally:
         if previous is None:
             os.environ.pop("RECSYS_HOME", None)

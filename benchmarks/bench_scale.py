@@ -81,8 +81,11 @@ CHILD_IMPORTS = ("numpy", "scipy.sparse", "pyarrow.parquet", "recsys_core.datase
 # ---------------------------------------------------------------------------- the file
 def shape_for(scale: float) -> tuple[int, int, int]:
     users, items, rows = ML20M
-    return (max(int(round(users * scale)), 50), max(int(round(items * scale**0.5)), 50),
-            max(int(round(rows * scale)), 1_000))
+    return (
+        max(int(round(users * scale)), 50),
+        max(int(round(items * scale**0.5)), 50),
+        max(int(round(rows * scale)), 1_000),
+    )
 
 
 def make_file(path: Path, scale: float, seed: int = 0) -> dict:
@@ -123,18 +126,21 @@ def make_file(path: Path, scale: float, seed: int = 0) -> dict:
     users = (keys // n_items).astype(np.int32)
     items = (keys % n_items).astype(np.int32)
     del keys
-    stars = rng.choice(np.arange(1, 11), size=n,
-                       p=np.array([1, 3, 2, 7, 4, 20, 10, 25, 10, 18]) / 100)
+    stars = rng.choice(
+        np.arange(1, 11), size=n, p=np.array([1, 3, 2, 7, 4, 20, 10, 25, 10, 18]) / 100
+    )
     start = rng.integers(820_000_000, 1_420_000_000, n_users)
     stamps = start[users] + rng.integers(0, 86_400 * 400, n)
     user_names = pa.array([f"user-{v:06d}" for v in rng.permutation(n_users)])
     item_names = pa.array([f"movie-{v:05d}" for v in rng.permutation(n_items)])
-    table = pa.table({
-        "user": pa.DictionaryArray.from_arrays(pa.array(users), user_names).cast(pa.string()),
-        "item": pa.DictionaryArray.from_arrays(pa.array(items), item_names).cast(pa.string()),
-        "rating": (stars / 2).astype(np.float32),
-        "timestamp": stamps.astype(np.int64),
-    })
+    table = pa.table(
+        {
+            "user": pa.DictionaryArray.from_arrays(pa.array(users), user_names).cast(pa.string()),
+            "item": pa.DictionaryArray.from_arrays(pa.array(items), item_names).cast(pa.string()),
+            "rating": (stars / 2).astype(np.float32),
+            "timestamp": stamps.astype(np.int64),
+        }
+    )
     del users, items, stars, stamps
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(path.name + ".tmp")
@@ -232,8 +238,11 @@ def child(case: str, path: str, extra: str) -> None:
         from implicit.cpu.als import AlternatingLeastSquares
 
         model = AlternatingLeastSquares(
-            factors=params["factors"], iterations=params["iterations"],
-            regularization=0.01, alpha=40.0, random_state=0,
+            factors=params["factors"],
+            iterations=params["iterations"],
+            regularization=0.01,
+            alpha=40.0,
+            random_state=0,
         )
         started = time.perf_counter()
         cpu = time.process_time()
@@ -296,13 +305,21 @@ def evaluation_child(case: str, params: dict) -> dict:
         from implicit.evaluation import ranking_metrics_at_k
 
         def call():  # its own tqdm bar on stderr
-            return ranking_metrics_at_k(model.model_, split.train, split.test, K=k,
-                                        show_progress=True)
+            return ranking_metrics_at_k(
+                model.model_, split.train, split.test, K=k, show_progress=True
+            )
+
     base = _status_mb("VmRSS")
     wall, cpu, own_peak, value = measured(call)
-    result = {"seconds": wall, "cpu": cpu, "call_peak_mb": own_peak, "call_base_mb": base,
-              "prepared": prepared, "train_nnz": int(split.train.nnz),
-              "test_nnz": int(split.test.nnz)}
+    result = {
+        "seconds": wall,
+        "cpu": cpu,
+        "call_peak_mb": own_peak,
+        "call_base_mb": base,
+        "prepared": prepared,
+        "train_nnz": int(split.train.nnz),
+        "test_nnz": int(split.test.nnz),
+    }
     if case == "evaluate":
         result["metrics"] = {mine: float(value.metrics[mine]) for mine, _ in HEADLINE}
         result["test_users"] = int(value.protocol["n_users"])
@@ -314,13 +331,19 @@ def evaluation_child(case: str, params: dict) -> dict:
 
 
 # ---------------------------------------------------------------------------- parent side
-def _run_measured(command: list[str], env: dict,
-                  show_stderr: bool = False) -> tuple[float, float, str]:
+def _run_measured(
+    command: list[str], env: dict, show_stderr: bool = False
+) -> tuple[float, float, str]:
     """(wall seconds, ru_maxrss MB of exactly this child, stdout) via os.wait4; with
     ``show_stderr`` the child's stderr (its progress) goes to ours as it comes."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
-                               stderr=None if show_stderr else subprocess.PIPE, cwd=ROOT)
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=None if show_stderr else subprocess.PIPE,
+        cwd=ROOT,
+    )
     import threading
 
     chunks: dict[str, bytes] = {}
@@ -328,8 +351,11 @@ def _run_measured(command: list[str], env: dict,
     def drain(name, stream):
         chunks[name] = stream.read()
 
-    readers = [threading.Thread(target=drain, args=(n, s))
-               for n, s in (("out", process.stdout), ("err", process.stderr)) if s is not None]
+    readers = [
+        threading.Thread(target=drain, args=(n, s))
+        for n, s in (("out", process.stdout), ("err", process.stderr))
+        if s is not None
+    ]
     for reader in readers:
         reader.start()
     _, status, usage = os.wait4(process.pid, 0)
@@ -339,13 +365,16 @@ def _run_measured(command: list[str], env: dict,
     process.returncode = os.waitstatus_to_exitcode(status)
     out, err = chunks.get("out", b""), chunks.get("err", b"")
     if process.returncode != 0:
-        raise SystemExit(f"{' '.join(map(str, command[:5]))} ... failed:\n"
-                         f"{err.decode(errors='replace')[-3000:] or '(its stderr is above)'}")
+        raise SystemExit(
+            f"{' '.join(map(str, command[:5]))} ... failed:\n"
+            f"{err.decode(errors='replace')[-3000:] or '(its stderr is above)'}"
+        )
     return wall, usage.ru_maxrss / 1024, out.decode()
 
 
-def child_case(case: str, path: Path, env: dict, extra: str = "",
-               show_stderr: bool = False) -> tuple[dict, float]:
+def child_case(
+    case: str, path: Path, env: dict, extra: str = "", show_stderr: bool = False
+) -> tuple[dict, float]:
     wall, peak, out = _run_measured(
         [sys.executable, __file__, "--child", case, str(path), extra], env, show_stderr
     )
@@ -384,9 +413,11 @@ def machine() -> str:
     except (ValueError, OSError):
         pass
     load = ", load {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
-    return (f"{cores} cores ({usable} usable){memory}{load}; Python {sys.version.split()[0]}, "
-            f"numpy {version('numpy')}, pyarrow {version('pyarrow')}, "
-            f"implicit {version('implicit')}")
+    return (
+        f"{cores} cores ({usable} usable){memory}{load}; Python {sys.version.split()[0]}, "
+        f"numpy {version('numpy')}, pyarrow {version('pyarrow')}, "
+        f"implicit {version('implicit')}"
+    )
 
 
 def main() -> None:
@@ -396,15 +427,26 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each timed step")
     parser.add_argument("--cli-repeat", type=int, default=5, help="runs of each CLI verb")
     parser.add_argument("--work", default=None, help="folder for the file and the home")
-    parser.add_argument("--no-train", dest="train", action="store_false",
-                        help="skip the ALS and CLI rows (parse rows only)")
-    parser.add_argument("--no-app", dest="app", action="store_false",
-                        help="skip the app rows (Chromium)")
-    parser.add_argument("--map-timeout", type=float, default=300.0,
-                        help="seconds to wait for an Embeddings map (default 300)")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the cache, the models, the servers' logs and the Embeddings "
-                        "screenshots")
+    parser.add_argument(
+        "--no-train",
+        dest="train",
+        action="store_false",
+        help="skip the ALS and CLI rows (parse rows only)",
+    )
+    parser.add_argument(
+        "--no-app", dest="app", action="store_false", help="skip the app rows (Chromium)"
+    )
+    parser.add_argument(
+        "--map-timeout",
+        type=float,
+        default=300.0,
+        help="seconds to wait for an Embeddings map (default 300)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the cache, the models, the servers' logs and the Embeddings screenshots",
+    )
     parser.add_argument("--json", default=None, help="also write the figures to this file")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--make", nargs=3, help=argparse.SUPPRESS)
@@ -424,12 +466,14 @@ def main() -> None:
     home = work / "home"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir()
-    env = dict(os.environ, RECSYS_HOME=str(home), PYTHONWARNINGS="ignore",
-               OPENBLAS_NUM_THREADS="1")
+    env = dict(os.environ, RECSYS_HOME=str(home), PYTHONWARNINGS="ignore", OPENBLAS_NUM_THREADS="1")
     print(f"machine: {machine()}", file=sys.stderr)
     path, info, made = ensure_file(work, args.scale, args.seed, env)
-    print(f"file: {path.name}, {info['rows']:,} rows, {info['bytes'] / 1e6:,.0f} MB"
-          + (f" (made in {info['seconds']:.0f} s)" if made else " (reused)"), file=sys.stderr)
+    print(
+        f"file: {path.name}, {info['rows']:,} rows, {info['bytes'] / 1e6:,.0f} MB"
+        + (f" (made in {info['seconds']:.0f} s)" if made else " (reused)"),
+        file=sys.stderr,
+    )
     figures: dict = {"machine": machine(), "scale": args.scale, "file": info}
     try:
         run_all(args, path, info, env, home, figures)
@@ -478,8 +522,9 @@ def run_all(args, path: Path, info: dict, env: dict, home: Path, figures: dict) 
     print_table(args, info, figures, rows, cli_rows, fit_rows, entry_mb)
 
 
-def run_cli(args, path: Path, info: dict, env: dict, home: Path, cold_seconds: float,
-            figures: dict):
+def run_cli(
+    args, path: Path, info: dict, env: dict, home: Path, cold_seconds: float, figures: dict
+):
     repeat = max(args.repeat, 1)
     args.cli_repeat = max(args.cli_repeat, 1)
     params = {"factors": 32, "iterations": 3}
@@ -503,8 +548,7 @@ def run_cli(args, path: Path, info: dict, env: dict, home: Path, cold_seconds: f
             ["similar", models["big"]["model_id"], examples["big"]["example_item"], "--json"],
         ),
         "recommend": (
-            ["recommend", models["small"]["model_id"], examples["small"]["example_user"],
-             "--json"],
+            ["recommend", models["small"]["model_id"], examples["small"]["example_user"], "--json"],
             ["recommend", models["big"]["model_id"], examples["big"]["example_user"], "--json"],
         ),
     }
@@ -519,25 +563,43 @@ def run_cli(args, path: Path, info: dict, env: dict, home: Path, cold_seconds: f
         wall = min(r[0] for r in runs)
         peak = max(r[1] for r in runs)
         cli_rows.append((verb, wall, startup, peak))
-        figures.setdefault("cli", {})[verb] = {"seconds": wall, "startup": startup,
-                                               "peak_mb": peak,
-                                               "budget": startup + 0.10 * cold_seconds}
+        figures.setdefault("cli", {})[verb] = {
+            "seconds": wall,
+            "startup": startup,
+            "peak_mb": peak,
+            "budget": startup + 0.10 * cold_seconds,
+        }
     print("  implicit's own ALS on the same matrix...", file=sys.stderr)
-    raw_fits = [child_case("implicit", path, env, json.dumps(params))[0]["seconds"]
-                for _ in range(min(repeat, 2))]
+    raw_fits = [
+        child_case("implicit", path, env, json.dumps(params))[0]["seconds"]
+        for _ in range(min(repeat, 2))
+    ]
     raw_fit = min(raw_fits)
-    figures["fit"] = {"ours": fit, "implicit": raw_fit, "params": params, "runs": fits,
-                      "implicit_runs": raw_fits}
-    fit_rows = [(f"ALS fit, factors {params['factors']}, {params['iterations']} iterations",
-                 fit, raw_fit)]
+    figures["fit"] = {
+        "ours": fit,
+        "implicit": raw_fit,
+        "params": params,
+        "runs": fits,
+        "implicit_runs": raw_fits,
+    }
+    fit_rows = [
+        (f"ALS fit, factors {params['factors']}, {params['iterations']} iterations", fit, raw_fit)
+    ]
     model_id = models["big"]["model_id"]  # the last one trained (--force keeps the id)
     meta = json.loads((home / "models" / model_id / "meta.json").read_text())
-    big = {"model_id": model_id, "spec": meta["dataset_source"]["spec"],
-           "item": examples["big"]["example_item"], "user": examples["big"]["example_user"]}
+    big = {
+        "model_id": model_id,
+        "spec": meta["dataset_source"]["spec"],
+        "item": examples["big"]["example_item"],
+        "user": examples["big"]["example_user"],
+    }
     small_id = models["small"]["model_id"]
     small_meta = json.loads((home / "models" / small_id / "meta.json").read_text())
-    big["small"] = {"model_id": small_id, "spec": small_meta["dataset_source"]["spec"],
-                    "item": examples["small"]["example_item"]}
+    big["small"] = {
+        "model_id": small_id,
+        "spec": small_meta["dataset_source"]["spec"],
+        "item": examples["small"]["example_item"],
+    }
     return cli_rows, fit_rows, big
 
 
@@ -552,8 +614,9 @@ def run_evaluation(args, env: dict, big: dict, figures: dict) -> None:
             print(f"  {case} (new process)...", file=sys.stderr, flush=True)
             if case == "ranking_metrics_at_k":
                 params["ours"] = runs["evaluate"][-1]["metrics"]
-            result = child_case(case, Path(big["spec"]), env, json.dumps(params),
-                                show_stderr=True)[0]
+            result = child_case(case, Path(big["spec"]), env, json.dumps(params), show_stderr=True)[
+                0
+            ]
             runs[case].append(result)
     chosen = {case: best(found) for case, found in runs.items()}
     for case, found in runs.items():
@@ -561,11 +624,18 @@ def run_evaluation(args, env: dict, big: dict, figures: dict) -> None:
         chosen[case]["walls"] = [round(r["wall"], 2) for r in found]
     ours, theirs = chosen["evaluate"], chosen["ranking_metrics_at_k"]
     same = all(r["same"] for r in runs["ranking_metrics_at_k"])
-    figures["evaluation"] = {"split": params["split"], "k": params["k"], "same": same,
-                             "ours": ours, "implicit": theirs,
-                             "test_users": ours["test_users"]}
-    assert same, (f"evaluate's headline metrics differ from implicit's: {ours['metrics']} vs "
-                  f"{theirs['metrics']}")
+    figures["evaluation"] = {
+        "split": params["split"],
+        "k": params["k"],
+        "same": same,
+        "ours": ours,
+        "implicit": theirs,
+        "test_users": ours["test_users"],
+    }
+    assert same, (
+        f"evaluate's headline metrics differ from implicit's: {ours['metrics']} vs "
+        f"{theirs['metrics']}"
+    )
 
 
 # ---------------------------------------------------------------------------- the app
@@ -581,9 +651,10 @@ FIRST_PICTURE = """() => {
 """A map in the main area whose canvas has drawn its points (scatter_component.js sets
 ``data-state=drawn`` and ``data-points`` after the frame that draws them): whether it is the
 first picture (``rx-sc-preview``), its point count, banner and badge (the sample's label)."""
-FULL_MAP = FIRST_PICTURE.replace(".filter(m => Number(m.dataset.points) > 0)",
-                                 ".filter(m => Number(m.dataset.points) > 0"
-                                 " && !m.classList.contains('rx-sc-preview'))")
+FULL_MAP = FIRST_PICTURE.replace(
+    ".filter(m => Number(m.dataset.points) > 0)",
+    ".filter(m => Number(m.dataset.points) > 0 && !m.classList.contains('rx-sc-preview'))",
+)
 SUMMARY = """() => [...document.querySelectorAll(
     '[data-testid=stMain] [data-testid=stCaptionContainer]')]
   .map(c => c.textContent).find(t => / · (computed in|read from the cache)/.test(t)) || ''"""
@@ -626,19 +697,27 @@ def map_visit(context, url: str, timeout: float, shot: Path | None = None) -> di
         start = time.perf_counter()
         tab.goto(url, timeout=timeout * 1000)
         try:
-            first = tab.wait_for_function(FIRST_PICTURE, timeout=timeout * 1000,
-                                          polling=50).json_value()
+            first = tab.wait_for_function(
+                FIRST_PICTURE, timeout=timeout * 1000, polling=50
+            ).json_value()
         except PlaywrightTimeout:
-            return {"first": None, "full": None, "preview": False, "points": 0, "banner": "",
-                    "badge": ""}
+            return {
+                "first": None,
+                "full": None,
+                "preview": False,
+                "points": 0,
+                "banner": "",
+                "badge": "",
+            }
         found = {"first": time.perf_counter() - start, **first}
         if shot is not None:
             tab.screenshot(path=str(shot))
         if first["preview"]:
             left = max(timeout - found["first"], 1.0)
             try:
-                full = tab.wait_for_function(FULL_MAP, timeout=left * 1000,
-                                             polling=100).json_value()
+                full = tab.wait_for_function(
+                    FULL_MAP, timeout=left * 1000, polling=100
+                ).json_value()
                 found["full"] = time.perf_counter() - start
                 found["full_points"], found["full_badge"] = full["points"], full["badge"]
             except PlaywrightTimeout:
@@ -648,8 +727,9 @@ def map_visit(context, url: str, timeout: float, shot: Path | None = None) -> di
             found["full_points"], found["full_badge"] = first["points"], first["badge"]
         if found["full"] is not None:
             try:
-                found["summary"] = tab.wait_for_function(SUMMARY, timeout=30_000,
-                                                         polling=100).json_value()
+                found["summary"] = tab.wait_for_function(
+                    SUMMARY, timeout=30_000, polling=100
+                ).json_value()
             except PlaywrightTimeout:
                 found["summary"] = ""
         if tab.locator("[data-testid=stException]").count():
@@ -677,13 +757,13 @@ def run_app(args, env: dict, home: Path, big: dict, figures: dict) -> None:
     floor_script = home / "floor_app.py"
     floor_script.write_text(FLOOR_APP)
     query = urlencode({"dataset": big["spec"], "model": big["model_id"], "item": big["item"]})
-    users_query = urlencode({"dataset": big["spec"], "model": big["model_id"],
-                             "points": "users"})
+    users_query = urlencode({"dataset": big["spec"], "model": big["model_id"], "points": "users"})
     app: dict = {"streamlit": version("streamlit"), "map_timeout": args.map_timeout}
     figures["app"] = app
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         print("  the floor page (a new Streamlit server)...", file=sys.stderr, flush=True)
         started = time.perf_counter()
@@ -692,11 +772,15 @@ def run_app(args, env: dict, home: Path, big: dict, figures: dict) -> None:
             app["floor_first"] = visit(context, floor_url)
             warm = [visit(context, floor_url) for _ in range(3)]
             app["floor_warm"] = sorted(warm)[1]
-        print("  the app's start-up (a new Streamlit server): /similar on the 2,000-row file...",
-              file=sys.stderr, flush=True)
+        print(
+            "  the app's start-up (a new Streamlit server): /similar on the 2,000-row file...",
+            file=sys.stderr,
+            flush=True,
+        )
         small = big["small"]
-        small_query = urlencode({"dataset": small["spec"], "model": small["model_id"],
-                                 "item": small["item"]})
+        small_query = urlencode(
+            {"dataset": small["spec"], "model": small["model_id"], "item": small["item"]}
+        )
         startups, firsts = [], []
         for _ in range(max(args.cli_repeat, 1)):  # alternated, a new server each: best of n
             with serve(ROOT / "app.py", str(home)) as url:
@@ -705,8 +789,11 @@ def run_app(args, env: dict, home: Path, big: dict, figures: dict) -> None:
                 firsts.append(visit(context, f"{url}/similar?{query}"))
         app["startup_first"], app["startup_runs"] = min(startups), startups
         app["first_runs"] = firsts
-        print("  the app (a new Streamlit server): /similar, first visit...", file=sys.stderr,
-              flush=True)
+        print(
+            "  the app (a new Streamlit server): /similar, first visit...",
+            file=sys.stderr,
+            flush=True,
+        )
         started = time.perf_counter()
         with serve(ROOT / "app.py", str(home)) as url:
             app["start"] = time.perf_counter() - started
@@ -714,10 +801,16 @@ def run_app(args, env: dict, home: Path, big: dict, figures: dict) -> None:
             firsts.append(visit(context, f"{url}/similar?{query}"))
             app["similar_first"] = min(firsts)
             app["similar_again"] = visit(context, f"{url}/similar?{query}")
-            for points, link in (("items", f"{url}/embeddings?{query}"),
-                                 ("users", f"{url}/embeddings?{users_query}")):
-                print(f"  /embeddings, {points}: first picture, then the full map (at most "
-                      f"{args.map_timeout:g} s)...", file=sys.stderr, flush=True)
+            for points, link in (
+                ("items", f"{url}/embeddings?{query}"),
+                ("users", f"{url}/embeddings?{users_query}"),
+            ):
+                print(
+                    f"  /embeddings, {points}: first picture, then the full map (at most "
+                    f"{args.map_timeout:g} s)...",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 shot = home / f"embeddings-{points}.png" if args.keep else None
                 found = map_visit(context, link, args.map_timeout, shot)
                 app[f"map_{points}"] = found
@@ -730,12 +823,16 @@ def run_app(args, env: dict, home: Path, big: dict, figures: dict) -> None:
 
 def print_table(args, info, figures, rows, cli_rows, fit_rows, entry_mb) -> None:
     n = info["rows"]
-    print(f"\nbench_scale: {info['users']:,} users x {info['items']:,} items x {n:,} ratings "
-          f"(scale {args.scale:g}), parquet {info['bytes'] / 1e6:,.0f} MB")
+    print(
+        f"\nbench_scale: {info['users']:,} users x {info['items']:,} items x {n:,} ratings "
+        f"(scale {args.scale:g}), parquet {info['bytes'] / 1e6:,.0f} MB"
+    )
     print(f"machine: {figures['machine']}")
-    print(f"best of {max(args.repeat, 1)} runs (the least wall and the least CPU); CPU is the "
-          "time of all of a process's threads (process_time), steadier than wall time on a shared "
-          "machine; peaks are ru_maxrss of each process (the most of the runs)\n")
+    print(
+        f"best of {max(args.repeat, 1)} runs (the least wall and the least CPU); CPU is the "
+        "time of all of a process's threads (process_time), steadier than wall time on a shared "
+        "machine; peaks are ru_maxrss of each process (the most of the runs)\n"
+    )
     print("| step | seconds | vs | CPU s | vs | peak MB | above imports MB | vs raw |")
     print("| --- | ---: | --- | ---: | --- | ---: | ---: | ---: |")
     raw = rows[0][1]
@@ -749,25 +846,35 @@ def print_table(args, info, figures, rows, cli_rows, fit_rows, entry_mb) -> None
         above = result["peak_mb"] - result["base_mb"]
         memory = ""
         if memory_against is not None:
-            memory = (f"{result['peak_mb'] / raw['peak_mb']:.2f}x "
-                      f"({above / raw_above:.2f}x above imports)")
-        print(f"| {label} | {result['seconds']:.2f} | {ratio} | {result['cpu']:.2f} | {cpu_ratio} "
-              f"| {result['peak_mb']:,.0f} | {above:,.0f} | {memory} |")
+            memory = (
+                f"{result['peak_mb'] / raw['peak_mb']:.2f}x "
+                f"({above / raw_above:.2f}x above imports)"
+            )
+        print(
+            f"| {label} | {result['seconds']:.2f} | {ratio} | {result['cpu']:.2f} | {cpu_ratio} "
+            f"| {result['peak_mb']:,.0f} | {above:,.0f} | {memory} |"
+        )
     kept, kept_cpu = rows[1][1].get("kept"), rows[1][1].get("kept_cpu")
     if kept is not None:
-        print(f"| parse, cold, until the kept arrays are written (a thread, after the load "
-              f"returns) | {kept:.2f} | {kept / raw['seconds']:.2f}x raw | {kept_cpu:.2f} | "
-              f"{kept_cpu / raw['cpu']:.2f}x raw | | | |")
+        print(
+            f"| parse, cold, until the kept arrays are written (a thread, after the load "
+            f"returns) | {kept:.2f} | {kept / raw['seconds']:.2f}x raw | {kept_cpu:.2f} | "
+            f"{kept_cpu / raw['cpu']:.2f}x raw | | | |"
+        )
     print(f"| (the kept arrays on disk: {entry_mb:,.0f} MB) | | | | | | | |")
     cold = rows[1][1]["seconds"]
     if cli_rows:
-        print(f"\n| CLI (new process each, best of {args.cli_repeat}) | seconds | start-up | "
-              "budget: start-up + 0.10 x cold parse | within | peak MB |")
+        print(
+            f"\n| CLI (new process each, best of {args.cli_repeat}) | seconds | start-up | "
+            "budget: start-up + 0.10 x cold parse | within | peak MB |"
+        )
         print("| --- | ---: | ---: | ---: | --- | ---: |")
         for verb, wall, startup, peak in cli_rows:
             budget = startup + 0.10 * cold
-            print(f"| `{verb}` | {wall:.2f} | {startup:.2f} | {budget:.2f} | "
-                  f"{'yes' if wall <= budget else 'NO'} | {peak:,.0f} |")
+            print(
+                f"| `{verb}` | {wall:.2f} | {startup:.2f} | {budget:.2f} | "
+                f"{'yes' if wall <= budget else 'NO'} | {peak:,.0f} |"
+            )
     for label, ours, implicit in fit_rows:
         print(f"\n| {label} (best of {min(max(args.repeat, 1), 2)}) | seconds |\n| --- | ---: |")
         print(f"| `train FILE als` (fit_seconds) | {ours:.1f} |")
@@ -782,23 +889,31 @@ def print_table(args, info, figures, rows, cli_rows, fit_rows, entry_mb) -> None
 def print_evaluation(args, found: dict) -> None:
     ours, theirs = found["ours"], found["implicit"]
     runs = len(ours["walls"])
-    print(f"\n| evaluation of the ALS model, {found['split']}, k={found['k']}, "
-          f"{found['test_users']:,} test users (a new process each, best of {runs}) | seconds | "
-          "vs implicit | CPU s | vs implicit | process peak MB | the call's own peak MB | "
-          "process wall s (load, split, call) |")
+    print(
+        f"\n| evaluation of the ALS model, {found['split']}, k={found['k']}, "
+        f"{found['test_users']:,} test users (a new process each, best of {runs}) | seconds | "
+        "vs implicit | CPU s | vs implicit | process peak MB | the call's own peak MB | "
+        "process wall s (load, split, call) |"
+    )
     print("| --- | ---: | --- | ---: | --- | ---: | ---: | ---: |")
-    for label, result in (("`recsys_core.evaluation.evaluate` (every metric)", ours),
-                          ("implicit `ranking_metrics_at_k`", theirs)):
+    for label, result in (
+        ("`recsys_core.evaluation.evaluate` (every metric)", ours),
+        ("implicit `ranking_metrics_at_k`", theirs),
+    ):
         ratio = f"{result['seconds'] / theirs['seconds']:.2f}x"
         cpu = f"{result['cpu'] / theirs['cpu']:.2f}x"
-        print(f"| {label} | {result['seconds']:.2f} | {ratio} | {result['cpu']:.2f} | {cpu} | "
-              f"{result['peak_mb']:,.0f} | {result['call_peak_mb']:,.0f} | "
-              f"{min(result['walls']):.1f} |")
+        print(
+            f"| {label} | {result['seconds']:.2f} | {ratio} | {result['cpu']:.2f} | {cpu} | "
+            f"{result['peak_mb']:,.0f} | {result['call_peak_mb']:,.0f} | "
+            f"{min(result['walls']):.1f} |"
+        )
     metrics = ", ".join(f"{name} {value:.4f}" for name, value in ours["metrics"].items())
-    print(f"\nHeadline metrics equal to implicit's (1e-9): {'yes' if found['same'] else 'NO'} "
-          f"({metrics}). The model is the one trained above on the whole file: it has seen the "
-          "held-out items, so these are not a measure of its quality; only the comparison counts. "
-          "Our BLAS on one thread, implicit with its defaults.")
+    print(
+        f"\nHeadline metrics equal to implicit's (1e-9): {'yes' if found['same'] else 'NO'} "
+        f"({metrics}). The model is the one trained above on the whole file: it has seen the "
+        "held-out items, so these are not a measure of its quality; only the comparison counts. "
+        "Our BLAS on one thread, implicit with its defaults."
+    )
 
 
 def print_app(app: dict, info: dict) -> None:
@@ -807,8 +922,10 @@ def print_app(app: dict, info: dict) -> None:
         return
     floor = app["floor_first"]
     server = app["server"]
-    print(f"\n| the app in Chromium (headless), Streamlit {app['streamlit']}, a new server "
-          "process on this home | seconds | vs the floor's first visit |")
+    print(
+        f"\n| the app in Chromium (headless), Streamlit {app['streamlit']}, a new server "
+        "process on this home | seconds | vs the floor's first visit |"
+    )
     print("| --- | ---: | ---: |")
 
     def row(label: str, seconds: float | None, ratio: bool = True) -> None:
@@ -817,45 +934,64 @@ def print_app(app: dict, info: dict) -> None:
             return
         print(f"| {label} | {seconds:.2f} | {f'{seconds / floor:.2f}x' if ratio else ''} |")
 
-    row("floor (bench_app's title, caption and 12 images): server start until healthy",
-        app["floor_start"], False)
+    row(
+        "floor (bench_app's title, caption and 12 images): server start until healthy",
+        app["floor_start"],
+        False,
+    )
     row("floor: first visit", floor)
     row("floor: warm visit (median of 3)", app["floor_warm"])
     row("app: server start until healthy", app["start"], False)
     startup = app.get("startup_first")
     runs = len(app.get("startup_runs", [])) or 1
     if startup is not None:
-        row(f"app: start-up, a new server's first visit to /similar on a model of the file's "
-            f"first 2,000 rows (as the CLI rows' start-up; best of {runs})", startup)
-    row(f"app: first visit, /similar on the file (parse cache warm), until its grid is drawn "
+        row(
+            f"app: start-up, a new server's first visit to /similar on a model of the file's "
+            f"first 2,000 rows (as the CLI rows' start-up; best of {runs})",
+            startup,
+        )
+    row(
+        f"app: first visit, /similar on the file (parse cache warm), until its grid is drawn "
         f"(a new server each; best of {len(app.get('first_runs', [])) or 1})",
-        app["similar_first"])
+        app["similar_first"],
+    )
     if startup is not None:
         budget = startup + 0.10 * app["cold_parse"]
         within = "within" if app["similar_first"] <= budget else "NOT within"
-        print(f"| (budget: start-up + 0.10 x cold parse = {budget:.2f} s: the first visit is "
-              f"{within} it) | | |")
+        print(
+            f"| (budget: start-up + 0.10 x cold parse = {budget:.2f} s: the first visit is "
+            f"{within} it) | | |"
+        )
     row("app: /similar again in a new tab", app["similar_again"])
     for points in ("items", "users"):
         found = app[f"map_{points}"]
         n = info[points]
         if found["preview"]:
-            what = f"labelled \"{found['banner']}\"" if found["banner"] else "NOT labelled"
-            row(f"/embeddings, {n:,} {points}: first picture ({found['points']:,} points, "
-                f"{what})", found["first"])
+            what = f'labelled "{found["banner"]}"' if found["banner"] else "NOT labelled"
+            row(
+                f"/embeddings, {n:,} {points}: first picture ({found['points']:,} points, {what})",
+                found["first"],
+            )
             label = found.get("full_badge") or "no sample label"
-            row(f"/embeddings, {points}: the full map replacing it ({label}; "
-                f"{found.get('summary') or 'no summary'})", found["full"])
+            row(
+                f"/embeddings, {points}: the full map replacing it ({label}; "
+                f"{found.get('summary') or 'no summary'})",
+                found["full"],
+            )
         elif found["first"] is None:
             row(f"/embeddings, {n:,} {points}: first picture", None)
         else:
-            label = f"labelled \"{found['badge']}\"" if found["badge"] else "not sampled"
-            row(f"/embeddings, {n:,} {points}: first picture = the full map "
+            label = f'labelled "{found["badge"]}"' if found["badge"] else "not sampled"
+            row(
+                f"/embeddings, {n:,} {points}: first picture = the full map "
                 f"({found['points']:,} points, {label}; {found.get('summary') or 'no summary'})",
-                found["first"])
-    print(f"| server RSS after these visits (dataset and ALS model loaded): VmRSS "
-          f"{server['VmRSS']:,.0f} MB (anonymous {server.get('RssAnon', 0):,.0f}, file-backed "
-          f"{server.get('RssFile', 0):,.0f}), peak VmHWM {server['VmHWM']:,.0f} MB | | |")
+                found["first"],
+            )
+    print(
+        f"| server RSS after these visits (dataset and ALS model loaded): VmRSS "
+        f"{server['VmRSS']:,.0f} MB (anonymous {server.get('RssAnon', 0):,.0f}, file-backed "
+        f"{server.get('RssFile', 0):,.0f}), peak VmHWM {server['VmHWM']:,.0f} MB | | |"
+    )
 
 
 if __name__ == "__main__":

@@ -101,8 +101,14 @@ def worker(algorithm: str, path: str, rank: int, iterations: int) -> dict:
 
     out: dict = {"algorithm": algorithm, "nnz": int(matrix.nnz), "loaded_mib": loaded_mib}
     if algorithm == "als":
-        model = create("als", factors=rank, iterations=iterations, regularization=0.01,
-                       alpha=40.0, random_state=SEED)
+        model = create(
+            "als",
+            factors=rank,
+            iterations=iterations,
+            regularization=0.01,
+            alpha=40.0,
+            random_state=SEED,
+        )
         start = time.perf_counter()
         model.fit(matrix)
         out["fit_seconds"] = time.perf_counter() - start
@@ -111,13 +117,13 @@ def worker(algorithm: str, path: str, rank: int, iterations: int) -> dict:
 
         start = time.perf_counter()
         session = spark.get_session("local[*]")
-        warm = sp.random(500, 200, density=0.05, format="csr", dtype=np.float32,
-                         random_state=SEED)
+        warm = sp.random(500, 200, density=0.05, format="csr", dtype=np.float32, random_state=SEED)
         warm.data[:] = 1.0
         create("spark-als", rank=rank, maxIter=2).fit(warm)  # JIT warm-up, timed as start-up
         out["start_seconds"] = time.perf_counter() - start
-        model = create("spark-als", rank=rank, maxIter=iterations, regParam=0.01, alpha=40.0,
-                       seed=SEED)
+        model = create(
+            "spark-als", rank=rank, maxIter=iterations, regParam=0.01, alpha=40.0, seed=SEED
+        )
         start = time.perf_counter()
         model.fit(matrix)
         out["fit_seconds"] = time.perf_counter() - start
@@ -132,12 +138,22 @@ def worker(algorithm: str, path: str, rank: int, iterations: int) -> dict:
 
 # ------------------------------------------------------------------------------------ driver
 def run_case(algorithm: str, path: Path, args, env) -> dict:
-    command = [sys.executable, __file__, "--worker", algorithm, str(path),
-               "--rank", str(args.rank), "--iterations", str(args.iterations)]
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        algorithm,
+        str(path),
+        "--rank",
+        str(args.rank),
+        "--iterations",
+        str(args.iterations),
+    ]
     start = time.perf_counter()
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout,
-                              env=env, check=False)
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=args.timeout, env=env, check=False
+        )
     except subprocess.TimeoutExpired:
         return {"algorithm": algorithm, "error": f"timed out after {args.timeout} s"}
     wall = time.perf_counter() - start
@@ -179,17 +195,28 @@ def main() -> int:
     folder = config.cache_dir("bench-spark")
     env = dict(os.environ, SPARK_DRIVER_MEMORY=args.driver_memory)
     rows: list[dict] = []
-    print(f"rank {args.rank}, {args.iterations} iterations, alpha 40, reg 0.01; "
-          f"{os.cpu_count()} cores; Spark driver heap {args.driver_memory}", flush=True)
+    print(
+        f"rank {args.rank}, {args.iterations} iterations, alpha 40, reg 0.01; "
+        f"{os.cpu_count()} cores; Spark driver heap {args.driver_memory}",
+        flush=True,
+    )
     for size in sorted(_size(s) for s in args.sizes.split(",")):
         n_users, n_items = _shape(size)
         start = time.perf_counter()
         matrix = synthetic_matrix(n_users, n_items, size, SEED)
         path = folder / f"matrix-{size}.npz"
-        np.savez(path, data=matrix.data, indices=matrix.indices, indptr=matrix.indptr,
-                 shape=np.asarray(matrix.shape))
-        print(f"{_label(size)}: {n_users:,} users x {n_items:,} items, generated in "
-              f"{time.perf_counter() - start:.1f} s", flush=True)
+        np.savez(
+            path,
+            data=matrix.data,
+            indices=matrix.indices,
+            indptr=matrix.indptr,
+            shape=np.asarray(matrix.shape),
+        )
+        print(
+            f"{_label(size)}: {n_users:,} users x {n_items:,} items, generated in "
+            f"{time.perf_counter() - start:.1f} s",
+            flush=True,
+        )
         del matrix
         for algorithm in ("als", "spark-als"):
             result = run_case(algorithm, path, args, env)
@@ -198,35 +225,68 @@ def main() -> int:
             if "error" in result:
                 print(f"  {algorithm}: {result['error']}", flush=True)
             else:
-                print(f"  {algorithm}: fit {result['fit_seconds']:.1f} s, python peak "
-                      f"{result['python_peak_mib']:.0f} MiB, JVM peak "
-                      f"{_fmt(result.get('jvm_peak_mib'))} MiB", flush=True)
+                print(
+                    f"  {algorithm}: fit {result['fit_seconds']:.1f} s, python peak "
+                    f"{result['python_peak_mib']:.0f} MiB, JVM peak "
+                    f"{_fmt(result.get('jvm_peak_mib'))} MiB",
+                    flush=True,
+                )
         path.unlink(missing_ok=True)
 
     print()
-    header = ["interactions", "users x items", "algorithm", "fit s", "spark start+warm-up s",
-              "python peak MiB", "JVM peak RSS MiB", "JVM peak heap MiB", "total peak MiB"]
+    header = [
+        "interactions",
+        "users x items",
+        "algorithm",
+        "fit s",
+        "spark start+warm-up s",
+        "python peak MiB",
+        "JVM peak RSS MiB",
+        "JVM peak heap MiB",
+        "total peak MiB",
+    ]
     table = []
     for row in rows:
         if "error" in row:
-            table.append([_label(row["size"]), f"{row['n_users']:,} x {row['n_items']:,}",
-                          row["algorithm"], row["error"], "", "", "", "", ""])
+            table.append(
+                [
+                    _label(row["size"]),
+                    f"{row['n_users']:,} x {row['n_items']:,}",
+                    row["algorithm"],
+                    row["error"],
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                ]
+            )
             continue
         total = row["python_peak_mib"] + (row.get("jvm_peak_mib") or 0)
-        table.append([
-            _label(row["size"]), f"{row['n_users']:,} x {row['n_items']:,}", row["algorithm"],
-            f"{row['fit_seconds']:.1f}", _fmt(row.get("start_seconds"), ".1f"),
-            _fmt(row["python_peak_mib"]), _fmt(row.get("jvm_peak_mib")),
-            _fmt(row.get("jvm_heap_peak_mib")), f"{total:.0f}",
-        ])
+        table.append(
+            [
+                _label(row["size"]),
+                f"{row['n_users']:,} x {row['n_items']:,}",
+                row["algorithm"],
+                f"{row['fit_seconds']:.1f}",
+                _fmt(row.get("start_seconds"), ".1f"),
+                _fmt(row["python_peak_mib"]),
+                _fmt(row.get("jvm_peak_mib")),
+                _fmt(row.get("jvm_heap_peak_mib")),
+                f"{total:.0f}",
+            ]
+        )
     widths = [max(len(str(r[i])) for r in [header, *table]) for i in range(len(header))]
     print(" | ".join(h.ljust(w) for h, w in zip(header, widths)))
     print("-+-".join("-" * w for w in widths))
     for r in table:
         print(" | ".join(str(c).ljust(w) for c, w in zip(r, widths)))
 
-    als = [(r["nnz"], r["python_peak_mib"]) for r in rows
-           if r["algorithm"] == "als" and "error" not in r]
+    als = [
+        (r["nnz"], r["python_peak_mib"])
+        for r in rows
+        if r["algorithm"] == "als" and "error" not in r
+    ]
     if len(als) >= 2:
         x = np.array([a for a, _ in als], dtype=float)
         y = np.array([b for _, b in als], dtype=float) * MIB
@@ -234,11 +294,15 @@ def main() -> int:
         budget = args.budget_gib * 1024**3
         limit = (budget - intercept) / slope
         print()
-        print(f"als peak memory ~ {intercept / MIB:.0f} MiB + {slope:.0f} bytes x interactions "
-              f"(fit over {len(als)} sizes, {PER_USER} interactions per user, rank {args.rank});")
-        print(f"it would no longer fit in {args.budget_gib:g} GiB at about {limit / 1e6:,.0f}M "
-              "interactions (the factors grow with users and items too: "
-              f"{4 * args.rank * 2} bytes per user and item, with implicit's copies).")
+        print(
+            f"als peak memory ~ {intercept / MIB:.0f} MiB + {slope:.0f} bytes x interactions "
+            f"(fit over {len(als)} sizes, {PER_USER} interactions per user, rank {args.rank});"
+        )
+        print(
+            f"it would no longer fit in {args.budget_gib:g} GiB at about {limit / 1e6:,.0f}M "
+            "interactions (the factors grow with users and items too: "
+            f"{4 * args.rank * 2} bytes per user and item, with implicit's copies)."
+        )
     return 0
 
 

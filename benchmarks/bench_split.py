@@ -153,8 +153,13 @@ def main() -> None:
     print(f"kcore_preview on it: {small_s:.3f} s for {small}")
 
     raw = synthetic_likes(
-        int(62_583 * s), int(28_806 * s), int(632_832 * s), min_per_user=1, seed=args.seed + 1,
-        sigma=1.8, overdraw=1.1
+        int(62_583 * s),
+        int(28_806 * s),
+        int(632_832 * s),
+        min_per_user=1,
+        seed=args.seed + 1,
+        sigma=1.8,
+        overdraw=1.1,
     )
     print(
         f"\nk-core (users >= 5, items >= 5) on {raw.shape[0]:,} users x {raw.shape[1]:,} items x "

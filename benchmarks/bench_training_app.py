@@ -50,8 +50,14 @@ NEVER = str(10**15)
 
 def _cli(home: str, *args: str) -> str:
     env = dict(os.environ, RECSYS_HOME=home, OPENBLAS_NUM_THREADS="1")
-    done = subprocess.run([sys.executable, "-m", "recsys_core", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "recsys_core", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return done.stdout.strip()
 
 
@@ -98,12 +104,18 @@ def _stop_training(tab, sidebar, finish: bool) -> float | None:
     if finish:
         tab.wait_for_function(
             "() => !document.querySelector(\"section[data-testid='stSidebar'] "
-            "[data-testid='stProgress']\")", timeout=24 * 3600 * 1000, polling=500)
+            "[data-testid='stProgress']\")",
+            timeout=24 * 3600 * 1000,
+            polling=500,
+        )
     else:
         sidebar.get_by_role("button", name="Cancel").first.click()
         tab.wait_for_function(
             "() => !document.querySelector(\"section[data-testid='stSidebar'] "
-            "[data-testid='stProgress']\")", timeout=TIMEOUT_MS, polling=100)
+            "[data-testid='stProgress']\")",
+            timeout=TIMEOUT_MS,
+            polling=100,
+        )
     tab.close()
     return time.perf_counter() - began
 
@@ -123,8 +135,9 @@ def measure(args: argparse.Namespace, home: str, data_file: Path, similar_url: s
     found: dict[str, dict] = {}
     servers = [("job", "1")] + ([("in the script run", NEVER)] if args.inprocess else [])
     with sync_playwright() as playwright, ExitStack() as stack:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         urls = {}
         for name, threshold in servers:
             os.environ["RECSYS_BACKGROUND_TRAINING"] = threshold  # read by the server it starts
@@ -137,15 +150,17 @@ def measure(args: argparse.Namespace, home: str, data_file: Path, similar_url: s
                 idle = found.setdefault("idle", {"times": [], "notes": []})
                 idle["times"] += clicks(browsing, f"{url}/{similar_url}", args.clicks)
                 training = browser.new_context(viewport={"width": 1400, "height": 1000})
-                tab, sidebar, first = _start_training(training, url, data_file, args.factors,
-                                                      args.iterations)
+                tab, sidebar, first = _start_training(
+                    training, url, data_file, args.factors, args.iterations
+                )
                 before, began = _epoch(sidebar), time.perf_counter()
                 times = clicks(browsing, f"{url}/{similar_url}", args.clicks)
                 after, took = _epoch(sidebar), time.perf_counter() - began
                 finish = args.finish and name == "job"
                 stopped = _stop_training(tab, sidebar, finish)
-                row = found.setdefault(name, {"times": [], "epochs": 0, "seconds": 0.0,
-                                              "first": [], "stop": []})
+                row = found.setdefault(
+                    name, {"times": [], "epochs": 0, "seconds": 0.0, "first": [], "stop": []}
+                )
                 row["times"] += times
                 row["epochs"] += (after or 0) - (before or 0)
                 row["seconds"] += took
@@ -164,8 +179,12 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=15)
     parser.add_argument("--clicks", type=int, default=6, help="clicks per condition and round")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of every condition")
-    parser.add_argument("--no-inprocess", dest="inprocess", action="store_false",
-                        help="skip the old in-script training")
+    parser.add_argument(
+        "--no-inprocess",
+        dest="inprocess",
+        action="store_false",
+        help="skip the old in-script training",
+    )
     parser.add_argument("--finish", action="store_true", help="let the job finish")
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
@@ -174,55 +193,91 @@ def main() -> None:
         data_dir = Path(home) / "shared"
         data_file = data_dir / "plays.parquet"
         began = time.perf_counter()
-        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "make_synthetic.py"),
-                        "events", str(data_file), "--rows", str(args.rows)], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "benchmarks" / "make_synthetic.py"),
+                "events",
+                str(data_file),
+                "--rows",
+                str(args.rows),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         made = time.perf_counter() - began
         os.environ["RECSYS_DATA_DIRS"] = str(data_dir)
         os.environ["RECSYS_FIRST_MODEL"] = "off"
         began = time.perf_counter()
         info = _cli(home, "info", str(data_file))  # parsed once, into the shared cache
         parsed = time.perf_counter() - began
-        model = _cli(home, "train", "demo", "als", "--param", "factors=32",
-                     "--param", "iterations=5")
+        model = _cli(
+            home, "train", "demo", "als", "--param", "factors=32", "--param", "iterations=5"
+        )
         similar_url = f"similar?dataset=demo&model={model}"
         found = measure(args, home, data_file, similar_url)
     from recsys_core.training_jobs import NICE, cores, thread_budget
 
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"\nTraining from the app while another session browses — {cores()} cores, "
-          f"load average {load}")
-    counts = dict(line.split()[:2] for line in info.splitlines()
-                  if line.split()[:1] in (["users"], ["items"], ["interactions"]))
+    print(
+        f"\nTraining from the app while another session browses — {cores()} cores, "
+        f"load average {load}"
+    )
+    counts = dict(
+        line.split()[:2]
+        for line in info.splitlines()
+        if line.split()[:1] in (["users"], ["items"], ["interactions"])
+    )
     shape = " x ".join(f"{counts.get(k, '?')} {k}" for k in ("users", "items", "interactions"))
-    print(f"data: {args.rows:,} play-log rows ({shape}); made in {made:.1f} s, "
-          f"parsed in {parsed:.1f} s")
-    print(f"training: ALS, {args.factors} factors, {args.iterations} passes; a job runs at "
-          f"nice {NICE} with {thread_budget()} thread(s), the script run with every core")
+    print(
+        f"data: {args.rows:,} play-log rows ({shape}); made in {made:.1f} s, "
+        f"parsed in {parsed:.1f} s"
+    )
+    print(
+        f"training: ALS, {args.factors} factors, {args.iterations} passes; a job runs at "
+        f"nice {NICE} with {thread_budget()} thread(s), the script run with every core"
+    )
     print("clicks: a thumbnail on /similar (the demo) until the new grid has settled\n")
     idle = statistics.median(found["idle"]["times"])
-    header = ["condition", "clicks", "median s", "p90 s", "max s", "median / idle",
-              "s per epoch", "first epoch after", "stopped in"]
+    header = [
+        "condition",
+        "clicks",
+        "median s",
+        "p90 s",
+        "max s",
+        "median / idle",
+        "s per epoch",
+        "first epoch after",
+        "stopped in",
+    ]
     table = [header]
     for name, row in found.items():
         times = row["times"]
         median = statistics.median(times)
         per_epoch = row["seconds"] / row["epochs"] if row.get("epochs") else None
-        table.append([
-            name, str(len(times)), f"{median:.2f}", f"{_percentile(times, 0.9):.2f}",
-            f"{max(times):.2f}", f"{median / idle:.2f}x",
-            "" if per_epoch is None else f"{per_epoch:.1f}",
-            " / ".join(f"{x:.1f} s" for x in row.get("first", [])),
-            " / ".join(f"{x:.1f} s" for x in row.get("stop", [])),
-        ])
+        table.append(
+            [
+                name,
+                str(len(times)),
+                f"{median:.2f}",
+                f"{_percentile(times, 0.9):.2f}",
+                f"{max(times):.2f}",
+                f"{median / idle:.2f}x",
+                "" if per_epoch is None else f"{per_epoch:.1f}",
+                " / ".join(f"{x:.1f} s" for x in row.get("first", [])),
+                " / ".join(f"{x:.1f} s" for x in row.get("stop", [])),
+            ]
+        )
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
     for i, row in enumerate(table):
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
         if i == 0:
             print("  ".join("-" * w for w in widths))
-    print("\n'first epoch after': from pressing Train until the sidebar shows an epoch (a job "
-          "starts a process and loads the dataset first); 'stopped in': from Cancel until the "
-          "progress bar is gone" + (" (the job: until it finished)" if args.finish else ""))
+    print(
+        "\n'first epoch after': from pressing Train until the sidebar shows an epoch (a job "
+        "starts a process and loads the dataset first); 'stopped in': from Cancel until the "
+        "progress bar is gone" + (" (the job: until it finished)" if args.finish else "")
+    )
 
 
 if __name__ == "__main__":

@@ -37,16 +37,48 @@ SKETCHFAB_SHAPE = (15_000, 25_000, 550_000)
 """Users, items, likes of the Sketchfab data after 5-core thresholding (the original post)."""
 
 CATEGORIES = [
-    "animals-pets", "architecture", "art-abstract", "cars-vehicles", "characters-creatures",
-    "cultural-heritage-history", "electronics-gadgets", "fashion-style", "food-drink",
-    "furniture-home", "music", "nature-plants", "news-politics", "people", "places-travel",
-    "science-technology", "sports-fitness", "weapons-military",
+    "animals-pets",
+    "architecture",
+    "art-abstract",
+    "cars-vehicles",
+    "characters-creatures",
+    "cultural-heritage-history",
+    "electronics-gadgets",
+    "fashion-style",
+    "food-drink",
+    "furniture-home",
+    "music",
+    "nature-plants",
+    "news-politics",
+    "people",
+    "places-travel",
+    "science-technology",
+    "sports-fitness",
+    "weapons-military",
 ]
 WORDS = [
-    "low-poly", "fox", "castle", "robot", "sci-fi", "corridor", "tree", "sword", "car", "chair",
-    "dragon", "ship", "house", "skull", "helmet", "lamp", "rock", "tower", "knight", "whale",
+    "low-poly",
+    "fox",
+    "castle",
+    "robot",
+    "sci-fi",
+    "corridor",
+    "tree",
+    "sword",
+    "car",
+    "chair",
+    "dragon",
+    "ship",
+    "house",
+    "skull",
+    "helmet",
+    "lamp",
+    "rock",
+    "tower",
+    "knight",
+    "whale",
 ]
-ODD_NAMES = ['Pipe | name', 'Say "cheese"', "Back\\slash", "<b>bold</b>", "comma, name"]
+ODD_NAMES = ["Pipe | name", 'Say "cheese"', "Back\\slash", "<b>bold</b>", "comma, name"]
 
 
 def _popularity(rng: np.random.Generator, n: int, exponent: float) -> np.ndarray:
@@ -132,9 +164,7 @@ def synthetic_items(item_ids: np.ndarray, seed: int = 0) -> pd.DataFrame:
     categories = rng.choice(CATEGORIES, n)
     n_tags = rng.integers(1, 5, n)
     tags = [list(rng.choice(WORDS, k, replace=False)) for k in n_tags]
-    return pd.DataFrame(
-        {"item_id": item_ids, "name": names, "category": categories, "tags": tags}
-    )
+    return pd.DataFrame({"item_id": item_ids, "name": names, "category": categories, "tags": tags})
 
 
 def synthetic_events(
@@ -181,8 +211,11 @@ def write_file(path: str | Path, frame: pd.DataFrame, columns: list[str] | None 
     path.parent.mkdir(parents=True, exist_ok=True)
     frame = frame[columns] if columns else frame
     frame = frame.assign(
-        **{c: frame[c].map("|".join) for c in frame.columns if frame[c].dtype == object
-           and len(frame) and isinstance(frame[c].iloc[0], list)}
+        **{
+            c: frame[c].map("|".join)
+            for c in frame.columns
+            if frame[c].dtype == object and len(frame) and isinstance(frame[c].iloc[0], list)
+        }
     )
     table = pa.Table.from_pandas(frame, preserve_index=False)
     suffix = path.suffix.lower()

@@ -72,8 +72,13 @@ def world(tmp_path_factory, canary, app_url):
     )
     upload = save_upload(likes.read_bytes(), upload_name)
     assert upload_files(upload)[2] == upload_name  # kept as given
-    return {"likes": str(likes), "data": data, "models": models, "upload": upload,
-            "upload_name": upload_name}
+    return {
+        "likes": str(likes),
+        "data": data,
+        "models": models,
+        "upload": upload,
+        "upload_name": upload_name,
+    }
 
 
 @pytest.fixture
@@ -145,8 +150,13 @@ def test_each_item_name_is_its_own_text(watched, app_url, canary, world):
         row = data.items.loc[data.items["name"] == name].iloc[0]
         text = visit(
             watched,
-            url(app_url, "similar", dataset=world["likes"], model=world["models"]["item-knn"],
-                item=str(row["item_id"])),
+            url(
+                app_url,
+                "similar",
+                dataset=world["likes"],
+                model=world["models"]["item-knn"],
+                item=str(row["item_id"]),
+            ),
             canary,
         )
         assert name in headers(watched), (name, headers(watched))
@@ -235,8 +245,13 @@ def test_url_parameters_stay_text(watched, app_url, canary, world, template):
     for path, param in (("similar", "item"), ("users", "user"), ("evaluate", "split")):
         text = visit(watched, url(app_url, path, **{**base, param: payload}), canary)
         assert payload in text, (path, param)  # named back, as typed
-    for path, param in (("compare", "model"), ("embeddings", "near"), ("embeddings", "tag"),
-                        ("", "dataset"), ("data", "dataset")):
+    for path, param in (
+        ("compare", "model"),
+        ("embeddings", "near"),
+        ("embeddings", "tag"),
+        ("", "dataset"),
+        ("data", "dataset"),
+    ):
         visit(watched, url(app_url, path, **{**base, param: payload}), canary)
     screenshot(watched, f"canary-url-{URL_PAYLOADS.index(template)}")
 

@@ -48,8 +48,11 @@ def test_three_sections_in_a_row_then_back_twice(page, app_url):
     page.goto(f"{app_url}/data?dataset=demo")
     wait_for_app(page)
     _shows(page, None)
-    for label, section in (("Long tail", "tail"), ("Categories and tags", "categories"),
-                           ("K-core thresholding", "kcore")):
+    for label, section in (
+        ("Long tail", "tail"),
+        ("Categories and tags", "categories"),
+        ("K-core thresholding", "kcore"),
+    ):
         page.get_by_role("tab", name=label).click()
         _shows(page, section)
     page.go_back()

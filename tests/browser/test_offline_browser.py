@@ -19,8 +19,18 @@ SENTENCE = (
     "Could not download MovieLens 100k: this machine is offline or cannot reach its server. "
     "Use the demo data or upload a file on the Data page."
 )
-RAW = ("ConnectionPool", "ProxyError", "NameResolution", "Max retries", "127.0.0.1",
-       "grouplens.org", "fetch again", "python -m", "Traceback", "Errno")
+RAW = (
+    "ConnectionPool",
+    "ProxyError",
+    "NameResolution",
+    "Max retries",
+    "127.0.0.1",
+    "grouplens.org",
+    "fetch again",
+    "python -m",
+    "Traceback",
+    "Errno",
+)
 
 
 def _port() -> int:
@@ -34,8 +44,14 @@ def offline_url(tmp_path_factory):
     """`streamlit run app.py` with an empty RECSYS_HOME, every outside request refused."""
     home = tmp_path_factory.mktemp("offline_home")
     closed = f"http://127.0.0.1:{_port()}"
-    proxies = dict(HTTPS_PROXY=closed, HTTP_PROXY=closed, https_proxy=closed, http_proxy=closed,
-                   NO_PROXY="", no_proxy="")
+    proxies = dict(
+        HTTPS_PROXY=closed,
+        HTTP_PROXY=closed,
+        https_proxy=closed,
+        http_proxy=closed,
+        NO_PROXY="",
+        no_proxy="",
+    )
     with serve_app(home, RECSYS_FIRST_MODEL="off", **proxies) as url:
         yield url
 
@@ -90,10 +106,10 @@ def test_use_the_demo_data_leaves_the_dataset_that_failed(browser, offline_url):
     try:
         page.goto(f"{offline_url}/data?dataset=movielens-100k")
         wait_for_app(page)
-        page.locator("[data-testid=stMain]").get_by_role(
-            "button", name="Use the demo data").click()
+        page.locator("[data-testid=stMain]").get_by_role("button", name="Use the demo data").click()
         page.wait_for_function(
-            "() => new URLSearchParams(location.search).get('dataset') === 'demo'")
+            "() => new URLSearchParams(location.search).get('dataset') === 'demo'"
+        )
         wait_for_app(page)
         page.locator("[data-testid=stMain]").get_by_text("8,000").first.wait_for()
         assert "not on this machine" not in page.locator("[data-testid=stMain]").inner_text()

@@ -59,8 +59,7 @@ def _hard_twelve(items, category: str) -> list[int]:
 def _render(page, pictures: list[tuple[str, str]]) -> list[np.ndarray]:
     """Each (name, data URI) as an <img> WIDTH px wide; their pixels as Chromium draws them."""
     cells = "".join(
-        f'<figure><img src="{uri}" width="{WIDTH}"><figcaption>{escape(name)}</figcaption>'
-        "</figure>"
+        f'<figure><img src="{uri}" width="{WIDTH}"><figcaption>{escape(name)}</figcaption></figure>'
         for name, uri in pictures
     )
     page.set_content(
@@ -83,8 +82,9 @@ def test_twelve_items_of_every_category_are_twelve_visibly_different_pictures(pa
         for label, rows in (("first", first), ("alike", _hard_twelve(items, category))):
             names = [items.at[row, "name"] for row in rows]
             assert len(names) == K
-            images = _render(page, [(items.at[row, "name"], items.at[row, "image_url"])
-                                    for row in rows])
+            images = _render(
+                page, [(items.at[row, "name"], items.at[row, "image_url"]) for row in rows]
+            )
             assert all(image.std() > 10 for image in images)  # pictures, not flat colours
             share, a, b = _closest_pair(images, names)
             closest.append((share, category, label, a, b))

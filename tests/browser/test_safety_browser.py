@@ -36,17 +36,26 @@ def test_no_markup_from_names_in_the_browser(page, app_url, evil, item):
     assert page.get_by_text(EVIL_NAME).count() >= 1
     # and nothing on the page came out of it
     assert page.locator("img[src='x']").count() == 0
-    assert page.evaluate(
-        "() => [...document.querySelectorAll('*')].filter(e => [...e.attributes]"
-        ".some(a => a.name.startsWith('on'))).length"
-    ) == 0
-    assert page.evaluate(
-        "() => [...document.querySelectorAll('a[href], img[src]')].filter(e => "
-        "(e.getAttribute('href') || e.getAttribute('src')).toLowerCase()"
-        ".startsWith('javascript:')).length"
-    ) == 0
-    assert page.evaluate(
-        "() => [...document.querySelectorAll('script')].filter(s => s.textContent"
-        ".includes('alert(2)')).length"
-    ) == 0
+    assert (
+        page.evaluate(
+            "() => [...document.querySelectorAll('*')].filter(e => [...e.attributes]"
+            ".some(a => a.name.startsWith('on'))).length"
+        )
+        == 0
+    )
+    assert (
+        page.evaluate(
+            "() => [...document.querySelectorAll('a[href], img[src]')].filter(e => "
+            "(e.getAttribute('href') || e.getAttribute('src')).toLowerCase()"
+            ".startsWith('javascript:')).length"
+        )
+        == 0
+    )
+    assert (
+        page.evaluate(
+            "() => [...document.querySelectorAll('script')].filter(s => s.textContent"
+            ".includes('alert(2)')).length"
+        )
+        == 0
+    )
     screenshot(page, f"safety-{item}")

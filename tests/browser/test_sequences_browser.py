@@ -125,8 +125,11 @@ def test_sidebar_links_keep_dataset_model_and_item(page, app_url, app_models, de
     page.evaluate(MARK)
     name = demo.item_name(demo.item_index(item))
     _heading(page, name)
-    steps = [("Users", "/users", "Users"), ("Compare", "/compare", "Compare"),
-             ("Similar items", "/similar", "Similar items")]
+    steps = [
+        ("Users", "/users", "Users"),
+        ("Compare", "/compare", "Compare"),
+        ("Similar items", "/similar", "Similar items"),
+    ]
     for link, path, heading in steps:
         current = page.locator(f"{SIDEBAR} a[data-testid='stPageLink-NavLink']", has_text=link)
         current.click()
@@ -257,11 +260,27 @@ def fresh_server(app_models, session_home):
     log_path = session_home / "fresh-streamlit.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-             "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(ROOT / "app.py"),
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -304,7 +323,13 @@ def test_a_deep_link_opened_first_on_a_fresh_server(browser, fresh_server, app_m
     links = tab.locator(f"{SIDEBAR} a[data-testid='stPageLink-NavLink']")
     assert links.count() == 7
     assert [links.nth(i).inner_text().split("\n")[-1] for i in range(7)] == [
-        "Start", "Similar items", "Compare", "Users", "Embeddings", "Evaluate", "Data"
+        "Start",
+        "Similar items",
+        "Compare",
+        "Users",
+        "Embeddings",
+        "Evaluate",
+        "Data",
     ]
     assert tab.evaluate("() => !window.__legacyNav"), "Streamlit's legacy page list showed"
     # through app.py's navigation (not the legacy mode, which runs the page alone): its page

@@ -132,8 +132,11 @@ def _lamps(folder, origin: str):
     likes = folder / "lamps.csv"
     rows = [(f"u{u}", item) for u in range(30) for item in ("x0", "x1", "x2", f"t{3 + u % 9}")]
     pd.DataFrame(rows, columns=["user", "item"]).to_csv(likes, index=False)
-    urls = {0: f"{origin}/missing.png", 1: f"http://127.0.0.1:{_dead_port()}/offline.png",
-            2: f"{origin}/good.svg"}
+    urls = {
+        0: f"{origin}/missing.png",
+        1: f"http://127.0.0.1:{_dead_port()}/offline.png",
+        2: f"{origin}/good.svg",
+    }
     items = folder / "lamps-items.csv"
     ids = [f"x{i}" if i < 3 else f"t{i}" for i in range(12)]
     pd.DataFrame(
@@ -165,8 +168,9 @@ def test_a_broken_image_url_shows_the_generated_picture_in_the_selected_panel(
 
     seen = {}
     for item in ("x2", "x0", "x1"):
-        page.goto(f"{app_url}/similar?dataset={quote(str(likes), safe='')}&model={model}"
-                  f"&item={item}")
+        page.goto(
+            f"{app_url}/similar?dataset={quote(str(likes), safe='')}&model={model}&item={item}"
+        )
         wait_for_app(page)
         _heading(page, NAME).wait_for()
         panel = page.locator(".rx-pic").first

@@ -21,8 +21,10 @@ from .conftest import screenshot, serve_app, wait_for_app
 
 SLOW = {"iterations": 3000, "factors": 12}
 QUICK = {"iterations": 6, "factors": 12}
-GRID = "() => [...document.querySelectorAll('[data-testid=stMain] .rx-grid a[href]')]" \
-       ".map(a => a.getAttribute('href')).join(' ')"
+GRID = (
+    "() => [...document.querySelectorAll('[data-testid=stMain] .rx-grid a[href]')]"
+    ".map(a => a.getAttribute('href')).join(' ')"
+)
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +89,8 @@ def test_train_in_a_job_cancel_it_then_let_one_finish_while_another_page_browses
     began = time.perf_counter()
     other.locator("[data-testid=stMain] .rx-grid a.rx-thumb").first.click()
     other.wait_for_function(
-        "v => new URLSearchParams(location.search).get('item') !== v", arg=item_before)
+        "v => new URLSearchParams(location.search).get('item') !== v", arg=item_before
+    )
     other.wait_for_function(f"g => ({GRID})() !== g", arg=grid)
     clicked = time.perf_counter() - began
     assert _model(other) == before
@@ -111,7 +114,8 @@ def test_train_in_a_job_cancel_it_then_let_one_finish_while_another_page_browses
     _train(page, QUICK)
     page.wait_for_function(
         "key => new URLSearchParams(location.search).get('model') === key",
-        arg=quick, timeout=120_000,
+        arg=quick,
+        timeout=120_000,
     )
     wait_for_app(page)
     assert ModelStore().exists(quick)
