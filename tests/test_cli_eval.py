@@ -11,8 +11,21 @@ import pytest
 from recsys_core.cli import main
 from recsys_core.store import ModelStore
 
-REQUIRED = ("precision", "precision_implicit", "recall", "map", "ndcg", "auc", "hit_rate",
-            "coverage", "k", "n_users", "fit_seconds", "split", "seed")
+REQUIRED = (
+    "precision",
+    "precision_implicit",
+    "recall",
+    "map",
+    "ndcg",
+    "auc",
+    "hit_rate",
+    "coverage",
+    "k",
+    "n_users",
+    "fit_seconds",
+    "split",
+    "seed",
+)
 
 
 @pytest.fixture
@@ -39,9 +52,23 @@ def run(capsys, *argv):
 
 
 def test_evaluate_json_has_the_fields(capsys, likes_csv, fresh_home):
-    code, out, err = run(capsys, "evaluate", likes_csv, "als", "--param", "factors=8",
-                         "--param", "iterations=3", "--split", "holdout:3", "-k", "5",
-                         "--seed", "2", "--json")
+    code, out, err = run(
+        capsys,
+        "evaluate",
+        likes_csv,
+        "als",
+        "--param",
+        "factors=8",
+        "--param",
+        "iterations=3",
+        "--split",
+        "holdout:3",
+        "-k",
+        "5",
+        "--seed",
+        "2",
+        "--json",
+    )
     assert code == 0, err
     payload = json.loads(out)
     for key in REQUIRED:
@@ -68,8 +95,9 @@ def test_evaluate_the_demo_with_popularity(capsys, fresh_home):
 
 
 def test_evaluate_save_then_evaluate_the_stored_model(capsys, likes_csv, fresh_home):
-    code, out, err = run(capsys, "evaluate", likes_csv, "item-knn", "--split", "holdout:3",
-                         "--save", "--json")
+    code, out, err = run(
+        capsys, "evaluate", likes_csv, "item-knn", "--split", "holdout:3", "--save", "--json"
+    )
     assert code == 0, err
     first = json.loads(out)
     model_id = first["model_id"]
@@ -89,7 +117,8 @@ def test_evaluate_save_then_evaluate_the_stored_model(capsys, likes_csv, fresh_h
     code, out, err = run(capsys, "evaluate", "--model", model_id, "-k", "5", "--json")
     assert code == 0, err
     assert set(ModelStore().meta(model_id)["metrics"]) == {
-        "holdout:3:seed=0@k=10", "holdout:3:seed=0@k=5"
+        "holdout:3:seed=0@k=10",
+        "holdout:3:seed=0@k=5",
     }
     # the text form names the conventions
     code, out, err = run(capsys, "evaluate", "--model", model_id)
@@ -130,8 +159,22 @@ def test_user_mistakes_are_one_sentence_on_stderr(capsys, fresh_home, argv, mess
 
 
 def test_tune_json_then_resume(capsys, likes_csv, fresh_home):
-    argv = ["tune", likes_csv, "als", "--grid", "factors=4,8", "--grid", "alpha=1,50",
-            "--param", "iterations=2", "--split", "holdout:3", "-k", "5", "--json"]
+    argv = [
+        "tune",
+        likes_csv,
+        "als",
+        "--grid",
+        "factors=4,8",
+        "--grid",
+        "alpha=1,50",
+        "--param",
+        "iterations=2",
+        "--split",
+        "holdout:3",
+        "-k",
+        "5",
+        "--json",
+    ]
     code, out, err = run(capsys, *argv)
     assert code == 0, err
     payload = json.loads(out)
@@ -148,8 +191,21 @@ def test_tune_json_then_resume(capsys, likes_csv, fresh_home):
 
 
 def test_tune_ranks_by_either_precision(capsys, likes_csv, fresh_home):
-    argv = ["tune", likes_csv, "als", "--grid", "factors=2,16", "--param", "iterations=3",
-            "--split", "holdout:3", "-k", "10", "--no-save", "--json"]
+    argv = [
+        "tune",
+        likes_csv,
+        "als",
+        "--grid",
+        "factors=2,16",
+        "--param",
+        "iterations=3",
+        "--split",
+        "holdout:3",
+        "-k",
+        "10",
+        "--no-save",
+        "--json",
+    ]
     code, out, err = run(capsys, *argv)
     assert code == 0, err
     payload = json.loads(out)
@@ -165,9 +221,23 @@ def test_tune_ranks_by_either_precision(capsys, likes_csv, fresh_home):
 
 
 def test_tune_random_text_output(capsys, likes_csv, fresh_home):
-    code, out, err = run(capsys, "tune", likes_csv, "lightfm", "--random", "2",
-                         "--range", "learning_rate=0.01:0.1:log", "--range", "loss=warp,bpr",
-                         "--param", "epochs=2", "--split", "holdout:3", "--no-save")
+    code, out, err = run(
+        capsys,
+        "tune",
+        likes_csv,
+        "lightfm",
+        "--random",
+        "2",
+        "--range",
+        "learning_rate=0.01:0.1:log",
+        "--range",
+        "loss=warp,bpr",
+        "--param",
+        "epochs=2",
+        "--split",
+        "holdout:3",
+        "--no-save",
+    )
     assert code == 0, err
     assert "best precision" in out and "learning_rate" in out
     assert "2 of 2 candidates done" in err
@@ -175,12 +245,16 @@ def test_tune_random_text_output(capsys, likes_csv, fresh_home):
 
 def test_evaluate_explicit_ratings_with_min_rating(capsys, tmp_path, fresh_home):
     rng = np.random.default_rng(1)
-    rows = [(f"u{u}", f"m{i}", int(rng.integers(1, 6))) for u in range(60)
-            for i in rng.choice(40, size=12, replace=False)]
+    rows = [
+        (f"u{u}", f"m{i}", int(rng.integers(1, 6)))
+        for u in range(60)
+        for i in rng.choice(40, size=12, replace=False)
+    ]
     path = tmp_path / "ratings.csv"
     pd.DataFrame(rows, columns=["user", "item", "rating"]).to_csv(path, index=False)
-    code, out, err = run(capsys, "evaluate", path, "biased-mf", "--min-rating", "4",
-                         "--split", "holdout:1", "--json")
+    code, out, err = run(
+        capsys, "evaluate", path, "biased-mf", "--min-rating", "4", "--split", "holdout:1", "--json"
+    )
     assert code == 0, err
     payload = json.loads(out)
     assert payload["n_users"] > 0 and payload["algorithm"] == "biased-mf"

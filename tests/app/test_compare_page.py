@@ -30,8 +30,10 @@ def _param(at, key):
 def _column_config(element) -> dict:
     """{column key: its column_config (label, help...)} of a drawn st.dataframe."""
     raw = json.loads(element.proto.columns or "{}")
-    return {key.removeprefix("col:name:") if key.startswith("col:") else key: value
-            for key, value in raw.items()}
+    return {
+        key.removeprefix("col:name:") if key.startswith("col:") else key: value
+        for key, value in raw.items()
+    }
 
 
 def _table(at, column):
@@ -192,8 +194,9 @@ def _chosen_entries(at):
 
 def test_item_mode_opens_with_two_models_that_find_similar_items(app_models, demo):
     # the sidebar's model (first in the URL) is popularity: it has no similar items
-    at = open_page("compare", dataset="demo", model=app_models["popularity"],
-                   item=demo.example_item)
+    at = open_page(
+        "compare", dataset="demo", model=app_models["popularity"], item=demo.example_item
+    )
     assert not at.exception
     chosen = _chosen_entries(at)
     assert len(chosen) == 2
@@ -234,14 +237,13 @@ def test_default_models_by_hand():
         {"model_id": "item-knn-4", "algorithm": "item-knn"},
     ]
     assert compare_ui.default_models(entries, ["popularity-1"], "item") == ["als-2", "item-knn-4"]
-    assert compare_ui.default_models(entries, ["popularity-1"], "user") == [
-        "popularity-1", "als-2"
-    ]
+    assert compare_ui.default_models(entries, ["popularity-1"], "user") == ["popularity-1", "als-2"]
     assert compare_ui.default_models(entries, ["als-3"], "item") == ["als-3", "item-knn-4"]
     assert compare_ui.default_models(entries, [], "item") == ["als-2", "item-knn-4"]
     # a link that names two is kept as it is
     assert compare_ui.default_models(entries, ["popularity-1", "als-3"], "item") == [
-        "popularity-1", "als-3"
+        "popularity-1",
+        "als-3",
     ]
     assert compare_ui.default_models(entries[:2], [], "item") == ["als-2"]  # only one can
 
@@ -317,8 +319,16 @@ def test_the_csv_download_holds_what_is_on_screen(app_models, demo, downloads, m
     assert download["mime"] == "text/csv"
     table = pd.read_csv(io.StringIO(download["data"]), dtype={"item_id": str, f"for_{mode}": str})
     assert list(table.columns) == [
-        "model", "model_id", "algorithm", f"for_{mode}", "rank", "item_id", "name", "category",
-        "score", "also_in",
+        "model",
+        "model_id",
+        "algorithm",
+        f"for_{mode}",
+        "rank",
+        "item_id",
+        "name",
+        "category",
+        "score",
+        "also_in",
     ]
     grids = _grids(at)
     titles = ["A · ALS (WRMF)", "B · Item k-NN", "C · LightFM"]
@@ -348,8 +358,11 @@ def test_the_compared_item_never_shows_a_broken_image():
     from recsys_core.thumbnails import placeholder_data_uri
 
     markup = compare_ui.header_html(
-        name='Chrome <b>"Typewriter"</b>', category="Electronics",
-        image_url="http://127.0.0.1:9/missing.png", count=1234, item_id="i42",
+        name='Chrome <b>"Typewriter"</b>',
+        category="Electronics",
+        image_url="http://127.0.0.1:9/missing.png",
+        count=1234,
+        item_id="i42",
     )
     assert "<img" not in markup  # no <img>, so no broken-image icon
     generated = placeholder_data_uri('Chrome <b>"Typewriter"</b>', "Electronics")

@@ -32,10 +32,20 @@ def _kcore_rows(at) -> dict:
 
 def _expected_rows(report) -> dict:
     return {
-        "before": [report.users_before, report.items_before, report.interactions_before,
-                   pytest.approx(100 * report.density_before), 0],
-        "after": [report.users_after, report.items_after, report.interactions_after,
-                  pytest.approx(100 * report.density_after), report.rounds],
+        "before": [
+            report.users_before,
+            report.items_before,
+            report.interactions_before,
+            pytest.approx(100 * report.density_before),
+            0,
+        ],
+        "after": [
+            report.users_after,
+            report.items_after,
+            report.interactions_after,
+            pytest.approx(100 * report.density_after),
+            report.rounds,
+        ],
     }
 
 
@@ -45,8 +55,9 @@ def _as_list(row: dict) -> list:
 
 def _params(at) -> dict:
     """The URL's parameters but the model (the sidebar adds the newest stored one, if any)."""
-    return {k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items()
-            if k != "model"}
+    return {
+        k: v[0] if isinstance(v, list) else v for k, v in at.query_params.items() if k != "model"
+    }
 
 
 def test_the_page_shows_the_demos_figures_and_most_popular_items_first():
@@ -129,8 +140,9 @@ def test_changing_the_controls_writes_the_url():
 
 
 def test_bad_values_in_the_url_fall_back_to_the_defaults():
-    at = open_page("data", dataset="demo", section="nope", tail="pie", min_user="-3",
-                   min_item="many")
+    at = open_page(
+        "data", dataset="demo", section="nope", tail="pie", min_user="-3", min_item="many"
+    )
     assert not at.exception
     assert not at.get("plotly_chart")  # the default section, most popular items
     assert [b for b in html_blocks(at) if "rx-grid" in b]
@@ -281,5 +293,7 @@ def test_a_dataset_that_does_not_open_offers_the_upload_in_the_main_area(tmp_pat
     assert not at.exception, at.exception
     assert any("upload your own here" in shown(i.value) for i in at.main.info)
     assert [u.proto.label for u in at.main.get("file_uploader")] == [
-        "Interactions", "Items (optional)"]
+        "Interactions",
+        "Items (optional)",
+    ]
     assert str(tmp_path) not in "\n".join(shown(t.value) for t in at.main.info)

@@ -176,8 +176,9 @@ def test_new_user_picks_one_at_a_time_into_the_url_and_gets_recommendations(app_
     assert marks[demo.item_id(matches[0])] == "added"
     assert sum(1 for mark in marks.values() if mark) == 1
     # choosing one of the suggestions adds that one
-    search(at, users_ui.NEW_QUERY, "rocket",
-           pick={"id": demo.item_id(matches[2]), "query": "rocket"})
+    search(
+        at, users_ui.NEW_QUERY, "rocket", pick={"id": demo.item_id(matches[2]), "query": "rocket"}
+    )
     assert not at.exception
     picks = [matches[0], matches[2]]
     ids = [demo.item_id(i) for i in picks]
@@ -194,7 +195,11 @@ def test_new_user_picks_one_at_a_time_into_the_url_and_gets_recommendations(app_
 
     # the same URL in a new session (a reload, a link) shows the same picks and recommendations
     again = open_page(
-        "users", dataset="demo", model=app_models["als"], k="10", mode="new",
+        "users",
+        dataset="demo",
+        model=app_models["als"],
+        k="10",
+        mode="new",
         picks=_param(at, "picks"),
     )
     assert not again.exception
@@ -217,7 +222,10 @@ def test_picks_with_commas_and_unknown_ids_in_the_url(app_models, demo):
     assert state.parse_list(state.dump_list(["a,b", "50%", "c"])) == ["a,b", "50%", "c"]
     known = demo.item_ids[3]
     at = open_page(
-        "users", dataset="demo", model=app_models["als"], mode="new",
+        "users",
+        dataset="demo",
+        model=app_models["als"],
+        mode="new",
         picks=state.dump_list(["nope", known, known]),
     )
     assert not at.exception
@@ -285,8 +293,14 @@ def test_the_csv_download_is_the_history_and_recommendations_shown(app_models, d
 
 def test_the_new_user_csv_has_the_picks_and_recommendations(app_models, demo, downloads):
     picks = [demo.item_ids[3], demo.item_ids[9]]
-    at = open_page("users", dataset="demo", model=app_models["als"], mode="new",
-                   picks=state.dump_list(picks), k="5")
+    at = open_page(
+        "users",
+        dataset="demo",
+        model=app_models["als"],
+        mode="new",
+        picks=state.dump_list(picks),
+        k="5",
+    )
     assert not at.exception
     _, content = downloads(at.get("download_button")[0].proto.url)
     rows = csv_rows(content)
