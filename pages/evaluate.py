@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from recsys_core.ui import evaluate_page as ui
+from recsys_core.ui import evaluate as ui
 from recsys_core.ui import fragments, sidebar
 
 data, spec = sidebar.render()

@@ -44,7 +44,6 @@ KNOWN_LONG_FUNCTIONS: set[str] = {
 
 KNOWN_LONG: set[str] = {
     "evaluation",
-    "ui.evaluate_page",
     "rerank",
     "store",
     "training_jobs",

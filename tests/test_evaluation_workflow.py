@@ -225,4 +225,17 @@ def test_which_families_the_app_refits(demo):
     assert not workflow.can_refit("spark-als", demo)
     assert not workflow.can_refit("biased-mf", demo)  # the demo has no explicit ratings
     assert not workflow.can_refit("no-such-family", demo)
-    assert workflow.recorded_source("demo") is None
+
+
+def test_an_uploads_recorded_source_names_its_file_and_its_k_core(fresh_home):
+    from recsys_core.datasets import recorded_source
+    from recsys_core.datasets.uploads import save_upload
+
+    rows = "".join(f"u{u},i{(u + j) % 7}\n" for u in range(12) for j in range(4))
+    spec = save_upload(f"user,item\n{rows}".encode(), "likes.csv")
+    source = recorded_source(spec)
+    assert source["data_dir"] is None and source["options"] == {}
+    assert source["spec"].endswith(".csv") and "uploads" in source["spec"]
+    cut = recorded_source(f"{spec}@kcore=2,3")
+    assert cut["spec"] == f"{source['spec']}@kcore=2,3"
+    assert recorded_source("demo") is None and recorded_source("demo@kcore=5,5") is None

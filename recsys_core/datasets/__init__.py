@@ -31,7 +31,7 @@ from ..errors import DatasetError
 from ..preprocess import kcore
 from .progress import Progress
 from .tabular import load_file
-from .uploads import load_upload
+from .uploads import is_upload, load_upload, source_for
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,19 @@ def kcore_spec(base: str, min_user: int, min_item: int) -> str:
     """The spec of ``base`` cut to a k-core: ``kcore_spec("demo", 5, 5) == "demo@kcore=5,5"``."""
     base, _ = split_spec(base)
     return f"{base}{KCORE_SUFFIX}{int(min_user)},{int(min_item)}"
+
+
+def recorded_source(spec: str) -> dict | None:
+    """What the model store records to load a dataset spec again: an upload's source (its
+    file's path and options, :func:`.uploads.source_for`), cut to the spec's k-core when it has
+    one; None for every other spec (the store records those itself)."""
+    base, cut = split_spec(spec)
+    if not is_upload(base):
+        return None
+    source = source_for(base)
+    if cut is not None:
+        source["spec"] = kcore_spec(source["spec"], *cut)
+    return source
 
 
 def _load_kcore(
@@ -451,6 +464,7 @@ __all__ = [
     "kcore_spec",
     "load_dataset",
     "recorded_files",
+    "recorded_source",
     "register",
     "require_shareable",
     "shared_files",

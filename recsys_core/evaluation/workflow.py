@@ -33,8 +33,6 @@ from .. import config, evaluation  # evaluation: the package's public names, rea
 from ..algorithms import algorithms
 from ..algorithms.registry import missing_input
 from ..dataset import Dataset
-from ..datasets import kcore_spec, split_spec
-from ..datasets.uploads import is_upload, source_for
 from ..errors import UserError
 from ..split import make_split, normalise_spec
 from ..store import ModelStore
@@ -95,18 +93,6 @@ def can_refit(name: str, data: Dataset) -> bool:
     :data:`NOT_REFIT`, and nothing its fit needs missing from ``data``."""
     cls = algorithms().get(name)
     return cls is not None and name not in NOT_REFIT and missing_input(cls, data) is None
-
-
-def recorded_source(spec: str) -> dict | None:
-    """What the store records to load a dataset spec again: an upload's source (with its
-    k-core cut); None for every other spec (the store records those itself)."""
-    base, cut = split_spec(spec)
-    if not is_upload(base):
-        return None
-    source = source_for(base)
-    if cut is not None:
-        source["spec"] = kcore_spec(source["spec"], *cut)
-    return source
 
 
 # ------------------------------------------------------------------------- evaluating models
@@ -247,7 +233,7 @@ def evaluate_and_save(
     algorithm, params : str, dict
         The candidate (a search's best).
     source : dict, optional
-        How its dataset loads again (:func:`recorded_source`).
+        How its dataset loads again (:func:`recsys_core.datasets.recorded_source`).
     extra : dict, optional
         Kept in the meta's ``extra`` (a search: its metric and results file).
     """

@@ -1,13 +1,15 @@
 """The sidebar's model picker: the stored models of the current dataset, named in words
-(:func:`model_label`), bound to the first model of the URL's ``model``; damaged models listed
-apart with the reason."""
+(:func:`model_label`, the one way a stored model is named), bound to the first model of the URL's
+``model``; damaged models listed apart with the reason."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from .. import words
+from ..algorithms import get_algorithm
 from ..dataset import Dataset
+from ..errors import UserError
 from ..training import wants_first_model
 from . import loaders, state, text
 
@@ -34,7 +36,42 @@ def _trained_at(created: str | None) -> str:
     return f"{then.day} {then:%b %H:%M}"
 
 
-def model_label(entry: dict) -> str:
+def params_text(algorithm: str | None, params: dict | None, limit: int = 4) -> str:
+    """The parameters that differ from the defaults, in words and schema order ("defaults" if
+    none): "latent factors 16, training passes 3"."""
+    text_ = words.params_label(str(algorithm), params, limit=limit, changed_only=True)
+    return text_ or "defaults"
+
+
+def _seed_of(entry: dict) -> str:
+    """' · seed 11' when the model's seed is not its algorithm's default ('' otherwise): two
+    models that differ only by their seed keep different names."""
+    params = entry.get("params") or {}
+    try:
+        schema = {p.name: p for p in get_algorithm(str(entry.get("algorithm"))).params}
+    except UserError:
+        return ""
+    for key in ("random_state", "seed"):
+        if key in params and key in schema and params[key] != schema[key].default:
+            return f" · seed {params[key]}"
+    return ""
+
+
+def _row_name(entry: dict) -> str:
+    """A model as a table row or a chart legend names it (see :func:`model_label`)."""
+    text_ = params_text(entry.get("algorithm"), entry.get("params"))
+    name = f"{words.algorithm_label(str(entry.get('algorithm')))} · {text_}{_seed_of(entry)}"
+    variant = str(entry.get("variant") or "")
+    if variant.startswith("split="):
+        name += f" · trained on {words.split_label(variant)}"
+    elif variant:
+        name += f" · {variant}"
+    if text_.endswith("…"):
+        name += f" · {entry['model_id']}"
+    return name
+
+
+def model_label(entry: dict, *, row: bool = False) -> str:
     """'ALS (WRMF) · latent factors 40, … · 3 Dec 14:05 · top-10 precision 0.123'.
 
     The algorithm and the parameters that differ from its defaults in words
@@ -42,7 +79,17 @@ def model_label(entry: dict) -> str:
     latest stored evaluation. The same text from one minute to the next (no "3 min ago"): the
     browser keeps a select box's choice as its label, so a label that changes by itself would
     lose the choice.
+
+    With ``row=True``, the name of a model as a row of a metrics table or a chart's legend
+    (Evaluate): 'ALS (WRMF) · latent factors 16, training passes 3 · seed 11', with up to four
+    parameters ("defaults" if none), the seed when it is not the default, the split a model was
+    trained on, and the id when the parameters do not fit. Both are needed: a row's name must be
+    unique among the dataset's models (it indexes the table) and must not carry a precision or a
+    date (the numbers stand beside it, and it stays the same after an evaluation), while the
+    picker's label tells models apart by when they were trained and how well they did.
     """
+    if row:
+        return _row_name(entry)
     algorithm = entry.get("algorithm")
     params = words.params_label(str(algorithm), entry.get("params"), limit=2, changed_only=True)
     name = words.algorithm_label(str(algorithm))

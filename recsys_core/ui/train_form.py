@@ -11,10 +11,10 @@ import streamlit as st
 
 from .. import words
 from ..algorithms import algorithms, get_algorithm, parse_params
-from ..algorithms.base import Param
+from ..algorithms.params import Param
+from ..algorithms.registry import missing_input
 from ..dataset import Dataset
-from ..datasets import kcore_spec, split_spec
-from ..datasets.uploads import is_upload, source_for
+from ..datasets import recorded_source
 from ..errors import UserError
 from ..training import train
 from . import loaders, state, text, training_panel
@@ -63,7 +63,7 @@ def _preset_label(preset: str) -> str:
 
 def _usable(cls, data: Dataset) -> str | None:
     """Why an algorithm cannot train on this dataset (None if it can)."""
-    if "ratings" in cls.needs and data.ratings is None:
+    if missing_input(cls, data) == "ratings":
         return (
             f"{words.algorithm_label(cls.name)} needs explicit ratings, which {data.label} "
             "does not have."
@@ -109,10 +109,7 @@ def train_form(data: Dataset, spec: str) -> None:
 
 
 def _run_training(data: Dataset, spec: str, algorithm: str, values: dict) -> None:
-    base, cut = split_spec(spec)
-    source = source_for(base) if is_upload(base) else None
-    if source is not None and cut is not None:  # an upload cut to a k-core
-        source["spec"] = kcore_spec(source["spec"], *cut)
+    source = recorded_source(spec)  # an upload's file, cut to its k-core; None otherwise
     if training_panel.in_background(data):  # a large dataset: a process of its own, polled
         training_panel.start(data, spec, algorithm, values, source=source)
         return

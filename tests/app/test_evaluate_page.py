@@ -431,10 +431,10 @@ def test_a_url_with_the_search_controls_reopens_the_same_view(als_id):
 
 def test_the_chart_metrics_come_from_the_url_and_changes_go_back_to_it(als_id):
     demo = load_dataset("demo")
-    from recsys_core.ui import evaluate_page
+    from recsys_core.evaluation import workflow
 
-    proto = evaluate_page.Protocol("holdout:5", 0, 10)
-    evaluate_page.evaluate_stored_model(demo, als_id, proto)  # reused when already recorded
+    proto = workflow.Protocol("holdout:5", 0, 10)
+    workflow.evaluate_stored_model(demo, als_id, proto)  # reused when already recorded
     at = open_page("evaluate", dataset="demo", model=als_id, dist="recall", slice="ndcg")
     assert not at.exception
     assert at.segmented_control(key="eval_dist_metric").value == "recall"
@@ -461,12 +461,13 @@ def test_old_links_with_a_section_label_still_open_it(als_id):
 @pytest.fixture(scope="module")
 def lightfm_id(session_home):
     """A LightFM model (its evaluation has AUC over the whole catalogue), evaluated here."""
-    from recsys_core.ui import evaluate_page, loaders
+    from recsys_core.evaluation import workflow
+    from recsys_core.ui import loaders
 
     demo = load_dataset("demo")
     model_id = train(demo, "lightfm", {"no_components": 8, "epochs": 2,
                                        "random_state": 13}).model_id
-    evaluate_page.evaluate_stored_model(demo, model_id, evaluate_page.Protocol())
+    workflow.evaluate_stored_model(demo, model_id, workflow.Protocol())
     loaders.clear_model_listing()
     return model_id
 
@@ -474,9 +475,9 @@ def lightfm_id(session_home):
 def test_every_column_and_control_reads_as_words(lightfm_id, als_id):
     """The stored table of a LightFM model and an ALS one: every column in words with a
     one-line help, the two precisions apart, AUC over the whole catalogue named so."""
-    from recsys_core.ui import evaluate_page
+    from recsys_core.evaluation import workflow
 
-    evaluate_page.evaluate_stored_model(load_dataset("demo"), als_id, evaluate_page.Protocol())
+    workflow.evaluate_stored_model(load_dataset("demo"), als_id, workflow.Protocol())
     at = open_page("evaluate", dataset="demo", model=f"{lightfm_id},{als_id}")
     assert not at.exception, at.exception
     table = _table(at)
