@@ -43,8 +43,11 @@ def als_id(session_home):
 def counted(monkeypatch):
     """Counts fits: evaluations (the page's and the search's) and learning curves."""
     calls = {"evaluate_model": 0, "learning_curve": 0}
-    for module, name in ((evaluation, "evaluate_model"), (evaluation, "learning_curve"),
-                         (tuning, "evaluate_model")):
+    for module, name in (
+        (evaluation, "evaluate_model"),
+        (evaluation, "learning_curve"),
+        (tuning, "evaluate_model"),
+    ):
         real = getattr(module, name)
 
         def counting(*args, _real=real, _name=name, **kwargs):
@@ -82,16 +85,44 @@ def _labels(at, column="precision") -> dict[str, str]:
 
 # ------------------------------------------------------------------------ what a person reads
 RAW_KEYS = (
-    "precision_k", "precision_implicit", "auc_full", "hit_rate", "mean_popularity",
-    "fit_seconds", "diversity_", "n_users", "n_test", "random_state", "calculate_training_loss",
-    "num_threads", "no_components", "use_item_features", "holdout:5:seed=0", "@k=", "seed=",
-    "holdout:5", "p@10",
+    "precision_k",
+    "precision_implicit",
+    "auc_full",
+    "hit_rate",
+    "mean_popularity",
+    "fit_seconds",
+    "diversity_",
+    "n_users",
+    "n_test",
+    "random_state",
+    "calculate_training_loss",
+    "num_threads",
+    "no_components",
+    "use_item_features",
+    "holdout:5:seed=0",
+    "@k=",
+    "seed=",
+    "holdout:5",
+    "p@10",
 )
 """Keys that stay keys (URL, CLI, store) and never show as text on the page."""
-NOT_READ = frozenset({
-    "id", "formId", "pageScriptHash", "queryString", "page", "icon", "json", "spec",
-    "arrowData", "columns", "config", "theme", "type",
-})
+NOT_READ = frozenset(
+    {
+        "id",
+        "formId",
+        "pageScriptHash",
+        "queryString",
+        "page",
+        "icon",
+        "json",
+        "spec",
+        "arrowData",
+        "columns",
+        "config",
+        "theme",
+        "type",
+    }
+)
 """Proto fields that are not text a person reads (ids, links, data, chart specs handled
 apart)."""
 
@@ -125,7 +156,8 @@ def _chart_texts(spec: dict) -> list[str]:
                 if k in ("title",) and isinstance(v, dict):
                     _strings(v.get("text", ""), out)
                 elif k in ("name", "label", "ticktext", "hovertext", "text") and not (
-                        isinstance(v, dict)):
+                    isinstance(v, dict)
+                ):
                     _strings(v, out)
                 elif k in ("x", "y") and isinstance(v, list):
                     _strings([i for i in v if isinstance(i, str)], out)
@@ -184,9 +216,28 @@ def _cli_metrics(session_home) -> dict:
     params = [arg for key, value in ALS.items() for arg in ("--param", f"{key}={value}")]
     env = dict(os.environ, RECSYS_HOME=str(session_home))
     done = subprocess.run(
-        [sys.executable, "-m", "recsys_core", "evaluate", "demo", "als", *params,
-         "--split", "holdout:5", "--seed", "0", "-k", "10", "--json"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=True,
+        [
+            sys.executable,
+            "-m",
+            "recsys_core",
+            "evaluate",
+            "demo",
+            "als",
+            *params,
+            "--split",
+            "holdout:5",
+            "--seed",
+            "0",
+            "-k",
+            "10",
+            "--json",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     )
     return json.loads(done.stdout)
 
@@ -209,8 +260,16 @@ def test_table_equals_the_cli_and_is_reused_from_the_store(als_id, session_home,
     assert counted["evaluate_model"] == 1
     row = _table(at).iloc[0]
     expected = _cli_metrics(session_home)
-    for metric in ("precision", "precision_implicit", "recall", "ndcg", "map", "auc",
-                   "hit_rate", "mrr"):
+    for metric in (
+        "precision",
+        "precision_implicit",
+        "recall",
+        "ndcg",
+        "map",
+        "auc",
+        "hit_rate",
+        "mrr",
+    ):
         assert row[metric] == pytest.approx(expected[metric], abs=1e-9), metric
     # holdout:5 at k = 10: hits / k is half of implicit's hits / 5 (which equals recall)
     assert row["precision"] == pytest.approx(row["recall"] / 2, abs=1e-12)
@@ -223,12 +282,17 @@ def test_table_equals_the_cli_and_is_reused_from_the_store(als_id, session_home,
     which = [c for c in captions if c.startswith("Precision (hits / k) is precision as readers")]
     assert len(which) == 1, captions
     assert "top 10 divided by 10, averaged over users" in which[0]
-    assert "Implicit's precision is the number the implicit library reports: hits divided by " \
+    assert (
+        "Implicit's precision is the number the implicit library reports: hits divided by "
         "the smaller of k and the user's held-out likes" in which[0]
+    )
     assert "implicit's equals recall, and the headline precision is 5/10 of it" in which[0]
     # the sidebar's model label shows the new precision at once, not after a full rerun
-    label = next(o for o in at.selectbox(key="sidebar_model").options
-                 if o.startswith("ALS (WRMF) · latent factors 16, training passes 3 · "))
+    label = next(
+        o
+        for o in at.selectbox(key="sidebar_model").options
+        if o.startswith("ALS (WRMF) · latent factors 16, training passes 3 · ")
+    )
     assert label.endswith(f" · top-10 precision {expected['precision']:.3f}"), label
 
     # recorded in the model's meta, with the slices, under the protocol key
@@ -236,7 +300,11 @@ def test_table_equals_the_cli_and_is_reused_from_the_store(als_id, session_home,
     assert recorded["precision"] == pytest.approx(expected["precision"], abs=1e-12)
     assert recorded["evaluated"] == "refit"
     assert [s["slice"] for s in recorded["slices"]] == [
-        "light users", "heavy users", "popular items", "long-tail items"]
+        "light users",
+        "heavy users",
+        "popular items",
+        "long-tail items",
+    ]
     assert sum(s["n_users"] for s in recorded["slices"][:2]) == expected["n_users"]
     assert any(c.value.startswith("Share of test users with no hit") for c in at.caption)
     texts = assert_no_raw_keys(at)  # the table, the histograms, the slices, the sidebar
@@ -259,8 +327,9 @@ def test_table_equals_the_cli_and_is_reused_from_the_store(als_id, session_home,
 
 
 def test_other_protocol_is_evaluated_apart(als_id, counted):
-    at = open_page("evaluate", dataset="demo", model=als_id, split="random:0.2", seed="3",
-                   eval_k="5")
+    at = open_page(
+        "evaluate", dataset="demo", model=als_id, split="random:0.2", seed="3", eval_k="5"
+    )
     assert at.selectbox(key="eval_split").value == "random:0.2"
     at.button(key="eval_run").click().run()
     assert not at.exception
@@ -268,7 +337,8 @@ def test_other_protocol_is_evaluated_apart(als_id, counted):
     metrics = ModelStore().meta(als_id)["metrics"]
     assert metrics["random:0.2:seed=3@k=5"]["k"] == 5
     assert _table(at).iloc[0]["precision"] == pytest.approx(
-        metrics["random:0.2:seed=3@k=5"]["precision"], abs=1e-12)
+        metrics["random:0.2:seed=3@k=5"]["precision"], abs=1e-12
+    )
 
 
 def test_learning_curve_is_plotted_per_epoch_and_cached(als_id, counted):
@@ -279,8 +349,9 @@ def test_learning_curve_is_plotted_per_epoch_and_cached(als_id, counted):
     assert not at.exception, at.exception
     assert counted["learning_curve"] == 1
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    main = next(c for c in charts
-                if "per training pass" in json.dumps(c["layout"].get("title", "")))
+    main = next(
+        c for c in charts if "per training pass" in json.dumps(c["layout"].get("title", ""))
+    )
     traces = {t["name"]: t for t in main["data"]}
     assert set(traces) == {"train", "test"}
     for trace in traces.values():
@@ -355,15 +426,34 @@ def test_metrics_stored_before_the_split_show_under_implicits_name(session_home,
 
     params = {"factors": 8, "iterations": 2, "random_state": 5}
     model_id = train(load_dataset("demo"), "als", params).model_id
-    old = {"precision": 0.5, "precision_k": 0.25, "recall": 0.5, "ndcg": 0.4, "k": 10,
-           "split": "holdout:5", "seed": 0, "n_users": 100,
-           "conventions": {"precision": "implicit", "precision_k": "lightfm"},
-           "slices": [{"group": group, "slice": name, "definition": "as recorded",
-                       "n_users": 50, "n_test_interactions": 250, "precision": 0.5,
-                       "recall": 0.5}
-                      for group, name in (("users", "light users"), ("users", "heavy users"),
-                                          ("items", "popular items"),
-                                          ("items", "long-tail items"))]}
+    old = {
+        "precision": 0.5,
+        "precision_k": 0.25,
+        "recall": 0.5,
+        "ndcg": 0.4,
+        "k": 10,
+        "split": "holdout:5",
+        "seed": 0,
+        "n_users": 100,
+        "conventions": {"precision": "implicit", "precision_k": "lightfm"},
+        "slices": [
+            {
+                "group": group,
+                "slice": name,
+                "definition": "as recorded",
+                "n_users": 50,
+                "n_test_interactions": 250,
+                "precision": 0.5,
+                "recall": 0.5,
+            }
+            for group, name in (
+                ("users", "light users"),
+                ("users", "heavy users"),
+                ("items", "popular items"),
+                ("items", "long-tail items"),
+            )
+        ],
+    }
     ModelStore().record_metrics(model_id, PROTOCOL, old)
     loaders.clear_model_listing()
     at = open_page("evaluate", dataset="demo", model=model_id)
@@ -373,8 +463,11 @@ def test_metrics_stored_before_the_split_show_under_implicits_name(session_home,
     assert row["precision_implicit"] == pytest.approx(0.5)
     assert "precision_k" not in _table(at).columns
     options = at.selectbox(key="sidebar_model").options
-    assert any(o.startswith("ALS (WRMF) · latent factors 8, training passes 2 · ")
-               and o.endswith("top-10 precision 0.250") for o in options), options
+    assert any(
+        o.startswith("ALS (WRMF) · latent factors 8, training passes 2 · ")
+        and o.endswith("top-10 precision 0.250")
+        for o in options
+    ), options
     at.button(key="eval_run").click().run()
     assert not at.exception, at.exception
     assert counted["evaluate_model"] == 1  # evaluated again, not reused
@@ -401,8 +494,17 @@ def _params(at) -> dict:
 
 
 def test_a_url_with_the_curve_controls_reopens_the_same_view(als_id, counted):
-    at = open_page("evaluate", dataset="demo", model=als_id, split="random:0.2", seed="3",
-                   eval_k="5", section="curves", curve_algo="bpr", curve_metric="ndcg")
+    at = open_page(
+        "evaluate",
+        dataset="demo",
+        model=als_id,
+        split="random:0.2",
+        seed="3",
+        eval_k="5",
+        section="curves",
+        curve_algo="bpr",
+        curve_metric="ndcg",
+    )
     assert not at.exception
     assert at.selectbox(key="eval_split").value == "random:0.2"
     assert at.number_input(key="eval_k").value == 5
@@ -410,16 +512,25 @@ def test_a_url_with_the_curve_controls_reopens_the_same_view(als_id, counted):
     assert at.selectbox(key="eval_curve_algorithm").value == "bpr"
     assert at.selectbox(key="eval_curve_metric").value == "ndcg"
     assert at.number_input(key="eval_curve_bpr_defaults_factors")  # bpr's form, its defaults
-    assert any("Trained once on the train part of Random 20% held out · seed 3 · top 5"
-               in shown(c.value) for c in at.caption)
+    assert any(
+        "Trained once on the train part of Random 20% held out · seed 3 · top 5" in shown(c.value)
+        for c in at.caption
+    )
     with pytest.raises(KeyError):
         at.multiselect(key="eval_models")  # the Metrics tab is closed: it did not run
     assert counted == {"evaluate_model": 0, "learning_curve": 0}
 
 
 def test_a_url_with_the_search_controls_reopens_the_same_view(als_id):
-    at = open_page("evaluate", dataset="demo", model=als_id, section="search",
-                   search_algo="ease", search_mode="random", search_metric="recall")
+    at = open_page(
+        "evaluate",
+        dataset="demo",
+        model=als_id,
+        section="search",
+        search_algo="ease",
+        search_mode="random",
+        search_metric="recall",
+    )
     assert not at.exception
     assert at.selectbox(key="eval_search_algorithm").value == "ease"
     assert at.segmented_control(key="eval_search_mode").value == "random"
@@ -439,8 +550,9 @@ def test_the_chart_metrics_come_from_the_url_and_changes_go_back_to_it(als_id):
     assert not at.exception
     assert at.segmented_control(key="eval_dist_metric").value == "recall"
     assert at.segmented_control(key="eval_slice_metric").value == "ndcg"
-    charts = {c["data"][0]["type"]: c
-              for c in (json.loads(p.proto.spec) for p in at.get("plotly_chart"))}
+    charts = {
+        c["data"][0]["type"]: c for c in (json.loads(p.proto.spec) for p in at.get("plotly_chart"))
+    }
     assert charts["histogram"]["layout"]["xaxis"]["title"]["text"] == "Recall per user"
     assert charts["bar"]["layout"]["yaxis"]["title"]["text"] == "NDCG"
 
@@ -465,8 +577,9 @@ def lightfm_id(session_home):
     from recsys_core.ui import loaders
 
     demo = load_dataset("demo")
-    model_id = train(demo, "lightfm", {"no_components": 8, "epochs": 2,
-                                       "random_state": 13}).model_id
+    model_id = train(
+        demo, "lightfm", {"no_components": 8, "epochs": 2, "random_state": 13}
+    ).model_id
     workflow.evaluate_stored_model(demo, model_id, workflow.Protocol())
     loaders.clear_model_listing()
     return model_id
@@ -507,16 +620,25 @@ def test_every_column_and_control_reads_as_words(lightfm_id, als_id):
     glossary = at.table[0].value
     assert list(glossary.columns) == ["What it measures", "Equals", "Name in the command line"]
     assert glossary.loc["Implicit's precision", "Name in the command line"] == (
-        "precision_implicit")
+        "precision_implicit"
+    )
     assert glossary.loc["Implicit's precision", "Equals"] == "implicit's"
     assert glossary.loc["AUC, all items", "What it measures"].startswith(
-        "AUC over the whole catalogue: ")
+        "AUC over the whole catalogue: "
+    )
     assert glossary.loc["Precision (hits / k)", "Equals"] == "LightFM's"
 
 
 def test_the_protocol_reads_as_words_in_every_control(als_id):
-    at = open_page("evaluate", dataset="demo", model=als_id, split="holdout:2", seed="4",
-                   eval_k="20", section="search")
+    at = open_page(
+        "evaluate",
+        dataset="demo",
+        model=als_id,
+        split="holdout:2",
+        seed="4",
+        eval_k="20",
+        section="search",
+    )
     assert not at.exception, at.exception
     box = at.selectbox(key="eval_split")
     assert box.value == "holdout:2"
@@ -528,5 +650,7 @@ def test_the_protocol_reads_as_words_in_every_control(als_id):
     assert at.selectbox(key="eval_search_algorithm").options[0] == "ALS (WRMF)"
     assert "Implicit's precision" in at.selectbox(key="eval_search_metric").options
     texts = assert_no_raw_keys(at)
-    assert any("trained on the train part of 2 held-out likes per user · seed 4 · top 20" in t
-               for t in texts), texts
+    assert any(
+        "trained on the train part of 2 held-out likes per user · seed 4 · top 20" in t
+        for t in texts
+    ), texts

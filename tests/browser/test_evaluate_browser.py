@@ -20,8 +20,10 @@ def test_evaluate_shows_the_table(page, app_url, app_models):
     main.get_by_role("button", name="Evaluate").click()
     main.get_by_test_id("stDataFrame").first.wait_for(timeout=120_000)
     wait_for_app(page)
-    assert main.get_by_text("Accuracy: how many held-out likes the top k finds",
-                             exact=True).count() == 1
+    assert (
+        main.get_by_text("Accuracy: how many held-out likes the top k finds", exact=True).count()
+        == 1
+    )
     assert main.get_by_text("Measured on 5 held-out likes per user · seed 3 · top 7").count() == 1
     assert main.get_by_text("Evaluated 1 model(s)").count() == 1
     assert main.get_by_test_id("stDataFrame").count() == 4  # hits, ranks, beyond, cost
