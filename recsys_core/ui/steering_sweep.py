@@ -27,8 +27,10 @@ import streamlit as st
 
 from .. import words
 from ..dataset import Dataset
+from ..datasets import recorded_source
 from ..errors import UserError
 from ..evaluation import evaluate_model, save_result, split_variant
+from ..evaluation.workflow import NOT_REFIT, trained_on_split
 from ..html import plotly_escape
 from ..rerank import DIALS, RerankSettings
 from ..split import make_split
@@ -43,8 +45,6 @@ AXES = ("coverage", "novelty", "mean_popularity")
 DEFAULT_AXIS = "coverage"
 TABLE_METRICS = ("precision", "recall", "ndcg", "coverage", "novelty", "mean_popularity",
                  "diversity_category")
-NOT_REFIT = frozenset({"vectors", "spark-als"})
-"""Families the app does not train again (vectors come from a file; Spark runs elsewhere)."""
 
 # widget keys
 OPEN_KEY = "sweep_open"
@@ -57,17 +57,6 @@ _UNSET = object()
 
 
 # ------------------------------------------------------------------------------ which model
-def _same_split(info: dict, split: str, seed: int) -> bool:
-    from ..split import normalise_spec
-
-    if not info.get("spec"):
-        return False
-    try:
-        return normalise_spec(info["spec"]) == split and info.get("seed") == seed
-    except UserError:
-        return False
-
-
 def target_model(meta: dict, data: Dataset, split: str, seed: int) -> tuple[str, bool]:
     """The stored model a sweep of ``meta``'s model reads and writes its points in, and
     whether it is stored yet.
@@ -86,25 +75,11 @@ def target_model(meta: dict, data: Dataset, split: str, seed: int) -> tuple[str,
         split's train part gets in the store (:func:`recsys_core.store.model_id_for`, the
         variant of :func:`recsys_core.evaluation.split_variant`), and whether that exists.
     """
-    if _same_split((meta.get("extra") or {}).get("split") or {}, split, seed):
+    if trained_on_split(meta, split, seed):
         return str(meta["model_id"]), True
     variant = model_id_for(data.fingerprint, str(meta["algorithm"]), meta.get("params") or {},
                            split_variant(split, seed))
     return variant, ModelStore().exists(variant)
-
-
-def _source(spec: str) -> dict | None:
-    """How the variant's dataset loads again (an upload's recorded source; None otherwise)."""
-    from ..datasets import kcore_spec, split_spec
-    from ..datasets.uploads import is_upload, source_for
-
-    base, cut = split_spec(spec)
-    if not is_upload(base):
-        return None
-    found = source_for(base)
-    if cut is not None:
-        found["spec"] = kcore_spec(found["spec"], *cut)
-    return found
 
 
 def stored_points(target: str, stored: bool, dial: str, k: int,
@@ -143,7 +118,7 @@ def compute(
         split = make_split(data, proto.split, random_state=proto.seed)
         result = evaluate_model(data, str(meta["algorithm"]), meta.get("params") or {},
                                 proto.split, proto.k, proto.seed, split=split, progress=fitting)
-        target = save_result(result, data, source=_source(spec))
+        target = save_result(result, data, source=recorded_source(spec))
         low = 0.4
 
     def sweeping(fraction: float, message: str = "") -> None:
