@@ -23,10 +23,10 @@ import numpy as np
 import pytest
 
 from recsys_core import datasets
-from recsys_core import store as store_module
 from recsys_core.datasets import load_dataset
 from recsys_core.errors import StoreError
 from recsys_core.store import ModelStore
+from recsys_core.store import folders as store_folders
 from recsys_core.training import fit_model, train
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
-from recsys_core import store, training
+from recsys_core import training
+from recsys_core.store import folders
 from recsys_core.cli import main
 
 step, fallback, marker = sys.argv[1], sys.argv[2] == "fallback", Path(sys.argv[3])
@@ -65,7 +66,7 @@ def before(module, name, caller=None):
 
 
 if fallback:
-    store._exchange = lambda first, second: False
+    folders._exchange = lambda first, second: False
 if step == "fit":
     before(training, "fit_model")
 elif step == "write":
@@ -75,9 +76,9 @@ elif step == "write":
         pause()
     np.savez = half_written
 elif step in ("exchange", "park", "place"):
-    before(store, {"exchange": "_exchange", "park": "_park", "place": "_place"}[step])
+    before(folders, {"exchange": "_exchange", "park": "_park", "place": "_place"}[step])
 elif step == "cleanup":  # the new folder is in place, the old one not yet removed
-    before(store, "_remove", caller="_move_into_place")
+    before(folders, "remove_path", caller="move_into_place")
 sys.exit(main(sys.argv[4:]))
 """
 
@@ -251,14 +252,14 @@ def test_replacing_swaps_the_folders_in_one_step(stored, demo, monkeypatch):
     first.mkdir()
     second.mkdir()
     (first / "mark").touch()
-    swapped = store_module._exchange(first, second)
+    swapped = store_folders._exchange(first, second)
     assert swapped == (second / "mark").exists() != (first / "mark").exists()
     shutil.rmtree(first)
     shutil.rmtree(second)
     if not swapped:
         pytest.skip("this filesystem has no atomic exchange; the fallback is tested below")
     calls = []
-    monkeypatch.setattr(store_module, "_park", lambda *a: calls.append(a))
+    monkeypatch.setattr(store_folders, "_park", lambda *a: calls.append(a))
     train(demo, ALGORITHM, PARAMS, store=store, force=True)
     assert calls == []  # the exchange did it: no moment without a model
     assert store.meta(model_id)["created"] != created
@@ -268,7 +269,7 @@ def test_replacing_swaps_the_folders_in_one_step(stored, demo, monkeypatch):
 def test_the_fallback_replaces_and_leaves_nothing(stored, demo, monkeypatch):
     store, model_id, created = stored
     before = _temporary(store)
-    monkeypatch.setattr(store_module, "_exchange", lambda first, second: False)
+    monkeypatch.setattr(store_folders, "_exchange", lambda first, second: False)
     train(demo, ALGORITHM, PARAMS, store=store, force=True)
     assert store.meta(model_id)["created"] != created
     assert _temporary(store) == before

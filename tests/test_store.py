@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_core import store as store_module
 from recsys_core.algorithms import algorithms
 from recsys_core.dataset import Dataset
 from recsys_core.errors import StoreError
 from recsys_core.store import ModelStore, model_id_for
+from recsys_core.store import models as store_models
 from recsys_core.training import fit_model, train
 
 # families whose round trip is checked when registered (the others are added as they appear)
@@ -72,7 +72,7 @@ def fitted(dataset, algorithm="popularity", **params):
 def temp_entries(root: Path) -> list[str]:
     found = []
     for path in root.rglob("*"):
-        if path.name.startswith(".tmp-"):
+        if path.name.startswith(".tmp-") or path.name.endswith(".tmp"):
             found.append(str(path.relative_to(root)))
     return found
 
@@ -331,7 +331,7 @@ def test_a_failed_write_leaves_nothing_behind(dataset, store, monkeypatch):
         handle.write(b"PK\x03\x04 half a zip")
         raise OSError("disk full")
 
-    monkeypatch.setattr(store_module.np, "savez", broken_savez)
+    monkeypatch.setattr(np, "savez", broken_savez)
     with pytest.raises(OSError, match="disk full"):
         store.save(fitted(dataset), dataset)
     assert store.list() == [] and temp_entries(store.root) == []
@@ -345,7 +345,7 @@ def test_a_failed_overwrite_keeps_the_old_model(dataset, store, monkeypatch):
         Path(path).write_text("{")
         raise OSError("disk full")
 
-    monkeypatch.setattr(store_module, "_write_json", broken_json)
+    monkeypatch.setattr(store_models, "write_json", broken_json)
     with pytest.raises(OSError):
         store.save(fitted(dataset), dataset, overwrite=True)
     with pytest.raises(OSError):

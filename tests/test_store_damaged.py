@@ -504,19 +504,19 @@ def test_the_similar_page_says_a_damaged_model_is_damaged(store, demo):
     """A large model whose damage the listing has not seen yet: the page says so in one
     sentence, without grid or crash; then the listing marks it and the page offers a good
     model instead."""
-    from recsys_core import store as store_module
+    from recsys_core.store import damage as store_damage
     from recsys_core.ui import loaders
     from tests.app.helpers import open_page
 
     model_id = store.cases["ease-not-square"]
-    store_module._FOUND_DAMAGED.clear()
+    store_damage._FOUND_DAMAGED.clear()
     loaders.clear_model_listing()
     at = open_page("similar", dataset="demo", model=model_id, item=demo.example_item)
     assert not at.exception
     assert "is damaged: its item weight matrix is not square" in _texts(at.error)
     assert not _grid_shown(at)
 
-    assert store_module._known_damage(store.root / model_id)  # what the page found
+    assert store_damage.known_damage(store.root / model_id)  # what the page found
     _load_everything(store, demo)  # the others too, so the page falls back to a good model
     loaders.clear_model_listing()
     at = open_page("similar", dataset="demo", model=model_id, item=demo.example_item)

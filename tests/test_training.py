@@ -18,7 +18,7 @@ from recsys_core.datasets import (
     recorded_files,
     require_shareable,
 )
-from recsys_core.store import META, ModelStore, sources_of
+from recsys_core.store import META, ModelStore, default_source, sources_of
 from recsys_core.training import train
 
 
@@ -140,3 +140,32 @@ def test_a_malformed_reused_sources_is_damage_never_a_crash(copies):
     assert not entry.ok and "'reused_sources'" in entry.damaged
     assert "reused_sources" not in entry.meta  # the malformed field is left out
     assert stored() == {str(a): {}}
+
+
+def test_a_file_trained_without_a_source_records_its_path_and_opens_again(
+    fresh_home, tmp_path, monkeypatch
+):
+    """``train()`` without ``source=`` (tests, the evaluate page on a file) records the file's
+    absolute path, not its name: the model opens again from any folder, and a link may open it."""
+    path = write_likes(tmp_path / "data" / "likes.csv")
+    monkeypatch.chdir(path.parent)
+    dataset = load_dataset("likes.csv")  # a relative path, as typed
+    result = train(dataset, "popularity")
+    store = ModelStore()
+    assert store.meta(result.model_id)["dataset_source"] == source(path.resolve())
+    assert stored() == {str(path.resolve()): {}}
+
+    monkeypatch.chdir(tmp_path)
+    model, reopened = store.open(result.model_id)
+    assert reopened.fingerprint == dataset.fingerprint and model.is_fitted
+
+    monkeypatch.chdir(path.parent)
+    cut = default_source(load_dataset("likes.csv@kcore=2,2"))
+    assert cut["spec"] == f"{path.resolve()}@kcore=2,2"
+    monkeypatch.chdir(tmp_path)
+    assert load_dataset(cut["spec"]).n_interactions == dataset.n_interactions
+
+
+def test_a_registry_dataset_records_its_name(fresh_home):
+    assert default_source(load_dataset("demo"))["spec"] == "demo"
+    assert default_source(load_dataset("demo@kcore=5,5"))["spec"] == "demo@kcore=5,5"
