@@ -228,8 +228,10 @@ def test_kills_at_random_moments_of_the_real_command(stored, home, demo):
         )
         deadline = time.monotonic() + 120
         if delay == "tmp":
-            while process.poll() is None and time.monotonic() < deadline and not any(
-                p.name.startswith(f".tmp-{model_id}") for p in store.root.iterdir()
+            while (
+                process.poll() is None
+                and time.monotonic() < deadline
+                and not any(p.name.startswith(f".tmp-{model_id}") for p in store.root.iterdir())
             ):
                 time.sleep(0.002)
         else:

@@ -197,12 +197,20 @@ META_CASES = [
     ("meta-n-items-text", _meta_with(n_items="40"), True, "'n_items'"),
     ("meta-n-items-wrong", _meta_with(n_items=7), True, "meta.json has 7"),
     ("meta-source-text", _meta_with(dataset_source="demo"), True, "'dataset_source'"),
-    ("meta-fit-nan", lambda meta: json.dumps({**meta, "fit_seconds": float("nan")}), True,
-     "'fit_seconds'"),
+    (
+        "meta-fit-nan",
+        lambda meta: json.dumps({**meta, "fit_seconds": float("nan")}),
+        True,
+        "'fit_seconds'",
+    ),
     ("meta-schema-new", _meta_with(schema=99), True, "schema 99"),
     ("meta-no-algorithm", lambda meta: json.dumps({"schema": 1, "params": {}}), False, "lacks"),
-    ("meta-algorithm-markup", _meta_with(algorithm="![x](http://127.0.0.1:9/x)"), True,
-     "'algorithm'"),
+    (
+        "meta-algorithm-markup",
+        _meta_with(algorithm="![x](http://127.0.0.1:9/x)"),
+        True,
+        "'algorithm'",
+    ),
     ("meta-algorithm-unknown", _meta_with(algorithm="nosuch"), True, "'nosuch'"),
     ("meta-huge-int", lambda meta: '{"schema": ' + "9" * 5000 + "}", False, "not valid JSON"),
     ("meta-not-json", lambda meta: "{'python': True}", False, "not valid JSON"),
@@ -245,8 +253,9 @@ def demo(home):
 def store(home, demo):
     """The good models plus one damaged copy per case: {case id: model id} in ``store.cases``."""
     store = ModelStore()
-    store.good = {name: train(demo, name, params, store=store).model_id
-                  for name, params in GOOD.items()}
+    store.good = {
+        name: train(demo, name, params, store=store).model_id for name, params in GOOD.items()
+    }
     store.cases = {}
     for number, (case, kind) in enumerate(ALL_CASES):
         name = case[0]
@@ -486,8 +495,7 @@ def test_the_similar_page_shows_the_good_model_and_notes_the_damaged(store, demo
 
     _load_everything(store, demo)
     loaders.clear_model_listing()
-    at = open_page("similar", dataset="demo", model=store.good["item-knn"],
-                   item=demo.example_item)
+    at = open_page("similar", dataset="demo", model=store.good["item-knn"], item=demo.example_item)
     assert not at.exception
     assert _grid_shown(at), "the good model's grid is drawn"
     assert not at.error
@@ -546,15 +554,20 @@ def _small_dataset():
     from recsys_core.dataset import Dataset
 
     rng = np.random.default_rng(0)
-    rows = [(f"u{u}", f"i{i}", float(rng.integers(1, 6)))
-            for u in range(60) for i in rng.choice(40, size=8, replace=False)]
+    rows = [
+        (f"u{u}", f"i{i}", float(rng.integers(1, 6)))
+        for u in range(60)
+        for i in rng.choice(40, size=8, replace=False)
+    ]
     frame = pd.DataFrame(rows, columns=["user", "item", "rating"])
-    items = pd.DataFrame({
-        "item_id": [f"i{i}" for i in range(40)],
-        "name": [f"thing {i}" for i in range(40)],
-        "category": ["a" if i < 20 else "b" for i in range(40)],
-        "tags": [["x"] if i % 3 else ["y", "z"] for i in range(40)],
-    })
+    items = pd.DataFrame(
+        {
+            "item_id": [f"i{i}" for i in range(40)],
+            "name": [f"thing {i}" for i in range(40)],
+            "category": ["a" if i < 20 else "b" for i in range(40)],
+            "tags": [["x"] if i % 3 else ["y", "z"] for i in range(40)],
+        }
+    )
     return Dataset.from_frame("small", frame, items)
 
 
@@ -575,14 +588,21 @@ def _fitted_arrays(name: str, dataset, tmp_path: Path) -> tuple[dict, dict]:
 
     if name == "vectors":  # fitted from a file of vectors; its arrays are the aligned matrix
         np.save(tmp_path / "v.npy", np.random.default_rng(0).normal(size=(40, 3)))
-        return ({"vectors": np.random.default_rng(1).normal(size=(40, 3)).astype(np.float32),
-                 "n_users": np.array(60)}, {"path": str(tmp_path / "v.npy")})
+        return (
+            {
+                "vectors": np.random.default_rng(1).normal(size=(40, 3)).astype(np.float32),
+                "n_users": np.array(60),
+            },
+            {"path": str(tmp_path / "v.npy")},
+        )
     if name == "spark-als":  # trained by Spark elsewhere; stored as two factor matrices
         cls = loader(name)
         rng = np.random.default_rng(2)
         params = {p.name: p.default for p in cls.params}
-        return {"user_factors": rng.normal(size=(60, 3)).astype(np.float32),
-                "item_factors": rng.normal(size=(40, 3)).astype(np.float32)}, params
+        return {
+            "user_factors": rng.normal(size=(60, 3)).astype(np.float32),
+            "item_factors": rng.normal(size=(40, 3)).astype(np.float32),
+        }, params
     model = fit_model(dataset, name, SMALL.get(name, {}))
     return model.to_arrays(), model.get_params()
 

@@ -98,8 +98,7 @@ def test_each_path_keeps_its_own_options(copies, tmp_path):
     train(dataset_a, "popularity", source=source(a, items_path=str(items)))
     dataset_b = load_dataset(str(b), items_path=str(items))
     assert train(dataset_b, "popularity", source=source(b, items_path=str(items))).reused
-    assert stored() == {str(a): {"items_path": str(items)},
-                        str(b): {"items_path": str(items)}}
+    assert stored() == {str(a): {"items_path": str(items)}, str(b): {"items_path": str(items)}}
 
 
 def test_force_keeps_the_paths_the_replaced_model_recorded(copies):
