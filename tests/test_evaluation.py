@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recsys_core import Dataset, evaluation
+from recsys_core import Dataset
 from recsys_core.algorithms.base import Recommender
 from recsys_core.evaluation import (
     BLOCK_MEMORY_CAP,
@@ -25,7 +25,7 @@ from recsys_core.evaluation import (
     METRIC_INFO,
     METRICS,
     METRICS_VERSION,
-    _block_rows,
+    blocks,
     evaluate,
     evaluate_model,
     learning_curve,
@@ -33,6 +33,7 @@ from recsys_core.evaluation import (
     upgrade_per_user,
     upgrade_stored_metrics,
 )
+from recsys_core.evaluation.blocks import block_rows
 from recsys_core.split import make_split
 from recsys_core.training import fit_model
 
@@ -232,6 +233,7 @@ class FixedScores(Recommender):
     """A 'model' whose scores are a given dense matrix."""
 
     name = "fixed"
+    capabilities = frozenset({"recommend"})
 
     def __init__(self, scores):
         super().__init__()
@@ -435,12 +437,12 @@ def test_blocks_bound_the_scores_held_at_once():
 @pytest.mark.parametrize("n_items", [1, 30, 26_744, 2_000_000, 50_000_000])
 def test_a_block_never_holds_more_than_the_memory_cap_of_scores(n_items):
     for asked in (None, 1, 16, 4096, 10**9):
-        rows = _block_rows(n_items, asked)
+        rows = block_rows(n_items, asked)
         assert 1 <= rows and (rows == 1 or rows * n_items * 4 <= BLOCK_MEMORY_CAP), (asked, rows)
         if asked is not None:
             assert rows <= asked
     # the 20M shape (138k x 26,744): 78 users at a time, 8 MB of scores, not 14 GB
-    assert _block_rows(26_744, None) == 78
+    assert block_rows(26_744, None) == 78
 
 
 def test_results_and_progress_are_identical_across_block_sizes(data, monkeypatch):
@@ -449,7 +451,7 @@ def test_results_and_progress_are_identical_across_block_sizes(data, monkeypatch
     n_items = split.train.shape[1]
     n_users = int((np.diff(split.test.indptr) > 0).sum())
     reference = evaluate(model, split.train, split.test, 10, full_auc=True, block_size=1)
-    monkeypatch.setattr(evaluation, "BLOCK_MEMORY_CAP", 23 * n_items * 4)
+    monkeypatch.setattr(blocks, "BLOCK_MEMORY_CAP", 23 * n_items * 4)
     sizes: list[int] = []
     original = model._score_users
     monkeypatch.setattr(model, "_score_users",
@@ -573,7 +575,7 @@ def test_dense_mse_is_the_wrmf_posts_mse(data):
     users = np.arange(3, 200, 4)
     for part in (split.train, split.test):
         expected = mean_squared_error(
-            part[users].toarray().ravel(), np.asarray(model._score_users(users)).ravel()
+            part[users].toarray().ravel(), np.asarray(model.score_users(users)).ravel()
         )
         assert dense_mse(model, part, users, block_size=7) == pytest.approx(expected, rel=1e-6)
 
@@ -694,21 +696,21 @@ def rated(n_users=80, n_items=60, seed=0):
 
 
 def test_ratings_of_held_out_pairs_are_never_trained_on():
-    from recsys_core.evaluation import _train_ratings
+    from recsys_core.evaluation.stored import train_ratings
 
     dataset = rated()
     assert dataset.ratings.nnz > dataset.interactions.nnz  # low ratings are not positives
     split = make_split(dataset, "holdout:2", random_state=0)
-    train_ratings = _train_ratings(dataset, split, "biased-mf")
+    kept = train_ratings(dataset, split, "biased-mf")
     n_items = dataset.n_items
 
     def keys(matrix):
         return set((np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr)) * n_items
                     + matrix.indices).tolist())
 
-    assert not keys(train_ratings) & keys(split.test)
-    assert keys(train_ratings) | keys(split.test) == keys(dataset.ratings)
-    assert _train_ratings(dataset, split, "als") is None
+    assert not keys(kept) & keys(split.test)
+    assert keys(kept) | keys(split.test) == keys(dataset.ratings)
+    assert train_ratings(dataset, split, "als") is None
     result = evaluate_model(dataset, "biased-mf", None, "holdout:2", 5, 0)
     assert np.isfinite(result.metrics["precision"]) and result.protocol["n_users"] > 0
 
@@ -728,7 +730,7 @@ def score_rows(draw):
 @settings(max_examples=150, deadline=None)
 @given(score_rows())
 def test_top_k_is_exact_with_ties_nan_and_infinities(problem):
-    from recsys_core.evaluation import _top_k
+    from recsys_core.util.topk import top_k
 
     n_rows, n_items, k, seed, levels, specials = problem
     rng = np.random.default_rng(seed)
@@ -736,7 +738,7 @@ def test_top_k_is_exact_with_ties_nan_and_infinities(problem):
               else rng.normal(size=(n_rows, n_items))).astype(np.float32)
     special = rng.random(scores.shape) < specials
     scores[special] = rng.choice([np.nan, np.inf, -np.inf], size=int(special.sum()))
-    ids = _top_k(scores.copy(), k)
+    ids, _ = top_k(scores.copy(), k)
     assert ids.shape == (n_rows, k)
     for row in range(n_rows):
         valid = [i for i in range(n_items) if not np.isnan(scores[row, i])

@@ -10,6 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 from recsys_core import Dataset
+from recsys_core.algorithms.base import Recommender
 from recsys_core.errors import ParameterError
 from recsys_core.evaluation import SLICE_METRICS, evaluate, slice_metrics
 from recsys_core.split import make_split
@@ -39,7 +40,7 @@ def fitted():
 def _reference(model, train, test, k, head_fraction):
     """Per user: rank every item by score, drop training items, take k; count hits by slice."""
     n_users, n_items = train.shape
-    scores = np.asarray(model._score_users(np.arange(n_users)), dtype=np.float64)
+    scores = np.asarray(model.score_users(np.arange(n_users)), dtype=np.float64)
     popularity = np.asarray((train > 0).sum(axis=0)).ravel()
     n_head = int(round(head_fraction * n_items))
     head = set(np.argsort(-popularity, kind="stable")[:n_head].tolist())
@@ -121,7 +122,9 @@ def test_empty_slice_is_nan_and_bad_fraction_is_an_error():
     train = sp.csr_matrix(np.array([[1, 0, 1, 0], [1, 1, 0, 0]], dtype=np.float32))
     test = sp.csr_matrix(np.array([[0, 1, 0, 0], [0, 0, 1, 0]], dtype=np.float32))
 
-    class Fixed:
+    class Fixed(Recommender):
+        name = "fixed"
+        capabilities = frozenset({"recommend"})
         n_items_ = 4
 
         def _score_users(self, users):
