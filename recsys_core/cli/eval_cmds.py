@@ -61,6 +61,11 @@ _SHOWN = (
 
 def register(subparsers: Any) -> None:
     """Add ``evaluate`` and ``tune`` to the CLI's subparsers."""
+    _register_evaluate(subparsers)
+    _register_tune(subparsers)
+
+
+def _register_evaluate(subparsers: Any) -> None:
     evaluate = subparsers.add_parser(
         "evaluate",
         help="held-out ranking metrics of an algorithm or a stored model",
@@ -98,6 +103,8 @@ def register(subparsers: Any) -> None:
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(func=cmd_evaluate)
 
+
+def _register_tune(subparsers: Any) -> None:
     tune = subparsers.add_parser(
         "tune",
         help="grid or random hyperparameter search (resumable)",
@@ -269,94 +276,115 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _sweep(args: argparse.Namespace, settings: Any) -> int:
     """``evaluate ... --sweep DIAL``: one row of metrics per value of the dial."""
-    from ..evaluation import _split_for, evaluate_model, save_result
-    from ..sweep import SWEEP_VALUES, sweep, sweep_stored
-
     if args.model:
-        if args.dataset or args.param or args.preset or args.split or args.seed is not None:
-            raise UserError(
-                "--model sweeps a stored model on the split it was trained on; "
-                "drop DATASET, --param, --preset, --split and --seed."
-            )
-        frame = sweep_stored(
-            args.model,
-            args.sweep,
-            SWEEP_VALUES,
-            args.k,
-            base=settings,
-            progress=ProgressBar(f"sweeping {args.sweep}"),
-        )
-        payload: dict[str, Any] = {"model_id": args.model}
+        frame, payload = _sweep_stored_model(args, settings)
     else:
-        if not args.dataset or not args.algorithm:
-            raise UserError(
-                "evaluate needs DATASET and ALGO (e.g. `evaluate demo als --sweep popularity`), "
-                "or --model MODEL_ID."
-            )
-        params = _params(args)
-        dataset, source = _load(args)
-        settings = settings.resolve(dataset)
-        split_spec, seed = args.split or "holdout:5", 0 if args.seed is None else args.seed
-        split = _split_for(dataset, split_spec, seed)
-        result = evaluate_model(
-            dataset,
-            args.algorithm,
-            params,
-            split_spec,
-            args.k,
-            seed,
-            preset=args.preset,
-            split=split,
-            progress=ProgressBar(f"training {args.algorithm}"),
-        )
-        payload = {"dataset": dataset.name, "algorithm": args.algorithm}
-        if args.save:
-            model_id = save_result(result, dataset, source=source)
-            frame = sweep_stored(
-                model_id,
-                args.sweep,
-                SWEEP_VALUES,
-                args.k,
-                base=settings,
-                progress=ProgressBar(f"sweeping {args.sweep}"),
-            )
-            payload["model_id"] = model_id
-        else:
-            frame = sweep(
-                result.model,
-                dataset,
-                split,
-                args.sweep,
-                SWEEP_VALUES,
-                args.k,
-                base=settings,
-                progress=ProgressBar(f"sweeping {args.sweep}"),
-            )
-        payload.update({"split": split_spec, "seed": seed})
+        frame, payload, settings = _sweep_trained(args, settings)
     payload.update({"k": args.k, "dial": args.sweep, "base": str(settings)})
     rows = frame.drop(columns=[c for c in ("key",) if c in frame]).to_dict("records")
     payload["sweep"] = json_safe(rows)
     if args.json:
         print_json(payload)
         return 0
-    shown = [
-        "value",
-        "precision",
-        "recall",
-        "coverage",
-        "novelty",
-        "mean_popularity",
-        "diversity_category",
-        "diversity_vectors",
-    ]
+    _print_sweep(args, settings, payload)
+    return 0
+
+
+def _sweep_stored_model(args: argparse.Namespace, settings: Any) -> tuple[Any, dict[str, Any]]:
+    """(the sweep's frame, the payload so far) of ``--model MODEL_ID --sweep DIAL``."""
+    from ..sweep import SWEEP_VALUES, sweep_stored
+
+    if args.dataset or args.param or args.preset or args.split or args.seed is not None:
+        raise UserError(
+            "--model sweeps a stored model on the split it was trained on; "
+            "drop DATASET, --param, --preset, --split and --seed."
+        )
+    frame = sweep_stored(
+        args.model,
+        args.sweep,
+        SWEEP_VALUES,
+        args.k,
+        base=settings,
+        progress=ProgressBar(f"sweeping {args.sweep}"),
+    )
+    return frame, {"model_id": args.model}
+
+
+def _sweep_trained(args: argparse.Namespace, settings: Any) -> tuple[Any, dict[str, Any], Any]:
+    """(the sweep's frame, the payload so far, the settings resolved on the dataset) of
+    ``DATASET ALGO --sweep DIAL``: train on the split, store it with ``--save``, sweep."""
+    from ..evaluation import _split_for, evaluate_model, save_result
+    from ..sweep import SWEEP_VALUES, sweep, sweep_stored
+
+    if not args.dataset or not args.algorithm:
+        raise UserError(
+            "evaluate needs DATASET and ALGO (e.g. `evaluate demo als --sweep popularity`), "
+            "or --model MODEL_ID."
+        )
+    params = _params(args)
+    dataset, source = _load(args)
+    settings = settings.resolve(dataset)
+    split_spec, seed = args.split or "holdout:5", 0 if args.seed is None else args.seed
+    split = _split_for(dataset, split_spec, seed)
+    result = evaluate_model(
+        dataset,
+        args.algorithm,
+        params,
+        split_spec,
+        args.k,
+        seed,
+        preset=args.preset,
+        split=split,
+        progress=ProgressBar(f"training {args.algorithm}"),
+    )
+    payload: dict[str, Any] = {"dataset": dataset.name, "algorithm": args.algorithm}
+    if args.save:
+        model_id = save_result(result, dataset, source=source)
+        frame = sweep_stored(
+            model_id,
+            args.sweep,
+            SWEEP_VALUES,
+            args.k,
+            base=settings,
+            progress=ProgressBar(f"sweeping {args.sweep}"),
+        )
+        payload["model_id"] = model_id
+    else:
+        frame = sweep(
+            result.model,
+            dataset,
+            split,
+            args.sweep,
+            SWEEP_VALUES,
+            args.k,
+            base=settings,
+            progress=ProgressBar(f"sweeping {args.sweep}"),
+        )
+    payload.update({"split": split_spec, "seed": seed})
+    return frame, payload, settings
+
+
+_SWEEP_SHOWN = (
+    "value",
+    "precision",
+    "recall",
+    "coverage",
+    "novelty",
+    "mean_popularity",
+    "diversity_category",
+    "diversity_vectors",
+)
+"""The columns of the sweep's text table (``--json`` has every metric)."""
+
+
+def _print_sweep(args: argparse.Namespace, settings: Any, payload: dict[str, Any]) -> None:
     base = f" (with {settings})" if str(settings) else ""
     echo(f"sweep of {args.sweep}{base}, k={args.k}")
-    echo("  ".join(f"{c:>18}" for c in shown))
+    echo("  ".join(f"{c:>18}" for c in _SWEEP_SHOWN))
     for row in payload["sweep"]:
-        echo("  ".join(f"{_number(row.get(c)):>18}" for c in shown))
+        echo("  ".join(f"{_number(row.get(c)):>18}" for c in _SWEEP_SHOWN))
     if payload.get("model_id"):
         echo(f"stored with {payload['model_id']}")
-    return 0
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
