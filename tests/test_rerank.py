@@ -26,6 +26,8 @@ from recsys_core.evaluation import (
     save_result,
 )
 from recsys_core.rerank import Reranker, RerankSettings, parse_rerank
+from recsys_core.rerank.calibration import Calibration, OnePenalties
+from recsys_core.rerank.greedy import Similarity, greedy_categories, greedy_vectors
 from recsys_core.store import ModelStore
 from recsys_core.sweep import SWEEP_METRICS, sweep, sweep_stored
 from recsys_core.training import fit_model
@@ -292,6 +294,9 @@ class VectorModel:
     def __init__(self, vectors):
         self.vectors, self.user_items_ = vectors, None
 
+    def supports(self, capability):
+        return capability == "item_vectors" and self.vectors is not None
+
     def item_vectors(self):
         return self.vectors
 
@@ -307,7 +312,7 @@ def test_dials_match_their_definition(small, use_vectors, dials):
     vectors = rng.normal(size=(dataset.n_items, 5)).astype(np.float32) if use_vectors else None
     p, d, c = dials
     reranker = Reranker(RerankSettings(p, d, c), VectorModel(vectors), dataset)
-    unit = reranker._vectors if use_vectors else None
+    unit = reranker.vectors if use_vectors else None
     codes = reranker.codes
     users = np.arange(12)
     scores = rng.normal(size=(len(users), dataset.n_items)).astype(np.float32)
@@ -316,9 +321,9 @@ def test_dials_match_their_definition(small, use_vectors, dials):
         ids = pools[row]
         row_scores = scores[row, ids].astype(np.float64)
         history = dataset.interactions[int(user)].indices
-        target = reranker._target_of(history)[0]
-        want = reference_rerank(row_scores, ids, 8, reranker._tail, unit, codes, target, p, d, c)
-        got, _ = reranker._one(ids, scores[row, ids], 8, target[None, :])
+        target = reranker.target_of(history)[0]
+        want = reference_rerank(row_scores, ids, 8, reranker.tail, unit, codes, target, p, d, c)
+        got, _ = reranker.rerank_one(ids, scores[row, ids], 8, target[None, :])
         assert got.tolist() == [int(i) for i in want], (dials, row)
 
 
@@ -330,7 +335,7 @@ def test_calibration_penalties_differ_as_the_full_kl():
     target[0] /= target[0].sum()
     candidates = np.tile([0, 1, 2, 3, 4, -1], (4, 1))
     for calibration in (1.0, 0.4):
-        calibrated = rerank._Calibration(target, candidates, calibration)
+        calibrated = Calibration(target, candidates, calibration)
         listed = [[] for _ in range(4)]
         for _ in range(3):  # after 0, 1 and 2 items chosen
             got = calibrated.penalty()
@@ -379,7 +384,7 @@ def test_diversity_dial_never_lowers_diversity(seed, dial, k, use_vectors, other
     without = Reranker(others.strip(","), VectorModel(vectors), dataset)
     a = with_dial.select(scores.copy(), users, k)
     b = without.select(scores.copy(), users, k)
-    similarity = with_dial._similarity(np.maximum(np.concatenate([a, b], 1), 0),
+    similarity = with_dial.similarity(np.maximum(np.concatenate([a, b], 1), 0),
                                        np.concatenate([a, b], 1) >= 0)
     positions = np.arange(2 * k)
     spread_a = similarity.spread(np.where(a >= 0, positions[:k], -1))
@@ -401,7 +406,7 @@ def reference_pool(scores: np.ndarray, m: int) -> np.ndarray:
 @pytest.mark.parametrize("n_items", [60, 130, 420, 2000])
 @pytest.mark.parametrize("ties", ["none", "some", "many"])
 def test_pool_is_the_best_m_of_each_row(n_items, ties):
-    """The sampled bound of ``_pool`` (and its exact fallback for rows where fewer than m
+    """The sampled bound of ``Reranker.pool`` (and its exact fallback for rows where fewer than m
     scores, or too many tied ones, reach it) gives each row's m best, ties by lower index;
     -inf and NaN never enter."""
     dataset = small_dataset(1, n_users=30, n_items=n_items)
@@ -419,7 +424,7 @@ def test_pool_is_the_best_m_of_each_row(n_items, ties):
     scores[5, ::3] = -0.0  # -0 and +0 tie, the lower index first
     for m in (10, 50):
         m = min(m, n_items)
-        pool, values = reranker._pool(scores.copy(), m)
+        pool, values = reranker.pool(scores.copy(), m)
         want = reference_pool(scores, m)
         np.testing.assert_array_equal(pool, want)
         gathered = np.where(want >= 0, scores[np.arange(30)[:, None], np.maximum(want, 0)],
@@ -502,7 +507,7 @@ def plain_greedy(base, valid, k, diversity, vectors, codes_similar, calibration,
 
 
 def plain_rerank(reranker, ids, scores, k, target):
-    """``Reranker._rerank`` as first written: the plain greedy, twice with diversity and
+    """``Reranker.rerank_block`` as first written: the plain greedy, twice with diversity and
     calibration (the list without the diversity dial for the check)."""
     s = reranker.settings
     valid = (ids >= 0) & np.isfinite(scores)
@@ -514,7 +519,7 @@ def plain_rerank(reranker, ids, scores, k, target):
         relevance = np.where(valid & (spread > 0), (scores - low) / spread, 1.0)
     base = relevance
     if s.popularity > 0:
-        base = (1.0 - s.popularity) * relevance + s.popularity * reranker._tail[
+        base = (1.0 - s.popularity) * relevance + s.popularity * reranker.tail[
             np.maximum(ids, 0)]
     base = np.where(valid, base, -np.inf)
     diversify = s.diversity > 0 and reranker.similarity_source != "none"
@@ -526,7 +531,7 @@ def plain_rerank(reranker, ids, scores, k, target):
     base = np.take_along_axis(base, order, axis=1)
     valid = np.take_along_axis(valid, order, axis=1)
     ids = np.take_along_axis(ids, order, axis=1)
-    similarity = reranker._similarity(ids, valid) if diversify else None
+    similarity = reranker.similarity(ids, valid) if diversify else None
     codes = reranker.codes[np.maximum(ids, 0)] if calibrate else None
     c = s.calibration if calibrate else 0.0
     d = s.diversity if diversify else 0.0
@@ -569,22 +574,23 @@ def test_fast_greedies_choose_as_the_plain_greedy(use_vectors, text):
     for k in (4, 10):
         block = scores.copy()
         block[:, ~reranker.allowed] = -np.inf
-        pool, values = reranker._pool(block, rerank.pool_size(k, dataset.n_items))
-        target = reranker._target(dataset.interactions[users])
+        pool, values = reranker.pool(block, rerank.pool_size(k, dataset.n_items))
+        target = reranker.history_targets(dataset.interactions[users])
         target[3] = 0.0  # no categorised history: no calibration term
-        got = reranker._rerank(pool, values, k, target, True)
+        got = reranker.rerank_block(pool, values, k, target, True)
         want = plain_rerank(reranker, pool, values, k, target)
         np.testing.assert_array_equal(got, want, err_msg=f"{text} k={k}")
         for row in users:
             keep = pool[row] >= 0
-            one, _ = reranker._one(pool[row][keep], values[row][keep], k, target[row : row + 1])
+            one, _ = reranker.rerank_one(pool[row][keep], values[row][keep], k,
+                                         target[row : row + 1])
             lists = np.where(want[row] >= 0, pool[row][np.maximum(want[row], 0)], -1)
             assert one.tolist() == lists[lists >= 0].tolist(), (text, k, row)
 
 
 def test_spreads_the_greedy_keeps_are_the_spreads():
     """The diversity check compares spreads the vector greedy sums as it picks (and the first
-    k of every row); they are, bit for bit, :meth:`_Similarity.spread` of those lists."""
+    k of every row); they are, bit for bit, :meth:`Similarity.spread` of those lists."""
     rng = np.random.default_rng(4)
     for b, m, k in ((30, 50, 10), (7, 20, 20), (12, 9, 4)):
         vectors = rng.normal(size=(b, m, 6)).astype(np.float32)
@@ -593,18 +599,18 @@ def test_spreads_the_greedy_keeps_are_the_spreads():
         valid = np.ones((b, m), dtype=bool)
         valid[0, k // 2 :] = False  # a row that runs out
         base[~valid] = -np.inf
-        similarity = rerank._Similarity(vectors=vectors)
+        similarity = Similarity(vectors=vectors)
         for dial in (0.3, 1.0):
-            chosen, spread = rerank._greedy_vectors(base, valid, k, dial, vectors, 0.0, None,
+            chosen, spread = greedy_vectors(base, valid, k, dial, vectors, 0.0, None,
                                                     None)
             np.testing.assert_array_equal(spread, similarity.spread(chosen))
         # with calibration, the lists without the diversity term come from the same loop
         target = rng.dirichlet(np.ones(3), size=b)
         codes = rng.integers(-1, 3, size=(b, m))
-        both = rerank._greedy_vectors(base, valid, k, 0.4, vectors, 0.5, target, codes,
+        both = greedy_vectors(base, valid, k, 0.4, vectors, 0.5, target, codes,
                                       with_plain=True)
-        alone = rerank._greedy_vectors(base, valid, k, 0.4, vectors, 0.5, target, codes)
-        plain = rerank._greedy_categories(base, valid, k, 0.0, codes, 3, 0.5, target)
+        alone = greedy_vectors(base, valid, k, 0.4, vectors, 0.5, target, codes)
+        plain = greedy_categories(base, valid, k, 0.0, codes, 3, 0.5, target)
         np.testing.assert_array_equal(both[0], alone[0])
         np.testing.assert_array_equal(both[1], alone[1])
         np.testing.assert_array_equal(both[2], plain)
@@ -619,13 +625,13 @@ def test_block_histories_are_the_rows_histories(small):
     dataset, model = small
     reranker = Reranker("calibration=0.5", model, dataset)
     users = np.array([5, 0, 5, 17, dataset.n_users - 1])
-    np.testing.assert_array_equal(reranker._target_rows(users),
-                                  reranker._target(dataset.interactions[users]))
+    np.testing.assert_array_equal(reranker.target_rows(users),
+                                  reranker.history_targets(dataset.interactions[users]))
 
 
 def test_one_row_calibration_terms_are_the_blocks():
     """The one-row greedy's table of calibration terms holds, bit for bit, what the block's
-    ``_Calibration`` computes step by step (items without a category included)."""
+    ``Calibration`` computes step by step (items without a category included)."""
     rng = np.random.default_rng(3)
     for _ in range(20):
         n_codes, k = int(rng.integers(1, 7)), int(rng.integers(1, 12))
@@ -635,8 +641,8 @@ def test_one_row_calibration_terms_are_the_blocks():
             target[0, 0] = 1.0
         target /= target.sum()
         codes = np.concatenate([np.arange(n_codes), [-1]])
-        block = rerank._Calibration(target, codes[None, :], 0.7)
-        one = rerank._OnePenalties(target, codes, n_codes, 0.7, k)
+        block = Calibration(target, codes[None, :], 0.7)
+        one = OnePenalties(target, codes, n_codes, 0.7, k)
         counts, n = np.zeros((1, n_codes)), 0
         for _ in range(k):
             np.testing.assert_array_equal(np.asarray(one.by_column(counts, n)),

@@ -143,7 +143,7 @@ def test_diversity_dial_never_lowers_diversity(board, name):
         reranker = Reranker(RerankSettings(diversity=value), model, dataset)
         lists = reranker.select(scores.copy(), users, K)
         both = np.concatenate([lists, plain], axis=1)
-        similarity = reranker._similarity(both, both >= 0)
+        similarity = reranker.similarity(both, both >= 0)
         positions = np.arange(2 * K)
         mine = similarity.spread(np.tile(positions[:K], (len(users), 1)))
         theirs = similarity.spread(np.tile(positions[K:], (len(users), 1)))
