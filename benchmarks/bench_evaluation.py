@@ -176,7 +176,8 @@ def scale_child(scale: float, k: int, factors: int, iterations: int, repeats: in
     from make_synthetic import synthetic_matrix
 
     from recsys_core.dataset import Dataset
-    from recsys_core.evaluation import _block_rows, evaluate
+    from recsys_core.evaluation import evaluate
+    from recsys_core.evaluation.blocks import block_rows
     from recsys_core.split import make_split
     from recsys_core.training import fit_model
 
@@ -224,7 +225,7 @@ def scale_child(scale: float, k: int, factors: int, iterations: int, repeats: in
         tracemalloc.stop()
     ours, reference = values["ours"], values["implicit"]
     same = metrics_equal(ours.metrics, reference)
-    block = _block_rows(n_items, None)
+    block = block_rows(n_items, None)
     return {
         "scale": scale,
         "users": n_users,
@@ -309,10 +310,10 @@ def run_scales(args) -> None:
     largest = max(rows, key=lambda row: row["scale"])
     if largest["scale"] < 1:
         grow = (1 / largest["scale"]) ** 1.5  # users x items
-        from recsys_core.evaluation import _block_rows
+        from recsys_core.evaluation.blocks import block_rows
 
         users, items, n_rows = ml20m_shape(1.0)
-        block = _block_rows(items, None)
+        block = block_rows(items, None)
         print(
             f"20M shape ({users:,} x {items:,} x {n_rows:,}), extrapolated from scale "
             f"{largest['scale']:g} by users x items (x{grow:.1f}): ours ~"
