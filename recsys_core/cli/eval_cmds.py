@@ -313,7 +313,7 @@ def _sweep_stored_model(args: argparse.Namespace, settings: Any) -> tuple[Any, d
 def _sweep_trained(args: argparse.Namespace, settings: Any) -> tuple[Any, dict[str, Any], Any]:
     """(the sweep's frame, the payload so far, the settings resolved on the dataset) of
     ``DATASET ALGO --sweep DIAL``: train on the split, store it with ``--save``, sweep."""
-    from ..evaluation import _split_for, evaluate_model, save_result
+    from ..evaluation import evaluate_model, save_result, split_for
     from ..sweep import SWEEP_VALUES, sweep, sweep_stored
 
     if not args.dataset or not args.algorithm:
@@ -325,7 +325,7 @@ def _sweep_trained(args: argparse.Namespace, settings: Any) -> tuple[Any, dict[s
     dataset, source = _load(args)
     settings = settings.resolve(dataset)
     split_spec, seed = args.split or "holdout:5", 0 if args.seed is None else args.seed
-    split = _split_for(dataset, split_spec, seed)
+    split = split_for(dataset, split_spec, seed)
     result = evaluate_model(
         dataset,
         args.algorithm,

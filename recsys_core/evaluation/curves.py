@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..algorithms import get_algorithm, parse_params
 from ..algorithms.base import Progress, Recommender
 from ..errors import ParameterError
+from ..training import fit_model
 from .blocks import BLOCK_BUDGET, as_csr, row_entries
 from .metrics import ACCURACY_METRICS
 from .ranking import evaluate
@@ -61,8 +63,6 @@ def learning_curve(
         Columns ``epoch`` (int, 1-based), ``split`` ("train" / "test"), ``metric``, ``value``;
         one row per (epoch, split, metric).
     """
-    from ..training import fit_model
-
     values, total_epochs = _epoch_params(algorithm, params, preset, metric)
     if split is None:
         split = split_for(dataset, split_spec, seed)
@@ -95,8 +95,6 @@ def _epoch_params(
 ) -> tuple[dict[str, Any], int]:
     """The parsed parameters of a learning curve's model and its number of epochs; one
     sentence for a metric or a family without a curve."""
-    from ..algorithms import get_algorithm, parse_params
-
     if metric not in ACCURACY_METRICS and metric != "auc_full":
         raise ParameterError(
             f"Unknown metric {metric!r}; use one of {', '.join(ACCURACY_METRICS)}, auc_full."

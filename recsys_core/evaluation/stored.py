@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ..algorithms import get_algorithm
 from ..algorithms.base import OnEpoch, Progress, Recommender
+from ..errors import UserError
+from ..rerank import Reranker, RerankSettings
+from ..split import make_split
+from ..store import ModelStore, library_versions
+from ..training import fit_model
 from ..util.progress import scaled
 from .metrics import EvaluationResult
 from .ranking import evaluate
@@ -35,8 +41,6 @@ __all__ = [
 
 def split_for(dataset: Any, split_spec: str, seed: int | None) -> Any:
     """The dataset's split named by ``split_spec`` (``"holdout:5"``...) drawn with ``seed``."""
-    from ..split import make_split
-
     return make_split(dataset, split_spec, random_state=seed)
 
 
@@ -46,8 +50,6 @@ def train_ratings(dataset: Any, split: Any, algorithm: str) -> sp.csr_matrix | N
     Ratings may cover more pairs than the interactions (those below ``min_rating``); every
     rating stays in training except those of the held-out pairs.
     """
-    from ..algorithms import get_algorithm
-
     if "ratings" not in get_algorithm(algorithm).needs or dataset.ratings is None:
         return None
     ratings = sp.csr_matrix(dataset.ratings, dtype=np.float32, copy=True)
@@ -60,13 +62,6 @@ def train_ratings(dataset: Any, split: Any, algorithm: str) -> sp.csr_matrix | N
     ratings.data[held_out] = 0
     ratings.eliminate_zeros()
     return ratings
-
-
-def library_versions() -> dict[str, str | None]:
-    """numpy, scipy, implicit, lightfm, scikit-learn and recsys_core versions."""
-    from ..store import library_versions as versions
-
-    return versions()
 
 
 def evaluate_split(
@@ -115,8 +110,6 @@ def evaluate_split(
         full_auc = algorithm == "lightfm"
     select = None
     if rerank is not None:
-        from ..rerank import Reranker, RerankSettings
-
         settings = rerank if isinstance(rerank, RerankSettings) else RerankSettings.parse(rerank)
         if not settings.is_identity:
             reranker = Reranker(settings, model, dataset, split.train)
@@ -188,8 +181,6 @@ def evaluate_model(
         With ``model`` set and ``protocol`` holding ``split``, ``seed``, ``fit_seconds``,
         ``algorithm``, ``params``, ``dataset``, ``fingerprint`` and ``versions``.
     """
-    from ..training import fit_model
-
     if split is None:
         if progress is not None:
             progress(0.0, f"Splitting {dataset.label} ({split_spec})")
@@ -255,8 +246,6 @@ def save_result(
     split recorded in ``meta["extra"]["split"]`` (so ``evaluate --model`` can rebuild it) and the
     metrics under ``meta["metrics"][result.protocol_key()]``.
     """
-    from ..store import ModelStore
-
     if result.model is None:
         raise ValueError("The result has no model; save results of evaluate_model.")
     store = store if store is not None else ModelStore()
@@ -349,9 +338,6 @@ def open_stored_split(
     """A stored model, its dataset and the split it was trained on (rebuilt from its meta),
     with the split's train part attached; a UserError naming the fix for a model trained on
     the whole dataset."""
-    from ..errors import UserError
-    from ..store import ModelStore
-
     store = store if store is not None else ModelStore()
     meta = store.meta(model_id)
     info = (meta.get("extra") or {}).get("split") or {}
