@@ -29,8 +29,9 @@ if data is not None:
     cols[0].metric("Users", f"{data.n_users:,}")
     cols[1].metric("Items", f"{data.n_items:,}")
     cols[2].metric(
-        "Interactions", f"{data.n_interactions:,}", help="Likes, plays or ratings: one per "
-        "user and item."
+        "Interactions",
+        f"{data.n_interactions:,}",
+        help="Likes, plays or ratings: one per user and item.",
     )
     cols[3].metric(
         "Density", f"{data.density:.2%}", help="The share of user-item pairs with an interaction."

@@ -55,7 +55,7 @@ class ItemFeatures:
     @property
     def tag_names(self) -> list[str]:
         """Tag names (without the ``tag:`` prefix), in column order."""
-        return [str(name)[len(TAG_PREFIX):] for name in self.names[self.tag_columns]]
+        return [str(name)[len(TAG_PREFIX) :] for name in self.names[self.tag_columns]]
 
     def item_tags(self) -> sp.csr_matrix:
         """Which items carry which tag: binary float32 csr [n_items, n_tags]."""

@@ -147,8 +147,12 @@ def _density(n_interactions: int, n_users: int, n_items: int) -> float:
 
 
 def _report(
-    matrix: sp.csr_matrix, user_alive: np.ndarray, item_alive: np.ndarray,
-    min_user: int, min_item: int, rounds: int,
+    matrix: sp.csr_matrix,
+    user_alive: np.ndarray,
+    item_alive: np.ndarray,
+    min_user: int,
+    min_item: int,
+    rounds: int,
 ) -> KcoreReport:
     n_users, n_items = matrix.shape
     rows = np.repeat(user_alive, np.diff(matrix.indptr))
@@ -206,9 +210,7 @@ def kcore_preview(
     return _report(matrix, user_alive, item_alive, min_user, min_item, rounds)
 
 
-def kcore(
-    dataset: Dataset, min_user: int = 5, min_item: int = 5
-) -> tuple[Dataset, KcoreReport]:
+def kcore(dataset: Dataset, min_user: int = 5, min_item: int = 5) -> tuple[Dataset, KcoreReport]:
     """Iterative k-core: drop users, then items, below their minimums until stable.
 
     As in the original WRMF post (which took Sketchfab from 62,583 x 28,806 to 15,274 x 25,655):
@@ -307,9 +309,7 @@ def confidence(
     implicit, a bm25 / tfidf entry weighs 0 or less where a column is in (nearly) every row.
     """
     if not (sp.issparse(matrix) and matrix.format == "csr"):
-        raise ParameterError(
-            f"confidence needs a CSR sparse matrix, not {type(matrix).__name__}."
-        )
+        raise ParameterError(f"confidence needs a CSR sparse matrix, not {type(matrix).__name__}.")
     scheme = str(scheme).strip().lower()
     if scheme not in CONFIDENCE_SCHEMES:
         raise ParameterError(

@@ -116,9 +116,9 @@ class Split:
         indptr, indices = self._input_pattern()
         if np.array_equal(matrix.indptr, indptr) and np.array_equal(matrix.indices, indices):
             return _take(matrix, ~self.test_mask), _take(matrix, self.test_mask)
-        input_keys = _keys(sp.csr_matrix(
-            (np.ones(len(indices), np.int8), indices, indptr), shape=self.shape
-        ))
+        input_keys = _keys(
+            sp.csr_matrix((np.ones(len(indices), np.int8), indices, indptr), shape=self.shape)
+        )
         keys = _keys(matrix)
         position = np.searchsorted(keys, input_keys)
         present = np.zeros(len(input_keys), dtype=bool)

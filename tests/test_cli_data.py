@@ -30,8 +30,7 @@ def test_info_demo_json_in_a_fresh_process(tmp_path):
     result = run_cli("info", "demo", "--json", home=tmp_path)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)  # stdout carries only the JSON
-    for key in ("n_users", "n_items", "n_interactions", "density", "example_item",
-                "example_user"):
+    for key in ("n_users", "n_items", "n_interactions", "density", "example_item", "example_user"):
         assert key in summary
     assert (summary["n_users"], summary["n_items"]) == (8_000, 3_000)
     assert summary["density"] == pytest.approx(summary["n_interactions"] / (8_000 * 3_000))

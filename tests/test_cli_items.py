@@ -27,8 +27,9 @@ def files(tmp_path, fresh_home):
     likes = tmp_path / "likes.csv"
     pd.DataFrame(rows, columns=["user", "item"]).to_csv(likes, index=False)
     items = tmp_path / "items.csv"
-    pd.DataFrame({"item_id": list(NAMES), "name": list(NAMES.values()),
-                  "category": ["a", "b"] * 4}).to_csv(items, index=False)
+    pd.DataFrame(
+        {"item_id": list(NAMES), "name": list(NAMES.values()), "category": ["a", "b"] * 4}
+    ).to_csv(items, index=False)
     return likes, items
 
 
@@ -46,15 +47,19 @@ def similar_names(capsys, model_id: str, item: str = "i0") -> list[str]:
 
 def test_train_with_items_records_them_and_similar_shows_their_names(capsys, files):
     likes, items = files
-    code, out, err = run(capsys, "train", likes, "item-knn", "--param", "K=5", "--items", items,
-                         "--json")
+    code, out, err = run(
+        capsys, "train", likes, "item-knn", "--param", "K=5", "--items", items, "--json"
+    )
     assert code == 0, err
     model_id = json.loads(out)["model_id"]
     names = similar_names(capsys, model_id)
     assert len(names) == 4 and set(names) <= set(NAMES.values())
     source = ModelStore().meta(model_id)["dataset_source"]
-    assert source == {"spec": str(likes.resolve()), "data_dir": None,
-                      "options": {"items_path": str(items.resolve())}}
+    assert source == {
+        "spec": str(likes.resolve()),
+        "data_dir": None,
+        "options": {"items_path": str(items.resolve())},
+    }
     recorded = recorded_files(ModelStore().list())  # what the app reads: it opens the file
     assert require_shareable(str(likes.resolve()), recorded=recorded) == str(likes.resolve())
 
@@ -70,8 +75,9 @@ def test_without_items_the_names_are_the_ids(capsys, files):
 def test_relative_paths_are_recorded_absolute(capsys, files, monkeypatch):
     likes, items = files
     monkeypatch.chdir(likes.parent)
-    code, out, err = run(capsys, "train", "likes.csv", "item-knn", "--param", "K=5",
-                         "--items", "items.csv", "--json")
+    code, out, err = run(
+        capsys, "train", "likes.csv", "item-knn", "--param", "K=5", "--items", "items.csv", "--json"
+    )
     assert code == 0, err
     model_id = json.loads(out)["model_id"]
     monkeypatch.chdir(PROJECT_ROOT)
@@ -93,8 +99,22 @@ def test_info_with_items(capsys, files):
 
 def test_evaluate_with_items_saves_a_model_that_keeps_them(capsys, files):
     likes, items = files
-    code, out, err = run(capsys, "evaluate", likes, "item-knn", "--param", "K=5", "--items",
-                         items, "--split", "random:0.2", "-k", "3", "--save", "--json")
+    code, out, err = run(
+        capsys,
+        "evaluate",
+        likes,
+        "item-knn",
+        "--param",
+        "K=5",
+        "--items",
+        items,
+        "--split",
+        "random:0.2",
+        "-k",
+        "3",
+        "--save",
+        "--json",
+    )
     assert code == 0, err
     payload = json.loads(out)
     assert "precision" in payload
@@ -111,8 +131,22 @@ def test_evaluate_with_items_and_min_rating(capsys, tmp_path, fresh_home):
     pd.DataFrame(rows, columns=["user", "item", "rating"]).to_csv(likes, index=False)
     items = tmp_path / "items.csv"
     pd.DataFrame({"item_id": list(NAMES), "name": list(NAMES.values())}).to_csv(items, index=False)
-    code, out, err = run(capsys, "evaluate", likes, "popularity", "--items", items, "--min-rating",
-                         "3", "--split", "random:0.2", "-k", "3", "--save", "--json")
+    code, out, err = run(
+        capsys,
+        "evaluate",
+        likes,
+        "popularity",
+        "--items",
+        items,
+        "--min-rating",
+        "3",
+        "--split",
+        "random:0.2",
+        "-k",
+        "3",
+        "--save",
+        "--json",
+    )
     assert code == 0, err
     options = ModelStore().meta(json.loads(out)["model_id"])["dataset_source"]["options"]
     assert options == {"min_rating": 3.0, "items_path": str(items.resolve())}
@@ -120,8 +154,21 @@ def test_evaluate_with_items_and_min_rating(capsys, tmp_path, fresh_home):
 
 def test_tune_takes_items_too(capsys, files):
     likes, items = files
-    code, out, err = run(capsys, "tune", likes, "item-knn", "--grid", "K=3,5", "--items", items,
-                         "--split", "random:0.2", "-k", "3", "--json")
+    code, out, err = run(
+        capsys,
+        "tune",
+        likes,
+        "item-knn",
+        "--grid",
+        "K=3,5",
+        "--items",
+        items,
+        "--split",
+        "random:0.2",
+        "-k",
+        "3",
+        "--json",
+    )
     assert code == 0, err
     model_id = json.loads(out)["best_model_id"]
     assert ModelStore().meta(model_id)["dataset_source"]["options"]["items_path"] == str(
@@ -149,13 +196,29 @@ def test_items_mistakes_are_one_sentence_and_exit_2(files, tmp_path, fresh_home,
     no_id.write_text("title,colour\nA,red\n")
     other_ids = tmp_path / "other_ids.csv"
     other_ids.write_text("item_id,name\nzz1,Z\nzz2,Y\n")
-    paths = {"likes": likes, "items": items, "missing": tmp_path / "nope.csv",
-             "folder": tmp_path, "no_id": no_id, "other_ids": other_ids}
+    paths = {
+        "likes": likes,
+        "items": items,
+        "missing": tmp_path / "nope.csv",
+        "folder": tmp_path,
+        "no_id": no_id,
+        "other_ids": other_ids,
+    }
     argv = [a.format(**paths) for a in args]
-    env = {**os.environ, "RECSYS_HOME": str(fresh_home), "PYTHONPATH": str(PROJECT_ROOT),
-           "OPENBLAS_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-m", "recsys_core", *argv], cwd=PROJECT_ROOT,
-                          env=env, capture_output=True, text=True, timeout=180)
+    env = {
+        **os.environ,
+        "RECSYS_HOME": str(fresh_home),
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "OPENBLAS_NUM_THREADS": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "recsys_core", *argv],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 2, (done.stdout, done.stderr)
     lines = [line for line in done.stderr.splitlines() if not line.startswith("warning:")]
     lines = [line for line in lines if line.startswith("error:")]

@@ -102,7 +102,14 @@ def test_train_with_a_preset(capsys, demo):
         pytest.skip("als and its sketchfab-best preset are not registered yet")
     preset = dict(algorithms()["als"].presets["sketchfab-best"])
     code, out, _ = run_main(
-        capsys, "train", "demo", "als", "--preset", "sketchfab-best", "--param", "iterations=2",
+        capsys,
+        "train",
+        "demo",
+        "als",
+        "--preset",
+        "sketchfab-best",
+        "--param",
+        "iterations=2",
         "--json",
     )
     assert code == 0
@@ -143,8 +150,12 @@ def test_recommend_excludes_seen_items_unless_asked(capsys, home, demo, populari
 
     got = json.loads(cli(home, "recommend", popularity_id, user, "-k", "5", "--json").stdout)
     assert got["items"] == [
-        {"item_id": demo.item_id(i), "name": demo.item_name(i),
-         "category": demo.items["category"].iat[i] or None, "score": float(counts[i])}
+        {
+            "item_id": demo.item_id(i),
+            "name": demo.item_name(i),
+            "category": demo.items["category"].iat[i] or None,
+            "score": float(counts[i]),
+        }
         for i in unseen
     ]
     code, out, _ = run_main(
@@ -215,13 +226,15 @@ def test_user_mistakes_are_one_sentence_exit_2(capsys, demo, popularity_id):
         *run_main(capsys, "train", "demo", "popularity", "--param", "factors=3")[::2]
     )
     assert "'factors'" in message and "weighted" in message
-    message = one_sentence_error(*run_main(capsys, "train", "demo", "popularity", "--param",
-                                           "weighted")[::2])
+    message = one_sentence_error(
+        *run_main(capsys, "train", "demo", "popularity", "--param", "weighted")[::2]
+    )
     assert "KEY=VALUE" in message
     message = one_sentence_error(*run_main(capsys, "train", "demo", "nosuch")[::2])
     assert "'nosuch'" in message and "popularity" in message
-    message = one_sentence_error(*run_main(capsys, "train", "demo", "popularity", "--preset",
-                                           "fast")[::2])
+    message = one_sentence_error(
+        *run_main(capsys, "train", "demo", "popularity", "--preset", "fast")[::2]
+    )
     assert "'fast'" in message
     message = one_sentence_error(
         *run_main(capsys, "similar", popularity_id, demo.example_item)[::2]

@@ -78,19 +78,24 @@ def register(subparsers: Any) -> None:
     actions = cache.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
     listing = actions.add_parser(
-        "list", help="the parsed files kept, most recently used first",
+        "list",
+        help="the parsed files kept, most recently used first",
         description="List the parsed files kept: the name each was parsed as, its size, and "
         "when it was last used.",
     )
     listing.add_argument("--json", action="store_true", help="print one JSON object")
     listing.set_defaults(func=cmd_cache_list)
     clean = actions.add_parser(
-        "clean", help="remove parsed files (all, or those unused for some days)",
+        "clean",
+        help="remove parsed files (all, or those unused for some days)",
         description="Remove the parsed copies (the next load parses the file again). "
         "Processes that have one open keep reading it until they end.",
     )
     clean.add_argument(
-        "--unused-days", type=float, default=None, metavar="DAYS",
+        "--unused-days",
+        type=float,
+        default=None,
+        metavar="DAYS",
         help="only those not used for this many days",
     )
     clean.add_argument("--json", action="store_true", help="print one JSON object")
@@ -171,8 +176,10 @@ def cmd_cache_list(args: argparse.Namespace) -> int:
             echo(f"{row['key'][:12]:<12}  damaged: {row['damaged']}")
             continue
         used = (row["used"] or "")[:16].replace("T", " ")
-        echo(f"{row['key'][:12]:<12}  {row['file']:<{width}}  {row['rows']:>12,}  "
-             f"{_megabytes(row['bytes']):>9}  {used}")
+        echo(
+            f"{row['key'][:12]:<12}  {row['file']:<{width}}  {row['rows']:>12,}  "
+            f"{_megabytes(row['bytes']):>9}  {used}"
+        )
     echo(f"{len(rows)} kept, {_megabytes(total)} in {parsed.root()}")
     return 0
 
@@ -225,7 +232,9 @@ def format_summary(summary: dict) -> list[str]:
 def add_items_argument(parser: argparse.ArgumentParser) -> None:
     """``--items FILE``: the item metadata of a DATASET that is a file."""
     parser.add_argument(
-        "--items", default=None, metavar="FILE",
+        "--items",
+        default=None,
+        metavar="FILE",
         help="item metadata for a DATASET that is a file (csv/tsv/parquet with item_id and any "
         "of name, image_url, url, category, tags), as an upload's items file",
     )

@@ -203,8 +203,10 @@ def cmd_models(args: argparse.Namespace) -> int:
         return 0
     if not entries:
         where = f" for dataset {args.dataset}" if args.dataset else ""
-        log(f"no stored models{where} in {store.root}; train one with "
-            "`python -m recsys_core train demo als`.")
+        log(
+            f"no stored models{where} in {store.root}; train one with "
+            "`python -m recsys_core train demo als`."
+        )
         return 0
     rows = []
     for entry in entries:
@@ -347,8 +349,9 @@ def _seconds(value: Any) -> str:
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in
-              enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
     echo("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
     echo("  ".join("-" * w for w in widths))
     for row in rows:

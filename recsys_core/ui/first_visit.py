@@ -111,6 +111,8 @@ def start_status(data: Dataset) -> None:
         )
         info = navigation.BY_PATH["similar"]
         st.page_link(
-            info.script, label="Browse similar items", icon=":material/arrow_forward:",
+            info.script,
+            label="Browse similar items",
+            icon=":material/arrow_forward:",
             query_params=state.carried(),
         )

@@ -42,8 +42,9 @@ PAGES: tuple[PageInfo, ...] = (
     PageInfo("pages/similar.py", "Similar items", ":material/grid_view:", "similar", "Browse"),
     PageInfo("pages/compare.py", "Compare", ":material/compare:", "compare", "Browse"),
     PageInfo("pages/users.py", "Users", ":material/person:", "users", "Browse"),
-    PageInfo("pages/embeddings.py", "Embeddings", ":material/scatter_plot:", "embeddings",
-             "Understand"),
+    PageInfo(
+        "pages/embeddings.py", "Embeddings", ":material/scatter_plot:", "embeddings", "Understand"
+    ),
     PageInfo("pages/evaluate.py", "Evaluate", ":material/leaderboard:", "evaluate", "Understand"),
     PageInfo("pages/data.py", "Data", ":material/dataset:", "data", "Understand"),
 )

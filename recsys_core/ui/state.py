@@ -127,8 +127,12 @@ def parse_list(raw: str | None) -> list[str]:
 _MISSING = object()
 
 
-def read(param: str, default: Any, parse: Callable[[str], Any] = str,
-         valid: Callable[[Any], bool] | Sequence | None = None) -> Any:
+def read(
+    param: str,
+    default: Any,
+    parse: Callable[[str], Any] = str,
+    valid: Callable[[Any], bool] | Sequence | None = None,
+) -> Any:
     """The URL's value of ``param``, parsed; ``default`` when absent, unparsable or not valid.
 
     ``valid`` is a predicate or a collection of allowed values.

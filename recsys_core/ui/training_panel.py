@@ -45,15 +45,19 @@ def _seen() -> set[str]:
     return st.session_state.setdefault(SEEN, set())
 
 
-def start(data: Dataset, spec: str, algorithm: str, values: dict,
-          source: dict | None = None) -> None:
+def start(
+    data: Dataset, spec: str, algorithm: str, values: dict, source: dict | None = None
+) -> None:
     """Start (or find again, for the same dataset, algorithm and parameters) a job training
     ``algorithm`` on ``data``, and rerun so the sidebar shows its progress. A model already in
     the store is selected at once."""
     st.session_state.pop(NOTICE, None)
     try:
         job = training_jobs.start(
-            data, algorithm, values, spec=spec,
+            data,
+            algorithm,
+            values,
+            spec=spec,
             options=loaders._file_options(spec),  # what the app loaded the dataset with
             source=source,
         )
@@ -115,9 +119,11 @@ def _settle(statuses: list[JobStatus], fingerprint: str) -> bool:
             _seen().discard(job.key)
             if job.state == "done":
                 loaders.clear_model_listing()
-                text.toast(f"{words.algorithm_label(job.algorithm)} finished training in "
-                           "another window; it is in the model list.",
-                           icon=":material/check_circle:")
+                text.toast(
+                    f"{words.algorithm_label(job.algorithm)} finished training in "
+                    "another window; it is in the model list.",
+                    icon=":material/check_circle:",
+                )
             rerun = True
     return rerun
 
@@ -155,8 +161,11 @@ def _draw(job: JobStatus) -> None:
     name = words.algorithm_label(job.algorithm)
     params = words.params_label(job.algorithm, job.params, limit=2, changed_only=True)
     with st.container(border=True, key=f"training_job_{job.key}"):
-        text.caption(f"Training {name}" + (f" · {params}" if params else "")
-                     + ("" if job.key in _own() else " · started in another window"))
+        text.caption(
+            f"Training {name}"
+            + (f" · {params}" if params else "")
+            + ("" if job.key in _own() else " · started in another window")
+        )
         st.progress(overall_fraction(job), text=text.md_escape(progress_text(job)))
         st.button(
             "Cancelling…" if job.cancel_requested else "Cancel",

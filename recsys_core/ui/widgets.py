@@ -35,8 +35,10 @@ def item_link(page: str, view: state.View | None, item_id: str, **extra: object)
 def item_label(data: Dataset, index: int) -> str:
     category = data.items.at[int(index), "category"]
     count = int(data.item_counts[int(index)])
-    return f"{data.item_name(index)} · {category} · {count:,} likes" if category else (
-        f"{data.item_name(index)} · {count:,} likes"
+    return (
+        f"{data.item_name(index)} · {category} · {count:,} likes"
+        if category
+        else (f"{data.item_name(index)} · {count:,} likes")
     )
 
 

@@ -60,7 +60,13 @@ def test_the_deep_link_workaround_still_has_what_it_relies_on():
 # ------------------------------------------------------------------------------ pages and links
 def test_the_pages_are_listed_once_and_exist():
     assert [p.url_path for p in navigation.PAGES] == [
-        "", "similar", "compare", "users", "embeddings", "evaluate", "data"
+        "",
+        "similar",
+        "compare",
+        "users",
+        "embeddings",
+        "evaluate",
+        "data",
     ]
     for info in navigation.PAGES:
         assert (ROOT / info.script).is_file()
@@ -88,7 +94,9 @@ def test_links_carry_the_defaults_a_page_writes(app_models):
     newest = ModelStore().list(demo.fingerprint)[0].model_id
     assert _param(at, "model") == newest and _param(at, "item") == demo.example_item
     assert _sidebar_links(at)["users"] == {
-        "dataset": "demo", "model": newest, "item": demo.example_item
+        "dataset": "demo",
+        "model": newest,
+        "item": demo.example_item,
     }
     users = open_page("users", dataset="demo", model=app_models["als"])
     assert not users.exception
@@ -124,8 +132,9 @@ def test_the_sidebar_model_replaces_the_first_of_a_comparison(app_models):
 
 def test_k_and_mode_follow_the_url_and_write_it(app_models):
     demo = load_dataset("demo")
-    at = open_page("similar", dataset="demo", model=app_models["als"], item=demo.example_item,
-                   k="999")
+    at = open_page(
+        "similar", dataset="demo", model=app_models["als"], item=demo.example_item, k="999"
+    )
     assert at.slider(key="similar_k").value == state.K_MAX  # clamped
     for k in (7, 30, 12, 9):
         at.slider(key="similar_k").set_value(k).run()
@@ -146,8 +155,15 @@ def test_a_new_dataset_clears_the_ids_of_the_old_one(app_models, tmp_path, monke
     )
     monkeypatch.setenv(config.DATA_DIRS_ENV, str(folder))
     demo = load_dataset("demo")
-    at = open_page("similar", dataset="demo", model=app_models["als"], item=demo.example_item,
-                   user=demo.user_ids[0], mode="new", picks=demo.item_ids[0])
+    at = open_page(
+        "similar",
+        dataset="demo",
+        model=app_models["als"],
+        item=demo.example_item,
+        user=demo.user_ids[0],
+        mode="new",
+        picks=demo.item_ids[0],
+    )
     spec = str(folder / "tiny.csv")
     at.selectbox(key="sidebar_dataset").set_value(spec).run()
     assert not at.exception
@@ -163,12 +179,18 @@ def test_a_grid_click_is_checked_before_it_changes_anything():
         {"page": "similar", "query": "item=i3&dataset=demo", "here": True}
     ) == ("similar", "item=i3&dataset=demo", True)
     assert grid_component.click_target({"page": "users", "query": "", "here": False}) == (
-        "users", "", False
+        "users",
+        "",
+        False,
     )
-    for bad in (None, "similar", {"page": "../secret", "query": "", "here": True},
-                {"page": "similar", "query": 3, "here": True},
-                {"page": "similar", "query": "", "here": "yes"},
-                {"page": "similar", "query": "x" * 9000, "here": True}):
+    for bad in (
+        None,
+        "similar",
+        {"page": "../secret", "query": "", "here": True},
+        {"page": "similar", "query": 3, "here": True},
+        {"page": "similar", "query": "", "here": "yes"},
+        {"page": "similar", "query": "x" * 9000, "here": True},
+    ):
         assert grid_component.click_target(bad) is None
 
 

@@ -44,8 +44,12 @@ def evil(tmp_path_factory):
 
     dataset = tabular.load_file(likes, items_path=items)
     assert EVIL_NAME in dataset.items["name"].tolist()
-    result = train(dataset, "item-knn", {"K": 10}, source={"spec": str(likes), "data_dir": None,
-                                                           "options": {"items_path": str(items)}})
+    result = train(
+        dataset,
+        "item-knn",
+        {"K": 10},
+        source={"spec": str(likes), "data_dir": None, "options": {"items_path": str(items)}},
+    )
     return likes, items, dataset, result.model_id
 
 

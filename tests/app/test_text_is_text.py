@@ -112,10 +112,34 @@ def train_on(likes, items, algorithms=("item-knn", "als")) -> dict[str, str]:
 PLAIN_FIELDS = {
     # plain text in the browser (checked in Chromium: selectbox and multiselect options are
     # drawn as text, not Markdown), or not text at all
-    "options", "default", "value", "values", "raw_value", "raw_values", "placeholder", "id",
-    "form_id", "page", "page_script_hash", "query_string", "url", "file_name", "mime", "data",
-    "code_text", "language", "spec", "config", "theme", "icon", "content_icon", "type",
-    "format", "tag", "columns", "deferred_file_id",
+    "options",
+    "default",
+    "value",
+    "values",
+    "raw_value",
+    "raw_values",
+    "placeholder",
+    "id",
+    "form_id",
+    "page",
+    "page_script_hash",
+    "query_string",
+    "url",
+    "file_name",
+    "mime",
+    "data",
+    "code_text",
+    "language",
+    "spec",
+    "config",
+    "theme",
+    "icon",
+    "content_icon",
+    "type",
+    "format",
+    "tag",
+    "columns",
+    "deferred_file_id",
 }
 MARKDOWN_OPTIONS = {"radio"}  # st.radio draws its options as Markdown (so do segmented controls:
 # their options are "options.content" here, not plain)
@@ -287,8 +311,9 @@ PAGES = [
 @pytest.mark.parametrize(("page", "params"), PAGES, ids=lambda v: str(v))
 def test_every_page_draws_the_payload_data_as_text(payload_data, page, params):
     likes, data, models = payload_data
-    at = open_page(page, dataset=str(likes), model=f"{models['als']},{models['item-knn']}",
-                   **params)
+    at = open_page(
+        page, dataset=str(likes), model=f"{models['als']},{models['item-knn']}", **params
+    )
     assert_text_is_text(at, ALL)
 
 
@@ -343,8 +368,9 @@ def test_the_checks_can_fail(payload_data, monkeypatch):
     likes, data, models = payload_data
     monkeypatch.setattr(text_module, "md_escape", lambda value: "" if value is None else str(value))
     monkeypatch.setattr(dataviz, "plotly_escape", lambda value: str(value))
-    at = open_page("similar", dataset=str(likes), model=models["item-knn"],
-                   item=_item(data, ALL[0]))
+    at = open_page(
+        "similar", dataset=str(likes), model=models["item-knn"], item=_item(data, ALL[0])
+    )
     with pytest.raises(AssertionError, match="subheader"):
         assert_text_is_text(at, ALL)
     at = open_page("data", dataset=str(likes), section="categories")

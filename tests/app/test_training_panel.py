@@ -109,8 +109,11 @@ def test_a_job_cancelled_from_the_sidebar_leaves_no_model(app_models, in_backgro
     pid = training_jobs.status(key).pid
     at.button(key=f"cancel_job_{key}").click().run()
     assert not at.exception
-    _until(at, lambda at: any("was cancelled" in shown(i.value) for i in at.sidebar.info),
-           timeout=training_jobs.CANCEL_GRACE + 30)
+    _until(
+        at,
+        lambda at: any("was cancelled" in shown(i.value) for i in at.sidebar.info),
+        timeout=training_jobs.CANCEL_GRACE + 30,
+    )
     [said] = [shown(i.value) for i in at.sidebar.info if "was cancelled" in shown(i.value)]
     assert said.startswith("Training ALS (WRMF) was cancelled after ")
     assert said.endswith("nothing was saved.")
@@ -144,8 +147,11 @@ def test_a_reopened_page_finds_the_job_and_the_same_form_does_not_start_another(
     captions = [shown(c.value) for c in second.sidebar.caption]
     assert not any("another window" in c for c in captions)
     second.button(key=f"cancel_job_{key}").click().run()
-    _until(second, lambda at: any("was cancelled" in shown(i.value) for i in at.sidebar.info),
-           timeout=training_jobs.CANCEL_GRACE + 30)
+    _until(
+        second,
+        lambda at: any("was cancelled" in shown(i.value) for i in at.sidebar.info),
+        timeout=training_jobs.CANCEL_GRACE + 30,
+    )
     assert not ModelStore().exists(key)
     # the session that started it hears that it was cancelled, and stops polling
     _until(first, lambda at: any("was cancelled" in shown(i.value) for i in at.sidebar.info))
@@ -174,12 +180,20 @@ def test_a_failed_job_says_one_sentence(app_models, in_background, monkeypatch):
 def test_progress_words():
     from recsys_core.ui.training_panel import duration, overall_fraction, progress_text
 
-    job = training_jobs.JobStatus(key="als-0123456789ab", state="running", phase="training",
-                                  fraction=0.2, epoch=3, epochs=15, created=100.0)
+    job = training_jobs.JobStatus(
+        key="als-0123456789ab",
+        state="running",
+        phase="training",
+        fraction=0.2,
+        epoch=3,
+        epochs=15,
+        created=100.0,
+    )
     assert progress_text(job, now=164.0) == "Epoch 3 of 15 (20%) · 1 min 04 s"
     assert overall_fraction(job) == pytest.approx(0.05 + 0.95 * 0.2)
-    loading = training_jobs.JobStatus(key="als-0123456789ab", state="running",
-                                      phase="loading", fraction=0.5, created=100.0)
+    loading = training_jobs.JobStatus(
+        key="als-0123456789ab", state="running", phase="loading", fraction=0.5, created=100.0
+    )
     assert progress_text(loading, now=112.0) == "Loading the dataset (50%) · 12 s"
     assert overall_fraction(loading) == pytest.approx(0.025)
     assert duration(7325) == "2 h 02 min" and duration(8.4) == "8 s"

@@ -125,8 +125,9 @@ def test_a_file_a_stored_model_records_is_allowed(fresh_home, tmp_path):
     assert refused(str(likes)) == NOT_AVAILABLE  # not recorded yet
     options = {"items_path": str(items)}
     dataset = tabular.load_file(likes, items_path=items)
-    train(dataset, "popularity", {}, source={"spec": str(likes), "data_dir": None,
-                                             "options": options})
+    train(
+        dataset, "popularity", {}, source={"spec": str(likes), "data_dir": None, "options": options}
+    )
     assert stored() == {str(likes): options}
     assert require_shareable(str(likes), recorded=stored()) == str(likes)
     assert is_shareable(f"{likes}@kcore=2,2", recorded=stored())
@@ -293,12 +294,20 @@ def test_a_file_under_a_data_dir_opens_with_its_file_name(app_models, tmp_path, 
 def test_a_file_a_model_records_opens_with_its_items(app_models, tmp_path):
     likes = write_likes(tmp_path / "cli" / "likes.csv", prefix="")
     items = tmp_path / "cli" / "items.csv"
-    names = pd.DataFrame({"item_id": [f"{SECRET}{i}" for i in range(6)],
-                          "name": [f"Named thing {i}" for i in range(6)]})
+    names = pd.DataFrame(
+        {
+            "item_id": [f"{SECRET}{i}" for i in range(6)],
+            "name": [f"Named thing {i}" for i in range(6)],
+        }
+    )
     names.to_csv(items, index=False)
     dataset = tabular.load_file(likes, items_path=items)
-    model_id = train(dataset, "item-knn", {"K": 5}, source={
-        "spec": str(likes), "data_dir": None, "options": {"items_path": str(items)}}).model_id
+    model_id = train(
+        dataset,
+        "item-knn",
+        {"K": 5},
+        source={"spec": str(likes), "data_dir": None, "options": {"items_path": str(items)}},
+    ).model_id
     at = open_page("similar", dataset=str(likes), model=model_id, item=f"{SECRET}0")
     assert not at.exception and not at.error
     grid = "".join(b for b in html_blocks(at) if "rx-grid" in b)
