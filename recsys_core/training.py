@@ -17,8 +17,11 @@ import scipy.sparse as sp
 from .algorithms import get_algorithm, parse_params
 from .algorithms.base import OnEpoch, Progress, Recommender
 from .dataset import Dataset
+from .datasets import sources_of
 from .errors import DatasetError, StoreError
-from .store import ModelStore, default_source, model_id_for, sources_of
+from .store.folders import model_id_for
+from .store.meta import default_source
+from .store.models import ModelStore
 
 
 def fit_model(
@@ -143,16 +146,9 @@ def train(
             progress(0.0, "Waiting for another process training the same model")
 
     with store.lock(model_id, on_wait=waiting):
-        if not force and store.exists(model_id):
-            try:
-                model = store.load(model_id, dataset)
-            except StoreError:
-                pass  # damaged: train again and replace it
-            else:
-                store.add_sources(model_id, [asked])
-                if progress is not None:
-                    progress(1.0, "Reused the stored model")
-                return TrainResult(model_id, model, store.meta(model_id).get("fit_seconds"), True)
+        reused = None if force else _reuse(store, model_id, dataset, asked, progress)
+        if reused is not None:
+            return reused
         earlier = _recorded_sources(store, model_id)
         model = fit_model(dataset, algorithm, values, progress=progress, on_epoch=on_epoch)
         saved = store.save(
@@ -165,9 +161,29 @@ def train(
         )
         if earlier and saved == model_id:
             store.add_sources(model_id, earlier)  # the paths a replaced model could be opened by
-    if saved != model_id:  # an adapter that changes its parameters in fit: keep its own key
-        model_id = saved
-    return TrainResult(model_id, model, model.fit_seconds_, False)
+    # an adapter that changes its parameters in fit keeps its own key (saved != model_id)
+    return TrainResult(saved, model, model.fit_seconds_, False)
+
+
+def _reuse(
+    store: ModelStore,
+    model_id: str,
+    dataset: Dataset,
+    asked: dict,
+    progress: Progress | None,
+) -> TrainResult | None:
+    """The stored ``model_id`` attached to ``dataset``, having recorded ``asked`` among its
+    sources; None when it is not stored or damaged (then it is trained again and replaced)."""
+    if not store.exists(model_id):
+        return None
+    try:
+        model = store.load(model_id, dataset)
+    except StoreError:
+        return None
+    store.add_sources(model_id, [asked])
+    if progress is not None:
+        progress(1.0, "Reused the stored model")
+    return TrainResult(model_id, model, store.meta(model_id).get("fit_seconds"), True)
 
 
 def _recorded_sources(store: ModelStore, model_id: str) -> list[dict]:

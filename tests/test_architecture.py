@@ -28,13 +28,11 @@ LONG_REASON = "# long:"
 (``# long: <reason>``); better, it is split into named steps."""
 
 KNOWN_LONG_FUNCTIONS: set[str] = {
-    "training.train",
     "tuning.tune",
 }
 """``<module's last part>.<function>`` of the long functions the restructuring has not reached."""
 
 KNOWN_LONG: set[str] = {
-    "training_jobs",
     "tuning",
 }
 
