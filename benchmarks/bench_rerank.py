@@ -104,13 +104,13 @@ def main() -> None:
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits
 
-    from recsys_core.evaluation import _evaluate_split, _split_for
+    from recsys_core.evaluation import evaluate_split, split_for
     from recsys_core.rerank import Reranker
     from recsys_core.training import fit_model
 
     threadpool_limits(1, "blas")
     dataset = load(args.synthetic)
-    split = _split_for(dataset, "holdout:5", 0)
+    split = split_for(dataset, "holdout:5", 0)
     model = fit_model(dataset, "als", {"random_state": 0}, interactions=split.train)
     category = dataset.items["category"].value_counts().index[0]
     settings = [text.format(category=category) for text in SETTINGS]
@@ -145,12 +145,12 @@ def main() -> None:
     prepare = (time.perf_counter() - start) / len(settings)
 
     evaluations = {
-        "plain": lambda: _evaluate_split(model, dataset, split, k, "als", False, None, None)
+        "plain": lambda: evaluate_split(model, dataset, split, k, "als", False, None, None)
     }
     evaluations.update(
         {
             text: (
-                lambda t=text: _evaluate_split(
+                lambda t=text: evaluate_split(
                     model, dataset, split, k, "als", False, None, None, rerank=t
                 )
             )

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import ParameterError
-from .evaluation import METRICS_VERSION, _evaluate_split, open_stored_split, protocol_key
+from .evaluation import METRICS_VERSION, evaluate_split, open_stored_split, protocol_key
 from .rerank import DIALS, RerankSettings, protocol_key_with
 from .store import ModelStore
 
@@ -76,9 +76,7 @@ def sweep(
     rows = []
     for number, current in enumerate(settings):
         scaled = _part(progress, number, len(settings))
-        result = _evaluate_split(
-            model, dataset, split, k, None, False, None, scaled, rerank=current
-        )
+        result = evaluate_split(model, dataset, split, k, None, False, None, scaled, rerank=current)
         rows.append(_sweep_row(dial, current, result.metrics))
     return pd.DataFrame(rows)
 
@@ -130,7 +128,7 @@ def sweep_stored(
         for number, index in enumerate(missing):
             current = settings[index]
             scaled = _part(_part(progress, 1, 2), number, len(missing))
-            result = _evaluate_split(
+            result = evaluate_split(
                 opened.model,
                 opened.dataset,
                 opened.split,

@@ -16,14 +16,13 @@ from recsys_core import rerank
 from recsys_core.dataset import Dataset
 from recsys_core.errors import ParameterError, UserError
 from recsys_core.evaluation import (
-    _Scorer,
-    _split_for,
-    _top_k,
+    block_scores,
     evaluate,
     evaluate_model,
     evaluate_stored,
     protocol_key,
     save_result,
+    split_for,
 )
 from recsys_core.rerank import Reranker, RerankSettings, parse_rerank
 from recsys_core.rerank.calibration import Calibration, OnePenalties
@@ -31,6 +30,7 @@ from recsys_core.rerank.greedy import Similarity, greedy_categories, greedy_vect
 from recsys_core.store import ModelStore
 from recsys_core.sweep import SWEEP_METRICS, sweep, sweep_stored
 from recsys_core.training import fit_model
+from recsys_core.util.topk import top_k
 
 
 # ----------------------------------------------------------------------------- the settings
@@ -226,7 +226,7 @@ def test_one_user_and_a_block_choose_the_same(small, text):
     dataset, model = small
     reranker = Reranker(text, model, dataset)
     users = np.arange(dataset.n_users)
-    scores = _Scorer(model, dataset.interactions).scores(users)
+    scores = block_scores(model, dataset.interactions, users)
     block = reranker.select(scores, users, 7)
     for user in users:
         one, _ = reranker.recommend(int(user), 7)
@@ -316,7 +316,7 @@ def test_dials_match_their_definition(small, use_vectors, dials):
     codes = reranker.codes
     users = np.arange(12)
     scores = rng.normal(size=(len(users), dataset.n_items)).astype(np.float32)
-    pools = _top_k(scores, 25)
+    pools = top_k(scores, 25)[0]
     for row, user in enumerate(users):
         ids = pools[row]
         row_scores = scores[row, ids].astype(np.float64)
@@ -667,7 +667,7 @@ def test_scores_with_nan_are_never_chosen(small):
 @pytest.fixture(scope="module")
 def evaluated(small):
     dataset, _ = small
-    split = _split_for(dataset, "holdout:2", 0)
+    split = split_for(dataset, "holdout:2", 0)
     result = evaluate_model(dataset, "als", {"factors": 8, "iterations": 5, "random_state": 0},
                             "holdout:2", 5, 0, split=split)
     return dataset, split, result
@@ -716,7 +716,7 @@ def test_stored_metrics_and_sweep_sit_beside_the_plain_ones(evaluated, monkeypat
     def refuse(*args, **kwargs):
         raise AssertionError("a stored point was computed again")
 
-    monkeypatch.setattr("recsys_core.sweep._evaluate_split", refuse)
+    monkeypatch.setattr("recsys_core.sweep.evaluate_split", refuse)
     again = sweep_stored(model_id, "popularity", (0, 0.5, 1), 5, store=store)
     assert again["stored"].all()
     pd.testing.assert_frame_equal(again.drop(columns="stored"), frame.drop(columns="stored"))
@@ -753,7 +753,7 @@ def test_the_demo_measurements_of_the_issue():
     from recsys_core.datasets import load_dataset
 
     demo = load_dataset("demo")
-    split = _split_for(demo, "holdout:5", 0)
+    split = split_for(demo, "holdout:5", 0)
     plain = evaluate_model(demo, "als", {"random_state": 0}, "holdout:5", 10, 0, split=split)
     model = plain.model
     frame = sweep(model, demo, split, "popularity", (1.0,), 10)
@@ -765,7 +765,7 @@ def test_the_demo_measurements_of_the_issue():
     category = demo.items["category"].value_counts().index[0]
     reranker = Reranker(f"exclude_category={category}", model, demo, split.train)
     users = np.flatnonzero(np.diff(split.test.indptr) > 0)
-    lists = reranker.select(_Scorer(model, split.train).scores(users), users, 10)
+    lists = reranker.select(block_scores(model, split.train, users), users, 10)
     assert (lists >= 0).all()
     assert not (demo.items["category"].to_numpy()[lists] == category).any()
 
@@ -773,8 +773,6 @@ def test_the_demo_measurements_of_the_issue():
 def test_evaluations_top_k_breaks_ties_at_the_cut_by_lower_index():
     """Lists with and without a re-ranking agree on ties (counts as scores): the lower index
     wins at the cut too, as in ``model.recommend``; NaN and -inf are never chosen."""
-    from recsys_core.evaluation import _top_k_partition
-
     rng = np.random.default_rng(0)
     for _ in range(200):
         n = int(rng.integers(2, 60))
@@ -782,7 +780,7 @@ def test_evaluations_top_k_breaks_ties_at_the_cut_by_lower_index():
         scores = rng.integers(0, 5, size=(b, n)).astype(np.float32)
         scores[rng.random((b, n)) < 0.1] = -np.inf
         scores[rng.random((b, n)) < 0.05] = np.nan
-        got = _top_k_partition(scores, k)
+        got = top_k(scores, k)[0]
         for row in range(b):
             values = np.where(np.isnan(scores[row]), -np.inf, scores[row])
             order = np.lexsort((np.arange(n), -values))[:k]

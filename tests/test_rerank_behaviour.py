@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recsys_core.evaluation import _Scorer, _top_k
+from recsys_core.evaluation import block_scores
 from recsys_core.rerank import DIALS, Reranker, RerankSettings
+from recsys_core.util.topk import top_k
 from tests.test_algorithms import ALGORITHMS, FAST_PARAMS, Fitted, _round_trip, capable
 from tests.test_algorithms import make_checkerboard as _checkerboard
 
@@ -58,9 +59,9 @@ def test_each_dial_at_zero_is_the_models_own_list(board, stored, name):
         # a filter that leaves everything, with every dial at 0: the same lists in evaluation
         everything = Reranker("min_popularity=0", model, dataset)
         users = np.arange(dataset.n_users)
-        scores = _Scorer(model, dataset.interactions).scores(users)
+        scores = block_scores(model, dataset.interactions, users)
         np.testing.assert_array_equal(everything.select(scores.copy(), users, K),
-                                      _top_k(scores, K))
+                                      top_k(scores, K)[0])
 
 
 @pytest.mark.parametrize("name", ALGORITHMS)
@@ -102,7 +103,7 @@ def test_filters_give_exactly_k_and_nothing_excluded(board, stored, name):
                 full += len(got) == K
             assert full >= 3
             users = np.arange(dataset.n_users)
-            lists = reranker.select(_Scorer(model, dataset.interactions).scores(users), users, K)
+            lists = reranker.select(block_scores(model, dataset.interactions, users), users, K)
             left = [len(set(range(dataset.n_items)) - blocked
                         - set(dataset.interactions[u].indices.tolist())) for u in users]
             np.testing.assert_array_equal((lists >= 0).sum(axis=1), np.minimum(K, left))
@@ -121,7 +122,7 @@ def test_popularity_dial_never_raises_mean_popularity(board, name):
     model = fitted(name)
     popularity = np.bincount(dataset.interactions.indices, minlength=dataset.n_items)
     users = np.arange(dataset.n_users)
-    scores = _Scorer(model, dataset.interactions).scores(users)
+    scores = block_scores(model, dataset.interactions, users)
     means = []
     for value in (0.0, 0.2, 0.5, 0.8, 1.0):
         lists = Reranker(RerankSettings(popularity=value), model, dataset).select(
@@ -137,7 +138,7 @@ def test_diversity_dial_never_lowers_diversity(board, name):
     dataset, fitted = board
     model = fitted(name)
     users = np.arange(dataset.n_users)
-    scores = _Scorer(model, dataset.interactions).scores(users)
+    scores = block_scores(model, dataset.interactions, users)
     plain = Reranker("", model, dataset).select(scores.copy(), users, K)
     for value in (0.25, 0.5, 1.0):
         reranker = Reranker(RerankSettings(diversity=value), model, dataset)

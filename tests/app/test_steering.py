@@ -354,8 +354,6 @@ def fresh_als(fresh_home):
 
 
 def test_the_sweep_is_computed_once_stored_and_reused(fresh_als, monkeypatch):
-    from recsys_core import evaluation
-
     demo, model_id = fresh_als
     at = open_page("evaluate", dataset="demo", model=model_id, sweep="popularity",
                    rerank="exclude_category=Music")
@@ -392,7 +390,7 @@ def test_the_sweep_is_computed_once_stored_and_reused(fresh_als, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("recomputed")
 
-    monkeypatch.setattr(evaluation, "_evaluate_split", refuse)
+    monkeypatch.setattr("recsys_core.sweep.evaluate_split", refuse)
     monkeypatch.setattr(steering_sweep, "evaluate_model", refuse)
     again = open_page("evaluate", dataset="demo", model=model_id, sweep="popularity",
                       rerank="exclude_category=Music", sweep_axis="novelty")
