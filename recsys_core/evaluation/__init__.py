@@ -74,24 +74,3 @@ __all__ = [
     "upgrade_per_user",
     "upgrade_stored_metrics",
 ]
-
-# The old private names, until the modules and tests that still import them use the public ones.
-_evaluate_split = evaluate_split
-_split_for = split_for
-
-
-def _top_k(scores, k):  # noqa: ANN001, ANN202
-    from ..util.topk import top_k
-
-    return top_k(scores, k)[0]
-
-
-_top_k_partition = _top_k
-
-
-class _Scorer:
-    def __init__(self, model, train):  # noqa: ANN001
-        self.model, self.train = model, train
-
-    def scores(self, users):  # noqa: ANN001, ANN202
-        return block_scores(self.model, self.train, users)
