@@ -55,12 +55,22 @@ def test_recommend_json_carries_categories(capsys, demo, als_id):
 
 
 def test_recommend_excluding_a_category_still_returns_k(capsys, demo, als_id):
-    plain = items_of(run(capsys, "recommend", als_id, demo.example_user, "-k", "10",
-                         "--json")[1])
+    plain = items_of(run(capsys, "recommend", als_id, demo.example_user, "-k", "10", "--json")[1])
     top = plain[0]["category"]  # the category the user's list is made of
     for user in (demo.example_user, demo.user_id(17), demo.user_id(4242)):
-        code, out, _ = run(capsys, "recommend", als_id, user, "-k", "10",
-                           "--exclude-category", top, "--exclude-category", "Food", "--json")
+        code, out, _ = run(
+            capsys,
+            "recommend",
+            als_id,
+            user,
+            "-k",
+            "10",
+            "--exclude-category",
+            top,
+            "--exclude-category",
+            "Food",
+            "--json",
+        )
         got = items_of(out)
         assert code == 0 and len(got) == 10
         assert not {item["category"] for item in got} & {top, "Food"}
@@ -68,9 +78,19 @@ def test_recommend_excluding_a_category_still_returns_k(capsys, demo, als_id):
 
 
 def test_recommend_only_category_and_dials(capsys, demo, als_id):
-    code, out, _ = run(capsys, "recommend", als_id, demo.example_user, "-k", "8",
-                       "--only-category", "music", "--rerank", "diversity=0.5,popularity=0.4",
-                       "--json")
+    code, out, _ = run(
+        capsys,
+        "recommend",
+        als_id,
+        demo.example_user,
+        "-k",
+        "8",
+        "--only-category",
+        "music",
+        "--rerank",
+        "diversity=0.5,popularity=0.4",
+        "--json",
+    )
     got = items_of(out)
     assert code == 0 and len(got) == 8 and {item["category"] for item in got} == {"Music"}
     assert json.loads(out)["rerank"] == "popularity=0.4,diversity=0.5,only_category=Music"
@@ -81,16 +101,36 @@ def test_popularity_dial_lowers_the_lists_popularity(capsys, demo, als_id):
     for user in (demo.example_user, demo.user_id(99)):
         lists = {}
         for dial in ("0", "1"):
-            out = run(capsys, "recommend", als_id, user, "-k", "10", "--rerank",
-                      f"popularity={dial}", "--json")[1]
+            out = run(
+                capsys,
+                "recommend",
+                als_id,
+                user,
+                "-k",
+                "10",
+                "--rerank",
+                f"popularity={dial}",
+                "--json",
+            )[1]
             lists[dial] = [demo.item_index(item["item_id"]) for item in items_of(out)]
         assert counts[lists["1"]].mean() < counts[lists["0"]].mean()
 
 
 def test_similar_with_filters_and_a_table(capsys, demo, als_id, knn_id):
     item = demo.item_id(5)
-    code, out, _ = run(capsys, "similar", als_id, item, "-k", "7", "--exclude-category",
-                       demo.items["category"].iat[5], "--rerank", "diversity=1", "--json")
+    code, out, _ = run(
+        capsys,
+        "similar",
+        als_id,
+        item,
+        "-k",
+        "7",
+        "--exclude-category",
+        demo.items["category"].iat[5],
+        "--rerank",
+        "diversity=1",
+        "--json",
+    )
     got = items_of(out)
     assert code == 0 and len(got) == 7 and item not in {g["item_id"] for g in got}
     assert demo.items["category"].iat[5] not in {g["category"] for g in got}
@@ -127,13 +167,24 @@ def test_a_bad_setting_fails_before_loading_anything(capsys):
 def test_the_command_line_itself_exits_2(tmp_path):
     env = {**os.environ, "RECSYS_HOME": str(tmp_path), "PYTHONPATH": str(PROJECT_ROOT)}
     done = subprocess.run(
-        [sys.executable, "-m", "recsys_core", "evaluate", "demo", "als", "--rerank",
-         "calibration=1.5"],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "recsys_core",
+            "evaluate",
+            "demo",
+            "als",
+            "--rerank",
+            "calibration=1.5",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr == ("error: The calibration dial needs a number from 0 to 1, "
-                           "got '1.5'.\n")
+    assert done.stderr == ("error: The calibration dial needs a number from 0 to 1, got '1.5'.\n")
 
 
 # ---------------------------------------------------------------------------- evaluate
@@ -143,8 +194,18 @@ EVAL = ["--param", "factors=16", "--param", "iterations=4", "--param", "random_s
 def test_evaluate_with_a_reranking(capsys, demo):
     code, out, _ = run(capsys, "evaluate", "demo", "als", *EVAL, "--json")
     plain = json.loads(out)
-    code, out, _ = run(capsys, "evaluate", "demo", "als", *EVAL, "--rerank", "popularity=1",
-                       "--exclude-category", "Food", "--json")
+    code, out, _ = run(
+        capsys,
+        "evaluate",
+        "demo",
+        "als",
+        *EVAL,
+        "--rerank",
+        "popularity=1",
+        "--exclude-category",
+        "Food",
+        "--json",
+    )
     tail = json.loads(out)
     assert code == 0 and tail["rerank"] == "popularity=1,exclude_category=Food"
     assert "rerank" not in plain
@@ -157,16 +218,16 @@ def test_evaluate_with_a_reranking(capsys, demo):
 def test_evaluate_save_then_model_stores_each_under_its_key(capsys, demo):
     code, out, _ = run(capsys, "evaluate", "demo", "als", *EVAL, "--save", "--json")
     model_id = json.loads(out)["model_id"]
-    code, out, _ = run(capsys, "evaluate", "--model", model_id, "--rerank", "diversity=0.5",
-                       "--json")
+    code, out, _ = run(
+        capsys, "evaluate", "--model", model_id, "--rerank", "diversity=0.5", "--json"
+    )
     assert code == 0 and json.loads(out)["rerank"] == "diversity=0.5"
     metrics = ModelStore().meta(model_id)["metrics"]
     plain, keyed = "holdout:5:seed=0@k=10", "holdout:5:seed=0@k=10|rerank:diversity=0.5"
     assert set(metrics) == {plain, keyed}
     assert metrics[keyed]["diversity_category"] > metrics[plain]["diversity_category"]
 
-    code, out, _ = run(capsys, "evaluate", "--model", model_id, "--sweep", "popularity",
-                       "--json")
+    code, out, _ = run(capsys, "evaluate", "--model", model_id, "--sweep", "popularity", "--json")
     sweep = json.loads(out)["sweep"]
     assert code == 0 and [row["value"] for row in sweep] == [0, 0.25, 0.5, 0.75, 1]
     assert sweep[0]["precision"] == pytest.approx(metrics[plain]["precision"])
@@ -175,14 +236,14 @@ def test_evaluate_save_then_model_stores_each_under_its_key(capsys, demo):
     assert {f"{plain}|rerank:popularity={v}" for v in ("0.25", "0.5", "0.75", "1")} < set(stored)
     popularity = [row["mean_popularity"] for row in sweep]
     assert popularity[-1] < popularity[0] and np.all(np.diff(popularity) <= 1e-9)
-    code, out, _ = run(capsys, "evaluate", "--model", model_id, "--sweep", "popularity",
-                       "--json")
+    code, out, _ = run(capsys, "evaluate", "--model", model_id, "--sweep", "popularity", "--json")
     assert all(row["stored"] for row in json.loads(out)["sweep"])
 
 
 def test_evaluate_sweep_prints_a_table(capsys, demo):
-    code, out, _ = run(capsys, "evaluate", "demo", "als", *EVAL, "--sweep", "diversity",
-                       "--only-category", "Music")
+    code, out, _ = run(
+        capsys, "evaluate", "demo", "als", *EVAL, "--sweep", "diversity", "--only-category", "Music"
+    )
     lines = out.splitlines()
     assert code == 0 and lines[0] == "sweep of diversity (with only_category=Music), k=10"
     assert "coverage" in lines[1] and len(lines) == 2 + 5  # title, header, 5 values

@@ -48,8 +48,12 @@ def test_parse_and_canonical_string():
 
 
 def test_names_with_separators_round_trip():
-    odd = RerankSettings(only_categories=("Arts, crafts", "a|b", "x=y", "50%"),
-                         exclude_items=("i,1",), min_popularity=3, max_popularity=40)
+    odd = RerankSettings(
+        only_categories=("Arts, crafts", "a|b", "x=y", "50%"),
+        exclude_items=("i,1",),
+        min_popularity=3,
+        max_popularity=40,
+    )
     text = str(odd)
     assert text.count(",") == 3  # only the separators of the four settings
     assert RerankSettings.parse(text) == odd
@@ -62,8 +66,7 @@ def test_names_with_separators_round_trip():
 )
 @settings(max_examples=80, deadline=None)
 def test_any_settings_round_trip_through_their_string(dials, names, low):
-    made = RerankSettings(*dials, exclude_categories=names, only_tags=names[:1],
-                          min_popularity=low)
+    made = RerankSettings(*dials, exclude_categories=names, only_tags=names[:1], min_popularity=low)
     again = RerankSettings.parse(str(made))
     assert again == made
     assert str(again) == str(made)
@@ -118,17 +121,20 @@ def small_dataset(seed: int = 0, n_users: int = 40, n_items: int = 60) -> Datase
     weights = 1.0 / np.arange(1, n_items + 1)
     rows = []
     for user in range(n_users):
-        liked = rng.choice(n_items, size=int(rng.integers(3, 12)), replace=False,
-                           p=weights / weights.sum())
+        liked = rng.choice(
+            n_items, size=int(rng.integers(3, 12)), replace=False, p=weights / weights.sum()
+        )
         rows += [(f"u{user}", f"i{item}") for item in liked]
     frame = pd.DataFrame(rows, columns=["user", "item"])
     categories = np.array(["Food", "Music", "Art", "Sport"])[np.arange(n_items) % 4]
     categories[::13] = ""
-    items = pd.DataFrame({
-        "item_id": [f"i{j}" for j in range(n_items)],
-        "category": categories,
-        "tags": [["even" if j % 2 == 0 else "odd", f"t{j % 3}"] for j in range(n_items)],
-    })
+    items = pd.DataFrame(
+        {
+            "item_id": [f"i{j}" for j in range(n_items)],
+            "category": categories,
+            "tags": [["even" if j % 2 == 0 else "odd", f"t{j % 3}"] for j in range(n_items)],
+        }
+    )
     return Dataset.from_frame("small", frame, items)
 
 
@@ -141,11 +147,15 @@ def small(tmp_path_factory):
     folder = tmp_path_factory.mktemp("small")
     rows, cols = made.interactions.nonzero()
     pd.DataFrame({"user": made.user_ids[rows], "item": made.item_ids[cols]}).to_csv(
-        folder / "small.csv", index=False)
+        folder / "small.csv", index=False
+    )
     items = made.items[["item_id", "category"]].assign(tags=made.items["tags"].map("|".join))
     items.to_csv(folder / "small-items.csv", index=False)
-    source = {"spec": str(folder / "small.csv"), "data_dir": None,
-              "options": {"items_path": str(folder / "small-items.csv")}}
+    source = {
+        "spec": str(folder / "small.csv"),
+        "data_dir": None,
+        "options": {"items_path": str(folder / "small-items.csv")},
+    }
     dataset = load_dataset(source["spec"], **source["options"])
     assert dataset.n_items == made.n_items and dataset.items["tags"].map(len).min() == 2
     dataset.extras["source"] = source  # what the store records to reopen it
@@ -185,7 +195,7 @@ def test_filters_leave_out_exactly_what_they_name(small):
             both = Reranker(text + dials, model, dataset)
             for user in range(dataset.n_users):
                 seen = set(dataset.interactions[user].indices.tolist())
-                left = (set(np.flatnonzero(both.allowed).tolist()) - seen)
+                left = set(np.flatnonzero(both.allowed).tolist()) - seen
                 got, scores = both.recommend(user, 5)
                 assert len(got) == min(5, len(left)), (text + dials, user)
                 assert set(got.tolist()) <= left and len(set(got.tolist())) == len(got)
@@ -200,8 +210,9 @@ def test_similar_and_history_queries_keep_the_filters(small):
         got, _ = reranker.similar_items(item, 8)
         assert len(got) == 8 and not music & set(got.tolist()) and item not in got
     history = np.array([1, 2, 3])
-    got, _ = Reranker("exclude_category=Music,calibration=0.6", model, dataset) \
-        .recommend_for_history(history, 8)
+    got, _ = Reranker(
+        "exclude_category=Music,calibration=0.6", model, dataset
+    ).recommend_for_history(history, 8)
     assert len(got) == 8 and not music & set(got.tolist()) and not {1, 2, 3} & set(got)
 
 
@@ -209,18 +220,26 @@ def test_identity_settings_are_the_model_itself(small):
     dataset, model = small
     for user in range(0, dataset.n_users, 3):
         want = model.recommend(user, 6)
-        for got in (rerank.recommend(model, dataset, user, 6, "popularity=0"),
-                    Reranker("diversity=0,calibration=0", model, dataset).recommend(user, 6)):
+        for got in (
+            rerank.recommend(model, dataset, user, 6, "popularity=0"),
+            Reranker("diversity=0,calibration=0", model, dataset).recommend(user, 6),
+        ):
             for a, b in zip(got, want):
                 np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(rerank.similar_items(model, dataset, 4, 5, None)[0],
-                                  model.similar_items(4, 5)[0])
+    np.testing.assert_array_equal(
+        rerank.similar_items(model, dataset, 4, 5, None)[0], model.similar_items(4, 5)[0]
+    )
 
 
 @pytest.mark.parametrize(
     "text",
-    ["popularity=0.6", "diversity=0.5", "calibration=0.7", "diversity=1,calibration=0.4",
-     "popularity=0.3,diversity=0.3,calibration=0.3,exclude_tag=t0"],
+    [
+        "popularity=0.6",
+        "diversity=0.5",
+        "calibration=0.7",
+        "diversity=1,calibration=0.4",
+        "popularity=0.3,diversity=0.3,calibration=0.3,exclude_tag=t0",
+    ],
 )
 def test_one_user_and_a_block_choose_the_same(small, text):
     dataset, model = small
@@ -303,8 +322,17 @@ class VectorModel:
 
 @pytest.mark.parametrize("use_vectors", [True, False])
 @pytest.mark.parametrize(
-    "dials", [(0.5, 0, 0), (1, 0, 0), (0, 0.5, 0), (0, 1, 0), (0, 0, 0.5), (0, 0, 1),
-              (0.3, 0.4, 0.5), (0.2, 0.7, 0)],
+    "dials",
+    [
+        (0.5, 0, 0),
+        (1, 0, 0),
+        (0, 0.5, 0),
+        (0, 1, 0),
+        (0, 0, 0.5),
+        (0, 0, 1),
+        (0.3, 0.4, 0.5),
+        (0.2, 0.7, 0),
+    ],
 )
 def test_dials_match_their_definition(small, use_vectors, dials):
     dataset, _ = small
@@ -340,18 +368,23 @@ def test_calibration_penalties_differ_as_the_full_kl():
         for _ in range(3):  # after 0, 1 and 2 items chosen
             got = calibrated.penalty()
             for row in range(4):
-                full = [reference_kl(target[row], listed[row] + [int(c)])
-                        for c in candidates[row]]
-                np.testing.assert_allclose(got[row] - got[row, 0],
-                                           calibration * (np.array(full) - full[0]), atol=1e-9)
+                full = [reference_kl(target[row], listed[row] + [int(c)]) for c in candidates[row]]
+                np.testing.assert_allclose(
+                    got[row] - got[row, 0], calibration * (np.array(full) - full[0]), atol=1e-9
+                )
             picked = rng.integers(-1, 5, size=4)
             calibrated.add(np.arange(4), picked)
             for row in range(4):
                 listed[row].append(int(picked[row]))
 
 
-@given(seed=st.integers(0, 10_000), low=st.floats(0, 1), high=st.floats(0, 1),
-       k=st.integers(1, 12), filtered=st.booleans())
+@given(
+    seed=st.integers(0, 10_000),
+    low=st.floats(0, 1),
+    high=st.floats(0, 1),
+    k=st.integers(1, 12),
+    filtered=st.booleans(),
+)
 @settings(max_examples=60, deadline=None)
 def test_popularity_dial_never_raises_mean_popularity(seed, low, high, k, filtered):
     """For every list, mean popularity at a higher dial <= at a lower one <= the model's."""
@@ -360,17 +393,24 @@ def test_popularity_dial_never_raises_mean_popularity(seed, low, high, k, filter
     scores = rng.normal(size=(10, dataset.n_items)).astype(np.float32)
     low, high = sorted((low, high))
     extra = ",exclude_category=Art" if filtered else ""
-    lists = [Reranker(f"popularity={value}{extra}", VectorModel(None), dataset)
-             .select(scores.copy(), np.arange(10), k) for value in (0.0, low, high)]
+    lists = [
+        Reranker(f"popularity={value}{extra}", VectorModel(None), dataset).select(
+            scores.copy(), np.arange(10), k
+        )
+        for value in (0.0, low, high)
+    ]
     popularity = np.bincount(dataset.interactions.indices, minlength=dataset.n_items)
-    means = [np.where(ids >= 0, popularity[np.maximum(ids, 0)], 0).sum(axis=1)
-             for ids in lists]
+    means = [np.where(ids >= 0, popularity[np.maximum(ids, 0)], 0).sum(axis=1) for ids in lists]
     assert np.all(means[1] <= means[0] + 1e-9) and np.all(means[2] <= means[1] + 1e-9)
 
 
-@given(seed=st.integers(0, 10_000), dial=st.floats(0.01, 1), k=st.integers(2, 12),
-       use_vectors=st.booleans(), others=st.sampled_from(["", ",popularity=0.5",
-                                                          ",calibration=0.5"]))
+@given(
+    seed=st.integers(0, 10_000),
+    dial=st.floats(0.01, 1),
+    k=st.integers(2, 12),
+    use_vectors=st.booleans(),
+    others=st.sampled_from(["", ",popularity=0.5", ",calibration=0.5"]),
+)
 @settings(max_examples=60, deadline=None)
 def test_diversity_dial_never_lowers_diversity(seed, dial, k, use_vectors, others):
     """Every list is at least as diverse (mean pairwise 1 - similarity, in the dial's own
@@ -384,8 +424,9 @@ def test_diversity_dial_never_lowers_diversity(seed, dial, k, use_vectors, other
     without = Reranker(others.strip(","), VectorModel(vectors), dataset)
     a = with_dial.select(scores.copy(), users, k)
     b = without.select(scores.copy(), users, k)
-    similarity = with_dial.similarity(np.maximum(np.concatenate([a, b], 1), 0),
-                                       np.concatenate([a, b], 1) >= 0)
+    similarity = with_dial.similarity(
+        np.maximum(np.concatenate([a, b], 1), 0), np.concatenate([a, b], 1) >= 0
+    )
     positions = np.arange(2 * k)
     spread_a = similarity.spread(np.where(a >= 0, positions[:k], -1))
     spread_b = similarity.spread(np.where(b >= 0, positions[k:], -1))
@@ -427,8 +468,7 @@ def test_pool_is_the_best_m_of_each_row(n_items, ties):
         pool, values = reranker.pool(scores.copy(), m)
         want = reference_pool(scores, m)
         np.testing.assert_array_equal(pool, want)
-        gathered = np.where(want >= 0, scores[np.arange(30)[:, None], np.maximum(want, 0)],
-                            -np.inf)
+        gathered = np.where(want >= 0, scores[np.arange(30)[:, None], np.maximum(want, 0)], -np.inf)
         np.testing.assert_array_equal(values, gathered.astype(np.float32))
 
 
@@ -519,8 +559,7 @@ def plain_rerank(reranker, ids, scores, k, target):
         relevance = np.where(valid & (spread > 0), (scores - low) / spread, 1.0)
     base = relevance
     if s.popularity > 0:
-        base = (1.0 - s.popularity) * relevance + s.popularity * reranker.tail[
-            np.maximum(ids, 0)]
+        base = (1.0 - s.popularity) * relevance + s.popularity * reranker.tail[np.maximum(ids, 0)]
     base = np.where(valid, base, -np.inf)
     diversify = s.diversity > 0 and reranker.similarity_source != "none"
     calibrate = target is not None and s.calibration > 0 and reranker.codes is not None
@@ -551,9 +590,16 @@ def plain_rerank(reranker, ids, scores, k, target):
 @pytest.mark.parametrize("use_vectors", [True, False])
 @pytest.mark.parametrize(
     "text",
-    ["calibration=0.5", "calibration=1", "diversity=0.6", "diversity=1",
-     "diversity=0.4,calibration=0.5", "popularity=0.4,diversity=0.3,calibration=0.3",
-     "popularity=1,diversity=1,calibration=1", "diversity=0.5,calibration=0.7,only_tag=t1"],
+    [
+        "calibration=0.5",
+        "calibration=1",
+        "diversity=0.6",
+        "diversity=1",
+        "diversity=0.4,calibration=0.5",
+        "popularity=0.4,diversity=0.3,calibration=0.3",
+        "popularity=1,diversity=1,calibration=1",
+        "diversity=0.5,calibration=0.7,only_tag=t1",
+    ],
 )
 def test_fast_greedies_choose_as_the_plain_greedy(use_vectors, text):
     """On data full of exact ties (scores from a few values, duplicated vectors, four
@@ -582,8 +628,9 @@ def test_fast_greedies_choose_as_the_plain_greedy(use_vectors, text):
         np.testing.assert_array_equal(got, want, err_msg=f"{text} k={k}")
         for row in users:
             keep = pool[row] >= 0
-            one, _ = reranker.rerank_one(pool[row][keep], values[row][keep], k,
-                                         target[row : row + 1])
+            one, _ = reranker.rerank_one(
+                pool[row][keep], values[row][keep], k, target[row : row + 1]
+            )
             lists = np.where(want[row] >= 0, pool[row][np.maximum(want[row], 0)], -1)
             assert one.tolist() == lists[lists >= 0].tolist(), (text, k, row)
 
@@ -601,14 +648,12 @@ def test_spreads_the_greedy_keeps_are_the_spreads():
         base[~valid] = -np.inf
         similarity = Similarity(vectors=vectors)
         for dial in (0.3, 1.0):
-            chosen, spread = greedy_vectors(base, valid, k, dial, vectors, 0.0, None,
-                                                    None)
+            chosen, spread = greedy_vectors(base, valid, k, dial, vectors, 0.0, None, None)
             np.testing.assert_array_equal(spread, similarity.spread(chosen))
         # with calibration, the lists without the diversity term come from the same loop
         target = rng.dirichlet(np.ones(3), size=b)
         codes = rng.integers(-1, 3, size=(b, m))
-        both = greedy_vectors(base, valid, k, 0.4, vectors, 0.5, target, codes,
-                                      with_plain=True)
+        both = greedy_vectors(base, valid, k, 0.4, vectors, 0.5, target, codes, with_plain=True)
         alone = greedy_vectors(base, valid, k, 0.4, vectors, 0.5, target, codes)
         plain = greedy_categories(base, valid, k, 0.0, codes, 3, 0.5, target)
         np.testing.assert_array_equal(both[0], alone[0])
@@ -625,8 +670,9 @@ def test_block_histories_are_the_rows_histories(small):
     dataset, model = small
     reranker = Reranker("calibration=0.5", model, dataset)
     users = np.array([5, 0, 5, 17, dataset.n_users - 1])
-    np.testing.assert_array_equal(reranker.target_rows(users),
-                                  reranker.history_targets(dataset.interactions[users]))
+    np.testing.assert_array_equal(
+        reranker.target_rows(users), reranker.history_targets(dataset.interactions[users])
+    )
 
 
 def test_one_row_calibration_terms_are_the_blocks():
@@ -645,8 +691,9 @@ def test_one_row_calibration_terms_are_the_blocks():
         one = OnePenalties(target, codes, n_codes, 0.7, k)
         counts, n = np.zeros((1, n_codes)), 0
         for _ in range(k):
-            np.testing.assert_array_equal(np.asarray(one.by_column(counts, n)),
-                                          block.columns()[:, 0])
+            np.testing.assert_array_equal(
+                np.asarray(one.by_column(counts, n)), block.columns()[:, 0]
+            )
             code = int(rng.integers(-1, n_codes))
             block.add(np.zeros(1, dtype=np.int64), np.array([code]))
             if code >= 0:
@@ -668,15 +715,30 @@ def test_scores_with_nan_are_never_chosen(small):
 def evaluated(small):
     dataset, _ = small
     split = split_for(dataset, "holdout:2", 0)
-    result = evaluate_model(dataset, "als", {"factors": 8, "iterations": 5, "random_state": 0},
-                            "holdout:2", 5, 0, split=split)
+    result = evaluate_model(
+        dataset,
+        "als",
+        {"factors": 8, "iterations": 5, "random_state": 0},
+        "holdout:2",
+        5,
+        0,
+        split=split,
+    )
     return dataset, split, result
 
 
 def test_evaluate_with_identity_rerank_is_plain(evaluated):
     dataset, split, result = evaluated
-    again = evaluate_model(dataset, "als", result.protocol["params"], "holdout:2", 5, 0,
-                           split=split, rerank="popularity=0")
+    again = evaluate_model(
+        dataset,
+        "als",
+        result.protocol["params"],
+        "holdout:2",
+        5,
+        0,
+        split=split,
+        rerank="popularity=0",
+    )
     assert "rerank" not in again.protocol
     for name, value in result.metrics.items():
         assert again.metrics[name] == pytest.approx(value, nan_ok=True), name
@@ -684,12 +746,24 @@ def test_evaluate_with_identity_rerank_is_plain(evaluated):
 
 def test_evaluate_with_rerank_keys_its_metrics(evaluated):
     dataset, split, result = evaluated
-    filtered = evaluate(result.model, split.train, split.test, 5,
-                        rerank=Reranker("exclude_category=Food", result.model, dataset,
-                                        split.train).select)
+    filtered = evaluate(
+        result.model,
+        split.train,
+        split.test,
+        5,
+        rerank=Reranker("exclude_category=Food", result.model, dataset, split.train).select,
+    )
     assert filtered.metrics["precision"] <= result.metrics["precision"] + 0.2
-    tail = evaluate_model(dataset, "als", result.protocol["params"], "holdout:2", 5, 0,
-                          split=split, rerank=RerankSettings(popularity=1))
+    tail = evaluate_model(
+        dataset,
+        "als",
+        result.protocol["params"],
+        "holdout:2",
+        5,
+        0,
+        split=split,
+        rerank=RerankSettings(popularity=1),
+    )
     assert tail.protocol["rerank"] == "popularity=1"
     assert tail.protocol_key() == "holdout:2:seed=0@k=5|rerank:popularity=1"
     assert tail.summary()["rerank"] == "popularity=1"
@@ -720,17 +794,16 @@ def test_stored_metrics_and_sweep_sit_beside_the_plain_ones(evaluated, monkeypat
     again = sweep_stored(model_id, "popularity", (0, 0.5, 1), 5, store=store)
     assert again["stored"].all()
     pd.testing.assert_frame_equal(again.drop(columns="stored"), frame.drop(columns="stored"))
-    only_read = sweep_stored(model_id, "popularity", (0.25,), 5, store=store,
-                                    compute=False)
+    only_read = sweep_stored(model_id, "popularity", (0.25,), 5, store=store, compute=False)
     assert math.isnan(only_read["precision"].iloc[0]) and not only_read["stored"].iloc[0]
 
 
 def test_sweep_of_a_model_in_memory(evaluated):
     dataset, split, result = evaluated
-    frame = sweep(result.model, dataset, split, "diversity", (0, 1), 5,
-                         base="exclude_category=Food")
-    assert list(frame["rerank"]) == ["exclude_category=Food",
-                                     "diversity=1,exclude_category=Food"]
+    frame = sweep(
+        result.model, dataset, split, "diversity", (0, 1), 5, base="exclude_category=Food"
+    )
+    assert list(frame["rerank"]) == ["exclude_category=Food", "diversity=1,exclude_category=Food"]
     assert set(SWEEP_METRICS) <= set(frame.columns)
     with pytest.raises(ParameterError, match="Unknown dial 'colour'"):
         sweep(result.model, dataset, split, "colour")

@@ -54,14 +54,16 @@ def test_each_dial_at_zero_is_the_models_own_list(board, stored, name):
                 np.testing.assert_array_equal(got[0], want[0], err_msg=f"{label} {dial}")
                 np.testing.assert_array_equal(got[1], want[1])
             if model.supports("similar_items"):
-                np.testing.assert_array_equal(reranker.similar_items(3, K)[0],
-                                              model.similar_items(3, K)[0])
+                np.testing.assert_array_equal(
+                    reranker.similar_items(3, K)[0], model.similar_items(3, K)[0]
+                )
         # a filter that leaves everything, with every dial at 0: the same lists in evaluation
         everything = Reranker("min_popularity=0", model, dataset)
         users = np.arange(dataset.n_users)
         scores = block_scores(model, dataset.interactions, users)
-        np.testing.assert_array_equal(everything.select(scores.copy(), users, K),
-                                      top_k(scores, K)[0])
+        np.testing.assert_array_equal(
+            everything.select(scores.copy(), users, K), top_k(scores, K)[0]
+        )
 
 
 @pytest.mark.parametrize("name", ALGORITHMS)
@@ -89,23 +91,37 @@ def test_filters_give_exactly_k_and_nothing_excluded(board, stored, name):
     banned = {dataset.item_id(i) for i in (21, 22, 23)}
     text = "exclude_category=block-a,exclude_item=" + "|".join(sorted(banned))
     for _, model in models(board, stored, name):
-        for dials in ("", ",popularity=1", ",diversity=1", ",calibration=1",
-                      ",popularity=0.5,diversity=0.5,calibration=0.5"):
+        for dials in (
+            "",
+            ",popularity=1",
+            ",diversity=1",
+            ",calibration=1",
+            ",popularity=0.5,diversity=0.5,calibration=0.5",
+        ):
             reranker = Reranker(text + dials, model, dataset)
             blocked = block_a | {dataset.item_index(i) for i in banned}
             full = 0
             for user in USERS:  # group a has block b to choose from; group b little left
                 got, _ = reranker.recommend(user, K)
-                left = set(range(dataset.n_items)) - blocked - set(
-                    dataset.interactions[user].indices.tolist())
+                left = (
+                    set(range(dataset.n_items))
+                    - blocked
+                    - set(dataset.interactions[user].indices.tolist())
+                )
                 assert len(got) == min(K, len(left)), (dials, user)
                 assert not blocked & set(got.tolist())
                 full += len(got) == K
             assert full >= 3
             users = np.arange(dataset.n_users)
             lists = reranker.select(block_scores(model, dataset.interactions, users), users, K)
-            left = [len(set(range(dataset.n_items)) - blocked
-                        - set(dataset.interactions[u].indices.tolist())) for u in users]
+            left = [
+                len(
+                    set(range(dataset.n_items))
+                    - blocked
+                    - set(dataset.interactions[u].indices.tolist())
+                )
+                for u in users
+            ]
             np.testing.assert_array_equal((lists >= 0).sum(axis=1), np.minimum(K, left))
             assert not blocked & set(lists.ravel().tolist())
             if model.supports("similar_items"):
@@ -126,7 +142,8 @@ def test_popularity_dial_never_raises_mean_popularity(board, name):
     means = []
     for value in (0.0, 0.2, 0.5, 0.8, 1.0):
         lists = Reranker(RerankSettings(popularity=value), model, dataset).select(
-            scores.copy(), users, K)
+            scores.copy(), users, K
+        )
         means.append(popularity[lists].mean(axis=1))
     for before, after in zip(means, means[1:]):
         assert np.all(after <= before + 1e-9)
