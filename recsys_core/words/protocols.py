@@ -22,7 +22,8 @@ MOVIELENS_SPLITS = ("ua", "ub", "u1", "u2", "u3", "u4", "u5")
 checks against: importing ``recsys_core.datasets`` here would load every data source)."""
 
 RERANK_SEPARATOR = "|rerank:"
-"""``recsys_core.rerank.KEY_SEPARATOR`` (a test checks they agree; rerank imports evaluation)."""
+"""``recsys_core.rerank.KEY_SEPARATOR``, repeated so that words imports nothing above the
+render layer (a test checks they agree)."""
 
 _PROTOCOL = re.compile(r"^(?P<split>.*):seed=(?P<seed>[^:@]*)@k=(?P<k>\d+)$")
 
