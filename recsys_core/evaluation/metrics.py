@@ -51,6 +51,8 @@ __all__ = [
     "ListMetrics",
     "accuracy",
     "aggregate",
+    "full_auc",
+    "hit_matrix",
     "item_facts",
     "json_float",
     "personalisation",
