@@ -27,14 +27,10 @@ LONG_REASON = "# long:"
 """A function over MAX_FUNCTION_LINES lines says why on its ``def`` line or the line above it
 (``# long: <reason>``); better, it is split into named steps."""
 
-KNOWN_LONG_FUNCTIONS: set[str] = {
-    "tuning.tune",
-}
+KNOWN_LONG_FUNCTIONS: set[str] = set()
 """``<module's last part>.<function>`` of the long functions the restructuring has not reached."""
 
-KNOWN_LONG: set[str] = {
-    "tuning",
-}
+KNOWN_LONG: set[str] = set()
 
 
 def _modules() -> dict[str, Path]:
