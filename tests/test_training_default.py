@@ -96,8 +96,9 @@ def test_only_the_demo_itself(small_demo, store, tmp_path):
     assert not training.is_first_model_dataset(cut)
     assert training.ensure_first_model(cut, store=store) is None
     likes = tmp_path / "likes.csv"
-    likes.write_text("user,item\n" + "".join(f"u{u},i{(u * 7 + j) % 11}\n" for u in range(30)
-                                             for j in range(4)))
+    likes.write_text(
+        "user,item\n" + "".join(f"u{u},i{(u * 7 + j) % 11}\n" for u in range(30) for j in range(4))
+    )
     other = load_dataset(str(likes))
     assert training.ensure_first_model(other, store=store) is None
     assert store.list() == []
@@ -106,8 +107,9 @@ def test_only_the_demo_itself(small_demo, store, tmp_path):
 
 def test_not_when_the_store_holds_any_model(small_demo, store, tmp_path):
     likes = tmp_path / "likes.csv"
-    likes.write_text("user,item\n" + "".join(f"u{u},i{(u * 3 + j) % 9}\n" for u in range(20)
-                                             for j in range(3)))
+    likes.write_text(
+        "user,item\n" + "".join(f"u{u},i{(u * 3 + j) % 9}\n" for u in range(20) for j in range(3))
+    )
     other = load_dataset(str(likes))
     training.train(other, "popularity", store=store)
     assert not training.wants_first_model(small_demo, store)

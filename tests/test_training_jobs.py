@@ -81,8 +81,9 @@ def _store_leftovers(store: ModelStore) -> list[str]:
 
 @pytest.mark.parametrize(("algorithm", "params"), [("popularity", {}), ("item-knn", {"K": 11})])
 def test_a_fast_job_stores_its_model_under_its_key(demo, algorithm, params):
-    key = training_jobs.job_key(demo.fingerprint, algorithm,
-                                training_jobs_params(algorithm, params))
+    key = training_jobs.job_key(
+        demo.fingerprint, algorithm, training_jobs_params(algorithm, params)
+    )
     store = ModelStore()
     assert not store.exists(key)
     started = training_jobs.start(demo, algorithm, params, spec="demo")
@@ -217,8 +218,10 @@ def test_an_unexpected_error_in_the_child_is_one_sentence_and_its_trace_stays_in
     job = training_jobs.start(demo, "item-knn", {"K": 14}, spec="demo", options={"seed": [1]})
     final = training_jobs.wait(job.key, timeout=120)
     assert final.state == "failed"
-    assert final.error == ("Training Item k-NN stopped with an unexpected error (TypeError); "
-                           "the details are in the job's log on the server.")
+    assert final.error == (
+        "Training Item k-NN stopped with an unexpected error (TypeError); "
+        "the details are in the job's log on the server."
+    )
     log = (training_jobs.jobs_dir() / f"{job.key}.log").read_text()
     assert "Traceback" in log and "TypeError" in log
     assert not ModelStore().exists(job.key)
@@ -247,13 +250,27 @@ def test_a_process_killed_from_outside_is_reported_failed(demo):
 def test_a_damaged_status_file_is_ignored(home):
     key = "als-0123456789ab"
     path = training_jobs.jobs_dir() / f"{key}.json"
-    for payload in ("{not json", json.dumps({"key": key, "state": "exploded"}),
-                    json.dumps([1, 2]), "x" * (training_jobs.STATUS_MAX_BYTES + 10)):
+    for payload in (
+        "{not json",
+        json.dumps({"key": key, "state": "exploded"}),
+        json.dumps([1, 2]),
+        "x" * (training_jobs.STATUS_MAX_BYTES + 10),
+    ):
         path.write_text(payload)
         assert training_jobs.status(key) is None
         assert key not in {job.key for job in training_jobs.jobs()}
-    path.write_text(json.dumps({"key": key, "state": "done", "fraction": "lots",
-                                "model_id": "../../etc", "pid": True, "created": 1.0}))
+    path.write_text(
+        json.dumps(
+            {
+                "key": key,
+                "state": "done",
+                "fraction": "lots",
+                "model_id": "../../etc",
+                "pid": True,
+                "created": 1.0,
+            }
+        )
+    )
     odd = training_jobs.status(key)
     assert odd.fraction == 0.0 and odd.model_id is None and odd.pid is None
     path.unlink()

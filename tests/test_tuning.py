@@ -31,8 +31,9 @@ def dataset():
 
 # ------------------------------------------------------------------------------ candidates
 def test_grid_is_every_combination_over_fixed_values():
-    tries = candidates("als", grid={"factors": ["4", "8"], "alpha": [1, 10, 100]},
-                       fixed={"iterations": "3"})
+    tries = candidates(
+        "als", grid={"factors": ["4", "8"], "alpha": [1, 10, 100]}, fixed={"iterations": "3"}
+    )
     assert len(tries) == 6
     assert {(t["factors"], t["alpha"]) for t in tries} == {
         (f, a) for f in (4, 8) for a in (1.0, 10.0, 100.0)
@@ -75,8 +76,12 @@ def test_random_draws_respect_search_ranges_log_scale_and_choices():
     components = [t["no_components"] for t in tries]
     assert all(isinstance(c, int) and 8 <= c <= 64 for c in components)
     assert {8, 64} & set(components)  # inclusive bounds are reachable
-    again = candidates("lightfm", n_random=300, space={"learning_rate": None, "loss": None,
-                                                      "no_components": (8, 64)}, random_state=0)
+    again = candidates(
+        "lightfm",
+        n_random=300,
+        space={"learning_rate": None, "loss": None, "no_components": (8, 64)},
+        random_state=0,
+    )
     assert again == tries  # seeded
 
 
@@ -106,11 +111,15 @@ def test_bad_search_specs_are_one_sentence_errors():
     with pytest.raises(ParameterError, match="positive low end"):
         candidates("als", n_random=2, space={"alpha": ("0", "100", "log")})
     # an explicit range for a parameter without a search range is still drawn from
-    seeds = {t["random_state"] for t in candidates("als", n_random=20,
-                                                   space={"random_state": ("0", "9")})}
+    seeds = {
+        t["random_state"]
+        for t in candidates("als", n_random=20, space={"random_state": ("0", "9")})
+    }
     assert seeds <= set(range(10)) and len(seeds) > 3
     assert parse_range_args(["alpha=1:1000:log", "loss=warp,bpr", "factors"]) == {
-        "alpha": ("1", "1000", "log"), "loss": ["warp", "bpr"], "factors": None,
+        "alpha": ("1", "1000", "log"),
+        "loss": ["warp", "bpr"],
+        "factors": None,
     }
 
 
@@ -120,8 +129,15 @@ SMALL_WRMF = {"factors": [4, 8], "regularization": [0.0, 10.0], "alpha": [1.0, 5
 
 def test_small_wrmf_grid_runs_and_stores_the_best_model(dataset, fresh_home):
     seen = []
-    result = tune(dataset, "als", grid=SMALL_WRMF, fixed={"iterations": 3}, split_spec="holdout:3",
-                  k=5, progress=lambda f, m: seen.append(f))
+    result = tune(
+        dataset,
+        "als",
+        grid=SMALL_WRMF,
+        fixed={"iterations": 3},
+        split_spec="holdout:3",
+        k=5,
+        progress=lambda f, m: seen.append(f),
+    )
     table = result.table
     assert len(table) == 8 and result.complete and result.n_resumed == 0
     assert (table["status"] == "ok").all()
@@ -152,8 +168,9 @@ def test_an_interrupted_search_resumes_where_it_stopped(dataset, fresh_home, mon
 
     interrupt = {"on": True}
     monkeypatch.setattr(tuning, "_evaluate_candidate", counting)
-    spec = dict(grid=SMALL_WRMF, fixed={"iterations": 2}, split_spec="holdout:3", k=5,
-                save_best=False)
+    spec = dict(
+        grid=SMALL_WRMF, fixed={"iterations": 2}, split_spec="holdout:3", k=5, save_best=False
+    )
     with pytest.raises(KeyboardInterrupt):
         tune(dataset, "als", **spec)
     assert len(calls) == 4
@@ -178,26 +195,45 @@ def test_an_interrupted_search_resumes_where_it_stopped(dataset, fresh_home, mon
 
 
 def test_the_time_budget_stops_starting_candidates(dataset, fresh_home):
-    result = tune(dataset, "als", grid=SMALL_WRMF, fixed={"iterations": 2}, split_spec="holdout:3",
-                  budget=1e-9, save_best=False)
+    result = tune(
+        dataset,
+        "als",
+        grid=SMALL_WRMF,
+        fixed={"iterations": 2},
+        split_spec="holdout:3",
+        budget=1e-9,
+        save_best=False,
+    )
     assert not result.complete and len(result.table) == 0 and result.best is None
     rows = [json.loads(line) for line in result.path.read_text().splitlines()]
     assert "header" in rows[0] and len(rows) == 1
 
 
 def test_patience_stops_a_curve_that_stopped_improving(dataset, fresh_home):
-    result = tune(dataset, "als", grid={"factors": [4]},
-                  fixed={"iterations": 40, "regularization": 1.0},
-                  split_spec="holdout:3", patience=2, save_best=False)
+    result = tune(
+        dataset,
+        "als",
+        grid={"factors": [4]},
+        fixed={"iterations": 40, "regularization": 1.0},
+        split_spec="holdout:3",
+        patience=2,
+        save_best=False,
+    )
     row = result.table.iloc[0]
     assert row["epochs"] < 40
     assert row["epochs"] - row["best_epoch"] == 2
 
 
 def test_random_search_runs_and_failed_candidates_are_recorded(dataset, fresh_home):
-    result = tune(dataset, "bpr", n_random=3,
-                  space={"learning_rate": (0.01, 0.1, "log"), "factors": [4, 8]},
-                  fixed={"iterations": 5}, split_spec="holdout:3", save_best=False)
+    result = tune(
+        dataset,
+        "bpr",
+        n_random=3,
+        space={"learning_rate": (0.01, 0.1, "log"), "factors": [4, 8]},
+        fixed={"iterations": 5},
+        split_spec="holdout:3",
+        save_best=False,
+    )
     assert len(result.table) == 3 and result.searched == ["factors", "learning_rate"]
     assert result.table["learning_rate"].between(0.01, 0.1).all()
     payload = result.to_dict()
@@ -220,8 +256,7 @@ def test_random_draws_come_from_search_ranges_and_a_new_range_is_a_new_file(
     # a search range changed in the schema draws other candidates into a file of their own,
     # never resumed from (or ranked with) the old draws
     als = get_algorithm("als")
-    narrowed = tuple(replace(p, search=(2.0, 4.0)) if p.name == "alpha" else p
-                     for p in als.params)
+    narrowed = tuple(replace(p, search=(2.0, 4.0)) if p.name == "alpha" else p for p in als.params)
     monkeypatch.setattr(als, "params", narrowed)
     again = tune(dataset, "als", **spec)
     assert again.path != result.path and again.n_resumed == 0
