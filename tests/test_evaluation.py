@@ -156,8 +156,12 @@ def test_precision_is_lightfm_precision_at_k_mean(data, k):
     from lightfm.evaluation import precision_at_k
 
     dataset, split = data
-    model = fit_model(dataset, "lightfm", {"epochs": 8, "no_components": 16, "random_state": 3},
-                      interactions=split.train)
+    model = fit_model(
+        dataset,
+        "lightfm",
+        {"epochs": 8, "no_components": 16, "random_state": 3},
+        interactions=split.train,
+    )
     ours = evaluate(model, split.train, split.test, k)
     library = precision_at_k(model.model_, split.test, split.train, k=k)
     assert len(library) == ours.protocol["n_users"] == (np.diff(split.test.indptr) > 0).sum()
@@ -185,8 +189,12 @@ def test_precision_implicit_is_implicits_precision_on_als(data):
     """precision_implicit equals implicit's ranking_metrics_at_k["precision"] on an ALS model;
     precision does not (it divides by k)."""
     dataset, split = data
-    model = fit_model(dataset, "als", {"factors": 16, "iterations": 6, "random_state": 0},
-                      interactions=split.train)
+    model = fit_model(
+        dataset,
+        "als",
+        {"factors": 16, "iterations": 6, "random_state": 0},
+        interactions=split.train,
+    )
     ours = evaluate(model, split.train, split.test, 10)
     reference = _implicit_reference(model, split, 10)
     assert ours.metrics["precision_implicit"] == pytest.approx(
@@ -213,10 +221,12 @@ def test_holdout_5_at_k_10_precision_is_not_recall():
 
 def test_a_user_with_fewer_than_k_test_items_counts_hits_over_k():
     # user 0: 2 test items, both in its top 5; user 1: 6 test items, 2 in its top 5
-    scores = np.array([[9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
-                       [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]], dtype=np.float32)
-    test = sp.csr_matrix(np.array([[1, 1, 0, 0, 0, 0, 0, 0, 0, 0],
-                                   [1, 0, 1, 0, 0, 1, 1, 1, 1, 0]], dtype=np.float32))
+    scores = np.array(
+        [[9, 8, 7, 6, 5, 4, 3, 2, 1, 0], [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]], dtype=np.float32
+    )
+    test = sp.csr_matrix(
+        np.array([[1, 1, 0, 0, 0, 0, 0, 0, 0, 0], [1, 0, 1, 0, 0, 1, 1, 1, 1, 0]], dtype=np.float32)
+    )
     result = evaluate(FixedScores(scores), None, test, 5)
     assert result.per_user["hits"].tolist() == [2, 2]
     per_user = result.per_user.set_index("user")
@@ -314,9 +324,7 @@ def slow_reference(scores, train, test, k, categories, vectors):
     if frame.empty:
         return frame, {}
     n = len(lists)
-    overlaps = [
-        len(set(lists[a]) & set(lists[b])) / k for a in range(n) for b in range(a + 1, n)
-    ]
+    overlaps = [len(set(lists[a]) & set(lists[b])) / k for a in range(n) for b in range(a + 1, n)]
     aggregates = {
         "precision_implicit": frame["hits"].sum()
         / sum(min(k, len(test[u].indices)) for u in frame.user),
@@ -352,8 +360,14 @@ def test_every_metric_matches_a_slow_per_user_reference(problem):
     vectors = rng.normal(size=(n_items, 3))
     model = FixedScores(scores)
     result = evaluate(
-        model, train, test, k, item_categories=categories, item_vectors=vectors,
-        full_auc=True, block_size=block,
+        model,
+        train,
+        test,
+        k,
+        item_categories=categories,
+        item_vectors=vectors,
+        full_auc=True,
+        block_size=block,
     )
     expected, aggregates = slow_reference(scores, train, test, k, categories, vectors)
     got = result.per_user
@@ -365,7 +379,10 @@ def test_every_metric_matches_a_slow_per_user_reference(problem):
     assert got["user"].tolist() == expected["user"].tolist()
     for column in expected.columns:
         np.testing.assert_allclose(
-            got[column].to_numpy(float), expected[column].to_numpy(float), rtol=1e-9, atol=1e-12,
+            got[column].to_numpy(float),
+            expected[column].to_numpy(float),
+            rtol=1e-9,
+            atol=1e-12,
             err_msg=column,
         )
     assert result.metrics["precision_implicit"] == pytest.approx(
@@ -378,9 +395,16 @@ def test_every_metric_matches_a_slow_per_user_reference(problem):
         assert result.metrics["personalisation"] == pytest.approx(
             aggregates["personalisation"], rel=1e-9, abs=1e-12
         )
-    for name, column in {"precision": "precision", "recall": "recall", "map": "ap",
-                         "ndcg": "ndcg", "auc": "auc", "hit_rate": "hit", "mrr": "rr",
-                         "auc_full": "auc_full"}.items():
+    for name, column in {
+        "precision": "precision",
+        "recall": "recall",
+        "map": "ap",
+        "ndcg": "ndcg",
+        "auc": "auc",
+        "hit_rate": "hit",
+        "mrr": "rr",
+        "auc_full": "auc_full",
+    }.items():
         assert result.metrics[name] == pytest.approx(expected[column].mean(), rel=1e-9, abs=1e-12)
     if block is not None:
         assert max(model.calls) <= block
@@ -409,8 +433,20 @@ def test_evaluate_model_records_the_protocol(data):
     assert protocol["versions"]["implicit"] and protocol["versions"]["numpy"]
     assert protocol["fit_seconds"] >= 0
     flat = result.to_dict()
-    for key in ("precision", "recall", "map", "ndcg", "auc", "hit_rate", "coverage", "k",
-                "n_users", "fit_seconds", "split", "seed"):
+    for key in (
+        "precision",
+        "recall",
+        "map",
+        "ndcg",
+        "auc",
+        "hit_rate",
+        "coverage",
+        "k",
+        "n_users",
+        "fit_seconds",
+        "split",
+        "seed",
+    ):
         assert key in flat, key
     assert result.protocol_key() == "holdout:4:seed=3@k=7"
 
@@ -454,21 +490,30 @@ def test_results_and_progress_are_identical_across_block_sizes(data, monkeypatch
     monkeypatch.setattr(blocks, "BLOCK_MEMORY_CAP", 23 * n_items * 4)
     sizes: list[int] = []
     original = model._score_users
-    monkeypatch.setattr(model, "_score_users",
-                        lambda users: sizes.append(len(users)) or original(users))
+    monkeypatch.setattr(
+        model, "_score_users", lambda users: sizes.append(len(users)) or original(users)
+    )
     calls: list[float] = []
     for asked in (7, 23, None, 10**6):
         calls.clear()
         sizes.clear()
-        result = evaluate(model, split.train, split.test, 10, full_auc=True, block_size=asked,
-                          progress=lambda fraction, message: calls.append(fraction))
+        result = evaluate(
+            model,
+            split.train,
+            split.test,
+            10,
+            full_auc=True,
+            block_size=asked,
+            progress=lambda fraction, message: calls.append(fraction),
+        )
         assert max(sizes) == min(asked or 23, 23) and sum(sizes) == n_users
         assert calls == sorted(calls) and calls[-1] == 1.0 and len(calls) == len(sizes)
         pd.testing.assert_frame_equal(result.per_user, reference.per_user, check_exact=True)
         assert result.metrics.keys() == reference.metrics.keys()
         for name, value in reference.metrics.items():
-            assert result.metrics[name] == value or (math.isnan(value)
-                                                     and math.isnan(result.metrics[name])), name
+            assert result.metrics[name] == value or (
+                math.isnan(value) and math.isnan(result.metrics[name])
+            ), name
 
 
 def test_training_items_are_never_recommended_and_nan_scores_never_win():
@@ -530,8 +575,16 @@ def test_bad_arguments_are_one_sentence_errors(data):
 # ---------------------------------------------------------------------------- learning curves
 def test_als_learning_curve_has_metric_mse_and_a_falling_loss(data):
     dataset, _ = data
-    frame = learning_curve(dataset, "als", {"factors": 8, "iterations": 4}, "holdout:4", 10,
-                           "precision", 0, max_users=None)
+    frame = learning_curve(
+        dataset,
+        "als",
+        {"factors": 8, "iterations": 4},
+        "holdout:4",
+        10,
+        "precision",
+        0,
+        max_users=None,
+    )
     assert list(frame.columns) == ["epoch", "split", "metric", "value"]
     precision = frame[frame.metric == "precision"]
     assert sorted(precision.epoch.unique()) == [1, 2, 3, 4]
@@ -556,8 +609,17 @@ def test_als_learning_curve_has_metric_mse_and_a_falling_loss(data):
 def test_learning_curve_last_test_point_equals_evaluate_model(data, algorithm, params):
     dataset, _ = data
     calls = []
-    frame = learning_curve(dataset, algorithm, params, "holdout:4", 10, "ndcg", 0,
-                           progress=lambda f, m: calls.append(f), max_users=None)
+    frame = learning_curve(
+        dataset,
+        algorithm,
+        params,
+        "holdout:4",
+        10,
+        "ndcg",
+        0,
+        progress=lambda f, m: calls.append(f),
+        max_users=None,
+    )
     test = frame[(frame.split == "test") & (frame.metric == "ndcg")].sort_values("epoch")
     assert test.epoch.tolist() == [1, 2, 3]
     final = evaluate_model(dataset, algorithm, params, "holdout:4", 10, 0)
@@ -604,13 +666,22 @@ def test_every_metric_has_a_definition_line_in_the_docs():
 def _old_summary(result):
     """What the store kept before METRICS_VERSION 2 for the same evaluation: implicit's
     precision under "precision", hits / k under "precision_k", no marker."""
-    old = {key: value for key, value in result.summary().items()
-           if key not in ("precision", "precision_implicit", "metrics_version")}
+    old = {
+        key: value
+        for key, value in result.summary().items()
+        if key not in ("precision", "precision_implicit", "metrics_version")
+    }
     old["precision"] = result.metrics["precision_implicit"]
     old["precision_k"] = result.metrics["precision"]
-    old["conventions"] = {"precision": "implicit", "precision_k": "lightfm", "recall": "lightfm",
-                          "map": "implicit", "ndcg": "implicit", "auc": "implicit",
-                          "auc_full": "lightfm"}
+    old["conventions"] = {
+        "precision": "implicit",
+        "precision_k": "lightfm",
+        "recall": "lightfm",
+        "map": "implicit",
+        "ndcg": "implicit",
+        "auc": "implicit",
+        "auc_full": "lightfm",
+    }
     old["slices"] = [{"slice": "light users", "n_users": 3, "precision": 0.4, "recall": 0.3}]
     return old
 
@@ -634,19 +705,29 @@ def test_old_stored_metrics_are_relabelled_when_read(data, tmp_path):
     raw = json.loads((store.path(model_id) / "meta.json").read_text())["metrics"]
     assert raw["old:seed=0@k=10"]["precision"] == result.metrics["precision_implicit"]
 
-    for read in (store.meta(model_id)["metrics"],
-                 next(e for e in store.list() if e.model_id == model_id).to_dict()["metrics"]):
+    for read in (
+        store.meta(model_id)["metrics"],
+        next(e for e in store.list() if e.model_id == model_id).to_dict()["metrics"],
+    ):
         old = read["old:seed=0@k=10"]
         assert old["precision"] == pytest.approx(result.metrics["precision"], abs=1e-15)
         assert old["precision_implicit"] == pytest.approx(
-            result.metrics["precision_implicit"], abs=1e-15)
+            result.metrics["precision_implicit"], abs=1e-15
+        )
         assert "precision_k" not in old
         assert old["conventions"]["precision"] == "lightfm"
         assert old["conventions"]["precision_implicit"] == "implicit"
         assert "precision_k" not in old["conventions"]
         assert old["metrics_version"] == 2 and old["relabelled_from_version"] == 1
-        assert old["slices"] == [{"slice": "light users", "n_users": 3, "precision": None,
-                                  "precision_implicit": 0.4, "recall": 0.3}]
+        assert old["slices"] == [
+            {
+                "slice": "light users",
+                "n_users": 3,
+                "precision": None,
+                "precision_implicit": 0.4,
+                "recall": 0.3,
+            }
+        ]
         for name in ("recall", "map", "ndcg", "auc", "coverage"):
             assert old[name] == current[name], name  # every other metric as it was
         assert read[result.protocol_key()] == current
@@ -667,7 +748,8 @@ def test_relabelling_needs_an_old_marker():
     assert (old["precision"], old["precision_implicit"]) == (0.25, 0.5)
     # an old entry without precision_k keeps implicit's number only, under its own name
     old = upgrade_stored_metrics(
-        {"p": {"precision": 0.5, "conventions": {"precision": "implicit"}}})["p"]
+        {"p": {"precision": 0.5, "conventions": {"precision": "implicit"}}}
+    )["p"]
     assert "precision" not in old and old["precision_implicit"] == 0.5
     assert upgrade_stored_metrics(None) is None and upgrade_stored_metrics([1]) == [1]
 
@@ -689,8 +771,9 @@ def rated(n_users=80, n_items=60, seed=0):
     for user in range(n_users):
         for item in rng.choice(n_items, size=15, replace=False):
             liked = (item % 4) == (user % 4)
-            rows.append((f"u{user}", f"m{item}", int(np.clip(round(2.5 + 2 * liked
-                                                                    + rng.normal()), 1, 5))))
+            rows.append(
+                (f"u{user}", f"m{item}", int(np.clip(round(2.5 + 2 * liked + rng.normal()), 1, 5)))
+            )
     frame = pd.DataFrame(rows, columns=["user", "item", "rating"])
     return Dataset.from_frame("rated", frame, min_rating=4)
 
@@ -705,8 +788,12 @@ def test_ratings_of_held_out_pairs_are_never_trained_on():
     n_items = dataset.n_items
 
     def keys(matrix):
-        return set((np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr)) * n_items
-                    + matrix.indices).tolist())
+        return set(
+            (
+                np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr)) * n_items
+                + matrix.indices
+            ).tolist()
+        )
 
     assert not keys(kept) & keys(split.test)
     assert keys(kept) | keys(split.test) == keys(dataset.ratings)
@@ -734,20 +821,24 @@ def test_top_k_is_exact_with_ties_nan_and_infinities(problem):
 
     n_rows, n_items, k, seed, levels, specials = problem
     rng = np.random.default_rng(seed)
-    scores = (rng.integers(levels, size=(n_rows, n_items)) if levels
-              else rng.normal(size=(n_rows, n_items))).astype(np.float32)
+    scores = (
+        rng.integers(levels, size=(n_rows, n_items))
+        if levels
+        else rng.normal(size=(n_rows, n_items))
+    ).astype(np.float32)
     special = rng.random(scores.shape) < specials
     scores[special] = rng.choice([np.nan, np.inf, -np.inf], size=int(special.sum()))
     ids, _ = top_k(scores.copy(), k)
     assert ids.shape == (n_rows, k)
     for row in range(n_rows):
-        valid = [i for i in range(n_items) if not np.isnan(scores[row, i])
-                 and scores[row, i] != -np.inf]
+        valid = [
+            i for i in range(n_items) if not np.isnan(scores[row, i]) and scores[row, i] != -np.inf
+        ]
         expected = sorted(valid, key=lambda i: (-scores[row, i], i))[:k]
         got = ids[row][ids[row] >= 0]
         assert len(got) == len(expected) and len(set(got.tolist())) == len(got)
         # the same scores in the same order (which of several tied items may differ)
         np.testing.assert_array_equal(scores[row, got], scores[row, expected])
-        assert (ids[row][len(got):] == -1).all()
+        assert (ids[row][len(got) :] == -1).all()
         if levels == 0 and specials == 0.0:
             assert got.tolist() == expected  # distinct scores: the very same items

@@ -82,8 +82,12 @@ def _reference(model, train, test, k, head_fraction):
 def test_slices_match_a_slow_reference(fitted, head_fraction):
     model, split = fitted
     frame = slice_metrics(model, split.train, split.test, 5, head_fraction=head_fraction)
-    assert list(frame["slice"]) == ["light users", "heavy users", "popular items",
-                                    "long-tail items"]
+    assert list(frame["slice"]) == [
+        "light users",
+        "heavy users",
+        "popular items",
+        "long-tail items",
+    ]
     assert list(frame["group"]) == ["users", "users", "items", "items"]
     expected = _reference(model, split.train, split.test, 5, head_fraction)
     for _, row in frame.iterrows():
@@ -108,8 +112,10 @@ def test_slices_partition_the_evaluation(fitted):
     assert at_k == pytest.approx(result["precision"], abs=1e-12)
     weights = [
         np.minimum(5, result.per_user.loc[mask, "n_test"]).sum()
-        for mask in (result.per_user["n_train"] <= result.per_user["n_train"].median(),
-                     result.per_user["n_train"] > result.per_user["n_train"].median())
+        for mask in (
+            result.per_user["n_train"] <= result.per_user["n_train"].median(),
+            result.per_user["n_train"] > result.per_user["n_train"].median(),
+        )
     ]
     combined = (users["precision_implicit"].to_numpy() * weights).sum() / sum(weights)
     assert combined == pytest.approx(result["precision_implicit"], abs=1e-12)

@@ -166,9 +166,7 @@ def _on_models() -> None:
     st.session_state[EDITING] = len(st.session_state.get(MODELS) or []) < MIN_MODELS
 
 
-def model_selector(
-    entries: Sequence[dict], view: state.View, mode: str | None = None
-) -> list[str]:
+def model_selector(entries: Sequence[dict], view: state.View, mode: str | None = None) -> list[str]:
     """A multiselect of the dataset's stored models, bound to the URL's ``model`` (comma list).
 
     The URL's models are completed to a pair that takes part in ``mode``
@@ -247,8 +245,14 @@ def columns(
         letter, title = names[model_id], titles[model_id]
         out.append(Column(letter, model_id, title, False))
         rest = title.split(" · ", 1)[1] if " · " in title else title
-        out.append(Column(letter + STEERED_MARK, model_id,
-                          f"{letter}{STEERED_MARK} · {rest}{STEERED_SUFFIX}", True))
+        out.append(
+            Column(
+                letter + STEERED_MARK,
+                model_id,
+                f"{letter}{STEERED_MARK} · {rest}{STEERED_SUFFIX}",
+                True,
+            )
+        )
     return out
 
 
@@ -257,22 +261,24 @@ def side_by_side_toggle(steer: steering.Steering) -> bool:
     ``rerank_side``; drawn only when the lists are steered (False otherwise)."""
     if not steer.active:
         return False
-    return bool(state.bound(
-        st.toggle,
-        "Each model with and without the steering",
-        key=SIDE_KEY,
-        param=SIDE_PARAM,
-        default=False,
-        parse=lambda raw: raw == "1",
-        dump=lambda on: "1" if on else "",
-        help=f"Put each model's own list beside its steered one (the first {SIDE_MODELS} "
-        "models), with the items in both marked and how far the two lists overlap.",
-    ))
+    return bool(
+        state.bound(
+            st.toggle,
+            "Each model with and without the steering",
+            key=SIDE_KEY,
+            param=SIDE_PARAM,
+            default=False,
+            parse=lambda raw: raw == "1",
+            dump=lambda on: "1" if on else "",
+            help=f"Put each model's own list beside its steered one (the first {SIDE_MODELS} "
+            "models), with the items in both marked and how far the two lists overlap.",
+        )
+    )
 
 
 # ------------------------------------------------------------------------------ mode
 def mode_of(view: state.View) -> str:
-    """"user" when the URL names a user and no item, else "item"."""
+    """ "user" when the URL names a user and no item, else "item"."""
     return "user" if view.user and not view.item else "item"
 
 
@@ -317,9 +323,7 @@ def protocols(entries: Sequence[dict]) -> list[str]:
     return sorted(counts, key=lambda p: (-counts[p], p))
 
 
-def metrics_frame(
-    entries: Sequence[dict], names: Mapping[str, str], protocol: str
-) -> pd.DataFrame:
+def metrics_frame(entries: Sequence[dict], names: Mapping[str, str], protocol: str) -> pd.DataFrame:
     """One row per model (index: its name), one column per metric of ``protocol``.
 
     Columns follow :data:`recsys_core.evaluation.METRICS` order and hold only the metrics some
@@ -399,8 +403,9 @@ def overlap_table(table: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame
         elif column == "shared":
             config[column] = st.column_config.NumberColumn(label, help=help_)
         else:
-            config[column] = st.column_config.TextColumn("Model" if column == "first" else
-                                                         "Other model")
+            config[column] = st.column_config.TextColumn(
+                "Model" if column == "first" else "Other model"
+            )
     st.dataframe(shown, hide_index=True, column_config=config)
     st.caption(
         " ".join(
@@ -480,8 +485,16 @@ def results_frame(
                 row["steering"] = steering.get(model_id, "")
             rows.append(row)
     columns = [
-        "model", "model_id", "algorithm", f"for_{mode}", "rank", "item_id", "name", "category",
-        "score", "also_in",
+        "model",
+        "model_id",
+        "algorithm",
+        f"for_{mode}",
+        "rank",
+        "item_id",
+        "name",
+        "category",
+        "score",
+        "also_in",
     ]
     return pd.DataFrame(rows, columns=columns + (["steering"] if steering is not None else []))
 
@@ -502,9 +515,7 @@ def download(frame: pd.DataFrame, *, dataset: str, mode: str, anchor: str) -> No
 
 
 # ------------------------------------------------------------------------------ drawing
-def also_in_captions(
-    lists: Mapping[str, Sequence[int]], name: str
-) -> list[str]:
+def also_in_captions(lists: Mapping[str, Sequence[int]], name: str) -> list[str]:
     """For each item of ``lists[name]``: 'also in B, C' (or '')."""
     out = []
     for item in lists[name]:
@@ -528,7 +539,7 @@ def header_html(
         f'<div style="width:96px;flex:none">{picture}</div>'
         '<div style="min-width:0"><div style="font-weight:700;font-size:1.05rem">'
         f'{html.escape(name)}</div><div style="opacity:.75;font-size:.85rem">'
-        f'{html.escape(category or "no category")} · '
+        f"{html.escape(category or 'no category')} · "
         f"{int(count):,} interactions · id {html.escape(item_id)}"
         "</div></div></div>"
     )

@@ -121,8 +121,13 @@ def current(data: Dataset | None) -> Steering:
 
 
 def _resolved(settings: RerankSettings, data: Dataset) -> RerankSettings:
-    if not (settings.exclude_categories or settings.only_categories or settings.exclude_tags
-            or settings.only_tags or settings.exclude_items):
+    if not (
+        settings.exclude_categories
+        or settings.only_categories
+        or settings.exclude_tags
+        or settings.only_tags
+        or settings.exclude_items
+    ):
         return settings  # nothing to look up
     return settings.resolve(data)
 
@@ -155,8 +160,11 @@ def _names(names: tuple[str, ...], limit: int = 2) -> str:
 
 def summary(settings: RerankSettings) -> str:
     """The steering in a few words: ``"Long tail 0.5 · no Electronics"`` ("" for none)."""
-    parts = [f"{DIAL_WORDS[d]} {_number(getattr(settings, d))}" for d in DIALS
-             if getattr(settings, d) > 0]
+    parts = [
+        f"{DIAL_WORDS[d]} {_number(getattr(settings, d))}"
+        for d in DIALS
+        if getattr(settings, d) > 0
+    ]
     if settings.only_categories:
         parts.append(f"only {_names(settings.only_categories)}")
     if settings.exclude_categories:
@@ -200,8 +208,16 @@ def _write(field: str) -> Callable[[Any], str]:
 
 
 def _bound(widget: Callable[..., Any], label: str, field: str, value: Any, **kwargs: Any) -> Any:
-    return state.bound(widget, label, key=f"{KEY_PREFIX}{field}", param=PARAM, default=_UNSET,
-                       current=value, dump=_write(field), **kwargs)
+    return state.bound(
+        widget,
+        label,
+        key=f"{KEY_PREFIX}{field}",
+        param=PARAM,
+        default=_UNSET,
+        current=value,
+        dump=_write(field),
+        **kwargs,
+    )
 
 
 def _categories(data: Dataset) -> list[str]:
@@ -219,17 +235,27 @@ def _names_of(fingerprint: str, spec: str, home: str) -> tuple[list[str], list[s
     return _categories(data), _tags(data)
 
 
-def _likes_input(column, label: str, field: str, value: int | None, other: int | None,
-                 low: bool, top: int) -> None:
+def _likes_input(
+    column, label: str, field: str, value: int | None, other: int | None, low: bool, top: int
+) -> None:
     def dump(number: Any) -> str:
         number = None if number is None else int(number)
         return _write("likes")((number, other) if low else (other, number))
 
     with column:
         state.bound(
-            st.number_input, label, key=f"{KEY_PREFIX}{field}", param=PARAM, default=_UNSET,
-            current=value, dump=dump, min_value=0, max_value=max(int(top), 0), step=1,
-            placeholder="any", help=LIKES_HELP,
+            st.number_input,
+            label,
+            key=f"{KEY_PREFIX}{field}",
+            param=PARAM,
+            default=_UNSET,
+            current=value,
+            dump=dump,
+            min_value=0,
+            max_value=max(int(top), 0),
+            step=1,
+            placeholder="any",
+            help=LIKES_HELP,
         )
 
 
@@ -241,39 +267,81 @@ def sidebar(data: Dataset, spec: str) -> Steering:
     shown = steer.settings
     categories, tags = _names_of(data.fingerprint, spec, loaders.home())
     with st.expander(LABEL, icon=ICON, expanded=False):
-        for dial in DIALS:
-            _bound(st.slider, DIAL_WORDS[dial], dial, float(getattr(shown, dial)),
-                   min_value=0.0, max_value=1.0, step=0.05, format="%.2f",
-                   help=DIAL_HELP[dial][:1].upper() + DIAL_HELP[dial][1:] + ".")
+        _dials(shown)
         st.caption("Filters (the lists keep their length)")
         if categories:
-            for field in ("exclude_categories", "only_categories"):
-                _bound(st.multiselect, FILTER_WORDS[field], field, list(getattr(shown, field)),
-                       options=categories, placeholder="None", help=FILTER_HELP[field])
+            _name_filters(shown, ("exclude_categories", "only_categories"), categories)
         if tags:
-            for field in ("exclude_tags", "only_tags"):
-                _bound(st.multiselect, FILTER_WORDS[field], field, list(getattr(shown, field)),
-                       options=tags, placeholder="None", help=FILTER_HELP[field])
-        top = int(data.item_counts.max(initial=0))
-        left, right = st.columns(2)
-        _likes_input(left, "Min. likes", "min_popularity", shown.min_popularity,
-                     shown.max_popularity, True, top)
-        _likes_input(right, "Max. likes", "max_popularity", shown.max_popularity,
-                     shown.min_popularity, False, top)
+            _name_filters(shown, ("exclude_tags", "only_tags"), tags)
+        _likes_filters(shown, int(data.item_counts.max(initial=0)))
     refused = st.session_state.pop(ERROR_KEY, None)
     if refused:
         text.warning(refused)
     if steer.active:
-        words, reset = st.columns([3, 1], vertical_alignment="center", gap="small")
-        words.caption(f"{ICON} " + text.fmt("{}", summary(shown)))
-        reset.button("Reset", key=RESET_KEY, type="tertiary", on_click=state.set_view,
-                     kwargs={PARAM: None}, help="Show the models' own lists again")
+        _summary_and_reset(shown)
     slot = st.empty()
     if steer.problem:
         with slot:
             text.warning(steer.problem)
     _SLOT.set(slot)
     return steer
+
+
+def _dials(shown: RerankSettings) -> None:
+    for dial in DIALS:
+        _bound(
+            st.slider,
+            DIAL_WORDS[dial],
+            dial,
+            float(getattr(shown, dial)),
+            min_value=0.0,
+            max_value=1.0,
+            step=0.05,
+            format="%.2f",
+            help=DIAL_HELP[dial][:1].upper() + DIAL_HELP[dial][1:] + ".",
+        )
+
+
+def _name_filters(shown: RerankSettings, fields: tuple[str, str], names: list[str]) -> None:
+    for field in fields:
+        _bound(
+            st.multiselect,
+            FILTER_WORDS[field],
+            field,
+            list(getattr(shown, field)),
+            options=names,
+            placeholder="None",
+            help=FILTER_HELP[field],
+        )
+
+
+def _likes_filters(shown: RerankSettings, top: int) -> None:
+    left, right = st.columns(2)
+    _likes_input(
+        left, "Min. likes", "min_popularity", shown.min_popularity, shown.max_popularity, True, top
+    )
+    _likes_input(
+        right,
+        "Max. likes",
+        "max_popularity",
+        shown.max_popularity,
+        shown.min_popularity,
+        False,
+        top,
+    )
+
+
+def _summary_and_reset(shown: RerankSettings) -> None:
+    words, reset = st.columns([3, 1], vertical_alignment="center", gap="small")
+    words.caption(f"{ICON} " + text.fmt("{}", summary(shown)))
+    reset.button(
+        "Reset",
+        key=RESET_KEY,
+        type="tertiary",
+        on_click=state.set_view,
+        kwargs={PARAM: None},
+        help="Show the models' own lists again",
+    )
 
 
 # ------------------------------------------------------------------------------ the pages

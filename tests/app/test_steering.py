@@ -24,8 +24,13 @@ from .helpers import grid_item_ids, html_blocks, open_page, shown
 
 K = 10
 STEERED = "popularity=0.5,exclude_category=Electronics"
-BAD_VALUES = ["popularity=7", "colour=blue", "exclude_category=Nope", "min_popularity=9,"
-              "max_popularity=2", "x" * 3000]
+BAD_VALUES = [
+    "popularity=7",
+    "colour=blue",
+    "exclude_category=Nope",
+    "min_popularity=9,max_popularity=2",
+    "x" * 3000,
+]
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +68,15 @@ def _user(demo):
 
 
 # ------------------------------------------------------------------------------ Similar items
-@pytest.mark.parametrize("setting", [STEERED, "diversity=0.7", "only_category=Food|Music",
-                                     "popularity=1,exclude_tag=low-poly"])
+@pytest.mark.parametrize(
+    "setting",
+    [STEERED, "diversity=0.7", "only_category=Food|Music", "popularity=1,exclude_tag=low-poly"],
+)
 def test_similar_shows_the_rerankers_list(app_models, demo, setting):
     item = demo.example_item
-    at = open_page("similar", dataset="demo", model=app_models["als"], item=item, k=str(K),
-                   rerank=setting)
+    at = open_page(
+        "similar", dataset="demo", model=app_models["als"], item=item, k=str(K), rerank=setting
+    )
     assert not at.exception
     grid = grid_item_ids(_grids(at)[0])
     reranker = Reranker(setting, _model(app_models["als"], demo), demo)
@@ -77,15 +85,23 @@ def test_similar_shows_the_rerankers_list(app_models, demo, setting):
     plain, _ = _model(app_models["als"], demo).similar_items(demo.item_index(item), K)
     assert grid != _ids(demo, plain)  # the steering changed the list
     notes = [shown(c.value) for c in at.caption if "Steered:" in c.value]
-    assert notes == [f":material/tune: **Steered:** {steering.summary(reranker.settings)} · scores "
-                     "are the model's · change it in the sidebar's *Steer the lists*"]
+    assert notes == [
+        f":material/tune: **Steered:** {steering.summary(reranker.settings)} · scores "
+        "are the model's · change it in the sidebar's *Steer the lists*"
+    ]
 
 
 def test_an_excluded_category_leaves_none_of_it_and_still_k_items(app_models, demo):
     item = demo.example_item
     assert _category(demo, item) == "Electronics"  # its neighbours are mostly Electronics
-    at = open_page("similar", dataset="demo", model=app_models["lightfm"], item=item,
-                   k=str(K), rerank="exclude_category=Electronics")
+    at = open_page(
+        "similar",
+        dataset="demo",
+        model=app_models["lightfm"],
+        item=item,
+        k=str(K),
+        rerank="exclude_category=Electronics",
+    )
     assert not at.exception
     grid = grid_item_ids(_grids(at)[0])
     assert len(grid) == K
@@ -96,8 +112,14 @@ def test_an_excluded_category_leaves_none_of_it_and_still_k_items(app_models, de
 
 def test_no_steering_is_the_models_own_list_and_no_note(app_models, demo):
     item = demo.example_item
-    at = open_page("similar", dataset="demo", model=app_models["als"], item=item, k=str(K),
-                   rerank="popularity=0")
+    at = open_page(
+        "similar",
+        dataset="demo",
+        model=app_models["als"],
+        item=item,
+        k=str(K),
+        rerank="popularity=0",
+    )
     assert not at.exception
     plain, _ = _model(app_models["als"], demo).similar_items(demo.item_index(item), K)
     assert grid_item_ids(_grids(at)[0]) == _ids(demo, plain)
@@ -108,8 +130,9 @@ def test_no_steering_is_the_models_own_list_and_no_note(app_models, demo):
 @pytest.mark.parametrize("bad", BAD_VALUES)
 def test_a_bad_value_is_one_sentence_and_ignored(app_models, demo, bad):
     item = demo.example_item
-    at = open_page("similar", dataset="demo", model=app_models["als"], item=item, k=str(K),
-                   rerank=bad)
+    at = open_page(
+        "similar", dataset="demo", model=app_models["als"], item=item, k=str(K), rerank=bad
+    )
     assert not at.exception
     [warning] = _warnings(at)  # once: on the page, not again in the sidebar
     assert warning.startswith("The steering in this link is ignored: ")
@@ -133,8 +156,14 @@ def test_a_bad_value_on_a_page_that_does_not_steer_is_said_in_the_sidebar(app_mo
 def test_users_shows_the_rerankers_recommendations(app_models, demo):
     user = _user(demo)
     setting = "popularity=0.4,diversity=0.3,calibration=0.5,exclude_category=Music"
-    at = open_page("users", dataset="demo", model=app_models["als"], user=demo.user_id(user),
-                   k=str(K), rerank=setting)
+    at = open_page(
+        "users",
+        dataset="demo",
+        model=app_models["als"],
+        user=demo.user_id(user),
+        k=str(K),
+        rerank=setting,
+    )
     assert not at.exception
     _, recs = _grids(at)
     expected, _ = Reranker(setting, _model(app_models["als"], demo), demo).recommend(user, K)
@@ -147,8 +176,15 @@ def test_users_shows_the_rerankers_recommendations(app_models, demo):
 
 def test_a_new_user_gets_the_rerankers_recommendations(app_models, demo):
     picks = [demo.item_id(i) for i in (3, 40, 77)]
-    at = open_page("users", dataset="demo", model=app_models["als"], mode="new",
-                   picks=",".join(picks), k=str(K), rerank=STEERED)
+    at = open_page(
+        "users",
+        dataset="demo",
+        model=app_models["als"],
+        mode="new",
+        picks=",".join(picks),
+        k=str(K),
+        rerank=STEERED,
+    )
     assert not at.exception
     _, recs = _grids(at)
     reranker = Reranker(STEERED, _model(app_models["als"], demo), demo)
@@ -161,8 +197,14 @@ def test_a_new_user_gets_the_rerankers_recommendations(app_models, demo):
 @pytest.mark.parametrize("bad", BAD_VALUES[:2])
 def test_users_with_a_bad_value(app_models, demo, bad):
     user = _user(demo)
-    at = open_page("users", dataset="demo", model=app_models["als"], user=demo.user_id(user),
-                   k=str(K), rerank=bad)
+    at = open_page(
+        "users",
+        dataset="demo",
+        model=app_models["als"],
+        user=demo.user_id(user),
+        k=str(K),
+        rerank=bad,
+    )
     assert not at.exception
     assert len(_warnings(at)) == 1
     expected, _ = _model(app_models["als"], demo).recommend(user, K)
@@ -173,8 +215,14 @@ def test_users_with_a_bad_value(app_models, demo, bad):
 def test_compare_steers_every_column(app_models, demo):
     ids = [app_models["als"], app_models["lightfm"]]
     user = _user(demo)
-    at = open_page("compare", dataset="demo", model=",".join(ids), user=demo.user_id(user),
-                   k=str(K), rerank=STEERED)
+    at = open_page(
+        "compare",
+        dataset="demo",
+        model=",".join(ids),
+        user=demo.user_id(user),
+        k=str(K),
+        rerank=STEERED,
+    )
     assert not at.exception
     grids = _grids(at)
     assert len(grids) == 2
@@ -187,8 +235,9 @@ def test_compare_steers_every_column(app_models, demo):
 def test_compare_puts_each_model_with_and_without_the_steering(app_models, demo):
     ids = [app_models["als"], app_models["item-knn"], app_models["lightfm"]]
     item = demo.example_item
-    at = open_page("compare", dataset="demo", model=",".join(ids), item=item, k=str(K),
-                   rerank="diversity=0.8")
+    at = open_page(
+        "compare", dataset="demo", model=",".join(ids), item=item, k=str(K), rerank="diversity=0.8"
+    )
     assert not at.exception
     assert len(_grids(at)) == 3
     at.toggle(key=compare_ui.SIDE_KEY).set_value(True).run()
@@ -197,8 +246,12 @@ def test_compare_puts_each_model_with_and_without_the_steering(app_models, demo)
     grids = _grids(at)
     assert len(grids) == 4  # A, A steered, B, B steered (the first two models)
     titles = [shown(m.value) for m in at.markdown if m.value.startswith("####")]
-    assert titles == ["##### A · ALS (WRMF)", "##### A′ · ALS (WRMF)",
-                      "##### B · Item k-NN", "##### B′ · Item k-NN"]
+    assert titles == [
+        "##### A · ALS (WRMF)",
+        "##### A′ · ALS (WRMF)",
+        "##### B · Item k-NN",
+        "##### B′ · Item k-NN",
+    ]
     subtitles = [h.proto.body for h in at.get("html") if "steered: " in h.proto.body]
     assert len(subtitles) == 2 and all(">steered: Variety 0.8<" in h for h in subtitles)
     lists = {}
@@ -224,8 +277,9 @@ def test_compare_puts_each_model_with_and_without_the_steering(app_models, demo)
     [table] = [d.value for d in at.dataframe if "jaccard" in d.value.columns]
     expected = overlap.pairwise_overlap(lists)
     assert len(table) == 6
-    row = table[(table["first"] == "A · ALS (WRMF)")
-                & (table["second"] == "A′ · ALS (WRMF), steered")].iloc[0]
+    row = table[
+        (table["first"] == "A · ALS (WRMF)") & (table["second"] == "A′ · ALS (WRMF), steered")
+    ].iloc[0]
     want = expected[(expected["first"] == "A") & (expected["second"] == "A′")].iloc[0]
     assert row["shared"] == want["shared"] and row["jaccard"] == pytest.approx(want["jaccard"])
     assert row["rbo"] == pytest.approx(want["rbo"])
@@ -240,8 +294,15 @@ def test_compare_one_model_with_and_without_the_steering(fresh_home):
 
     demo = load_dataset("demo")
     only = train(demo, "als", {"factors": 8, "iterations": 2, "random_state": 0}).model_id
-    at = open_page("compare", dataset="demo", model=only, item=demo.example_item, k="8",
-                   rerank="popularity=1", rerank_side="1")
+    at = open_page(
+        "compare",
+        dataset="demo",
+        model=only,
+        item=demo.example_item,
+        k="8",
+        rerank="popularity=1",
+        rerank_side="1",
+    )
     assert not at.exception
     assert len(_grids(at)) == 2
 
@@ -258,28 +319,46 @@ def test_compare_csv_says_which_lists_are_steered(app_models, demo, monkeypatch)
 
     monkeypatch.setattr(streamlit, "download_button", spy)
     ids = [app_models["als"], app_models["lightfm"]]
-    at = open_page("compare", dataset="demo", model=",".join(ids), item=demo.example_item,
-                   k="5", rerank=STEERED, rerank_side="1")
+    at = open_page(
+        "compare",
+        dataset="demo",
+        model=",".join(ids),
+        item=demo.example_item,
+        k="5",
+        rerank=STEERED,
+        rerank_side="1",
+    )
     assert not at.exception
     [download] = [d for d in seen if "lists" in d["label"]]
     table = pd.read_csv(io.StringIO(download["data"]), keep_default_na=False)
     assert list(table.columns)[-1] == "steering"
     by_model = table.groupby("model")["steering"].first().to_dict()
-    assert by_model == {"A · ALS (WRMF)": "", "A′ · ALS (WRMF), steered": STEERED,
-                        "B · LightFM": "", "B′ · LightFM, steered": STEERED}
+    assert by_model == {
+        "A · ALS (WRMF)": "",
+        "A′ · ALS (WRMF), steered": STEERED,
+        "B · LightFM": "",
+        "B′ · LightFM, steered": STEERED,
+    }
     assert set(table["model_id"]) == set(ids)
 
 
 def test_compares_metrics_leave_out_steered_evaluations():
-    entries = [{"metrics": {"holdout:5:seed=0@k=10": {},
-                            "holdout:5:seed=0@k=10|rerank:popularity=0.5": {}}}]
+    entries = [
+        {
+            "metrics": {
+                "holdout:5:seed=0@k=10": {},
+                "holdout:5:seed=0@k=10|rerank:popularity=0.5": {},
+            }
+        }
+    ]
     assert compare_ui.protocols(entries) == ["holdout:5:seed=0@k=10"]
 
 
 # ------------------------------------------------------------------------------ the sidebar
 def test_the_sidebar_writes_one_canonical_parameter(app_models, demo):
-    at = open_page("similar", dataset="demo", model=app_models["als"], item=demo.example_item,
-                   k=str(K))
+    at = open_page(
+        "similar", dataset="demo", model=app_models["als"], item=demo.example_item, k=str(K)
+    )
     assert not at.exception and _param(at, "rerank") is None
     at.slider(key="steer_popularity").set_value(0.5).run()
     assert _param(at, "rerank") == "popularity=0.5"
@@ -291,14 +370,16 @@ def test_the_sidebar_writes_one_canonical_parameter(app_models, demo):
         assert _param(at, "rerank") == str(expected)
         grid = grid_item_ids(_grids(at)[0])
         want, _ = Reranker(expected, _model(app_models["als"], demo), demo).similar_items(
-            demo.item_index(demo.example_item), K)
+            demo.item_index(demo.example_item), K
+        )
         assert grid == _ids(demo, want)
     at.number_input(key="steer_min_popularity").set_value(20).run()
     assert _param(at, "rerank").endswith(",min_popularity=20")
     at.number_input(key="steer_max_popularity").set_value(5).run()  # below the minimum
     assert _param(at, "rerank").endswith(",min_popularity=20")  # refused: the URL stays
     assert [w for w in _warnings(at) if "above max_popularity" in w] == [
-        "min_popularity (20) is above max_popularity (5); no item can pass both."]
+        "min_popularity (20) is above max_popularity (5); no item can pass both."
+    ]
     summary = [shown(c.value) for c in at.sidebar.caption if "Long tail" in c.value]
     assert summary == [":material/tune: Long tail 1 · no Electronics, Music · ≥ 20 likes"]
     at.slider(key="steer_popularity").set_value(0.0).run()
@@ -310,8 +391,13 @@ def test_the_sidebar_writes_one_canonical_parameter(app_models, demo):
 
 
 def test_the_controls_follow_the_url(app_models, demo):
-    at = open_page("similar", dataset="demo", model=app_models["als"], item=demo.example_item,
-                   rerank="diversity=0.3,only_category=food,max_popularity=100")
+    at = open_page(
+        "similar",
+        dataset="demo",
+        model=app_models["als"],
+        item=demo.example_item,
+        rerank="diversity=0.3,only_category=food,max_popularity=100",
+    )
     assert not at.exception
     assert at.slider(key="steer_diversity").value == pytest.approx(0.3)
     assert at.multiselect(key="steer_only_categories").value == ["Food"]  # the data's spelling
@@ -320,8 +406,9 @@ def test_the_controls_follow_the_url(app_models, demo):
 
 
 def test_the_page_links_carry_the_steering(app_models, demo):
-    at = open_page("similar", dataset="demo", model=app_models["als"], item=demo.example_item,
-                   rerank=STEERED)
+    at = open_page(
+        "similar", dataset="demo", model=app_models["als"], item=demo.example_item, rerank=STEERED
+    )
     assert not at.exception
     links = at.sidebar.get("page_link")
     assert len(links) == 7
@@ -333,10 +420,17 @@ def test_the_page_links_carry_the_steering(app_models, demo):
 
 
 def test_summary_in_words():
-    settings = RerankSettings(popularity=0.5, diversity=0.25, exclude_categories=("A", "B", "C"),
-                              only_tags=("x",), min_popularity=3, max_popularity=40)
+    settings = RerankSettings(
+        popularity=0.5,
+        diversity=0.25,
+        exclude_categories=("A", "B", "C"),
+        only_tags=("x",),
+        min_popularity=3,
+        max_popularity=40,
+    )
     assert steering.summary(settings) == (
-        "Long tail 0.5 · Variety 0.25 · no A, B +1 · only tagged x · 3–40 likes")
+        "Long tail 0.5 · Variety 0.25 · no A, B +1 · only tagged x · 3–40 likes"
+    )
     assert steering.summary(RerankSettings()) == ""
 
 
@@ -355,8 +449,13 @@ def fresh_als(fresh_home):
 
 def test_the_sweep_is_computed_once_stored_and_reused(fresh_als, monkeypatch):
     demo, model_id = fresh_als
-    at = open_page("evaluate", dataset="demo", model=model_id, sweep="popularity",
-                   rerank="exclude_category=Music")
+    at = open_page(
+        "evaluate",
+        dataset="demo",
+        model=model_id,
+        sweep="popularity",
+        rerank="exclude_category=Music",
+    )
     assert not at.exception
     assert not _sweep_table(at)
     [note] = [shown(i.value) for i in at.info if "press Sweep" in i.value]
@@ -375,8 +474,7 @@ def test_the_sweep_is_computed_once_stored_and_reused(fresh_als, monkeypatch):
     assert not at.exception
     assert progress and progress[-1] == 1.0 and progress == sorted(progress)
     # stored with the model trained on the split's train part, one key per point
-    target, stored = steering_sweep.target_model(ModelStore().meta(model_id), demo,
-                                                 "holdout:5", 0)
+    target, stored = steering_sweep.target_model(ModelStore().meta(model_id), demo, "holdout:5", 0)
     assert stored and target != model_id
     keys = ModelStore().meta(target)["metrics"]
     for value in SWEEP_VALUES:
@@ -386,14 +484,21 @@ def test_the_sweep_is_computed_once_stored_and_reused(fresh_als, monkeypatch):
     assert list(table["value"]) == list(SWEEP_VALUES)
     assert table["mean_popularity"].iloc[-1] < table["mean_popularity"].iloc[0]
     assert table["precision"].notna().all()
+
     # the second visit reads the points: nothing is trained or evaluated again
     def refuse(*args, **kwargs):
         raise AssertionError("recomputed")
 
     monkeypatch.setattr("recsys_core.sweep.evaluate_split", refuse)
     monkeypatch.setattr(steering_sweep, "evaluate_model", refuse)
-    again = open_page("evaluate", dataset="demo", model=model_id, sweep="popularity",
-                      rerank="exclude_category=Music", sweep_axis="novelty")
+    again = open_page(
+        "evaluate",
+        dataset="demo",
+        model=model_id,
+        sweep="popularity",
+        rerank="exclude_category=Music",
+        sweep_axis="novelty",
+    )
     assert not again.exception
     assert not [i for i in again.info if "press Sweep" in i.value]
     assert not [b for b in again.button if b.key == steering_sweep.RUN_KEY]

@@ -65,7 +65,8 @@ def _open_steering(page) -> None:
     _slider(page, "popularity").wait_for(state="attached")
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=stSidebar] details')]"
-        ".some(d => d.open && d.innerText.includes('Long tail'))")
+        ".some(d => d.open && d.innerText.includes('Long tail'))"
+    )
 
 
 def _slider(page, dial: str):
@@ -127,8 +128,10 @@ def _walk_item(demo, als: str) -> tuple[str, str]:
                 count(partner, index, WALK_DIALS[-1], category) >= least
             ):
                 return demo.item_id(index), str(category)
-    raise AssertionError(f"no demo item keeps {COMPARE_K} similar items in ALS and one in "
-                         f"{partner.name} once its category is left out")
+    raise AssertionError(
+        f"no demo item keeps {COMPARE_K} similar items in ALS and one in "
+        f"{partner.name} once its category is left out"
+    )
 
 
 def test_steer_in_the_sidebar_then_walk_the_pages(page, app_url, app_models, demo):
@@ -235,16 +238,19 @@ def test_screenshots(browser, app_url, app_models, demo, size):
     als, knn = app_models["als"], app_models["item-knn"]
     steered = "popularity=0.75,diversity=0.25,exclude_category=Electronics"
     try:
-        page.goto(f"{app_url}/similar?dataset=demo&model={als}&item={demo.example_item}"
-                  f"&rerank={steered}")
+        page.goto(
+            f"{app_url}/similar?dataset=demo&model={als}&item={demo.example_item}&rerank={steered}"
+        )
         wait_for_app(page)
         _open_steering(page)
         page.get_by_text("Steered:").first.wait_for()
         screenshot(page, f"steering-similar-{size}")
 
         user = demo.example_user
-        page.goto(f"{app_url}/compare?dataset=demo&model={als},{knn}&user={user}&k=8"
-                  f"&rerank={steered}&rerank_side=1")
+        page.goto(
+            f"{app_url}/compare?dataset=demo&model={als},{knn}&user={user}&k=8"
+            f"&rerank={steered}&rerank_side=1"
+        )
         wait_for_app(page)  # grids are components: they mount just after the run ends
         page.wait_for_function("() => document.querySelectorAll('.rx-grid').length === 4")
         page.get_by_text("steered: Long tail 0.75 · Variety 0.25 · no Electronics").first.wait_for()
@@ -261,8 +267,10 @@ def test_evaluate_sweep(browser, app_url, app_models, demo):
     page = context.new_page()
     page.set_default_timeout(120_000)
     try:
-        page.goto(f"{app_url}/evaluate?dataset=demo&model={als}&sweep=popularity"
-                  "&rerank=exclude_category=Electronics")
+        page.goto(
+            f"{app_url}/evaluate?dataset=demo&model={als}&sweep=popularity"
+            "&rerank=exclude_category=Electronics"
+        )
         wait_for_app(page)
         page.get_by_role("button", name="Sweep Long tail").click()
         page.locator("[data-testid='stPlotlyChart']").last.wait_for()
@@ -275,8 +283,9 @@ def test_evaluate_sweep(browser, app_url, app_models, demo):
         page.reload()
         wait_for_app(page)
         assert page.get_by_role("button", name="Sweep Long tail").count() == 0  # stored
-        page.locator("[data-testid='stExpander']", has_text="what a dial costs") \
-            .scroll_into_view_if_needed()
+        page.locator(
+            "[data-testid='stExpander']", has_text="what a dial costs"
+        ).scroll_into_view_if_needed()
         screenshot(page, "steering-evaluate-sweep-1280x720")
     finally:
         context.close()
