@@ -28,6 +28,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..errors import DatasetError, NotFittedError, ParameterError
+from ..util.ids import first_duplicate, positions
 from . import stored
 from .base import Recommender, normalise_rows
 from .capabilities import LATENT_CAPABILITIES
@@ -323,11 +324,10 @@ def _align(
     item_ids: np.ndarray,
     allow_missing: bool,
 ) -> np.ndarray:
-    file_index = pd.Index(file_ids)
-    if file_index.has_duplicates:
-        duplicate = file_index[file_index.duplicated()][0]
+    duplicate = first_duplicate(file_ids)
+    if duplicate is not None:
         raise DatasetError(f"{name} has more than one row for item {duplicate!r}; keep one.")
-    position = file_index.get_indexer(pd.Index(item_ids))
+    position = positions(file_ids, item_ids)
     found = position >= 0
     matched = int(found.sum())
     if matched == 0:
