@@ -21,7 +21,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx
 from ..dataset import Dataset
 from ..errors import UserError
 from . import loaders, navigation, state, steering, text
-from .dataset_chooser import dataset_picker
+from .dataset_chooser import DATASET_CHANGE_CLEARS, dataset_picker
 from .model_picker import model_label, model_picker
 from .train_form import train_form
 from .upload_form import upload_form
@@ -56,6 +56,7 @@ def render() -> tuple[Dataset | None, str]:
         _draw_links(links, {})  # nothing of a dataset that does not open
         with st.sidebar:
             text.error(str(error))
+        _unavailable(status, str(error))
         return None, spec
     carried = _draw_links(links, {**state.carried(), state.DATASET: spec})  # the one shown
     with st.sidebar:
@@ -70,6 +71,23 @@ def render() -> tuple[Dataset | None, str]:
             _draw_links(links, {**state.carried(), state.DATASET: spec})
         train_form(data, spec)
     return data, spec
+
+
+def _unavailable(slot, sentence: str) -> None:
+    """The main area when the dataset does not open (a damaged file, a link to a dataset that
+    is not here): the sentence and a way on, never a blank page."""
+    with slot.container():
+        text.info(sentence, icon=":material/database_off:")
+        st.button(
+            "Open the demo data",
+            key="sidebar_open_demo",
+            icon=":material/dataset:",
+            on_click=state.set_view,
+            kwargs={
+                state.DATASET: state.DEFAULT_DATASET,
+                **dict.fromkeys(DATASET_CHANGE_CLEARS),
+            },
+        )
 
 
 def _draw_links(slot, params: dict[str, str] | None = None) -> dict[str, str]:

@@ -274,6 +274,19 @@ def test_the_sidebar_offers_a_way_out(app_models, outside_csv):
     assert any(" users" in c.value for c in at.sidebar.caption)  # the demo is loaded
 
 
+@pytest.mark.parametrize("page", PAGES)
+def test_the_main_area_says_so_and_opens_the_demo(app_models, outside_csv, page):
+    """Never a blank main area: the sentence, and a button that opens the demo (model, item
+    and user of the refused link dropped)."""
+    at = open_page(page, dataset=str(outside_csv), model=app_models["als"], item="x", user="y")
+    assert shown(at.main.info[0].value) == NOT_AVAILABLE  # (Data adds its upload offer)
+    at = at.button(key="sidebar_open_demo").click().run()
+    assert not at.exception and not at.error
+    assert at.query_params["dataset"] in ("demo", ["demo"])
+    assert "item" not in at.query_params or at.query_params["item"] != ["x"]
+    assert any(" users" in c.value for c in at.sidebar.caption)  # the demo is loaded
+
+
 def test_a_file_under_a_data_dir_opens_with_its_file_name(app_models, tmp_path, monkeypatch):
     likes = write_likes(tmp_path / "shared" / "likes.csv")
     monkeypatch.setenv(config.DATA_DIRS_ENV, str(tmp_path / "shared"))
