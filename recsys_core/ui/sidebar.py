@@ -21,6 +21,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx
 from ..dataset import Dataset
 from ..errors import UserError
 from . import loaders, navigation, state, steering, text
+from . import users as users_ui
 from .dataset_chooser import DATASET_CHANGE_CLEARS, dataset_picker
 from .model_picker import model_label, model_picker
 from .train_form import train_form
@@ -58,7 +59,7 @@ def render() -> tuple[Dataset | None, str]:
             text.error(str(error))
         _unavailable(status, str(error))
         return None, spec
-    carried = _draw_links(links, {**state.carried(), state.DATASET: spec})  # the one shown
+    carried = _draw_links(links, _link_params(data, spec))  # the dataset shown
     with st.sidebar:
         text.caption(
             f"{data.label}: {data.n_users:,} users · {data.n_items:,} items · "
@@ -67,10 +68,22 @@ def render() -> tuple[Dataset | None, str]:
         st.markdown("### Model")
         model_picker(data, spec, state.view())
         steering.sidebar(data, spec)
-        if {**state.carried(), state.DATASET: spec} != carried:
-            _draw_links(links, {**state.carried(), state.DATASET: spec})
+        if _link_params(data, spec) != carried:
+            _draw_links(links, _link_params(data, spec))
         train_form(data, spec)
     return data, spec
+
+
+def _link_params(data: Dataset, spec: str) -> dict[str, str]:
+    """What the page links carry: the URL's dataset, model(s), item and user, with the user
+    the Users page would show when the URL names none. So Users opens on a link that already
+    names its user and writes nothing on arrival: a URL written while the browser changes page
+    can land in the history under the old page's path (Streamlit pushes the new query on the
+    path it is leaving), and back would then reopen a view nobody saw."""
+    params = {**state.carried(), state.DATASET: spec}
+    if state.USER not in params and data.n_users:
+        params[state.USER] = data.user_id(users_ui.default_user(data))
+    return params
 
 
 def _unavailable(slot, sentence: str) -> None:

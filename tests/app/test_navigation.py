@@ -14,6 +14,7 @@ from recsys_core import config
 from recsys_core.datasets import load_dataset
 from recsys_core.store import ModelStore
 from recsys_core.ui import grid_component, navigation, state
+from recsys_core.ui import users as users_ui
 
 from .helpers import ROOT, grid_item_ids, html_blocks, open_page
 
@@ -93,14 +94,17 @@ def test_links_carry_the_defaults_a_page_writes(app_models):
     assert not at.exception
     newest = ModelStore().list(demo.fingerprint)[0].model_id
     assert _param(at, "model") == newest and _param(at, "item") == demo.example_item
+    # and the user Users would show, so Users writes nothing on arrival (see sidebar.py)
+    default_user = demo.user_id(users_ui.default_user(demo))
     assert _sidebar_links(at)["users"] == {
         "dataset": "demo",
         "model": newest,
         "item": demo.example_item,
+        "user": default_user,
     }
     users = open_page("users", dataset="demo", model=app_models["als"])
     assert not users.exception
-    assert _param(users, "user")
+    assert _param(users, "user") == default_user
     assert _sidebar_links(users)["compare"]["user"] == _param(users, "user")
 
 
