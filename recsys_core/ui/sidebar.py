@@ -55,9 +55,7 @@ def render() -> tuple[Dataset | None, str]:
         data = _load(spec, status, opening)
     except UserError as error:
         _draw_links(links, {})  # nothing of a dataset that does not open
-        with st.sidebar:
-            text.error(str(error))
-        _unavailable(status, str(error))
+        _unavailable(status, str(error))  # said once, in the main area
         return None, spec
     carried = _draw_links(links, _link_params(data, spec))  # the dataset shown
     with st.sidebar:
@@ -88,9 +86,10 @@ def _link_params(data: Dataset, spec: str) -> dict[str, str]:
 
 def _unavailable(slot, sentence: str) -> None:
     """The main area when the dataset does not open (a damaged file, a link to a dataset that
-    is not here): the sentence and a way on, never a blank page."""
+    is not here): the sentence, once, and a way on (this button, or the sidebar's dataset
+    chooser), never a blank page."""
     with slot.container():
-        text.info(sentence, icon=":material/database_off:")
+        text.error(sentence, icon=":material/database_off:")
         st.button(
             "Open the demo data",
             key="sidebar_open_demo",

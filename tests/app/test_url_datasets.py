@@ -279,7 +279,8 @@ def test_the_main_area_says_so_and_opens_the_demo(app_models, outside_csv, page)
     """Never a blank main area: the sentence, and a button that opens the demo (model, item
     and user of the refused link dropped)."""
     at = open_page(page, dataset=str(outside_csv), model=app_models["als"], item="x", user="y")
-    assert shown(at.main.info[0].value) == NOT_AVAILABLE  # (Data adds its upload offer)
+    assert [shown(e.value) for e in at.main.error] == [NOT_AVAILABLE]
+    assert not at.sidebar.error  # said once, where the page would be
     at = at.button(key="sidebar_open_demo").click().run()
     assert not at.exception and not at.error
     assert at.query_params["dataset"] in ("demo", ["demo"])
