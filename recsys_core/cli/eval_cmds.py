@@ -35,28 +35,19 @@ import math
 from typing import Any
 
 from ..errors import UserError
+from ..store.metrics_format import ACCURACY_METRICS, BEYOND_ACCURACY
 from ..util.jsonsafe import json_safe
 from .data_cmds import add_items_argument, dataset_source, load_source
 from .model_cmds import add_rerank_arguments, rerank_settings
 from .output import ProgressBar, echo, log, print_json
 
 _SHOWN = (
-    "precision",
-    "precision_implicit",
-    "recall",
-    "map",
-    "ndcg",
-    "auc",
-    "auc_full",
-    "hit_rate",
-    "mrr",
-    "coverage",
-    "mean_popularity",
-    "novelty",
-    "diversity_category",
-    "diversity_vectors",
-    "personalisation",
+    tuple(
+        m for name in ACCURACY_METRICS for m in ((name, "auc_full") if name == "auc" else (name,))
+    )
+    + BEYOND_ACCURACY
 )
+"""The metrics the table shows, in the store's order, with the full-ranking AUC beside AUC."""
 
 
 def register(subparsers: Any) -> None:

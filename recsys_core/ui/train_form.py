@@ -26,8 +26,13 @@ DEFAULT_ALGORITHM = "als"
 def _param_widget(algorithm: str, param: Param, value: Any, preset: str | None = None) -> Any:
     # one key per preset, so choosing a preset shows its values (not the last ones typed)
     prefix = f"param_{algorithm}_{preset}" if preset else f"param_{algorithm}"
-    key = f"{prefix}_{param.name}"
-    label = param.label  # words; the key stays param.name (URL, --param, the store)
+    return param_input(param, value, f"{prefix}_{param.name}")
+
+
+def param_input(param: Param, value: Any, key: str) -> Any:
+    """One widget for one schema parameter (the sidebar's form, Evaluate's learning curves),
+    labelled in words; the key stays ``param.name`` in the URL, ``--param`` and the store."""
+    label = param.label
     if param.type is bool:
         return st.checkbox(label, value=bool(value), help=param.help, key=key)
     if param.choices is not None:

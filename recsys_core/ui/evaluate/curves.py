@@ -13,12 +13,12 @@ import streamlit as st
 
 from ... import evaluation, words
 from ...algorithms import algorithms, get_algorithm, parse_params
-from ...algorithms.params import Param
 from ...dataset import Dataset
 from ...errors import UserError
 from ...evaluation import workflow
 from .. import state, text
 from ..model_picker import model_label, params_text
+from ..train_form import param_input
 from .figures import curve_figure
 from .protocol import (
     CURVE_ALGO_KEY,
@@ -31,43 +31,6 @@ from .protocol import (
     metric_words,
     view_entry,
 )
-
-
-def param_input(param: Param, value: Any, key: str) -> Any:
-    """One widget for one schema parameter, labelled in words (the key stays ``param.name``)."""
-    label = param.label
-    if param.type is bool:
-        return st.checkbox(label, value=bool(value), help=param.help, key=key)
-    if param.choices is not None:
-        options = list(param.choices)
-        return st.selectbox(
-            label,
-            options,
-            index=options.index(value) if value in options else 0,
-            help=param.help,
-            key=key,
-        )
-    if param.type is int:
-        return st.number_input(
-            label,
-            value=int(value),
-            step=1,
-            help=param.help,
-            key=key,
-            min_value=int(param.low) if param.low is not None else None,
-            max_value=int(param.high) if param.high is not None else None,
-        )
-    if param.type is float:
-        return st.number_input(
-            label,
-            value=float(value),
-            format="%g",
-            help=param.help,
-            key=key,
-            min_value=float(param.low) if param.low is not None else None,
-            max_value=float(param.high) if param.high is not None else None,
-        )
-    return st.text_input(label, value=str(value or ""), help=param.help, key=key)
 
 
 def _curve_form(algorithm: str, from_model: dict | None) -> tuple[dict[str, Any], bool]:
