@@ -233,7 +233,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
     item = dataset.item_index(args.item_id)
     reranker = _reranker(settings, model, dataset)
     query = reranker.similar_items if reranker else model.similar_items
-    indices, scores = _capability(model, "similar_items", lambda: query(item, args.k))
+    indices, scores = _capability(model, "similar items", lambda: query(item, args.k))
     title = f"items similar to {dataset.item_name(item)!r} (id {dataset.item_id(item)})"
     return _print_items(args, dataset, indices, scores, _titled(title, reranker), reranker)
 
@@ -247,7 +247,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     query = reranker.recommend if reranker else model.recommend
     indices, scores = _capability(
         model,
-        "recommend",
+        "recommendations",
         lambda: query(user, args.k, exclude_seen=not args.include_seen),
     )
     seen = "including" if args.include_seen else "excluding"
@@ -282,9 +282,8 @@ def _capability(model: Any, what: str, call: Any):
     try:
         return call()
     except NotImplementedError as error:
-        raise UserError(
-            f"{model.name} cannot answer {what} ({error}); use a model of another algorithm."
-        ) from None
+        said = str(error).rstrip(". ") or f"{model.name} cannot answer {what}"
+        raise UserError(f"{said}; for {what}, use a model of another algorithm.") from None
 
 
 def _print_items(
