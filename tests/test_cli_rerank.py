@@ -157,6 +157,69 @@ def test_bad_settings_are_one_sentence_and_exit_2(capsys, demo, als_id, args, wo
         assert words in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_filters_no_item_passes_are_one_sentence_and_exit_2(capsys, demo, als_id):
+    contradiction = ["--only-category", "Food", "--exclude-category", "food"]
+    for verb, target in (("recommend", demo.example_user), ("similar", demo.example_item)):
+        for args in (contradiction, ["--rerank", "min_popularity=100000"]):
+            code, out, err = run(capsys, verb, als_id, target, *args)
+            assert code == 2 and out == ""
+            assert err.startswith(f"error: No item of {demo.label} passes the filters ")
+            assert err.endswith("; loosen them.\n") and err.count("\n") == 1
+
+
+def test_a_list_the_filters_leave_short_says_so(capsys, demo, als_id):
+    popularity = np.bincount(demo.interactions.indices, minlength=demo.n_items)
+    top = int(np.sort(popularity)[-3])  # three items at least that popular
+    user = demo.example_user
+    code, out, _ = run(capsys, "recommend", als_id, user, "--rerank", f"min_popularity={top}")
+    seen = set(demo.interactions[demo.user_index(user)].indices.tolist())
+    left = int(sum(1 for i in np.flatnonzero(popularity >= top) if int(i) not in seen))
+    assert code == 0 and 0 < left < 10
+    word = "item passes" if left == 1 else "items pass"
+    assert out.splitlines()[-1] == (
+        f"Only {left} {word} the filters for this list; loosen them for 10."
+    )
+    code, out, _ = run(
+        capsys, "recommend", als_id, user, "--rerank", f"min_popularity={top}", "--json"
+    )
+    assert code == 0 and len(items_of(out)) == left  # the JSON stays data only
+
+
+def test_evaluate_refuses_filters_no_item_passes_before_training(capsys, monkeypatch):
+    import recsys_core.evaluation as evaluation
+
+    def never(*args, **kwargs):
+        raise AssertionError("trained a model for filters nothing passes")
+
+    monkeypatch.setattr(evaluation, "evaluate_model", never)
+    for extra in (["--rerank", "min_popularity=100000"], ["--sweep", "popularity"]):
+        code, out, err = run(
+            capsys,
+            "evaluate",
+            "demo",
+            "als",
+            "--only-category",
+            "Food",
+            "--exclude-category",
+            "Food",
+            *extra,
+        )
+        assert code == 2 and out == "" and "passes the filters" in err and "Traceback" not in err
+
+
+def test_evaluate_split_refuses_filters_no_item_of_the_train_part_passes(demo):
+    from recsys_core.errors import ParameterError
+    from recsys_core.evaluation import evaluate_split, split_for
+    from recsys_core.training import fit_model
+
+    split = split_for(demo, "holdout:5", 0)
+    model = fit_model(demo, "popularity", {}, interactions=split.train)
+    with pytest.raises(ParameterError, match="passes the filters max_popularity=0; loosen"):
+        evaluate_split(
+            model, demo, split, 10, "popularity", False, None, None, rerank="max_popularity=0"
+        )
+
+
 def test_a_bad_setting_fails_before_loading_anything(capsys):
     code, _, err = run(capsys, "recommend", "no-such-model", "u1", "--rerank", "popularity=9")
     assert code == 2 and "popularity dial" in err  # not "no model no-such-model"

@@ -195,7 +195,7 @@ def _protocol_arguments(parser: argparse.ArgumentParser) -> None:
 # ------------------------------------------------------------------------------------ verbs
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..evaluation import evaluate_model, evaluate_stored, save_result
-    from ..rerank import DIALS
+    from ..rerank import DIALS, check_before_training
 
     _check_k(args.k)
     settings = rerank_settings(args)
@@ -240,8 +240,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             )
         params = _params(args)
         dataset, source = _load(args)
-        if rerank is not None:
-            rerank = rerank.resolve(dataset)  # an unknown category fails before training
+        if rerank is not None:  # an unknown category, or filters nothing passes: before training
+            rerank = rerank.resolve(dataset)
+            check_before_training(rerank, dataset)
         split, seed = args.split or "holdout:5", 0 if args.seed is None else args.seed
         result = evaluate_model(
             dataset,
@@ -305,6 +306,7 @@ def _sweep_trained(args: argparse.Namespace, settings: Any) -> tuple[Any, dict[s
     """(the sweep's frame, the payload so far, the settings resolved on the dataset) of
     ``DATASET ALGO --sweep DIAL``: train on the split, store it with ``--save``, sweep."""
     from ..evaluation import evaluate_model, save_result, split_for
+    from ..rerank import check_before_training
     from ..sweep import SWEEP_VALUES, sweep, sweep_stored
 
     if not args.dataset or not args.algorithm:
@@ -315,6 +317,7 @@ def _sweep_trained(args: argparse.Namespace, settings: Any) -> tuple[Any, dict[s
     params = _params(args)
     dataset, source = _load(args)
     settings = settings.resolve(dataset)
+    check_before_training(settings, dataset)
     split_spec, seed = args.split or "holdout:5", 0 if args.seed is None else args.seed
     split = split_for(dataset, split_spec, seed)
     result = evaluate_model(

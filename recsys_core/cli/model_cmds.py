@@ -271,7 +271,11 @@ def _reranker(settings: Any, model: Any, dataset: Any):
     """A Reranker for these settings (checked against the dataset), None for no re-ranking."""
     from ..rerank import Reranker
 
-    return None if settings.is_identity else Reranker(settings, model, dataset)
+    if settings.is_identity:
+        return None
+    reranker = Reranker(settings, model, dataset)
+    reranker.require_candidates()
+    return reranker
 
 
 def _titled(title: str, reranker: Any) -> str:
@@ -319,6 +323,13 @@ def _print_items(
     ]
     headers = ["#", "item id", "name"] + (["category"] if with_category else []) + ["score"]
     _table(headers, rows)
+    if reranker is not None and reranker.settings.has_filters and len(items) < args.k:
+        echo(
+            f"Only {len(items)} {'item passes' if len(items) == 1 else 'items pass'} the "
+            f"filters for this list; loosen them for {args.k}."
+            if items
+            else "No item passes the filters for this list; loosen them."
+        )
     return 0
 
 

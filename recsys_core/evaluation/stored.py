@@ -113,6 +113,7 @@ def evaluate_split(
         settings = rerank if isinstance(rerank, RerankSettings) else RerankSettings.parse(rerank)
         if not settings.is_identity:
             reranker = Reranker(settings, model, dataset, split.train)
+            reranker.require_candidates()
             select, rerank = reranker.select, str(reranker.settings)
         else:
             rerank = None

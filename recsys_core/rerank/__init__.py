@@ -41,7 +41,7 @@ Never imports streamlit.
 """
 
 from .blocks import pool_size
-from .reranker import Reranker, recommend, similar_items
+from .reranker import Reranker, check_before_training, recommend, similar_items
 from .settings import (
     DIAL_HELP,
     DIALS,
@@ -61,6 +61,7 @@ __all__ = [
     "KEY_SEPARATOR",
     "RerankSettings",
     "Reranker",
+    "check_before_training",
     "choices",
     "parse_rerank",
     "pool_size",

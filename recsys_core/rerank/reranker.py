@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from ..errors import ParameterError
 from .blocks import BlockReranking, pool_size
 from .calibration import OnePenalties
 from .categories import dataset_codes
@@ -96,7 +97,7 @@ class Reranker(BlockReranking):
         top = math.log1p(max(float(counts.max(initial=0)), 1.0))
         self.tail = (1.0 - np.log1p(self.popularity) / top).astype(np.float32)  # 1 = unseen
         self.codes, self.category_names = dataset_codes(dataset)
-        self.allowed = self._allowed(dataset)
+        self.allowed = allowed_items(self.settings, dataset, self.popularity)
         blocked = np.flatnonzero(~self.allowed).astype(np.int64)
         self.blocked = blocked if len(blocked) else None
         self._local = threading.local()  # per-thread work buffers of select
@@ -118,37 +119,21 @@ class Reranker(BlockReranking):
         self._calibrates = s.calibration > 0 and self.codes is not None
         self._n_codes = len(self.category_names)
 
+    def require_candidates(self) -> None:
+        """Refuse filters that let no item of the dataset through (every list would be empty:
+        nothing to show or evaluate), in one sentence.
+
+        Raises
+        ------
+        ParameterError
+        """
+        if not self.allowed.any():
+            raise ParameterError(
+                f"No item of {self.dataset.label} passes the filters {self.settings}; loosen them."
+            )
+
     def __repr__(self) -> str:
         return f"Reranker({str(self.settings)!r}, {getattr(self.model, 'name', '?')})"
-
-    # -------------------------------------------------------------- filters
-    def _allowed(self, dataset: Any) -> np.ndarray:
-        s = self.settings
-        allowed = np.ones(self.n_items, dtype=bool)
-        if s.only_categories or s.exclude_categories:  # names resolved: each has a code
-            code_of = {name: code for code, name in enumerate(self.category_names)}
-            if s.only_categories:
-                allowed &= np.isin(self.codes, [code_of[n] for n in s.only_categories])
-            if s.exclude_categories:
-                allowed &= ~np.isin(self.codes, [code_of[n] for n in s.exclude_categories])
-        if s.only_tags or s.exclude_tags:
-            only, excluded = set(s.only_tags), set(s.exclude_tags)
-            tags = dataset.items["tags"]
-            if only:
-                allowed &= np.fromiter(
-                    (bool(only.intersection(t)) for t in tags), bool, count=self.n_items
-                )
-            if excluded:
-                allowed &= np.fromiter(
-                    (not excluded.intersection(t) for t in tags), bool, count=self.n_items
-                )
-        if s.exclude_items:
-            allowed[dataset.item_indices(s.exclude_items)] = False
-        if s.min_popularity is not None:
-            allowed &= self.popularity >= s.min_popularity
-        if s.max_popularity is not None:
-            allowed &= self.popularity <= s.max_popularity
-        return allowed
 
     # -------------------------------------------------------------- the model's queries
     def recommend(
@@ -349,6 +334,57 @@ class Reranker(BlockReranking):
             return Similarity(vectors=self.vectors[safe])
         codes = self.codes[safe]
         return Similarity(codes=np.where(valid, codes, -1) if valid is not None else codes)
+
+
+def allowed_items(settings: RerankSettings, dataset: Any, popularity: np.ndarray) -> np.ndarray:
+    """The items the filters of ``settings`` (resolved against ``dataset``) let through, bool
+    [n_items]; ``popularity`` is the users per item the popularity bounds compare."""
+    s = settings
+    n_items = int(dataset.n_items)
+    allowed = np.ones(n_items, dtype=bool)
+    if s.only_categories or s.exclude_categories:  # names resolved: each has a code
+        codes, names = dataset_codes(dataset)
+        code_of = {name: code for code, name in enumerate(names)}
+        if s.only_categories:
+            allowed &= np.isin(codes, [code_of[n] for n in s.only_categories])
+        if s.exclude_categories:
+            allowed &= ~np.isin(codes, [code_of[n] for n in s.exclude_categories])
+    if s.only_tags or s.exclude_tags:
+        only, excluded = set(s.only_tags), set(s.exclude_tags)
+        tags = dataset.items["tags"]
+        if only:
+            allowed &= np.fromiter((bool(only.intersection(t)) for t in tags), bool, count=n_items)
+        if excluded:
+            allowed &= np.fromiter(
+                (not excluded.intersection(t) for t in tags), bool, count=n_items
+            )
+    if s.exclude_items:
+        allowed[dataset.item_indices(s.exclude_items)] = False
+    if s.min_popularity is not None:
+        allowed &= popularity >= s.min_popularity
+    if s.max_popularity is not None:
+        allowed &= popularity <= s.max_popularity
+    return allowed
+
+
+def check_before_training(settings: RerankSettings, dataset: Any) -> None:
+    """Refuse, before a model is trained for an evaluation, filters that no item of
+    ``dataset`` can pass on any split (:meth:`Reranker.require_candidates` checks again on the
+    split's train part): popularity is counted on all of the data, at least any train part's
+    count, so a maximum is left out here.
+
+    Raises
+    ------
+    ParameterError
+    """
+    settings = settings.resolve(dataset)
+    popularity = np.bincount(
+        sp.csr_matrix(dataset.interactions).indices, minlength=int(dataset.n_items)
+    )
+    if not allowed_items(settings.replace(max_popularity=None), dataset, popularity).any():
+        raise ParameterError(
+            f"No item of {dataset.label} passes the filters {settings}; loosen them."
+        )
 
 
 def _unit_vectors(model: Any, n_items: int) -> np.ndarray | None:
