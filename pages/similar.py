@@ -71,6 +71,7 @@ widgets.grid(
     ),
     key="similar_grid",
 )
+steering.shortfall(steer, len(indices), k)
 
 if model.supports("tags"):
     st.subheader("Suggested tags for this item", anchor=False)

@@ -73,6 +73,7 @@ if mode == "new":
             ),
             key="users_new_recommendations",
         )
+        steering.shortfall(steer, len(indices), k)
     st.stop()
 
 ui.user_picker(data)
@@ -159,3 +160,4 @@ with right:
             steer, "The model has nothing new to recommend to this user."
         ),
     )
+    steering.shortfall(steer, len(indices), k)

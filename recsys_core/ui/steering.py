@@ -363,6 +363,15 @@ def note(steer: Steering, *, calibration_applies: bool = True) -> None:
     st.caption(line)
 
 
+def shortfall(steer: Steering, shown: int, k: int) -> None:
+    """Under a grid the filters left short of k (but not empty: :func:`empty_text` says that),
+    how many passed."""
+    if steer.problem or not steer.settings.has_filters or not 0 < shown < k:
+        return
+    passed = "1 item passes" if shown == 1 else f"{shown} items pass"
+    st.caption(f"Only {passed} the steering's filters here; loosen them in the sidebar for {k}.")
+
+
 def empty_text(steer: Steering, plain: str) -> str:
     """A grid's text when it is empty: ``plain``, or that the steering's filters left nothing."""
     if steer.settings.has_filters:

@@ -110,6 +110,41 @@ def test_an_excluded_category_leaves_none_of_it_and_still_k_items(app_models, de
     assert "Electronics" in {_category(demo, i) for i in _ids(demo, plain)}
 
 
+def test_a_grid_the_filters_leave_short_says_how_many_passed(app_models, demo):
+    popularity = np.bincount(demo.interactions.indices, minlength=demo.n_items)
+    least = int(np.sort(popularity)[-4])  # four items at least this popular
+    item = demo.example_item
+    setting = f"min_popularity={least}"
+    at = open_page(
+        "similar", dataset="demo", model=app_models["als"], item=item, k=str(K), rerank=setting
+    )
+    assert not at.exception
+    grid = grid_item_ids(_grids(at)[0])
+    expected = Reranker(setting, _model(app_models["als"], demo), demo).similar_items(
+        demo.item_index(item), K
+    )[0]
+    assert grid == _ids(demo, expected) and 0 < len(grid) < K
+    assert (
+        f"Only {len(grid)} items pass the steering's filters here; loosen them in the sidebar "
+        f"for {K}." in [c.value for c in at.caption]
+    )
+    user = demo.user_id(_user(demo))
+    at = open_page(
+        "users", dataset="demo", model=app_models["als"], user=user, k=str(K), rerank=setting
+    )
+    assert not at.exception
+    shortfall = [c.value for c in at.caption if c.value.startswith("Only ")]
+    seen = set(demo.interactions[demo.user_index(user)].indices.tolist())
+    left = sum(1 for i in np.flatnonzero(popularity >= least) if int(i) not in seen)
+    assert 0 < left < K  # the user has not seen them all
+    word = "1 item passes" if left == 1 else f"{left} items pass"
+    assert shortfall == [
+        f"Only {word} the steering's filters here; loosen them in the sidebar for {K}."
+    ]
+    at = open_page("similar", dataset="demo", model=app_models["als"], item=item, k=str(K))
+    assert not [c for c in at.caption if c.value.startswith("Only ")]  # no filters: no note
+
+
 def test_no_steering_is_the_models_own_list_and_no_note(app_models, demo):
     item = demo.example_item
     at = open_page(
