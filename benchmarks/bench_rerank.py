@@ -109,6 +109,8 @@ def main() -> None:
     from recsys_core.training import fit_model
 
     threadpool_limits(1, "blas")
+    from recsys_core.rerank import native_kernel
+
     dataset = load(args.synthetic)
     split = split_for(dataset, "holdout:5", 0)
     model = fit_model(dataset, "als", {"random_state": 0}, interactions=split.train)
@@ -122,6 +124,11 @@ def main() -> None:
         f"{dataset.label}: {dataset.n_users:,} users x {dataset.n_items:,} items; ALS "
         f"defaults on holdout:5 (seed 0), k={k}; {os.cpu_count()} cores, 1 BLAS thread, "
         f"load average {load_average}; medians of {args.repeats} interleaved repeats"
+    )
+    print(
+        "one user's re-ranking: the C kernel (recsys_rerank_native)"
+        if native_kernel.rerank_one() is not None
+        else f"one user's re-ranking: numpy ({native_kernel.why_not()})"
     )
     print()
 

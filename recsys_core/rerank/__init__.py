@@ -35,11 +35,14 @@ The package, along what it holds (layer 3: it imports neither evaluation nor sto
 - ``blocks``: the Reranker's block path (``select``, the candidate pools), :func:`pool_size`;
 - ``greedy``: the greedies (block and one-row) and the spread of a list;
 - ``calibration``: Steck's calibration term; ``categories``: a dataset's category codes.
+- ``native_kernel``: one user's re-ranking in one C call (``native/``, built by ``pip install
+  -r requirements.txt``), the same lists as the numpy path; numpy answers without it.
 
 The steering sweep (one model evaluated at each value of a dial) is :mod:`recsys_core.sweep`.
 Never imports streamlit.
 """
 
+from . import native_kernel
 from .blocks import pool_size
 from .reranker import Reranker, check_before_training, recommend, similar_items
 from .settings import (
@@ -62,6 +65,7 @@ __all__ = [
     "RerankSettings",
     "Reranker",
     "check_before_training",
+    "native_kernel",
     "choices",
     "parse_rerank",
     "pool_size",

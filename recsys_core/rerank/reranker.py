@@ -22,6 +22,7 @@ from .blocks import BlockReranking, pool_size
 from .calibration import OnePenalties
 from .categories import dataset_codes
 from .greedy import Similarity, greedy_categories_one, greedy_vectors_one
+from .native_kernel import rerank_one as native_rerank_one
 from .settings import RerankSettings
 
 
@@ -118,6 +119,9 @@ class Reranker(BlockReranking):
         self._diversify = s.diversity > 0 and self.similarity_source != "none"
         self._calibrates = s.calibration > 0 and self.codes is not None
         self._n_codes = len(self.category_names)
+        self._native = native_rerank_one()  # None: numpy answers every list
+        if self._native is not None:
+            self._native_arguments = self._kernel_arguments()
 
     def require_candidates(self) -> None:
         """Refuse filters that let no item of the dataset through (every list would be empty:
@@ -206,13 +210,60 @@ class Reranker(BlockReranking):
         keep = self.allowed[ids]
         return ids[keep], scores[keep]
 
+    def _kernel_arguments(self) -> tuple:
+        """The C kernel's per-reranker arguments (:mod:`.native_kernel`): the popularity
+        dial, its weighted tail, the diversity dial, whether by vectors, the vectors, the
+        category codes and an all-zero history (for a list without calibration)."""
+        by_vectors = self._diversify and self.similarity_source == "vectors"
+        return (
+            float(self.settings.popularity) if self._popular else 0.0,
+            np.array(self._weighted_tail, np.float32) if self._popular else np.zeros(1, np.float32),
+            float(self.settings.diversity) if self._diversify else 0.0,
+            by_vectors,
+            self.vectors if by_vectors else np.zeros((0, 1), np.float32),
+            np.array(self.codes, np.int64) if self.codes is not None else np.zeros(1, np.int64),
+            np.zeros(self._n_codes),
+        )
+
     def rerank_one(self, ids, scores, k, target, *, calibrate: bool = True):
         """One list re-ranked: ``ids`` and ``scores`` a query's answer (best first, every entry
         a candidate), ``target`` [1, n_categories] or None. The same choices as
-        :meth:`~.blocks.BlockReranking.rerank_block` of a one-row block, with arithmetic sized
-        for one row: a few array operations where a block needs a few dozen, and the
-        calibration greedy in plain Python over one head per category (one user's query pays
-        microseconds per numpy call, so the count of calls is the cost)."""
+        :meth:`~.blocks.BlockReranking.rerank_block` of a one-row block: in one C call
+        (:mod:`.native_kernel`) where it is built, else :meth:`rerank_one_numpy`."""
+        ids = np.asarray(ids, dtype=np.int64)
+        scores = np.asarray(scores, dtype=np.float32)
+        calibrate = calibrate and target is not None and self._calibrates
+        if self._native is not None and len(ids):
+            popularity, tail, diversity, by_vectors, vectors, codes, none = self._native_arguments
+            if popularity or diversity or calibrate:
+                k = int(k)
+                out_ids = np.empty(k, np.int64)
+                out_scores = np.empty(k, np.float32)
+                written = self._native(
+                    ids,
+                    scores,
+                    k,
+                    popularity,
+                    tail,
+                    diversity,
+                    by_vectors,
+                    vectors,
+                    codes,
+                    calibrate,
+                    self.settings.calibration if calibrate else 0.0,
+                    np.ascontiguousarray(target[0], np.float64) if calibrate else none,
+                    out_ids,
+                    out_scores,
+                )
+                if written >= 0:
+                    return out_ids[:written], out_scores[:written]
+        return self.rerank_one_numpy(ids, scores, k, target if calibrate else None)
+
+    def rerank_one_numpy(self, ids, scores, k, target, *, calibrate: bool = True):
+        """:meth:`rerank_one` with numpy, with arithmetic sized for one row: a few array
+        operations where a block needs a few dozen, and the calibration greedy in plain Python
+        over one head per category (one user's query pays microseconds per numpy call, so the
+        count of calls is the cost)."""
         ids = np.asarray(ids, dtype=np.int64)
         scores = np.asarray(scores, dtype=np.float32)
         diversify = self._diversify
@@ -387,21 +438,31 @@ def check_before_training(settings: RerankSettings, dataset: Any) -> None:
         )
 
 
+COSINE_GRID = 2.0**-11
+"""The diversity dial's unit vectors are rounded to multiples of this (2^-11): each product
+of two components is then a multiple of 2^-22 and every partial sum of a dot product is
+below 2 in size (Cauchy-Schwarz, the rounded norms being about 1), so float32 holds each
+exactly. A cosine comes out the same to the last bit whatever computes it (numpy's BLAS, a
+block's batched product, the C kernel's vectorised loop, in any order), so one user's list
+and an evaluation's always agree. The rounding moves a cosine by about 1e-4."""
+
+
 def _unit_vectors(model: Any, n_items: int) -> np.ndarray | None:
-    """The model's item vectors at unit length, float32 [n_items, d]: the diversity dial's
-    cosine. None for a model without a latent space, or vectors that do not fit the
-    catalogue or are not finite."""
+    """The model's item vectors at unit length, on :data:`COSINE_GRID`, float32 [n_items, d]:
+    the diversity dial's cosine. None for a model without a latent space, or vectors that do
+    not fit the catalogue or are not finite."""
     if not model.supports("item_vectors"):
         return None
     vectors = model.item_vectors()
     if vectors is None:
         return None
-    vectors = np.asarray(vectors, dtype=np.float32)
+    vectors = np.asarray(vectors, dtype=np.float64)
     if vectors.ndim != 2 or vectors.shape[0] != n_items or not np.isfinite(vectors).all():
         return None
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return np.ascontiguousarray(vectors / norms)
+    grid = np.rint(vectors / norms / COSINE_GRID) * COSINE_GRID
+    return np.ascontiguousarray(grid, dtype=np.float32)
 
 
 # ------------------------------------------------------------------------- one-call helpers
