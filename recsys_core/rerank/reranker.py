@@ -93,9 +93,8 @@ class Reranker(BlockReranking):
                 f"The interactions have {self.interactions.shape[1]:,} items but the dataset "
                 f"has {self.n_items:,}; use the dataset the model was trained on."
             )
-        counts = np.bincount(self.interactions.indices, minlength=self.n_items)
-        self.popularity = counts.astype(np.float64)
-        top = math.log1p(max(float(counts.max(initial=0)), 1.0))
+        self.popularity = _users_per_item(self.interactions, self.n_items)
+        top = math.log1p(max(float(self.popularity.max(initial=0)), 1.0))
         self.tail = (1.0 - np.log1p(self.popularity) / top).astype(np.float32)  # 1 = unseen
         self.codes, self.category_names = dataset_codes(dataset)
         self.allowed = allowed_items(self.settings, dataset, self.popularity)
@@ -132,9 +131,7 @@ class Reranker(BlockReranking):
         ParameterError
         """
         if not self.allowed.any():
-            raise ParameterError(
-                f"No item of {self.dataset.label} passes the filters {self.settings}; loosen them."
-            )
+            raise _nothing_passes(self.dataset, self.settings)
 
     def __repr__(self) -> str:
         return f"Reranker({str(self.settings)!r}, {getattr(self.model, 'name', '?')})"
@@ -217,11 +214,16 @@ class Reranker(BlockReranking):
         by_vectors = self._diversify and self.similarity_source == "vectors"
         return (
             float(self.settings.popularity) if self._popular else 0.0,
-            np.array(self._weighted_tail, np.float32) if self._popular else np.zeros(1, np.float32),
+            # the C side reads these in place (no copies: read-only buffers are fine)
+            np.ascontiguousarray(self._weighted_tail, np.float32)
+            if self._popular
+            else np.zeros(1, np.float32),
             float(self.settings.diversity) if self._diversify else 0.0,
             by_vectors,
             self.vectors if by_vectors else np.zeros((0, 1), np.float32),
-            np.array(self.codes, np.int64) if self.codes is not None else np.zeros(1, np.int64),
+            np.ascontiguousarray(self.codes, np.int64)
+            if self.codes is not None
+            else np.zeros(1, np.int64),
             np.zeros(self._n_codes),
         )
 
@@ -429,13 +431,19 @@ def check_before_training(settings: RerankSettings, dataset: Any) -> None:
     ParameterError
     """
     settings = settings.resolve(dataset)
-    popularity = np.bincount(
-        sp.csr_matrix(dataset.interactions).indices, minlength=int(dataset.n_items)
-    )
+    popularity = _users_per_item(dataset.interactions, int(dataset.n_items))
     if not allowed_items(settings.replace(max_popularity=None), dataset, popularity).any():
-        raise ParameterError(
-            f"No item of {dataset.label} passes the filters {settings}; loosen them."
-        )
+        raise _nothing_passes(dataset, settings)
+
+
+def _nothing_passes(dataset: Any, settings: RerankSettings) -> ParameterError:
+    return ParameterError(f"No item of {dataset.label} passes the filters {settings}; loosen them.")
+
+
+def _users_per_item(interactions: sp.spmatrix, n_items: int) -> np.ndarray:
+    """Training users per item, float64 [n_items]: what "popularity" counts."""
+    counts = np.bincount(sp.csr_matrix(interactions).indices, minlength=n_items)
+    return counts.astype(np.float64)
 
 
 COSINE_GRID = 2.0**-11
