@@ -126,6 +126,8 @@ for place, column in zip(st.columns(len(columns), gap="medium"), columns):
             else "Nothing to show for this one.",
             key=f"compare_grid_{column.key.replace(ui.STEERED_MARK, '_steered')}",
         )
+        if column.steered:
+            steering.shortfall(steer, len(indices), k)
 
 if results:
     keys = [c.key for c in columns]

@@ -76,7 +76,7 @@ def _same(a, b):
 def test_c_lists_are_numpys_lists(demo, split, models, family, setting):
     model = models[family]
     reranker = Reranker(setting, model, demo, split.train)
-    assert reranker._native is not None
+    assert reranker._kernel is not None
     users = np.flatnonzero(np.diff(split.test.indptr) > 0)[::11]
     for user in users.tolist():
         for k in (10, 3):
@@ -85,6 +85,33 @@ def test_c_lists_are_numpys_lists(demo, split, models, family, setting):
         fetched = reranker._drop_blocked(*model.similar_items(item, reranker._fetch(10)))
         expected = reranker.rerank_one_numpy(*fetched, 10, None, calibrate=False)
         assert _same(reranker.similar_items(item, 10), expected), item
+
+
+def _select_both_ways(reranker, scores, users, k):
+    """``select`` row by row in C, and the same block in numpy's block path."""
+    with_c = reranker.select(scores.copy(), users, k)
+    kernel, reranker._kernel = reranker._kernel, None
+    try:
+        with_numpy = reranker.select(scores.copy(), users, k)
+    finally:
+        reranker._kernel = kernel
+    return with_c, with_numpy
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+@pytest.mark.parametrize("family", ["als", "item-knn"])
+def test_an_evaluation_block_in_c_is_numpys_block(demo, split, models, family, setting):
+    model = models[family]
+    reranker = Reranker(setting, model, demo, split.train)
+    users = np.flatnonzero(np.diff(split.test.indptr) > 0)[::5]
+    scores = model.score_users(users)
+    seen = split.train[users]
+    scores[seen.nonzero()] = -np.inf
+    scores[:7, 40:] = -np.inf  # rows with fewer candidates than the pool: numpy takes them
+    for k in (10, 3):
+        with_c, with_numpy = _select_both_ways(reranker, scores, users, k)
+        assert np.array_equal(with_c, with_numpy), (setting, k)
+        assert (with_c[:7] >= 0).sum() <= 7 * 40
 
 
 def _tied_dataset(with_missing_categories: bool) -> Dataset:
@@ -115,6 +142,12 @@ def test_c_lists_on_ties_and_items_without_a_category(family, missing):
             for k in (1, 2, 10, 40):
                 got = reranker.recommend(user, k)
                 assert _same(got, _numpy_recommend(reranker, user, k)), (setting, user, k)
+        users = np.arange(data.n_users)
+        scores = model.score_users(users)
+        scores[data.interactions[users].nonzero()] = -np.inf
+        for k in (1, 10):
+            with_c, with_numpy = _select_both_ways(reranker, scores, users, k)
+            assert np.array_equal(with_c, with_numpy), (setting, k)
 
 
 def test_the_cosines_are_exact_whatever_sums_them():
@@ -130,47 +163,73 @@ def test_the_cosines_are_exact_whatever_sums_them():
 def test_a_hostile_call_is_an_exception(demo, models):
     function = native_kernel.rerank_one()
     reranker = Reranker("popularity=0.5,diversity=0.5", models["als"], demo)
-    popularity, tail, diversity, by_vectors, vectors, codes, none = reranker._native_arguments
+    bound = reranker._kernel
+    assert bound.func is function
+    popularity, tail, diversity, by_vectors, vectors, codes, n_codes, _ = bound.args
     ids = np.array([1, 2, 3], np.int64)
     scores = np.array([3.0, 2.0, 1.0], np.float32)
-    out_ids, out_scores = np.empty(2, np.int64), np.empty(2, np.float32)
+    targets = np.full((1, n_codes), 1.0 / n_codes)
 
     def call(**changes):
         arguments = dict(
-            ids=ids,
-            scores=scores,
-            k=2,
             popularity=popularity,
             tail=tail,
             diversity=diversity,
             by_vectors=by_vectors,
             vectors=vectors,
             codes=codes,
-            calibrate=False,
+            n_codes=n_codes,
             calibration=0.0,
-            target=none,
-            out_ids=out_ids,
-            out_scores=out_scores,
+            ids=ids,
+            scores=scores,
+            k=2,
+            targets=None,
+            row=0,
         )
         arguments.update(changes)
         return function(*arguments.values())
 
-    assert call() == 2 and set(out_ids) <= {1, 2, 3}
+    got_ids, got_scores = call()
+    assert len(got_ids) == 2 and set(got_ids) <= {1, 2, 3}
+    assert got_ids.dtype == np.int64 and got_scores.dtype == np.float32
+    assert np.array_equal(got_scores, scores[got_ids - 1])
+    assert len(call(k=5)[0]) == 3  # k longer than the list: the whole list
     with pytest.raises(ValueError, match="outside"):
         call(ids=np.array([1, demo.n_items + 5, 3], np.int64))
     with pytest.raises(ValueError, match="outside"):
         call(ids=np.array([1, -4, 3], np.int64))
     with pytest.raises(TypeError, match="scores"):
         call(scores=scores.astype(np.float64))
+    with pytest.raises(TypeError, match="scores"):
+        call(scores=scores.astype(">f4"))  # another byte order
+    with pytest.raises(TypeError, match="ids"):
+        call(ids=[1, 2, 3])
     with pytest.raises(ValueError, match="contiguous"):
         call(vectors=vectors[:, ::2])
     with pytest.raises(ValueError, match="lengths"):
-        call(k=5)  # longer than the output arrays
-    with pytest.raises(ValueError, match="read-only"):
-        read_only = np.empty(2, np.int64)
-        read_only.setflags(write=False)
-        call(out_ids=read_only)
-    assert call(scores=np.array([3.0, np.nan, 1.0], np.float32)) == -1  # numpy decides
+        call(scores=scores[:2])
+    with pytest.raises(ValueError, match="lengths"):
+        call(k=0)
+    assert len(call(targets=targets, calibration=0.5)[0]) == 2  # calibrated
+    with pytest.raises(ValueError, match="lengths"):
+        call(targets=targets, calibration=0.5, row=1)  # a row outside the targets
+    with pytest.raises(ValueError, match="lengths"):
+        call(row=-1)
+    with pytest.raises(ValueError, match="lengths"):
+        call(targets=targets[:, :2], calibration=0.5)  # fewer categories than the codes
+    with pytest.raises(ValueError, match="settings"):
+        call(targets=targets)  # a history without the calibration dial
+    with pytest.raises(ValueError, match="outside"):
+        call(n_codes=1, diversity=0.5, by_vectors=False)  # codes beyond the categories
+    with pytest.raises(TypeError, match="codes"):
+        call(codes=codes.astype(np.int64))
+    with pytest.raises(TypeError, match="vectors"):
+        call(vectors=vectors.astype(np.float32))
+    with pytest.raises(TypeError, match="13 arguments"):
+        function(ids, scores)
+    with pytest.raises(TypeError, match="targets"):
+        call(targets=targets.astype(np.float32), calibration=0.5)
+    assert call(scores=np.array([3.0, np.nan, 1.0], np.float32)) is None  # numpy decides
 
 
 def test_a_non_finite_score_is_left_to_numpy(demo, models):

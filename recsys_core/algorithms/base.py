@@ -21,7 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..errors import NotFittedError, ParameterError
-from ..util.topk import top_k
+from ..util.topk import top_k, top_k_unordered
 from .capabilities import CAPABILITIES, LATENT_CAPABILITIES, check_capability, family_or_model
 from .params import Param
 
@@ -303,11 +303,7 @@ class Recommender:
         _check_k(k)
         seen = self.user_items_ if exclude_seen and self.user_items_ is not None else None
         if np.ndim(user_index) == 0:
-            scores = _writable_row(self._score_users(users))
-            if seen is not None:
-                u = int(users[0])
-                scores[seen.indices[seen.indptr[u] : seen.indptr[u + 1]]] = -np.inf
-            return _best_of_row(scores, k, filter_items)
+            return top_k(self._user_row(users, seen, filter_items), k)
         n_out = min(int(k), self.n_items_)
         indices = np.empty((len(users), n_out), np.int64)
         values = np.empty((len(users), n_out), np.float32)
@@ -321,6 +317,38 @@ class Recommender:
             got = top_k(scores, k)
             indices[start : start + len(block)], values[start : start + len(block)] = got
         return indices, values
+
+    def recommend_pool(
+        self,
+        user_index: int,
+        k: int,
+        *,
+        exclude_seen: bool = True,
+        filter_items: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`recommend` of one user without the final ordering: the same items and
+        scores (int64 and float32), in no particular order. For a caller that orders them
+        itself: the re-ranking's C kernel, whose 50 candidates numpy would otherwise order
+        with a ``lexsort`` of about 2 µs, a few percent of the query."""
+        if np.ndim(user_index) != 0:
+            raise ValueError("recommend_pool takes one user.")
+        users = self._check_users(user_index)
+        _check_k(k)
+        seen = self.user_items_ if exclude_seen and self.user_items_ is not None else None
+        return top_k_unordered(self._user_row(users, seen, filter_items), k)
+
+    def _user_row(
+        self, users: np.ndarray, seen: sp.csr_matrix | None, filter_items: np.ndarray | None
+    ) -> np.ndarray:
+        """One user's scores (``users`` holds one), float32, with the seen items (rows of
+        ``seen``) and ``filter_items`` at -inf: never chosen."""
+        scores = _writable_row(self._score_users(users))
+        if seen is not None:
+            u = int(users[0])
+            scores[seen.indices[seen.indptr[u] : seen.indptr[u + 1]]] = -np.inf
+        if filter_items is not None and len(filter_items):
+            scores[np.asarray(filter_items, dtype=np.int64)] = -np.inf
+        return scores
 
     def recommend_for_history(
         self,
@@ -356,7 +384,7 @@ class Recommender:
         scores = _writable_row(self._score_history(history))
         if exclude_seen:
             scores[history.indices] = -np.inf
-        return _best_of_row(scores, k, None)
+        return top_k(scores, k)
 
     def similar_items(
         self, item_index: int | np.ndarray, k: int = 10
@@ -375,7 +403,7 @@ class Recommender:
         if np.ndim(item_index) == 0:
             scores = _writable_row(self._similar_scores(items))
             scores[int(items[0])] = -np.inf
-            return _best_of_row(scores, k, None)
+            return top_k(scores, k)
         scores = _own_float32(self._similar_scores(items))
         scores[np.arange(len(items)), items] = -np.inf
         return top_k(scores, k)
@@ -524,16 +552,6 @@ def _exclude(scores: np.ndarray, rows: sp.csr_matrix) -> None:
     if rows.nnz:
         coo = rows.tocoo()
         scores[coo.row, coo.col] = -np.inf
-
-
-def _best_of_row(
-    scores: np.ndarray, k: int, filter_items: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k of one score row (``filter_items`` set to -inf in place), best first, only the
-    items left (NaN and -inf dropped)."""
-    if filter_items is not None and len(filter_items):
-        scores[np.asarray(filter_items, dtype=np.int64)] = -np.inf
-    return top_k(scores, k)
 
 
 def as_csr32(matrix: Any) -> sp.csr_matrix:

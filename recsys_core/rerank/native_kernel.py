@@ -3,14 +3,15 @@
 :meth:`~.reranker.Reranker.rerank_one_numpy` re-ranks one list with a few dozen numpy calls of
 a microsecond each: 1.2 to 4.6 times the model's own ``recommend`` (about 60 µs on the demo).
 ``recsys_rerank_native`` (``native/recsys_rerank_native.c``, built by ``pip install -r
-requirements.txt``) is the same computation in one call: the popularity mix and its stable
-sort, the greedy over the model's item vectors or over categories, Steck's calibration terms
-and the "never less diverse" check, with the same floating-point operations in the same order
-and no fused multiply-add, so it chooses exactly the same lists. Its cosines are exact whatever
-sums them (the vectors are on ``reranker.COSINE_GRID``); its logarithm is the C library's,
-checked against numpy's at first use (numpy may use another on some CPUs). Where the module
-is missing, or disagrees, or a list has what it does not take (calibration with a candidate
-without a category, a non-finite score), numpy answers.
+requirements.txt`` against numpy's headers) is the same computation in one call: the order of
+the pool (the model's, then the popularity mix's), the greedy over the model's item vectors or
+over categories, Steck's calibration terms and the "never less diverse" check, with the same
+floating-point operations in the same order and no fused multiply-add, so it chooses exactly
+the same lists. Its cosines are exact integers (the vectors are on ``reranker.COSINE_GRID``,
+passed in grid units as int16); its logarithm is the C library's, checked against numpy's at
+first use (numpy may use another on some CPUs). Where the module is missing, or disagrees, or
+a list has what it does not take (calibration with a candidate without a category, a
+non-finite score), numpy answers.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-KERNEL_VERSION = 1
+KERNEL_VERSION = 6
 """The C source's KERNEL_VERSION this code expects (raised with every change of arithmetic)."""
 
 _LOCK = threading.Lock()
@@ -46,8 +47,11 @@ def why_not() -> str | None:
 def _load() -> tuple[Any, str | None]:
     try:
         import recsys_rerank_native as native
-    except ImportError:
-        return None, "recsys_rerank_native is not built (pip install -r requirements.txt)"
+    except ImportError as error:  # not built, or built against a numpy this one cannot serve
+        return (
+            None,
+            f"recsys_rerank_native cannot be imported ({error}; pip install -r requirements.txt)",
+        )
     if getattr(native, "KERNEL_VERSION", None) != KERNEL_VERSION:
         return (
             None,

@@ -10,6 +10,7 @@ constructor; the block path for evaluation is :class:`~.blocks.BlockReranking`, 
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from typing import Any
@@ -118,9 +119,17 @@ class Reranker(BlockReranking):
         self._diversify = s.diversity > 0 and self.similarity_source != "none"
         self._calibrates = s.calibration > 0 and self.codes is not None
         self._n_codes = len(self.category_names)
-        self._native = native_rerank_one()  # None: numpy answers every list
-        if self._native is not None:
-            self._native_arguments = self._kernel_arguments()
+        self._targets: np.ndarray | None = None  # every user's history distribution
+        self._asked = 0
+        # one list in one C call, the settings bound: kernel(ids, scores, k, targets, row)
+        self._kernel = self._bind_kernel()
+        # recommend asks the model for its pool unordered (the kernel orders it) where the
+        # kernel takes every list: not where calibration meets items without a category
+        self._pool_unordered = (
+            self._kernel is not None
+            and hasattr(model, "recommend_pool")
+            and not (self._calibrates and bool((self.codes[self.allowed] < 0).any()))
+        )
 
     def require_candidates(self) -> None:
         """Refuse filters that let no item of the dataset through (every list would be empty:
@@ -149,21 +158,31 @@ class Reranker(BlockReranking):
                 user_index, k, exclude_seen=exclude_seen, filter_items=self.blocked
             )
         pool = min(self.n_items, max(5 * k, 50))  # pool_size(k, n_items), without a call
-        ids, scores = model.recommend(
-            user_index, pool, exclude_seen=exclude_seen, filter_items=self.blocked
-        )
-        target = None
+        target, row = None, 0
         if self._calibrates:
-            targets = self._every_target()
+            target = self._targets if self._targets is not None else self._every_target()
             user = int(user_index)
-            if targets is not None:
-                target = targets[user : user + 1]
+            if target is not None:  # the user's row of every target, read in place
+                row = user
             else:
                 matrix = self.interactions
                 target = self.target_of(
                     matrix.indices[matrix.indptr[user] : matrix.indptr[user + 1]]
                 )
-        return self.rerank_one(ids, scores, k, target)
+        if self._pool_unordered:  # the kernel orders the pool itself
+            ids, scores = model.recommend_pool(
+                user_index, pool, exclude_seen=exclude_seen, filter_items=self.blocked
+            )
+            try:
+                got = self._kernel(ids, scores, k, target, row)
+            except ValueError:  # an empty pool: numpy's path says so
+                got = None
+            if got is not None:
+                return got
+        ids, scores = model.recommend(
+            user_index, pool, exclude_seen=exclude_seen, filter_items=self.blocked
+        )
+        return self.rerank_one(ids, scores, k, target, row=row)
 
     def recommend_for_history(
         self,
@@ -207,58 +226,56 @@ class Reranker(BlockReranking):
         keep = self.allowed[ids]
         return ids[keep], scores[keep]
 
-    def _kernel_arguments(self) -> tuple:
-        """The C kernel's per-reranker arguments (:mod:`.native_kernel`): the popularity
-        dial, its weighted tail, the diversity dial, whether by vectors, the vectors, the
-        category codes and an all-zero history (for a list without calibration)."""
+    def _bind_kernel(self) -> Any:
+        """The C kernel (:mod:`.native_kernel`) with this reranker's settings bound: the
+        popularity dial and its weighted tail, the diversity dial, whether by vectors, the
+        vectors in grid units (int16: the unit vectors times 2^11, exact), the category codes
+        and the calibration dial. None where it is not built, where no dial is turned, or
+        where it cannot take the vectors (512 dimensions or more: an int16 dot product could
+        overflow int32)."""
+        native = native_rerank_one()
+        if native is None or not (self._popular or self._diversify or self._calibrates):
+            return None
         by_vectors = self._diversify and self.similarity_source == "vectors"
-        return (
+        grid = np.zeros((0, 1), np.int16)
+        if by_vectors:
+            if self.vectors.shape[1] >= 512:
+                return None
+            grid = np.rint(self.vectors * (1.0 / COSINE_GRID)).astype(np.int16)
+        return functools.partial(
+            native,
             float(self.settings.popularity) if self._popular else 0.0,
-            # the C side reads these in place (no copies: read-only buffers are fine)
+            # the C side reads these in place
             np.ascontiguousarray(self._weighted_tail, np.float32)
             if self._popular
             else np.zeros(1, np.float32),
             float(self.settings.diversity) if self._diversify else 0.0,
             by_vectors,
-            self.vectors if by_vectors else np.zeros((0, 1), np.float32),
-            np.ascontiguousarray(self.codes, np.int64)
-            if self.codes is not None
-            else np.zeros(1, np.int64),
-            np.zeros(self._n_codes),
+            grid,
+            self.codes.astype(np.int32) if self.codes is not None else np.zeros(1, np.int32),
+            self._n_codes,
+            float(self.settings.calibration) if self._calibrates else 0.0,
         )
 
-    def rerank_one(self, ids, scores, k, target, *, calibrate: bool = True):
+    def rerank_one(self, ids, scores, k, target, *, calibrate: bool = True, row: int = 0):
         """One list re-ranked: ``ids`` and ``scores`` a query's answer (best first, every entry
-        a candidate), ``target`` [1, n_categories] or None. The same choices as
+        a candidate), ``target[row]`` the user's history distribution (``target`` [rows,
+        n_categories], or None). The same choices as
         :meth:`~.blocks.BlockReranking.rerank_block` of a one-row block: in one C call
         (:mod:`.native_kernel`) where it is built, else :meth:`rerank_one_numpy`."""
-        ids = np.asarray(ids, dtype=np.int64)
-        scores = np.asarray(scores, dtype=np.float32)
         calibrate = calibrate and target is not None and self._calibrates
-        if self._native is not None and len(ids):
-            popularity, tail, diversity, by_vectors, vectors, codes, none = self._native_arguments
-            if popularity or diversity or calibrate:
-                k = int(k)
-                out_ids = np.empty(k, np.int64)
-                out_scores = np.empty(k, np.float32)
-                written = self._native(
-                    ids,
-                    scores,
-                    k,
-                    popularity,
-                    tail,
-                    diversity,
-                    by_vectors,
-                    vectors,
-                    codes,
-                    calibrate,
-                    self.settings.calibration if calibrate else 0.0,
-                    np.ascontiguousarray(target[0], np.float64) if calibrate else none,
-                    out_ids,
-                    out_scores,
-                )
-                if written >= 0:
-                    return out_ids[:written], out_scores[:written]
+        kernel = self._kernel
+        if kernel is not None and (calibrate or self._popular or self._diversify):
+            try:
+                got = kernel(ids, scores, int(k), target if calibrate else None, row)
+            except (TypeError, ValueError):
+                # another dtype or layout than a query's answer (int64 and float32,
+                # contiguous), or an empty list: numpy's path takes it
+                got = None
+            if got is not None:
+                return got
+        if calibrate:
+            target = target[row : row + 1]
         return self.rerank_one_numpy(ids, scores, k, target if calibrate else None)
 
     def rerank_one_numpy(self, ids, scores, k, target, *, calibrate: bool = True):
@@ -340,9 +357,9 @@ class Reranker(BlockReranking):
         pass over the interactions once this reranker has answered a few users (a reranker
         the app keeps; a command line's asks once) and if it takes at most 64 MB; else None
         (each query computes its own)."""
-        found = getattr(self, "_targets", None)
+        found = self._targets
         if found is None:
-            self._asked = getattr(self, "_asked", 0) + 1
+            self._asked += 1
             n_users = self.interactions.shape[0]
             if self._asked > 8 and n_users * max(len(self.category_names), 1) <= 1 << 23:
                 found = self.target_rows(np.arange(n_users))

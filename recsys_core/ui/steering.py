@@ -303,13 +303,17 @@ def _dials(shown: RerankSettings) -> None:
 
 
 def _name_filters(shown: RerankSettings, fields: tuple[str, str], names: list[str]) -> None:
-    for field in fields:
+    """Exclude and keep-only for categories or tags. A name kept only is not offered to
+    exclude, nor the other way round (a list of nothing); a link that has a name in both
+    still shows it in both, and the page says that nothing is left."""
+    for field, other in (fields, fields[::-1]):
+        chosen, taken = set(getattr(shown, field)), set(getattr(shown, other))
         _bound(
             st.multiselect,
             FILTER_WORDS[field],
             field,
             list(getattr(shown, field)),
-            options=names,
+            options=[n for n in names if n not in taken or n in chosen],
             placeholder="None",
             help=FILTER_HELP[field],
         )

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["top_k"]
+__all__ = ["top_k", "top_k_unordered"]
 
 _MAX_STRIDE = 16
 _MIN_STRIDE = 4
@@ -80,18 +80,35 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 # ------------------------------------------------------------------------------------ one row
 def _top_k_row(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """:func:`top_k` of one row."""
+    indices, values = _unordered_row(scores, k)
+    order = np.lexsort((indices, -values))
+    return indices[order], values[order]
+
+
+def top_k_unordered(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`top_k` of one row without its final ordering: the same items (int64) and scores,
+    in no particular order, for a caller that orders them itself (ordering 50 of them is
+    numpy's ``lexsort``, about 2 µs: a few percent of a one-user query)."""
+    k = int(k)
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}.")
+    scores = np.asarray(scores)
+    if scores.ndim != 1:
+        raise ValueError(f"scores must be one row, not {scores.ndim}-D.")
+    return _unordered_row(scores, k)
+
+
+def _unordered_row(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(invalid="ignore"):  # +inf and -inf add up to NaN too
         has_nan = scores.dtype.kind == "f" and np.isnan(scores.sum())  # one fast pass
     if has_nan:
         scores = np.where(np.isnan(scores), -np.inf, scores)
-    part = _select(scores, min(k, len(scores)))
+    part = _select(scores, min(k, len(scores))).astype(np.int64, copy=False)
     values = scores[part]
-    order = np.lexsort((part, -values))
-    indices, values = part[order].astype(np.int64), values[order]
     keep = values > -np.inf
     if keep.all():
-        return indices, values
-    return indices[keep], values[keep]
+        return part, values
+    return part[keep], values[keep]
 
 
 def _select(scores: np.ndarray, k: int) -> np.ndarray:

@@ -143,6 +143,20 @@ def test_a_grid_the_filters_leave_short_says_how_many_passed(app_models, demo):
     ]
     at = open_page("similar", dataset="demo", model=app_models["als"], item=item, k=str(K))
     assert not [c for c in at.caption if c.value.startswith("Only ")]  # no filters: no note
+    # Compare: under each steered column (side by side: not under the model's own list)
+    at = open_page(
+        "compare", dataset="demo", model=app_models["als"], item=item, k=str(K), rerank=setting
+    )
+    at.toggle(key=compare_ui.SIDE_KEY).set_value(True).run()
+    assert not at.exception
+    grids = [grid_item_ids(g) for g in _grids(at)]  # A, A steered (, B, B steered)
+    assert len(grids[0]) == K and grids[1] == _ids(demo, expected)
+    short = [g for g in grids[1::2] if len(g) < K]
+    assert [c.value for c in at.caption if c.value.startswith("Only ")] == [
+        f"Only {len(g)} items pass the steering's filters here; loosen them in the sidebar "
+        f"for {K}."
+        for g in short
+    ]
 
 
 def test_no_steering_is_the_models_own_list_and_no_note(app_models, demo):
@@ -423,6 +437,37 @@ def test_the_sidebar_writes_one_canonical_parameter(app_models, demo):
     assert _param(at, "rerank") is None
     assert at.slider(key="steer_popularity").value == 0.0
     assert at.multiselect(key="steer_exclude_categories").value == []
+
+
+def test_a_name_kept_only_is_not_offered_to_exclude(app_models, demo):
+    at = open_page(
+        "similar", dataset="demo", model=app_models["als"], item=demo.example_item, k=str(K)
+    )
+    only, exclude = "steer_only_categories", "steer_exclude_categories"
+    every = list(at.multiselect(key=only).options)
+    assert "Music" in every and every == list(at.multiselect(key=exclude).options)
+    for step, (field, names) in enumerate(
+        [(exclude, ["Music"]), (only, ["Food", "Toys"]), (exclude, ["Music", "Electronics"])]
+    ):  # changes in a row: each one's names leave the other's options, the rest stay
+        at.multiselect(key=field).set_value(names).run()
+        assert not at.exception, step
+        kept, dropped = at.multiselect(key=only), at.multiselect(key=exclude)
+        assert not set(kept.options) & set(dropped.value), step
+        assert not set(dropped.options) & set(kept.value), step
+        assert set(kept.options) | set(dropped.value) == set(every), step
+    assert _param(at, "rerank") == "exclude_category=Electronics|Music,only_category=Food|Toys"
+    # a link with a name in both shows it in both and says that nothing is left
+    at = open_page(
+        "similar",
+        dataset="demo",
+        model=app_models["als"],
+        item=demo.example_item,
+        rerank="exclude_category=Food,only_category=Food",
+    )
+    assert not at.exception
+    assert at.multiselect(key=only).value == ["Food"] == at.multiselect(key=exclude).value
+    [grid] = _grids(at) or [b for b in html_blocks(at) if "rx-empty" in b]
+    assert "No item is left after the steering&#x27;s filters; loosen them" in grid
 
 
 def test_the_controls_follow_the_url(app_models, demo):
