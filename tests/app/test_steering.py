@@ -153,8 +153,7 @@ def test_a_grid_the_filters_leave_short_says_how_many_passed(app_models, demo):
     assert len(grids[0]) == K and grids[1] == _ids(demo, expected)
     short = [g for g in grids[1::2] if len(g) < K]
     assert [c.value for c in at.caption if c.value.startswith("Only ")] == [
-        f"Only {len(g)} items pass the steering's filters here; loosen them in the sidebar "
-        f"for {K}."
+        f"Only {len(g)} items pass the steering's filters here; loosen them in the sidebar for {K}."
         for g in short
     ]
 
@@ -447,7 +446,7 @@ def test_a_name_kept_only_is_not_offered_to_exclude(app_models, demo):
     every = list(at.multiselect(key=only).options)
     assert "Music" in every and every == list(at.multiselect(key=exclude).options)
     for step, (field, names) in enumerate(
-        [(exclude, ["Music"]), (only, ["Food", "Toys"]), (exclude, ["Music", "Electronics"])]
+        [(exclude, ["Music"]), (only, ["Food", "Animals"]), (exclude, ["Music", "Electronics"])]
     ):  # changes in a row: each one's names leave the other's options, the rest stay
         at.multiselect(key=field).set_value(names).run()
         assert not at.exception, step
@@ -455,29 +454,23 @@ def test_a_name_kept_only_is_not_offered_to_exclude(app_models, demo):
         assert not set(kept.options) & set(dropped.value), step
         assert not set(dropped.options) & set(kept.value), step
         assert set(kept.options) | set(dropped.value) == set(every), step
-    assert _param(at, "rerank") == "exclude_category=Electronics|Music,only_category=Food|Toys"
+    assert _param(at, "rerank") == "exclude_category=Electronics|Music,only_category=Animals|Food"
     # a link with a name in both shows it in both and says that nothing is left
-    at = open_page(
-        "similar",
-        dataset="demo",
-        model=app_models["als"],
-        item=demo.example_item,
-        rerank="exclude_category=Food,only_category=Food",
-    )
+    at = _steered_similar(app_models, demo, "exclude_category=Food,only_category=Food")
     assert not at.exception
     assert at.multiselect(key=only).value == ["Food"] == at.multiselect(key=exclude).value
     [grid] = _grids(at) or [b for b in html_blocks(at) if "rx-empty" in b]
     assert "No item is left after the steering&#x27;s filters; loosen them" in grid
 
 
-def test_the_controls_follow_the_url(app_models, demo):
-    at = open_page(
-        "similar",
-        dataset="demo",
-        model=app_models["als"],
-        item=demo.example_item,
-        rerank="diversity=0.3,only_category=food,max_popularity=100",
+def _steered_similar(app_models, demo, rerank):
+    return open_page(
+        "similar", dataset="demo", model=app_models["als"], item=demo.example_item, rerank=rerank
     )
+
+
+def test_the_controls_follow_the_url(app_models, demo):
+    at = _steered_similar(app_models, demo, "diversity=0.3,only_category=food,max_popularity=100")
     assert not at.exception
     assert at.slider(key="steer_diversity").value == pytest.approx(0.3)
     assert at.multiselect(key="steer_only_categories").value == ["Food"]  # the data's spelling
