@@ -67,6 +67,22 @@ def test_each_dial_at_zero_is_the_models_own_list(board, stored, name):
 
 
 @pytest.mark.parametrize("name", ALGORITHMS)
+def test_the_unordered_pool_is_the_models_own_pool(board, stored, name):
+    """What Reranker.recommend asks when the C kernel orders the pool itself."""
+    dataset, _ = board
+    blocked = np.array([2, 5], np.int64)
+    for label, model in models(board, stored, name):
+        for user in USERS:
+            for k, filters in ((K, None), (20, blocked), (dataset.n_items, None)):
+                ids, scores = model.recommend_pool(user, k, filter_items=filters)
+                want_ids, want_scores = model.recommend(user, k, filter_items=filters)
+                assert ids.dtype == np.int64 and scores.dtype == np.float32, label
+                order = np.lexsort((ids, -scores))  # the model's own order
+                np.testing.assert_array_equal(ids[order], want_ids, err_msg=f"{label} {k}")
+                np.testing.assert_array_equal(scores[order], want_scores)
+
+
+@pytest.mark.parametrize("name", ALGORITHMS)
 @pytest.mark.parametrize("dial", DIALS)
 def test_each_dial_at_one_gives_k_unseen_items(board, stored, name, dial):
     dataset, _ = board

@@ -329,7 +329,8 @@ class Recommender:
         """:meth:`recommend` of one user without the final ordering: the same items and
         scores (int64 and float32), in no particular order. For a caller that orders them
         itself: the re-ranking's C kernel, whose 50 candidates numpy would otherwise order
-        with a ``lexsort`` of about 2 µs, a few percent of the query."""
+        with a ``lexsort`` of about 2 µs, a few percent of the query. A subclass that answers
+        one user's ``recommend`` in its own way overrides this too."""
         if np.ndim(user_index) != 0:
             raise ValueError("recommend_pool takes one user.")
         users = self._check_users(user_index)

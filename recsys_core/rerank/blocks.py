@@ -82,9 +82,10 @@ class BlockReranking:
         target: np.ndarray | None,
         out: np.ndarray,
     ) -> np.ndarray:
-        """Each full row of a pool re-ranked by the C kernel (the same lists as
-        :meth:`rerank_block`, measured: a fifth of numpy's cost for all three dials) into
-        ``out``; the rows it did not take (a padded row, a candidate it leaves to numpy)."""
+        """Each full row of a pool re-ranked by the C kernel into ``out`` (the same lists as
+        :meth:`rerank_block`; with all three dials on the demo about a third of what numpy's
+        block path adds to an evaluation, ``benchmarks/bench_rerank.py``). Returns the rows it
+        did not take: padded ones, and those with a candidate it leaves to numpy."""
         kernel = self._kernel
         full = (pool[:, -1] >= 0) & np.isfinite(pool_scores[:, -1])
         left = []
